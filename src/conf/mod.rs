@@ -1,0 +1,74 @@
+//! The httpd.conf LANGUAGE: lines, words, sections (`parse`), then read-time expansion
+//! (`expand`: Include, Define, `${VAR}`, `<IfModule>` and friends, LoadModule). It knows
+//! nothing of what a directive means; `config` does. Every node carries its file and line.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+pub mod expand;
+pub mod parse;
+
+/// Where a node was written: the file that physically holds the line, and its 1-based number.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Span {
+    pub file: Arc<PathBuf>,
+    pub line: u32,
+}
+
+/// One directive or one `<Section>` of a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    /// The name as written (case kept); sections without the `<` and `>`.
+    pub name: String,
+    /// The arguments split into words the way `ap_getword_conf` does (quotes removed).
+    pub args: Vec<String>,
+    /// The argument text as written (after `${}` expansion, trimmed), for RAW_ARGS directives
+    /// and for sections, whose argument is the text between the name and the closing `>`.
+    pub raw_args: String,
+    pub span: Span,
+    /// `Some(children)` for a section, `None` for a plain directive.
+    pub block: Option<Vec<Node>>,
+}
+
+impl Node {
+    pub fn is_section(&self) -> bool {
+        self.block.is_some()
+    }
+    pub fn children(&self) -> &[Node] {
+        self.block.as_deref().unwrap_or(&[])
+    }
+}
+
+/// A read-phase error: httpd prints it on one line, with the chain of Include sites in front:
+/// `Syntax error on line 2 of /a.conf: Syntax error on line 5 of /b.conf: <msg>`.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub struct ConfError {
+    /// Outermost first: the Include lines that led to the file with the error, then the error's
+    /// own line. Empty when the error has no line (e.g. the main file cannot be opened).
+    pub chain: Vec<Span>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for span in &self.chain {
+            write!(f, "Syntax error on line {} of {}: ", span.line, span.file.display())?;
+        }
+        f.write_str(&self.message)
+    }
+}
+
+/// What `expand` needs to know about the built-in modules (implemented by `config`'s registry).
+pub trait ModuleCatalog {
+    /// `LoadModule <identifier> …`: the built-in module the identifier (`ssl_module`) names.
+    fn module_by_identifier(&self, identifier: &str) -> Option<&'static str>;
+    /// `<IfModule name>`: an identifier (`ssl_module`) or a source file name (`mod_ssl.c`).
+    fn module_by_any_name(&self, name: &str) -> Option<&'static str>;
+    /// The module that registers a directive (case-insensitive), for `<IfDirective>`.
+    fn directive_module(&self, directive: &str) -> Option<&'static str>;
+    /// The module that registers a section (name without `<`), for `<IfSection>`.
+    fn section_module(&self, section: &str) -> Option<&'static str>;
+    /// Modules compiled in and always loaded (core, so, log_config, version, unixd, …).
+    fn static_modules(&self) -> &[&'static str];
+}

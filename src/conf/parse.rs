@@ -1,0 +1,1 @@
+//! nom grammar for lines, words and sections.

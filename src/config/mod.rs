@@ -1,0 +1,237 @@
+//! The config MEANING: the typed `ServerConfig` built from the expanded tree of `conf`.
+//! `registry` lists the built-in modules and the directives each declares (Apache's
+//! command tables); `build` walks the tree, checks context and arity, and calls each
+//! directive's `apply`. Per-module typed settings live in `dir` (per-directory) and in
+//! `ServerConf`/`ServerConfig` (per-server, global). The behaviour behind a setting lives
+//! in `crate::modules`, `crate::mpm`, `crate::supervisor`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use crate::conf::{Node, Span};
+
+pub mod dir;
+pub mod directives;
+pub mod registry;
+
+pub use dir::DirConf;
+
+/// Which engine serves connections: chosen by the one `mpm_*_module` loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MpmKind {
+    Prefork,
+    Worker,
+    Event,
+}
+
+impl MpmKind {
+    /// The name `-V` ("Server MPM:") and server-status ("ServerMPM:") print.
+    pub fn name(self) -> &'static str {
+        match self {
+            MpmKind::Prefork => "prefork",
+            MpmKind::Worker => "worker",
+            MpmKind::Event => "event",
+        }
+    }
+    pub fn is_threaded(self) -> bool {
+        !matches!(self, MpmKind::Prefork)
+    }
+}
+
+/// MPM sizing after Apache's startup checks and adjustments (spec/mpm.md §1–2).
+#[derive(Clone, Debug, PartialEq)]
+pub struct MpmConfig {
+    pub start_servers: u32,
+    /// prefork only.
+    pub min_spare_servers: u32,
+    pub max_spare_servers: u32,
+    /// worker/event only.
+    pub min_spare_threads: u32,
+    pub max_spare_threads: u32,
+    pub max_request_workers: u32,
+    pub server_limit: u32,
+    pub thread_limit: u32,
+    pub threads_per_child: u32,
+    /// event only; Apache keeps the value ×16 and uses the integer part.
+    pub async_request_worker_factor: f64,
+    /// 0 = never recycle; counts connections.
+    pub max_connections_per_child: i64,
+    /// 0 = wait forever; applies to graceful-stop only.
+    pub graceful_shutdown_timeout: u64,
+    pub listen_backlog: i32,
+    pub thread_stack_size: usize,
+}
+
+/// One `Listen [addr:]port [protocol]` line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ListenSpec {
+    pub addr: SocketAddr,
+    /// `https`, `http` or none: the protocol argument of Listen.
+    pub protocol: Option<String>,
+    pub span: Span,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum LogLevel {
+    Emerg,
+    Alert,
+    Crit,
+    Error,
+    Warn,
+    Notice,
+    Info,
+    Debug,
+    Trace1,
+    Trace2,
+    Trace3,
+    Trace4,
+    Trace5,
+    Trace6,
+    Trace7,
+    Trace8,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerTokens {
+    Prod,
+    Major,
+    Minor,
+    Min,
+    Os,
+    Full,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServerSignature {
+    Off,
+    On,
+    Email,
+}
+
+/// `<VirtualHost addr[:port] …>` address: `None` ip = `*`/`_default_`, `None` port = any.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VhostAddr {
+    pub ip: Option<std::net::IpAddr>,
+    pub port: Option<u16>,
+    pub is_default: bool,
+    /// As written, for `-S`.
+    pub text: String,
+}
+
+/// `CustomLog file|pipe format|nickname [env=…]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CustomLog {
+    pub target: String,
+    /// The format string, nicknames resolved.
+    pub format: String,
+    pub condition: Option<String>,
+    pub span: Span,
+}
+
+/// The kinds of per-directory section, in the order httpd merges them (spec/config.md §7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SectionKind {
+    Directory,
+    DirectoryMatch,
+    Files,
+    FilesMatch,
+    Location,
+    LocationMatch,
+    Proxy,
+    ProxyMatch,
+    If,
+    ElseIf,
+    Else,
+}
+
+/// How a section matches: a literal path/URL (with shell wildcards for Directory/Files) or a
+/// regex (`~` form or the *Match sections), or an `<If>` expression kept as text.
+#[derive(Clone, Debug)]
+pub enum Matcher {
+    Literal(String),
+    Wildcard(String),
+    Regex(regex::Regex),
+    Expr(String),
+}
+
+/// One per-directory section with the settings written inside it.
+#[derive(Clone, Debug)]
+pub struct Section {
+    pub kind: SectionKind,
+    pub matcher: Matcher,
+    pub conf: DirConf,
+    /// `<Files>` nested in a `<Directory>`, `<If>` nested anywhere.
+    pub nested: Vec<Section>,
+    pub span: Span,
+}
+
+/// The settings of one server: the main server or one `<VirtualHost>`. Values are final:
+/// a vhost inherits what it did not set from the main server (merged by `build`).
+#[derive(Clone, Debug)]
+pub struct ServerConf {
+    /// Where `<VirtualHost>` opened; `None` for the main server.
+    pub span: Option<Span>,
+    pub addrs: Vec<VhostAddr>,
+    pub server_name: Option<String>,
+    /// `ServerAlias` names, wildcards kept.
+    pub server_aliases: Vec<String>,
+    pub server_admin: Option<String>,
+    pub document_root: PathBuf,
+    pub error_log: String,
+    pub custom_logs: Vec<CustomLog>,
+    pub timeout: Duration,
+    pub keep_alive: bool,
+    pub keep_alive_timeout: Duration,
+    /// 0 = unlimited.
+    pub max_keep_alive_requests: u32,
+    pub limit_request_line: usize,
+    pub limit_request_field_size: usize,
+    pub limit_request_fields: usize,
+    pub server_signature: ServerSignature,
+    /// `Protocols h2 h2c http/1.1`.
+    pub protocols: Vec<String>,
+    /// Directory-context directives written at server/vhost level.
+    pub dir: DirConf,
+    /// The sections of this server, in file order.
+    pub sections: Vec<Section>,
+    /// Settings of modules not typed yet, kept with their spans (parsed-only directives).
+    pub extra: Vec<Node>,
+}
+
+/// The whole configuration of one generation. Children inherit it by fork.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub server_root: PathBuf,
+    pub config_file: PathBuf,
+    /// `-D` and `Define` names, with their values.
+    pub defines: Vec<(String, Option<String>)>,
+    /// The loaded built-in modules, by name (`core`, `mpm_event`, `status` …), load order.
+    pub modules: Vec<&'static str>,
+    pub mpm: MpmKind,
+    pub mpm_config: MpmConfig,
+    pub listen: Vec<ListenSpec>,
+    pub pid_file: PathBuf,
+    pub scoreboard_file: Option<PathBuf>,
+    pub user: Option<String>,
+    pub group: Option<String>,
+    pub default_runtime_dir: PathBuf,
+    pub log_level: LogLevel,
+    pub server_tokens: ServerTokens,
+    pub trace_enable: bool,
+    pub extended_status: bool,
+    pub enable_sendfile: bool,
+    /// `HttpProtocolOptions`: Strict (default) or Unsafe.
+    pub http_protocol_strict: bool,
+    pub types_config: PathBuf,
+    /// `LogFormat` nicknames.
+    pub log_formats: HashMap<String, String>,
+    pub main: ServerConf,
+    pub vhosts: Vec<ServerConf>,
+    /// Directives accepted by a loaded module whose behaviour is not built yet; logged once
+    /// at startup. Never holds an access-control directive.
+    pub parsed_only: Vec<(String, Span)>,
+    /// Startup warnings (AH00507 …), printed on first start, logged on restart.
+    pub warnings: Vec<String>,
+}

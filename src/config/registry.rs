@@ -1,0 +1,95 @@
+//! The built-in modules and their directives (Apache's module and command tables).
+
+use super::directives;
+use crate::conf::Span;
+
+/// How many words a directive takes (Apache's `cmd_how`), for arity checks and messages.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Args {
+    NoArgs,
+    Take1,
+    Take2,
+    Take12,
+    Take3,
+    Take23,
+    Take123,
+    Take13,
+    Iterate,
+    Iterate2,
+    Flag,
+    RawArgs,
+    TakeArgv,
+}
+
+/// Where a directive may be written (Apache's `req_override` bits, simplified).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Contexts(pub u8);
+
+impl Contexts {
+    /// Main server config, outside any section.
+    pub const SERVER: Contexts = Contexts(1);
+    /// Inside `<VirtualHost>`.
+    pub const VHOST: Contexts = Contexts(2);
+    /// Inside `<Directory>`, `<Location>`, `<Files>`, `<If>` and friends.
+    pub const DIRECTORY: Contexts = Contexts(4);
+    /// In `.htaccess` (subject to AllowOverride).
+    pub const HTACCESS: Contexts = Contexts(8);
+    /// `RSRC_CONF`.
+    pub const SERVER_VHOST: Contexts = Contexts(1 | 2);
+    /// `RSRC_CONF | ACCESS_CONF`.
+    pub const ALL_BUT_HTACCESS: Contexts = Contexts(1 | 2 | 4);
+    pub const ALL: Contexts = Contexts(1 | 2 | 4 | 8);
+
+    pub fn allows(self, other: Contexts) -> bool {
+        self.0 & other.0 != 0
+    }
+}
+
+/// How far a directive's behaviour is built: `-t` and the startup notice say so.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Support {
+    Implemented,
+    /// Parsed and arity-checked; the server logs one notice listing such directives.
+    ParsedOnly,
+}
+
+/// One directive a module declares.
+pub struct DirectiveDef {
+    /// As in Apache's manual, e.g. `KeepAliveTimeout`; sections without `<`.
+    pub name: &'static str,
+    pub args: Args,
+    pub contexts: Contexts,
+    pub support: Support,
+    /// Apache's help text, shown in arity errors ("Timeout takes one argument, <help>").
+    pub help: &'static str,
+    /// Applies the directive to the config being built; the `String` error is httpd's message.
+    pub apply: fn(&mut super::directives::ApplyCtx<'_>) -> Result<(), String>,
+    /// True for sections (`<Directory>`): the name is written `<Name …>`.
+    pub section: bool,
+}
+
+/// One built-in module.
+pub struct ModuleDef {
+    /// Debian's name, as in `mods-available/<name>.load`: `mpm_event`, `status`, `core`.
+    pub name: &'static str,
+    /// The `LoadModule` identifier: `mpm_event_module`.
+    pub identifier: &'static str,
+    /// The source file name `<IfModule>` also accepts: `event.c`, `mod_status.c`.
+    pub source: &'static str,
+    /// Compiled in and always loaded (Debian: core so watchdog http_core log_config logio
+    /// version unixd).
+    pub is_static: bool,
+    pub directives: &'static [DirectiveDef],
+}
+
+/// Every module mpmd has. A `LoadModule` of anything else is a config error naming it.
+pub fn modules() -> &'static [ModuleDef] {
+    directives::MODULES
+}
+
+/// A module loaded by `LoadModule`, with where.
+#[derive(Clone, Debug)]
+pub struct LoadedModule {
+    pub name: &'static str,
+    pub span: Option<Span>,
+}

@@ -1,0 +1,58 @@
+//! The connection driver: serves the requests of one connection until it must wait, then hands
+//! the connection back with what it waits for (`ConnOutcome`). No engine knows HTTP; no
+//! protocol code knows which engine runs it (DESIGN.md contract 1).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use crate::config::ServerConfig;
+use crate::scoreboard::WorkerState;
+
+/// What a connection waits for when the driver returns it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ConnOutcome {
+    /// Idle between requests; wake it when readable, close after KeepAliveTimeout.
+    KeepAlive,
+    /// A response is not fully written; wake it when writable (event parks it).
+    WriteCompletion,
+    /// Done: shut down the write side and drain input before closing (lingering close).
+    Linger,
+    /// Done: close now.
+    Close,
+}
+
+/// What the driver reports to whoever watches the worker (the scoreboard slot).
+pub trait ConnObserver {
+    fn state(&self, state: WorkerState);
+    /// A request line was read (for the scoreboard's request/vhost/client fields).
+    fn request_start(&self, request_line: &[u8], vhost: &str);
+    /// A response was finished: bytes sent for it.
+    fn request_done(&self, bytes_sent: u64);
+}
+
+/// A no-op observer, for `-X` single-process debugging and unit tests.
+pub struct NoObserver;
+
+impl ConnObserver for NoObserver {
+    fn state(&self, _: WorkerState) {}
+    fn request_start(&self, _: &[u8], _: &str) {}
+    fn request_done(&self, _: u64) {}
+}
+
+/// What the driver needs from the engine for one connection.
+pub struct ServeCtx<'a> {
+    pub config: &'a Arc<ServerConfig>,
+    pub observer: &'a dyn ConnObserver,
+    /// True once the child is stopping (graceful): answer with `Connection: close`.
+    pub stopping: bool,
+}
+
+/// One accepted connection with the state that must survive between requests.
+pub struct Connection {
+    pub stream: std::net::TcpStream,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    /// Bytes read but not yet consumed (pipelined requests). Released while parked.
+    pub read_buf: Vec<u8>,
+    pub requests_served: u32,
+}
