@@ -10,6 +10,8 @@ pub mod cli;
 pub mod conf;
 pub mod config;
 pub mod conn;
+pub mod ctl;
+pub mod enmod;
 pub mod log;
 pub mod modules;
 pub mod mpm;

@@ -79,7 +79,8 @@ pub struct ModuleDef {
     /// Compiled in and always loaded (Debian: core so watchdog http_core log_config logio
     /// version unixd).
     pub is_static: bool,
-    pub directives: &'static [DirectiveDef],
+    /// The module's directive tables (a module may split its table over several files).
+    pub directives: &'static [&'static [DirectiveDef]],
 }
 
 /// Every module mpmd has. A `LoadModule` of anything else is a config error naming it.

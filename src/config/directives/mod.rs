@@ -2,6 +2,16 @@
 //! each `apply` function receives.
 
 use super::registry::{Contexts, ModuleDef};
+
+pub mod alias;
+pub mod authz;
+pub mod autoindex;
+pub mod core_dir;
+pub mod dir;
+pub mod env;
+pub mod headers;
+pub mod mime;
+pub mod setenvif;
 use super::{DirConf, ServerConf, ServerConfig};
 use crate::conf::Node;
 

@@ -1,0 +1,5 @@
+//! mod_autoindex: IndexOptions and friends.
+
+use crate::config::registry::DirectiveDef;
+
+pub static DIRECTIVES: &[DirectiveDef] = &[];

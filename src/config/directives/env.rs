@@ -1,0 +1,5 @@
+//! mod_env: SetEnv, UnsetEnv, PassEnv.
+
+use crate::config::registry::DirectiveDef;
+
+pub static DIRECTIVES: &[DirectiveDef] = &[];

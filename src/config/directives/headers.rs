@@ -1,0 +1,5 @@
+//! mod_headers: Header, RequestHeader.
+
+use crate::config::registry::DirectiveDef;
+
+pub static DIRECTIVES: &[DirectiveDef] = &[];

@@ -1,0 +1,5 @@
+//! mod_setenvif: SetEnvIf, BrowserMatch, ….
+
+use crate::config::registry::DirectiveDef;
+
+pub static DIRECTIVES: &[DirectiveDef] = &[];

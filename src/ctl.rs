@@ -1,0 +1,1 @@
+//! mpmctl: the apachectl of mpmd.

@@ -1,0 +1,1 @@
+//! mpmd-enmod and friends: the a2enmod of mpmd.
