@@ -181,7 +181,8 @@ pub fn run_cfg(cfg: &ServerConfig) -> String {
         }
     }
     let _ = writeln!(out, "PidFile: \"{}\"", cfg.pid_file.display());
-    for (name, _) in &cfg.defines {
+    // Only value-less names (-D, `Define NAME`); `Define NAME value` is a variable.
+    for (name, _) in cfg.defines.iter().filter(|(_, v)| v.is_none()) {
         let _ = writeln!(out, "Define: {name}");
     }
     out.push_str(&user_line("User", cfg.user.as_deref(), false));
