@@ -38,6 +38,8 @@
 //! * **Read-time directives** (`Include`, `Define`, `<IfModule>`, …) are not handled here: a
 //!   [`ReadTime`] hook runs them as they are read (see `expand`). [`parse`] uses none.
 
+#[cfg(test)]
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -346,11 +348,9 @@ pub fn classify(line: &str) -> Option<LineKind> {
         return Some(LineKind::Close { word });
     }
     if let Some(name) = word.strip_prefix('<') {
-        let (name, name_had_gt) = match name.strip_suffix('>') {
-            Some(n) => (n.to_string(), true),
-            None => (name.to_string(), false),
-        };
-        if rest.is_empty() && name_had_gt {
+        let name = name.strip_suffix('>').unwrap_or(name).to_string();
+        // httpd gives a bare `<Name` (no arguments at all) the argument text `>`.
+        if rest.is_empty() {
             return Some(LineKind::Open {
                 name,
                 raw_args: String::new(),
@@ -687,4 +687,233 @@ pub fn parse_limited(
 /// Bytes to text for parsing: invalid UTF-8 is replaced (httpd would pass the bytes on).
 pub fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_vars(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse_ok(text: &str) -> Vec<Node> {
+        parse(text, "/t.conf", &mut no_vars).expect("parses").nodes
+    }
+
+    fn parse_err(text: &str) -> String {
+        parse(text, "/t.conf", &mut no_vars)
+            .expect_err("fails")
+            .to_string()
+    }
+
+    fn lines(text: &str) -> Vec<(String, u32)> {
+        let mut r = LineReader::new(text, Arc::new(PathBuf::from("/t")), MAX_LINE_LEN);
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line() {
+            let l = l.unwrap();
+            out.push((l.text, l.number));
+        }
+        out
+    }
+
+    #[test]
+    fn continuation_joins_lines_and_keeps_the_next_lines_blanks() {
+        assert_eq!(
+            lines("a \\\n   b\nc\n"),
+            [("a    b".to_string(), 2), ("c".into(), 3)]
+        );
+    }
+
+    #[test]
+    fn continuation_with_crlf_and_blank_after_backslash() {
+        assert_eq!(lines("a\\\r\nb\r\n"), [("ab".to_string(), 2)]);
+        // A blank after the backslash: no continuation.
+        assert_eq!(
+            lines("a\\ \nb\n"),
+            [("a\\".to_string(), 1), ("b".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn continuation_at_end_of_file_counts_one_more_line() {
+        // httpd counts the read attempt that meets end of file.
+        assert_eq!(
+            lines("x\nBogus \\\n"),
+            [("x".to_string(), 1), ("Bogus".into(), 3)]
+        );
+        // No LF after the backslash: not a continuation.
+        assert_eq!(lines("Bogus \\"), [("Bogus \\".to_string(), 1)]);
+    }
+
+    #[test]
+    fn node_line_is_the_last_physical_line() {
+        let nodes = parse_ok("\nServerAdmin \\\n  a@b\nX\n");
+        assert_eq!(nodes[0].span.line, 3);
+        assert_eq!(nodes[0].args, ["a@b"]);
+        assert_eq!(nodes[1].span.line, 4);
+    }
+
+    #[test]
+    fn trimming_blank_lines_and_comments() {
+        let nodes = parse_ok("  \t\n   # comment\n\x0b KeepAlive On # not a comment \r\n#x\n");
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].name, "KeepAlive");
+        assert_eq!(nodes[0].args, ["On", "#", "not", "a", "comment"]);
+        assert_eq!(nodes[0].raw_args, "On # not a comment");
+        assert_eq!(nodes[0].span.line, 3);
+    }
+
+    #[test]
+    fn words_follow_getword_conf() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a b\tc", &["a", "b", "c"]),
+            ("\"a b\" 'c d'", &["a b", "c d"]),
+            (r#""a\"b""#, &["a\"b"]),
+            (r"'a\'b'", &["a'b"]),
+            (r#""a\'b""#, &[r"a\'b"]),
+            (r"a\\b", &[r"a\b"]),
+            (r#""a\\b""#, &[r"a\b"]),
+            (r#"a\"b"#, &[r#"a\"b"#]),
+            (r#"a"b"#, &[r#"a"b"#]),
+            (r#""ab"cd"#, &["ab", "cd"]),
+            ("\"unterminated here", &["unterminated here"]),
+            ("\"\" x", &["", "x"]),
+            (r"a\nb", &[r"a\nb"]),
+            (r"'a\\'", &[r"a\"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(split_words(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn variables_expand_before_splitting() {
+        let mut lookup = |n: &str| match n {
+            "X" => Some("Bogus two".to_string()),
+            "Q" => Some("\"a b\"".to_string()),
+            _ => None,
+        };
+        let p = parse(
+            "${X}\nD ${Q} $ ${ ${NOPE} ${a:b} ${X\n",
+            "/t.conf",
+            &mut lookup,
+        )
+        .unwrap();
+        assert_eq!(p.nodes[0].name, "Bogus");
+        assert_eq!(p.nodes[0].args, ["two"]);
+        assert_eq!(
+            p.nodes[1].args,
+            ["a b", "$", "${", "${NOPE}", "${a:b}", "${X"]
+        );
+        assert_eq!(
+            p.warnings,
+            ["AH00111: Config variable ${ ${NOPE} is not defined"]
+        );
+    }
+
+    #[test]
+    fn substitution_is_single_pass() {
+        let mut lookup = |n: &str| (n == "A").then(|| "${A}".to_string());
+        let mut warn = |w: String| panic!("unexpected warning {w}");
+        assert_eq!(substitute_vars("x${A}y", &mut lookup, &mut warn), "x${A}y");
+    }
+
+    #[test]
+    fn sections_nest_and_close_case_insensitively() {
+        let nodes = parse_ok(
+            "<Directory \"/a b\">\n  <Files x>\n    Require all denied\n  </files>\n</DIRECTORY>\n",
+        );
+        assert_eq!(nodes.len(), 1);
+        let d = &nodes[0];
+        assert_eq!(
+            (d.name.as_str(), d.raw_args.as_str()),
+            ("Directory", "\"/a b\"")
+        );
+        assert_eq!(d.args, ["/a b"]);
+        assert_eq!(d.children()[0].name, "Files");
+        assert_eq!(d.children()[0].children()[0].args, ["all", "denied"]);
+    }
+
+    #[test]
+    fn section_arguments_end_at_the_last_gt() {
+        let nodes = parse_ok("<Directory /x> trailing\n</Directory>\n<Else>\n</Else>\n<RequireAll>\n</RequireAll>\n<If \"%{A} > 1\">\n</If>\n");
+        assert_eq!(nodes[0].raw_args, "/x");
+        assert_eq!(nodes[1].name, "Else");
+        assert!(nodes[1].raw_args.is_empty() && nodes[1].args.is_empty());
+        assert_eq!(nodes[2].name, "RequireAll");
+        assert_eq!(nodes[3].raw_args, "\"%{A} > 1\"");
+        assert_eq!(nodes[3].args, ["%{A} > 1"]);
+    }
+
+    #[test]
+    fn a_lone_angle_bracket_opens_a_nameless_section() {
+        assert_eq!(parse_ok("<\n</>\n")[0].name, "");
+        assert_eq!(
+            parse_err("<Directory /x>\n<\n</Directory>\n"),
+            "Syntax error on line 3 of /t.conf: Expected </> but saw </Directory>"
+        );
+    }
+
+    #[test]
+    fn malformed_sections_give_httpds_messages() {
+        let cases: &[(&str, &str)] = &[
+            ("X\n<Directory /x>\nRequire all granted\n", "Syntax error on line 2 of /t.conf: /t.conf:2: <Directory> was not closed."),
+            (
+                "<Directory /x>\n<Files a>\n",
+                "Syntax error on line 1 of /t.conf: /t.conf:2: <Files> was not closed.\n/t.conf:1: <Directory> was not closed.",
+            ),
+            ("\n</Directory>\n", "Syntax error on line 2 of /t.conf: </Directory> without matching <Directory> section"),
+            ("</Directory\n", "Syntax error on line 1 of /t.conf: </Directory without matching <Directory section"),
+            ("<Directory /x>\n</Location>\n", "Syntax error on line 2 of /t.conf: Expected </Directory> but saw </Location>"),
+            ("<Directory /x>\n<Files a>\n</Directory>\n", "Syntax error on line 3 of /t.conf: Expected </Files> but saw </Directory>"),
+            ("<Directory /x>\n</Directory foo>\n", "Syntax error on line 2 of /t.conf: </Directory> directive missing closing '>'"),
+            ("<Directory /x>\n</directory\n", "Syntax error on line 2 of /t.conf: </directory> directive missing closing '>'"),
+            ("<Directory /x>\n</>\n", "Syntax error on line 2 of /t.conf: Expected </Directory> but saw </>"),
+            ("\n<Directory /x\n</Directory>\n", "Syntax error on line 2 of /t.conf: <Directory> directive missing closing '>'"),
+            ("<Directory /x>\\\n\n", "Syntax error on line 2 of /t.conf: /t.conf:2: <Directory> was not closed."),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_err(text), *want, "config {text:?}");
+        }
+    }
+
+    #[test]
+    fn line_too_long_is_reported_with_its_line() {
+        let long = format!("A\nB {}\n", "x".repeat(MAX_HTACCESS_LINE_LEN));
+        let e = parse_limited(&long, "/h", &mut no_vars, MAX_HTACCESS_LINE_LEN).unwrap_err();
+        assert!(e.chain.is_empty());
+        assert_eq!(e.message, "Error reading /h at line 2: Line too long");
+        assert!(parse_limited(&long, "/h", &mut no_vars, MAX_LINE_LEN).is_ok());
+    }
+
+    #[test]
+    fn read_time_directives_stay_plain_nodes_without_a_hook() {
+        let nodes = parse_ok("Include x.conf\n<IfModule foo>\nA\n</IfModule>\n");
+        assert_eq!(nodes[0].name, "Include");
+        assert_eq!(nodes[1].name, "IfModule");
+        assert_eq!(nodes[1].children()[0].name, "A");
+    }
+
+    #[test]
+    fn empty_first_word_skips_the_line() {
+        assert!(parse_ok("\"\" x\n").is_empty());
+    }
+
+    /// Every seed of the fuzz corpus parses without panicking.
+    #[test]
+    fn fuzz_corpus_never_panics() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/conf_parse");
+        let entries = std::fs::read_dir(&dir).expect("fuzz corpus present");
+        let mut seen = 0;
+        for e in entries {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let text = text_of(&bytes);
+            let _ = parse(&text, &path, &mut |n| (n == "X").then(|| "y".to_string()));
+            let _ = parse_limited(&text, &path, &mut no_vars, MAX_HTACCESS_LINE_LEN);
+            seen += 1;
+        }
+        assert!(seen >= 10, "only {seen} seeds");
+    }
 }
