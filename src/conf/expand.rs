@@ -659,17 +659,17 @@ impl<'o> State<'o> {
         &mut self,
         node: &Node,
         kind: ReadTimeKind,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Result<Vec<Node>, ConfError> {
         let name = section_name(kind);
-        if !closed {
+        let Some(pos) = args_text.rfind('>') else {
             return Err(err_at(
                 &node.span,
                 format!("<{name}> directive missing closing '>'"),
             ));
-        }
-        let mut arg = node.raw_args.as_str();
+        };
+        let mut arg = &args_text[..pos];
         let not = arg.starts_with('!');
         if not {
             arg = &arg[1..];
@@ -728,16 +728,11 @@ impl<'o> State<'o> {
     fn if_version(
         &mut self,
         node: &Node,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Result<Vec<Node>, ConfError> {
-        // httpd hands the handler the argument text with its closing '>' still on.
-        let args = if closed {
-            format!("{}>", node.raw_args)
-        } else {
-            node.raw_args.clone()
-        };
-        let mut rest = args.as_str();
+        // mod_version takes the words of the text with its closing '>' still on.
+        let mut rest = args_text;
         let w1 = getword_conf(&mut rest);
         let w2 = getword_conf(&mut rest);
         let w3 = getword_conf(&mut rest);
@@ -853,7 +848,7 @@ impl parse::ReadTime for State<'_> {
     fn run(
         &mut self,
         node: &Node,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Option<Result<Vec<Node>, ConfError>> {
         let kind = read_time_kind(&node.name, node.is_section())?;
@@ -878,8 +873,8 @@ impl parse::ReadTime for State<'_> {
                     Ok(vec![node.clone()])
                 }
             }
-            ReadTimeKind::IfVersion => self.if_version(node, closed, src),
-            k => self.cond_section(node, k, closed, src),
+            ReadTimeKind::IfVersion => self.if_version(node, args_text, src),
+            k => self.cond_section(node, k, args_text, src),
         })
     }
 }
@@ -1453,5 +1448,147 @@ pub(crate) mod tests {
             err_text(&d, r),
             "Syntax error on line 2 of @/main.conf: Could not open configuration file @/nope.conf: No such file or directory"
         );
+    }
+
+    /// One malformed config: the files, `-C` directives, the exact error (`@` = the tree's
+    /// root), and whether apache2 reports the very same read-phase line (checked when it is
+    /// installed).
+    struct Bad {
+        files: &'static [(&'static str, &'static str)],
+        pre: &'static [&'static str],
+        want: &'static str,
+        oracle: bool,
+    }
+
+    const fn bad(files: &'static [(&'static str, &'static str)], want: &'static str) -> Bad {
+        Bad {
+            files,
+            pre: &[],
+            want,
+            oracle: true,
+        }
+    }
+
+    const BAD: &[Bad] = &[
+        // Sections
+        bad(&[("main.conf", "<Directory /x>\nRequire all granted\n\n# x\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:1: <Directory> was not closed."),
+        bad(&[("main.conf", "<Directory /x>\n<Files a>\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:2: <Files> was not closed.\n@/main.conf:1: <Directory> was not closed."),
+        bad(&[("main.conf", "\n</Directory>\n")], "Syntax error on line 2 of @/main.conf: </Directory> without matching <Directory> section"),
+        bad(&[("main.conf", "<Directory /x>\n</Location>\n")], "Syntax error on line 2 of @/main.conf: Expected </Directory> but saw </Location>"),
+        bad(&[("main.conf", "<Directory /x>\n</Directory foo>\n")], "Syntax error on line 2 of @/main.conf: </Directory> directive missing closing '>'"),
+        bad(&[("main.conf", "<Directory /x>\n<\n</Directory>\n")], "Syntax error on line 3 of @/main.conf: Expected </> but saw </Directory>"),
+        bad(&[("main.conf", "<IfModule log_config_module\nX\n</IfModule>\n")], "Syntax error on line 1 of @/main.conf: <IfModule> directive missing closing '>'"),
+        bad(&[("main.conf", "<IfModule>\n</IfModule>\n")], "Syntax error on line 1 of @/main.conf: <IfModule> directive requires additional arguments"),
+        bad(&[("main.conf", "<IfDefine !>\n</IfDefine>\n")], "Syntax error on line 1 of @/main.conf: <IfDefine> directive requires additional arguments"),
+        bad(&[("main.conf", "X\n<IfModule nope_module>\n<Directory /x>\n</IfModule>\n")], "Syntax error on line 2 of @/main.conf: Expected </Directory> but saw </IfModule>"),
+        bad(&[("main.conf", "<IfDefine NOPE>\n<Directory /x>\n")], "Syntax error on line 1 of @/main.conf: Expected </Directory> before end of configuration"),
+        bad(&[("main.conf", "<Directory /x>\n<IfModule log_config_module>\n</Directory>\n")], "Syntax error on line 3 of @/main.conf: </Directory> without matching <Directory> section"),
+        bad(&[("main.conf", "<IfModule log_config_module >\nA\n</IfModule >\n")], "Syntax error on line 3 of @/main.conf: </IfModule without matching <IfModule section"),
+        // Include
+        bad(&[("main.conf", "\nInclude nope.conf\n")], "Syntax error on line 2 of @/main.conf: Could not open configuration file @/nope.conf: No such file or directory"),
+        bad(&[("main.conf", "Include\n")], "Syntax error on line 1 of @/main.conf: Include takes one argument, Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file"),
+        bad(&[("main.conf", "IncludeOptional a b\n")], "Syntax error on line 1 of @/main.conf: IncludeOptional takes one argument, Name or pattern of the config file(s) to be included; ignored if the file does not exist or the pattern does not match any files"),
+        bad(&[("main.conf", "Include conf.d/*.conf\n"), ("conf.d/x.txt", "")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: No matches for the wildcard '*.conf' in '@/conf.d', failing"),
+        bad(&[("main.conf", "Include nodir/*.conf\n")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: Could not open directory @/nodir: No such file or directory"),
+        bad(&[("main.conf", "Include nod*/x.conf\n")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: No matches for the wildcard 'nod*' in '@', failing"),
+        bad(&[("main.conf", "IncludeOptional main.conf/*.conf\n")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: Could not open directory @/main.conf: Not a directory"),
+        bad(&[("main.conf", "A\nInclude inc.conf\n"), ("inc.conf", "\n</Directory>\n")], "Syntax error on line 2 of @/main.conf: Syntax error on line 2 of @/inc.conf: </Directory> without matching <Directory> section"),
+        bad(&[("main.conf", "<Directory /y>\nInclude inc.conf\n</Directory>\n"), ("inc.conf", "\n<Directory /x>\n")], "Syntax error on line 2 of @/main.conf: Syntax error on line 2 of @/inc.conf: @/inc.conf:2: <Directory> was not closed."),
+        bad(&[("main.conf", "Include d\n"), ("d/a.conf", "Include @/d/sub/b.conf\n"), ("d/sub/b.conf", "Define a:b\n")], "Syntax error on line 1 of @/main.conf: Syntax error on line 1 of @/d/a.conf: Syntax error on line 1 of @/d/sub/b.conf: Variable name must not contain ':'"),
+        // Define / UnDefine
+        bad(&[("main.conf", "Define a:b\n")], "Syntax error on line 1 of @/main.conf: Variable name must not contain ':'"),
+        bad(&[("main.conf", "Define\n")], "Syntax error on line 1 of @/main.conf: Define takes 1-2 arguments, Define a variable, optionally to a value.  Same as passing -D to the command line."),
+        bad(&[("main.conf", "Define a b c\n")], "Syntax error on line 1 of @/main.conf: Define takes 1-2 arguments, Define a variable, optionally to a value.  Same as passing -D to the command line."),
+        bad(&[("main.conf", "UnDefine\n")], "Syntax error on line 1 of @/main.conf: UnDefine takes one argument, Undefine the existence of a variable. Undo a Define."),
+        bad(&[("main.conf", "UnDefine x:y\n")], "Syntax error on line 1 of @/main.conf: Variable name must not contain ':'"),
+        // LoadModule / LoadFile / ServerRoot
+        Bad { files: &[("main.conf", "LoadModule foo_module mods/mod_foo.so\n")], pre: &[], want: "Syntax error on line 1 of @/main.conf: Cannot load @/mods/mod_foo.so into server: mpmd has no built-in module foo_module", oracle: false },
+        bad(&[("main.conf", "LoadModule foo_module\n")], "Syntax error on line 1 of @/main.conf: LoadModule takes two arguments, a module name and the name of a shared object file to load it from"),
+        bad(&[("main.conf", "LoadModule log_config_module x.so\n")], "Syntax error on line 1 of @/main.conf: module log_config_module is built-in and can't be loaded"),
+        bad(&[("main.conf", "LoadFile\n")], "Syntax error on line 1 of @/main.conf: LoadFile requires at least one argument, shared object file or library to load into the server at runtime"),
+        bad(&[("main.conf", "ServerRoot @/nope\n")], "Syntax error on line 1 of @/main.conf: ServerRoot must be a valid directory"),
+        bad(&[("main.conf", "ServerRoot @/main.conf\n")], "Syntax error on line 1 of @/main.conf: ServerRoot must be a valid directory"),
+        bad(&[("main.conf", "ServerRoot\n")], "Syntax error on line 1 of @/main.conf: ServerRoot takes one argument, Common directory of server-related files (logs, confs, etc.)"),
+        // IfVersion
+        bad(&[("main.conf", "<IfVersion 2.x>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers."),
+        bad(&[("main.conf", "<IfVersion>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers."),
+        bad(&[("main.conf", "<IfVersion foo 2.4>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: unrecognized operator 'foo'"),
+        bad(&[("main.conf", "<IfVersion ~ (>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Unable to compile regular expression"),
+        bad(&[("main.conf", "<IfVersion = /^2>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Missing delimiting / of regular expression."),
+        bad(&[("main.conf", "<IfVersion ! < 3 >\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: <IfVersion takes one, two or three arguments, a comparison operator, a version (and a delimiter)"),
+        bad(&[("main.conf", "<IfVersion !/^2\\.5/>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers."),
+        // -C
+        Bad { files: &[("main.conf", "A\n")], pre: &["ServerName x", "Define a:b"], want: "Syntax error in -C/-c directive: Variable name must not contain ':'", oracle: true },
+        Bad { files: &[("main.conf", "A\n")], pre: &["<Directory /x>"], want: "Syntax error in -C/-c directive: -c/-C directives:1: <Directory> was not closed.", oracle: true },
+        Bad { files: &[("main.conf", "A\n")], pre: &["Include @/nope"], want: "Syntax error in -C/-c directive: Could not open configuration file @/nope: No such file or directory", oracle: true },
+        Bad { files: &[("main.conf", "A\n"), ("inc.conf", "\n<Directory /x>\n")], pre: &["Include @/inc.conf"], want: "Syntax error in -C/-c directive: Syntax error on line 2 of @/inc.conf: @/inc.conf:2: <Directory> was not closed.", oracle: true },
+        // The main file
+        bad(&[("other.conf", "")], "Could not open configuration file @/main.conf: No such file or directory"),
+    ];
+
+    /// Writes a case's files under a fresh root; `@` in texts and `-C` lines is the root.
+    fn materialize(case: &Bad) -> (tempfile::TempDir, Vec<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_string_lossy().into_owned();
+        for (name, text) in case.files {
+            let p = dir.path().join(name);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, text.replace('@', &root)).unwrap();
+        }
+        let pre = case.pre.iter().map(|l| l.replace('@', &root)).collect();
+        (dir, pre)
+    }
+
+    #[test]
+    fn malformed_configs_give_httpds_file_line_and_message() {
+        assert!(BAD.len() >= 25);
+        for case in BAD {
+            let (dir, pre) = materialize(case);
+            let mut o = opts(dir.path());
+            o.pre_directives = pre;
+            let r = expand(Path::new("main.conf"), &o, &TestCatalog);
+            assert_eq!(err_text(&dir, r), case.want, "files {:?}", case.files);
+        }
+    }
+
+    /// The same cases through the real apache2: its read-phase line must be ours.
+    #[test]
+    fn malformed_configs_match_apache2() {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; oracle comparison skipped");
+            return;
+        }
+        for case in BAD.iter().filter(|c| c.oracle) {
+            let (dir, pre) = materialize(case);
+            let root = dir.path().to_string_lossy().into_owned();
+            let mut cmd = std::process::Command::new(apache);
+            cmd.arg("-d")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(dir.path().join("main.conf"))
+                .arg("-t");
+            for l in &pre {
+                cmd.arg("-C").arg(l);
+            }
+            let out = cmd.env_clear().output().expect("run apache2");
+            let stderr = String::from_utf8_lossy(&out.stderr).replace(&root, "@");
+            let line = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("apache2: "))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no read-phase error from apache2 for {:?}: {stderr}",
+                        case.files
+                    )
+                });
+            // The error log shows a newline inside a message as `\n`.
+            assert_eq!(
+                line,
+                case.want.replace('\n', "\\n"),
+                "files {:?}",
+                case.files
+            );
+        }
     }
 }

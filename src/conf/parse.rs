@@ -321,17 +321,19 @@ pub fn split_words(mut s: &str) -> Vec<String> {
 // Classifying a line
 // ---------------------------------------------------------------------------------------
 
+/// A section's argument text up to its last `>` (trimmed), or `None` if there is no `>`.
+pub fn section_args(args_text: &str) -> Option<&str> {
+    args_text.rfind('>').map(|pos| trim_c(&args_text[..pos]))
+}
+
 /// What one (expanded, trimmed, non-comment) line is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LineKind {
     /// `Name args…`
     Directive { name: String, raw_args: String },
-    /// `<Name args…>`; `closed` is false when no `>` was found.
-    Open {
-        name: String,
-        raw_args: String,
-        closed: bool,
-    },
+    /// `<Name args…>`. `args_text` is what httpd hands the section's handler: the text
+    /// after the name (with its `>` and anything after it), or `>` when there is none.
+    Open { name: String, args_text: String },
     /// `</…`: the first word as written (e.g. `</Directory>`).
     Close { word: String },
 }
@@ -350,25 +352,12 @@ pub fn classify(line: &str) -> Option<LineKind> {
     if let Some(name) = word.strip_prefix('<') {
         let name = name.strip_suffix('>').unwrap_or(name).to_string();
         // httpd gives a bare `<Name` (no arguments at all) the argument text `>`.
-        if rest.is_empty() {
-            return Some(LineKind::Open {
-                name,
-                raw_args: String::new(),
-                closed: true,
-            });
-        }
-        return Some(match rest.rfind('>') {
-            Some(pos) => LineKind::Open {
-                name,
-                raw_args: trim_c(&rest[..pos]).to_string(),
-                closed: true,
-            },
-            None => LineKind::Open {
-                name,
-                raw_args: rest.to_string(),
-                closed: false,
-            },
-        });
+        let args_text = if rest.is_empty() {
+            ">".to_string()
+        } else {
+            rest.to_string()
+        };
+        return Some(LineKind::Open { name, args_text });
     }
     Some(LineKind::Directive {
         name: word,
@@ -387,14 +376,15 @@ pub trait ReadTime {
     /// A warning to show (already in httpd's words, with its AH number).
     fn warn(&mut self, message: String);
     /// Runs `node` now if it is a read-time directive or section; `None` if it is not one.
-    /// `closed` tells whether a section's `>` was found. A section's body is still unread:
+    /// `args_text` is the text after the name as httpd's handler sees it (for a section with
+    /// its `>`; see [`LineKind::Open`]). A section's body is still unread:
     /// the hook reads it with [`Source::build_body`] or skips it with [`Source::soak`]. The
     /// returned nodes take the place of `node`. Errors are returned as they are: the hook
     /// puts `node.span` in front where httpd would (see `expand`).
     fn run(
         &mut self,
         node: &Node,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Option<Result<Vec<Node>, ConfError>>;
 }
@@ -415,7 +405,7 @@ impl ReadTime for NoReadTime<'_> {
     fn run(
         &mut self,
         _: &Node,
-        _: bool,
+        _: &str,
         _: &mut Source<'_>,
     ) -> Option<Result<Vec<Node>, ConfError>> {
         None
@@ -590,16 +580,15 @@ impl<'a> Source<'a> {
                     span,
                     block: None,
                 };
-                match hook.run(&node, true, self) {
+                let args_text = node.raw_args.clone();
+                match hook.run(&node, &args_text, self) {
                     Some(result) => stack.push_nodes(result?),
                     None => stack.push_nodes(vec![node]),
                 }
             }
-            LineKind::Open {
-                name,
-                raw_args,
-                closed,
-            } => {
+            LineKind::Open { name, args_text } => {
+                let closed = section_args(&args_text);
+                let raw_args = closed.unwrap_or(&args_text).to_string();
                 let node = Node {
                     args: split_words(&raw_args),
                     name,
@@ -607,11 +596,11 @@ impl<'a> Source<'a> {
                     span,
                     block: Some(Vec::new()),
                 };
-                if let Some(result) = hook.run(&node, closed, self) {
+                if let Some(result) = hook.run(&node, &args_text, self) {
                     stack.push_nodes(result?);
                     return Ok(());
                 }
-                if !closed {
+                if closed.is_none() {
                     return Err(err_at(
                         &node.span,
                         format!("<{}> directive missing closing '>'", node.name),
