@@ -1591,4 +1591,428 @@ pub(crate) mod tests {
             );
         }
     }
+
+    fn ok(files: &[(&str, &str)]) -> (tempfile::TempDir, Expanded) {
+        let (d, r) = run(files);
+        match r {
+            Ok(e) => (d, e),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    /// The dump with the temp root replaced by `@`.
+    fn dump(d: &tempfile::TempDir, e: &Expanded) -> String {
+        e.dump_includes().replace(&*d.path().to_string_lossy(), "@")
+    }
+
+    fn apache2_dump(d: &tempfile::TempDir) -> Option<String> {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; dump not compared");
+            return None;
+        }
+        let out = std::process::Command::new(apache)
+            .arg("-d")
+            .arg(d.path())
+            .arg("-f")
+            .arg(d.path().join("main.conf"))
+            .args(["-t", "-D", "DUMP_INCLUDES"])
+            .env_clear()
+            .output()
+            .expect("run apache2");
+        Some(String::from_utf8_lossy(&out.stdout).replace(&*d.path().to_string_lossy(), "@"))
+    }
+
+    #[test]
+    fn directory_include_is_recursive_sorted_and_takes_hidden_files() {
+        let (d, e) = ok(&[
+            ("main.conf", "A\nInclude incdir\nInclude incdir/*.conf\n"),
+            ("incdir/b.conf", "B\n"),
+            ("incdir/a.conf", "A1\n"),
+            ("incdir/Z.conf", "Z\n"),
+            ("incdir/10.conf", "N10\n"),
+            ("incdir/9.conf", "N9\n"),
+            ("incdir/.hidden.conf", "H\n"),
+            ("incdir/c.txt", "T\n"),
+            ("incdir/sub/x.conf", "X\n"),
+        ]);
+        let want = "Included configuration files:\n  (*) @/main.conf\n    (2) @/incdir/.hidden.conf\n    (2) @/incdir/10.conf\n    (2) @/incdir/9.conf\n    (2) @/incdir/Z.conf\n    (2) @/incdir/a.conf\n    (2) @/incdir/b.conf\n    (2) @/incdir/c.txt\n    (2) @/incdir/sub/x.conf\n    (3) @/incdir/10.conf\n    (3) @/incdir/9.conf\n    (3) @/incdir/Z.conf\n    (3) @/incdir/a.conf\n    (3) @/incdir/b.conf\n";
+        assert_eq!(dump(&d, &e), want);
+        assert_eq!(
+            names(&e.nodes),
+            ["A", "H", "N10", "N9", "Z", "A1", "B", "T", "X", "N10", "N9", "Z", "A1", "B"]
+        );
+        if let Some(theirs) = apache2_dump(&d) {
+            assert_eq!(theirs, want);
+        }
+    }
+
+    #[test]
+    fn wildcards_in_the_middle_match_directories_only_and_never_a_leading_dot() {
+        let (d, e) = ok(&[
+            (
+                "main.conf",
+                "IncludeOptional @/s*/*.conf\nInclude @/w/*/x.conf\n",
+            ),
+            ("sa/1.conf", "SA\n"),
+            ("sb.conf", "NOT_A_DIR\n"),
+            ("sc/.h.conf", "HIDDEN\n"),
+            ("sc/2.conf", "SC\n"),
+            ("w/real/x.conf", "REAL\n"),
+            ("w/.dot/x.conf", "DOT\n"),
+        ]);
+        std::os::unix::fs::symlink(d.path().join("w/real"), d.path().join("w/link")).unwrap();
+        // Re-run now that the symlink exists: a symlinked directory in the middle is skipped.
+        let e2 = expand(Path::new("main.conf"), &opts(d.path()), &TestCatalog).unwrap();
+        assert_eq!(names(&e.nodes), ["SA", "SC", "REAL"]);
+        assert_eq!(names(&e2.nodes), ["SA", "SC", "REAL"]);
+        if let Some(theirs) = apache2_dump(&d) {
+            assert_eq!(theirs, dump(&d, &e2));
+        }
+    }
+
+    #[test]
+    fn bracket_and_question_mark_wildcards() {
+        assert!(fnmatch("[a-c]?.conf", "b1.conf"));
+        assert!(!fnmatch("[!a-c]?.conf", "b1.conf"));
+        assert!(fnmatch("[^a-c]?.conf", "d1.conf"));
+        assert!(fnmatch("[]x]", "]"));
+        assert!(fnmatch("a\\*", "a*"));
+        assert!(!fnmatch("a\\*", "ab"));
+        assert!(fnmatch("*", "x"));
+        assert!(!fnmatch("*", ".x"));
+        assert!(fnmatch(".*", ".x"));
+        assert!(fnmatch("*.conf", "a.b.conf"));
+        assert!(!fnmatch("*.conf", "a.conf.bak"));
+        assert!(fnmatch("[", "["));
+        assert!(fnmatch_test("a[b]c") && fnmatch_test("a?") && fnmatch_test("*"));
+        assert!(!fnmatch_test("a[b") && !fnmatch_test("a\\*") && !fnmatch_test("plain.conf"));
+    }
+
+    #[test]
+    fn include_optional_is_silent_about_missing_things() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "IncludeOptional nope.conf\nIncludeOptional nodir/*.conf\nIncludeOptional nod*/x.conf\nIncludeOptional *.nomatch\nA\n",
+        )]);
+        assert_eq!(names(&e.nodes), ["A"]);
+        assert_eq!(e.includes.entries.len(), 1);
+    }
+
+    #[test]
+    fn include_loop_stops_at_depth_128() {
+        let (d, r) = run(&[("main.conf", "A\nInclude main.conf\n")]);
+        let e = r.unwrap_err();
+        assert_eq!(
+            e.message,
+            "Exceeded maximum include depth of 128, There appears to be a recursion."
+        );
+        // The main file's Include, 127 nested ones, and the one that fails.
+        assert_eq!(e.chain.len(), 129);
+        assert!(e
+            .chain
+            .iter()
+            .all(|s| s.line == 2 && *s.file == d.path().join("main.conf")));
+    }
+
+    #[test]
+    fn included_nodes_are_spliced_in_place_even_inside_sections() {
+        let (_d, e) = ok(&[
+            (
+                "main.conf",
+                "<VirtualHost *:80>\nA\nInclude inc.conf\n<IfModule status_module>\nNO\n</IfModule>\n<IfDefine !X>\nC\n</IfDefine>\n</VirtualHost>\n",
+            ),
+            ("inc.conf", "B1\n<Location /x>\nB2\n</Location>\n"),
+        ]);
+        assert_eq!(names(&e.nodes), ["VirtualHost"]);
+        let v = &e.nodes[0];
+        assert_eq!(names(v.children()), ["A", "B1", "Location", "C"]);
+        assert_eq!(v.children()[1].span.line, 1);
+        assert!(v.children()[1].span.file.ends_with("inc.conf"));
+        assert_eq!(v.children()[3].span.line, 8);
+    }
+
+    #[test]
+    fn read_time_nodes_are_kept_where_written() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "Define A\nUnDefine A\nServerRoot @\nLoadModule status_module x.so\nLoadFile /lib/x.so\n<Directory /x>\nDefine B 1\n</Directory>\n",
+        )]);
+        assert_eq!(
+            names(&e.nodes),
+            [
+                "Define",
+                "UnDefine",
+                "ServerRoot",
+                "LoadModule",
+                "LoadFile",
+                "Directory"
+            ]
+        );
+        assert_eq!(names(e.nodes[5].children()), ["Define"]);
+        // A Define inside a section still applies globally.
+        assert_eq!(e.defines, [("B".to_string(), Some("1".to_string()))]);
+    }
+
+    #[test]
+    fn defines_variables_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("main.conf"),
+            "A ${V} ${ENVX} ${CMD}\nDefine V one\nDefine V\nB ${V} ${v}\nDefine ENVX shadow\nC ${ENVX}\nUnDefine V\nD ${V}\n<IfDefine CMD>\nE\n</IfDefine>\n<IfDefine v>\nNO\n</IfDefine>\nDefine EMPTY \"\"\n<IfDefine EMPTY>\nF ${EMPTY}\n</IfDefine>\n",
+        )
+        .unwrap();
+        let mut o = opts(dir.path());
+        o.defines = vec![("CMD".into(), None)];
+        let e = expand(Path::new("main.conf"), &o, &TestCatalog).unwrap();
+        let args: Vec<(String, Vec<String>)> = e
+            .nodes
+            .iter()
+            .filter(|n| n.name.len() == 1)
+            .map(|n| (n.name.clone(), n.args.clone()))
+            .collect();
+        let want: Vec<(String, Vec<String>)> = [
+            ("A", vec!["${V}", "from-env", "${CMD}"]),
+            ("B", vec!["one", "one"]),
+            ("C", vec!["shadow"]),
+            ("D", vec!["${V}"]),
+            ("E", vec![]),
+            ("F", vec!["${EMPTY}"]),
+        ]
+        .into_iter()
+        .map(|(n, a)| (n.to_string(), a.into_iter().map(String::from).collect()))
+        .collect();
+        assert_eq!(args, want);
+        assert_eq!(
+            e.warnings,
+            [
+                "AH00111: Config variable ${V} is not defined",
+                "AH00111: Config variable ${CMD} is not defined",
+                "AH00111: Config variable ${V} is not defined",
+                "AH00111: Config variable ${EMPTY} is not defined",
+            ]
+        );
+        assert!(e.is_defined("CMD") && e.is_defined("ENVX") && !e.is_defined("V"));
+    }
+
+    #[test]
+    fn false_bodies_are_skipped_without_expansion_or_warnings() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "<IfDefine NOPE>\nBogus ${UNDEFINED}\n<Directory /x>\nInclude nope.conf\n</Directory>\nDefine SET\n</IfDefine>\n<IfModule !status_module>\nOK\n</IfModule>\n",
+        )]);
+        assert_eq!(names(&e.nodes), ["OK"]);
+        assert!(e.warnings.is_empty());
+        assert!(!e.is_defined("SET"));
+    }
+
+    #[test]
+    fn a_true_body_cut_by_end_of_file_is_kept() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "<IfModule log_config_module>\n<Directory /x>\nA\n",
+        )]);
+        assert_eq!(names(&e.nodes), ["Directory"]);
+        assert_eq!(names(e.nodes[0].children()), ["A"]);
+    }
+
+    #[test]
+    fn ifmodule_sees_modules_loaded_so_far() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "<IfModule status_module>\nNO1\n</IfModule>\nLoadModule status_module m.so\n<IfModule status_module>\nYES1\n</IfModule>\n<IfModule mod_status.c>\nYES2\n</IfModule>\n<IfModule mod_status>\nNO2\n</IfModule>\n<IfModule mod_log_config.c>\nYES3\n</IfModule>\n<ifmodule ! mod_ssl.c>\nYES4\n</IFMODULE>\n<IfModule \"!mod_ssl.c\">\nNO3\n</IfModule>\n",
+        )]);
+        assert_eq!(
+            names(&e.nodes),
+            ["LoadModule", "YES1", "YES2", "YES3", "YES4"]
+        );
+    }
+
+    #[test]
+    fn iffile_ifdirective_ifsection() {
+        let (_d, e) = ok(&[
+            (
+                "main.conf",
+                "<IfFile there.txt>\nF1\n</IfFile>\n<IfFile !nothere.txt>\nF2\n</IfFile>\n<IfFile @/sub>\nF3\n</IfFile>\n<IfDirective ExtendedStatus>\nNO1\n</IfDirective>\n<IfDirective logformat>\nD1\n</IfDirective>\nLoadModule status_module s.so\nLoadModule authz_core_module a.so\n<IfDirective ExtendedStatus>\nD2\n</IfDirective>\n<IfSection RequireAll>\nS1\n</IfSection>\n<IfSection !Proxy>\nS2\n</IfSection>\n",
+            ),
+            ("there.txt", ""),
+            ("sub/x", ""),
+        ]);
+        assert_eq!(
+            names(&e.nodes),
+            [
+                "F1",
+                "F2",
+                "F3",
+                "D1",
+                "LoadModule",
+                "LoadModule",
+                "D2",
+                "S1",
+                "S2"
+            ]
+        );
+    }
+
+    /// (condition, expected) for 2.4.71; checked against apache2 when installed.
+    const IF_VERSION: &[(&str, bool)] = &[
+        ("2.4.71", true),
+        ("2.4", false),
+        ("= 2.4.71", true),
+        ("== 2.4.71", true),
+        ("!= 2.4.71", false),
+        ("> 2.4.70", true),
+        ("> 2.4.71", false),
+        (">= 2.4.71", true),
+        ("< 2.4.72", true),
+        ("< 3", true),
+        ("<= 2.4.71", true),
+        ("< 2.4.71", false),
+        ("!< 3", false),
+        ("~ ^2\\.4", true),
+        ("!~ ^2\\.4", false),
+        ("/^2\\.4\\.7/", true),
+        ("= /^2\\.5/", false),
+        ("\"2.4.71\" ", true),
+        ("< 3 ", true),
+        (">= 2.2", true),
+        ("> 10", false),
+    ];
+
+    #[test]
+    fn ifversion_compares_with_2_4_71() {
+        for (cond, want) in IF_VERSION {
+            let text = format!("<IfVersion {cond}>\nHIT\n</IfVersion>\n");
+            let (_d, e) = ok(&[("main.conf", &text)]);
+            assert_eq!(!e.nodes.is_empty(), *want, "<IfVersion {cond}>");
+        }
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; IfVersion not compared");
+            return;
+        }
+        for (cond, want) in IF_VERSION {
+            // A true body reaches the missing Include, a read-phase error.
+            let text = format!("<IfVersion {cond}>\nInclude /nonexistent/hit.conf\n</IfVersion>\n");
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("main.conf"), text).unwrap();
+            let out = std::process::Command::new(apache)
+                .arg("-d")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(dir.path().join("main.conf"))
+                .arg("-t")
+                .env_clear()
+                .output()
+                .unwrap();
+            let hit = String::from_utf8_lossy(&out.stderr).contains("hit.conf");
+            assert_eq!(hit, *want, "apache2 <IfVersion {cond}>");
+        }
+    }
+
+    #[test]
+    fn loadmodule_twice_warns_and_static_modules_come_first() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "LoadModule status_module a.so\nLoadModule mpm_event_module b.so\nLoadModule status_module c.so\n",
+        )]);
+        assert_eq!(
+            e.warnings,
+            ["AH01574: module status_module is already loaded, skipping"]
+        );
+        let mods: Vec<&str> = e.loaded_modules.iter().map(|(m, _)| *m).collect();
+        assert_eq!(&mods[..STATIC.len()], STATIC);
+        assert_eq!(&mods[STATIC.len()..], ["status", "mpm_event"]);
+        assert!(e.loaded_modules[..STATIC.len()]
+            .iter()
+            .all(|(_, s)| s.is_none()));
+        assert_eq!(
+            e.loaded_modules[STATIC.len() + 1].1.as_ref().unwrap().line,
+            2
+        );
+    }
+
+    #[test]
+    fn serverroot_moves_the_base_of_later_relative_includes() {
+        let (d, e) = ok(&[
+            (
+                "main.conf",
+                "Include a.conf\nServerRoot @/other\nInclude a.conf\n",
+            ),
+            ("a.conf", "TOP\n"),
+            ("other/a.conf", "OTHER\n"),
+        ]);
+        assert_eq!(names(&e.nodes), ["TOP", "ServerRoot", "OTHER"]);
+        assert_eq!(e.server_root, d.path().join("other"));
+    }
+
+    #[test]
+    fn command_line_directives_come_before_and_after_the_main_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("alt")).unwrap();
+        fs::write(dir.path().join("alt/main.conf"), "MAIN ${PRE}\n").unwrap();
+        let mut o = opts(dir.path());
+        o.pre_directives = vec![
+            format!("ServerRoot {}/alt", dir.path().display()),
+            "Define PRE 1".into(),
+        ];
+        o.post_directives = vec!["POST".into()];
+        let e = expand(Path::new("main.conf"), &o, &TestCatalog).unwrap();
+        assert_eq!(names(&e.nodes), ["ServerRoot", "Define", "MAIN", "POST"]);
+        assert_eq!(e.nodes[2].args, ["1"]);
+        let cl = |n: &Node| (n.span.file.to_string_lossy().into_owned(), n.span.line);
+        assert_eq!(cl(&e.nodes[1]), (COMMAND_LINE_FILE.to_string(), 2));
+        assert_eq!(cl(&e.nodes[3]), (COMMAND_LINE_FILE.to_string(), 1));
+    }
+
+    #[test]
+    fn dump_repeats_httpds_single_global_include_line() {
+        // httpd keeps one "last Include line": after a nested Include, later files of the
+        // outer Include show the nested line.
+        let (d, e) = ok(&[
+            ("main.conf", "\n\nInclude d\n"),
+            ("d/a.conf", "Include @/x.conf\n"),
+            ("d/b.conf", "B\n"),
+            ("x.conf", "X\n"),
+        ]);
+        let want = "Included configuration files:\n  (*) @/main.conf\n    (3) @/d/a.conf\n      (1) @/x.conf\n    (1) @/d/b.conf\n";
+        assert_eq!(dump(&d, &e), want);
+        if let Some(theirs) = apache2_dump(&d) {
+            assert_eq!(theirs, want);
+        }
+    }
+
+    #[test]
+    fn paths_are_normalised_like_server_root_relative() {
+        let root = Path::new("/etc/apache2");
+        assert_eq!(
+            server_root_relative(root, Path::new("a/./b/../c")),
+            Path::new("/etc/apache2/a/c")
+        );
+        assert_eq!(
+            server_root_relative(root, Path::new("/x//y/")),
+            Path::new("/x/y")
+        );
+        assert_eq!(
+            server_root_relative(root, Path::new("../../..")),
+            Path::new("/")
+        );
+    }
+
+    #[test]
+    fn htaccess_sees_the_state_left_by_the_main_pass() {
+        let (d, e) = ok(&[("main.conf", "LoadModule status_module s.so\nDefine V val\n")]);
+        let text = "<IfModule status_module>\nA ${V}\n</IfModule>\n<IfDefine !V>\nNO\n</IfDefine>\nInclude x\n";
+        let (nodes, warnings) = expand_htaccess(
+            text,
+            &d.path().join(".htaccess"),
+            &e,
+            &opts(d.path()),
+            &TestCatalog,
+        )
+        .unwrap();
+        assert_eq!(names(&nodes), ["A", "Include"]);
+        assert_eq!(nodes[0].args, ["val"]);
+        assert!(warnings.is_empty());
+    }
 }
