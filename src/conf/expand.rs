@@ -143,13 +143,27 @@ impl Expanded {
 }
 
 /// Runs the read pass: `-C` directives, the main file (relative to ServerRoot as it stands
-/// after `-C`), then `-c` directives.
+/// after `-C`), then `-c` directives. Warnings end up in [`Expanded::warnings`]; use
+/// [`expand_logged`] to see them even when the pass fails, as httpd prints them.
 pub fn expand(
     main_file: &Path,
     opts: &ExpandOptions,
     catalog: &dyn ModuleCatalog,
 ) -> Result<Expanded, ConfError> {
+    expand_logged(main_file, opts, catalog, &mut |_| {})
+}
+
+/// [`expand`], handing each warning to `on_warning` the moment it arises (httpd writes them
+/// to stderr before any error that stops the pass). They are still collected in
+/// [`Expanded::warnings`].
+pub fn expand_logged(
+    main_file: &Path,
+    opts: &ExpandOptions,
+    catalog: &dyn ModuleCatalog,
+    on_warning: &mut dyn FnMut(&str),
+) -> Result<Expanded, ConfError> {
     let mut state = State::new(opts, catalog);
+    state.sink = Some(on_warning);
     let mut nodes = state.command_line(&opts.pre_directives)?;
     let main = server_root_relative(&state.server_root, main_file);
     nodes.extend(state.read_file(&main)?);
@@ -190,6 +204,8 @@ pub fn expand_htaccess(
 
 struct State<'o> {
     opts: &'o ExpandOptions,
+    /// Sees each warning as it arises.
+    sink: Option<&'o mut dyn FnMut(&str)>,
     catalog: &'o dyn ModuleCatalog,
     server_root: PathBuf,
     /// Names set by -D/Define (case-sensitive), in order.
@@ -346,6 +362,7 @@ impl<'o> State<'o> {
                 .collect(),
             loaded_ids: Vec::new(),
             warnings: Vec::new(),
+            sink: None,
             include_depth: 0,
             last_include_line: None,
             includes: IncludeTree::default(),
@@ -367,6 +384,13 @@ impl<'o> State<'o> {
             includes: self.includes,
             warnings: self.warnings,
         }
+    }
+
+    fn warning(&mut self, message: String) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink(&message);
+        }
+        self.warnings.push(message);
     }
 
     fn var(&self, name: &str) -> Option<String> {
@@ -627,8 +651,7 @@ impl<'o> State<'o> {
     fn load_module(&mut self, node: &Node) -> Result<(), ConfError> {
         let (id, file) = take2(node, LOAD_MODULE_HELP)?;
         if self.loaded_ids.contains(&id) {
-            self.warnings
-                .push(format!("AH01574: module {id} is already loaded, skipping"));
+            self.warning(format!("AH01574: module {id} is already loaded, skipping"));
             return Ok(());
         }
         let path = server_root_relative(&self.server_root, Path::new(&file));
@@ -842,7 +865,7 @@ impl parse::ReadTime for State<'_> {
     }
 
     fn warn(&mut self, message: String) {
-        self.warnings.push(message);
+        self.warning(message);
     }
 
     fn run(
@@ -2014,5 +2037,24 @@ pub(crate) mod tests {
         assert_eq!(names(&nodes), ["A", "Include"]);
         assert_eq!(nodes[0].args, ["val"]);
         assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn warnings_reach_the_logger_before_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("main.conf"),
+            "A ${NOPE}\nInclude nope.conf\n",
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let r = expand_logged(
+            Path::new("main.conf"),
+            &opts(dir.path()),
+            &TestCatalog,
+            &mut |w| seen.push(w.to_string()),
+        );
+        assert!(r.is_err());
+        assert_eq!(seen, ["AH00111: Config variable ${NOPE} is not defined"]);
     }
 }
