@@ -171,33 +171,54 @@ pub fn expand_logged(
     Ok(state.finish(nodes))
 }
 
-/// Reads one more file (e.g. an `.htaccess`) with the state a finished pass left behind:
-/// `${}`, `<IfModule>`, `<IfDefine>` and the others work; Include is not allowed there by
-/// httpd and is left to the config layer. Lines are limited to [`parse::MAX_HTACCESS_LINE_LEN`].
+/// What reading an `.htaccess` file needs from the finished pass; small enough to keep
+/// in the server config for request time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadState {
+    pub server_root: PathBuf,
+    pub loaded_modules: Vec<&'static str>,
+    pub defines: Vec<(String, Option<String>)>,
+}
+
+impl Expanded {
+    /// The state `.htaccess` files are read with.
+    pub fn read_state(&self) -> ReadState {
+        ReadState {
+            server_root: self.server_root.clone(),
+            loaded_modules: self.loaded_modules.iter().map(|(m, _)| *m).collect(),
+            defines: self.defines.clone(),
+        }
+    }
+}
+
+/// Reads an `.htaccess` file (lines up to [`parse::MAX_HTACCESS_LINE_LEN`]) with the state
+/// the server's read pass left behind: `${}` (Defines, then the process environment),
+/// `<IfModule>`, `<IfDefine>` and the other If* sections work. Include, Define, LoadModule
+/// and the other server-only read-time directives are left as plain nodes: httpd refuses
+/// them there (`… not allowed here`), which is the config layer's to report.
 pub fn expand_htaccess(
     text: &str,
     file: &Path,
-    done: &Expanded,
-    opts: &ExpandOptions,
+    state: &ReadState,
     catalog: &dyn ModuleCatalog,
 ) -> Result<(Vec<Node>, Vec<String>), ConfError> {
-    let mut state = State::new(opts, catalog);
-    state.server_root = done.server_root.clone();
-    state.loaded = done.loaded_modules.clone();
-    state.flags = done.defines.iter().map(|(n, _)| n.clone()).collect();
-    state.vars = done
+    let opts = ExpandOptions::new(&state.server_root);
+    let mut st = State::new(&opts, catalog);
+    st.loaded = state.loaded_modules.iter().map(|m| (*m, None)).collect();
+    st.flags = state.defines.iter().map(|(n, _)| n.clone()).collect();
+    st.vars = state
         .defines
         .iter()
         .filter_map(|(n, v)| Some((n.clone(), v.clone()?)))
         .collect();
-    state.htaccess = true;
+    st.htaccess = true;
     let mut src = Source::new(
         text,
         Arc::new(file.to_path_buf()),
         parse::MAX_HTACCESS_LINE_LEN,
     );
-    let nodes = src.build_file(&mut state)?;
-    Ok((nodes, state.warnings))
+    let nodes = src.build_file(&mut st)?;
+    Ok((nodes, st.warnings))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -877,7 +898,7 @@ impl parse::ReadTime for State<'_> {
         let kind = read_time_kind(&node.name, node.is_section())?;
         let keep = |r: Result<(), ConfError>| r.map(|()| vec![node.clone()]);
         Some(match kind {
-            ReadTimeKind::Include { .. } if self.htaccess => return None,
+            _ if self.htaccess && !node.is_section() => return None,
             ReadTimeKind::Include { optional } => self.include(node, optional),
             ReadTimeKind::Define => keep(self.define(node)),
             ReadTimeKind::UnDefine => keep(self.undefine(node)),
@@ -2026,15 +2047,15 @@ pub(crate) mod tests {
     fn htaccess_sees_the_state_left_by_the_main_pass() {
         let (d, e) = ok(&[("main.conf", "LoadModule status_module s.so\nDefine V val\n")]);
         let text = "<IfModule status_module>\nA ${V}\n</IfModule>\n<IfDefine !V>\nNO\n</IfDefine>\nInclude x\n";
+        let text = format!("{text}Define X\n");
         let (nodes, warnings) = expand_htaccess(
-            text,
+            &text,
             &d.path().join(".htaccess"),
-            &e,
-            &opts(d.path()),
+            &e.read_state(),
             &TestCatalog,
         )
         .unwrap();
-        assert_eq!(names(&nodes), ["A", "Include"]);
+        assert_eq!(names(&nodes), ["A", "Include", "Define"]);
         assert_eq!(nodes[0].args, ["val"]);
         assert!(warnings.is_empty());
     }

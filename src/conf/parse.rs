@@ -136,6 +136,12 @@ impl<'a> LineReader<'a> {
                 Err(_) => return None,
             };
             self.rest = rest;
+            // httpd reads lines as C strings: a NUL ends the line, and what follows it up to
+            // the LF is lost (so the line cannot be a continuation either).
+            let (text, had_lf) = match text.find('\0') {
+                Some(nul) => (&text[..nul], false),
+                None => (text, had_lf),
+            };
             let body = if had_lf {
                 text.strip_suffix('\r').unwrap_or(text)
             } else {
@@ -580,8 +586,7 @@ impl<'a> Source<'a> {
                     span,
                     block: None,
                 };
-                let args_text = node.raw_args.clone();
-                match hook.run(&node, &args_text, self) {
+                match hook.run(&node, &node.raw_args, self) {
                     Some(result) => stack.push_nodes(result?),
                     None => stack.push_nodes(vec![node]),
                 }
@@ -733,6 +738,14 @@ mod tests {
         );
         // No LF after the backslash: not a continuation.
         assert_eq!(lines("Bogus \\"), [("Bogus \\".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_nul_byte_ends_its_line() {
+        assert_eq!(
+            lines("A x\0junk\\\nB\n"),
+            [("A x".to_string(), 1), ("B".into(), 2)]
+        );
     }
 
     #[test]
