@@ -23,11 +23,14 @@
 //!   same quote) and `\\` are unescaped. A closing quote ends the word even with no blank
 //!   after it (`"ab"cd` is two words). Outside quotes only `\\` becomes `\`; quotes in the
 //!   middle of a word are literal.
-//! * **Directives**: the first word is the name (case kept; matched case-insensitively by the
-//!   config layer); the other words are `args`; `raw_args` is the text after the name.
+//! * **Directives**: the first word is the name (case kept, a trailing `>` cut off; matched
+//!   case-insensitively by the config layer); the other words are `args`; `raw_args` is the
+//!   text after the name.
 //! * **Sections**: a first word starting with `<` opens a section named without the `<` (and
 //!   without a trailing `>`). Its `raw_args` are the text up to the **last** `>` of the line
-//!   (text after it is ignored); no `>` at all is `<Name> directive missing closing '>'`.
+//!   (text after it is ignored); no `>` at all is `<Name> directive missing closing '>'`
+//!   (httpd reports that one later, when the section's handler runs; we report it while
+//!   reading, with the name as written). A bare `<Name` or `<Name>` has empty arguments.
 //!   Empty arguments are accepted here (`<Else>`, `<RequireAll>`); the directive layer checks
 //!   them. A first word starting with `</` closes the innermost open section; it must be
 //!   exactly `</Name>` with Name matching case-insensitively, else one of
@@ -365,8 +368,13 @@ pub fn classify(line: &str) -> Option<LineKind> {
         };
         return Some(LineKind::Open { name, args_text });
     }
+    // httpd cuts a trailing `>` off any first word, so `Include> x` is an Include.
+    let name = match word.strip_suffix('>') {
+        Some(n) => n.to_string(),
+        None => word,
+    };
     Some(LineKind::Directive {
-        name: word,
+        name,
         raw_args: rest.to_string(),
     })
 }
@@ -895,6 +903,15 @@ mod tests {
         assert_eq!(nodes[0].name, "Include");
         assert_eq!(nodes[1].name, "IfModule");
         assert_eq!(nodes[1].children()[0].name, "A");
+    }
+
+    #[test]
+    fn a_trailing_gt_is_cut_off_any_directive_name() {
+        let nodes = parse_ok("ServerAdmin> a@b\n");
+        assert_eq!(
+            (nodes[0].name.as_str(), nodes[0].raw_args.as_str()),
+            ("ServerAdmin", "a@b")
+        );
     }
 
     #[test]
