@@ -354,7 +354,11 @@ impl Walker {
                 return None;
             }
             if def.contexts.allows(Contexts::SERVER) {
-                return Some(format!("{name} cannot occur within <VirtualHost> section"));
+                // httpd closes a section's name here: `<VirtualHost> cannot occur within …`.
+                let gt = if def.section { ">" } else { "" };
+                return Some(format!(
+                    "{name}{gt} cannot occur within <VirtualHost> section"
+                ));
             }
             return Some(format!("{name} not allowed here"));
         }

@@ -156,13 +156,23 @@ pub fn directives_list() -> String {
     let mut out = String::new();
     for (m, d) in registry::all_directives() {
         let name = if d.section {
-            format!("<{}>", d.name)
+            format!("<{}", d.name)
         } else {
             d.name.to_string()
         };
+        let c = d.contexts;
+        let allowed = if c.allows(Contexts::HTACCESS) {
+            "Allowed in *.conf anywhere and in .htaccess"
+        } else if c.allows(Contexts::DIRECTORY) && c.allows(Contexts::SERVER) {
+            "Allowed in *.conf anywhere"
+        } else if c.allows(Contexts::DIRECTORY) {
+            "Allowed in *.conf only inside <Directory>, <Files>, <Location>, or <If>"
+        } else {
+            "Allowed in *.conf only outside <Directory>, <Files>, <Location>, or <If>"
+        };
         let _ = writeln!(out, "{name} ({})", m.source);
         let _ = writeln!(out, "\t{}", d.help);
-        let _ = writeln!(out, "\t{}", contexts(d.contexts));
+        let _ = writeln!(out, "\t{allowed}");
     }
     out
 }

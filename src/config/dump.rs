@@ -162,10 +162,6 @@ pub fn run_cfg(cfg: &ServerConfig) -> String {
         .find(|(n, _)| n == "default")
         .map(|(_, m)| m.clone())
         .unwrap_or_else(|| "default".into());
-    let _ = writeln!(
-        out,
-        "Mutex default: dir=\"{dir}\" mechanism={default_mech} "
-    );
     let mut names = vec!["watchdog-callback"];
     if !cfg.mpm.is_threaded() || cfg.mpm == super::MpmKind::Worker {
         names.push("mpm-accept");
@@ -180,6 +176,11 @@ pub fn run_cfg(cfg: &ServerConfig) -> String {
             }
         }
     }
+    // Debian's stock tree prints the default mutex after the named ones.
+    let _ = writeln!(
+        out,
+        "Mutex default: dir=\"{dir}\" mechanism={default_mech} "
+    );
     let _ = writeln!(out, "PidFile: \"{}\"", cfg.pid_file.display());
     // Only value-less names (-D, `Define NAME`); `Define NAME value` is a variable.
     for (name, _) in cfg.defines.iter().filter(|(_, v)| v.is_none()) {
