@@ -398,3 +398,27 @@ pub struct ServerConfig {
     /// `-T`: do not check that DocumentRoot exists.
     pub skip_docroot_check: bool,
 }
+
+impl ServerConfig {
+    /// The one startup notice listing directives that are parsed but have no effect yet
+    /// (`None` when there are none). Each name appears once, with its first location.
+    pub fn parsed_only_notice(&self) -> Option<String> {
+        let mut seen: Vec<(&str, &Span)> = Vec::new();
+        for (name, span) in &self.parsed_only {
+            if !seen.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                seen.push((name, span));
+            }
+        }
+        if seen.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = seen
+            .iter()
+            .map(|(n, s)| format!("{n} ({}:{})", s.file.display(), s.line))
+            .collect();
+        Some(format!(
+            "mpmd: these directives are accepted but have no effect yet: {}",
+            list.join(", ")
+        ))
+    }
+}
