@@ -122,7 +122,10 @@ fn print_startup_messages(cli: &Cli, cfg: &ServerConfig) {
 /// A message of the startup phase: on stderr, or appended to the `-E` file.
 fn startup_message(cli: &Cli, msg: &str) {
     if let Some(path) = &cli.error_file {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(path);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
         if let Ok(mut f) = file {
             if writeln!(f, "{msg}").is_ok() {
                 return;

@@ -137,7 +137,7 @@ impl ServerConfig {
             buffered_logs: false,
             global_logs: Vec::new(),
             see_request_tail: false,
-            includes: Vec::new(),
+            include_dump: String::new(),
             notices: Vec::new(),
             skip_docroot_check: false,
         }

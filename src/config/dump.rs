@@ -206,11 +206,5 @@ pub fn modules(cfg: &ServerConfig) -> String {
 
 /// `-t -D DUMP_INCLUDES`.
 pub fn includes(cfg: &ServerConfig) -> String {
-    let mut out = String::from("Included configuration files:\n");
-    let _ = writeln!(out, "  (*) {}", cfg.config_file.display());
-    for (depth, line, file) in &cfg.includes {
-        let indent = "  ".repeat(depth + 1);
-        let _ = writeln!(out, "{indent}({line}) {}", file.display());
-    }
-    out
+    cfg.include_dump.clone()
 }

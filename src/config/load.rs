@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::build::{self, BuildError, BuildInput};
 use super::registry::Catalog;
 use super::ServerConfig;
+use crate::conf::expand::{expand, ExpandOptions};
 use crate::conf::ConfError;
 use crate::supervisor::RunOptions;
 
@@ -112,23 +113,20 @@ pub fn load(opts: &RunOptions) -> Result<(ServerConfig, Vec<String>), LoadError>
 pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
     let server_root = opts.server_root();
     let main = opts.main_file();
-    let tree = super::stopgap::read(
-        &main,
-        &server_root,
-        &opts.defines,
-        &opts.pre_directives,
-        &opts.post_directives,
-        &Catalog,
-    )?;
+    let mut xo = ExpandOptions::new(&server_root);
+    xo.defines = opts.defines.iter().map(|d| (d.clone(), None)).collect();
+    xo.pre_directives = opts.pre_directives.clone();
+    xo.post_directives = opts.post_directives.clone();
+    let tree = expand(&main, &xo, &Catalog)?;
     let mut cfg = build::build(BuildInput {
         nodes: &tree.nodes,
-        modules: tree.modules,
-        server_root: tree.server_root,
+        modules: tree.loaded_modules.iter().map(|(m, _)| *m).collect(),
+        server_root: tree.server_root.clone(),
         config_file: main,
-        defines: tree.defines,
+        defines: tree.defines.clone(),
         skip_docroot_check: opts.skip_docroot_check,
     })?;
-    cfg.includes = tree.includes;
+    cfg.include_dump = tree.dump_includes();
     let mut notices = tree.warnings;
     notices.append(&mut cfg.notices);
     cfg.notices = notices;

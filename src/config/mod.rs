@@ -20,7 +20,6 @@ pub mod docs;
 pub mod dump;
 pub mod load;
 pub mod registry;
-mod stopgap;
 
 pub use dir::DirConf;
 pub use load::{load, load_with, LoadError, LoadOptions};
@@ -390,8 +389,8 @@ pub struct ServerConfig {
     pub global_logs: Vec<CustomLog>,
     /// `SeeRequestTail` (mod_status).
     pub see_request_tail: bool,
-    /// Include tree for `-t -D DUMP_INCLUDES`: (depth, line of the Include, file).
-    pub includes: Vec<(usize, u32, PathBuf)>,
+    /// `-t -D DUMP_INCLUDES` output (the files read, as `conf::expand` recorded them).
+    pub include_dump: String,
     /// Messages httpd prints on stderr while reading the config without failing (AH00112
     /// DocumentRoot does not exist in a vhost, AH00548 NameVirtualHost …).
     pub notices: Vec<String>,
