@@ -186,3 +186,50 @@ fn vhosts_match_apache2ctl() {
         assert_eq!(pick(&ours_s), pick(&theirs_s), "{key}");
     }
 }
+
+/// `-S` on a config with every kind of vhost address, against the installed apache2.
+#[test]
+fn vhost_dump_matches_apache2_on_mixed_addresses() {
+    let apache = Path::new("/usr/sbin/apache2");
+    let module = Path::new("/usr/lib/apache2/modules/mod_mpm_event.so");
+    if !apache.exists() || !module.exists() {
+        eprintln!("note: apache2 not installed; skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    let conf = root.join("s.conf");
+    std::fs::write(
+        &conf,
+        format!(
+            "ServerRoot {r}\nLoadModule mpm_event_module {m}\nListen 127.0.0.1:19501\n\
+             ServerName main.example\nErrorLog {r}/error.log\nPidFile {r}/pid\n\
+             <VirtualHost _default_:19443>\nServerName ssl.example\n</VirtualHost>\n\
+             <VirtualHost [::1]:19501 127.0.0.1:19501>\nServerName multi.example\n</VirtualHost>\n\
+             <VirtualHost 127.0.0.1:19501>\nServerName second.example\nServerAlias www.second.example *.second.example\n</VirtualHost>\n\
+             <VirtualHost *>\nServerName any.example\n</VirtualHost>\n\
+             <VirtualHost *:*>\nServerName anyany.example\n</VirtualHost>\n\
+             <VirtualHost *:19501>\n</VirtualHost>\n",
+            r = root.display(),
+            m = module.display()
+        ),
+    )
+    .unwrap();
+    let theirs = Command::new(apache)
+        .arg("-f")
+        .arg(&conf)
+        .arg("-S")
+        .output()
+        .unwrap();
+    let ours = Command::new(env!("CARGO_BIN_EXE_mpmd"))
+        .arg("-f")
+        .arg(&conf)
+        .arg("-S")
+        .output()
+        .unwrap();
+    assert_eq!(ours.status.code(), Some(0), "{}", text(&ours.stderr));
+    let ours_v = vhost_lines(&text(&ours.stdout));
+    let theirs_v = vhost_lines(&text(&theirs.stdout));
+    assert!(ours_v.len() > 8, "{ours_v:?}");
+    assert_eq!(ours_v, theirs_v);
+}

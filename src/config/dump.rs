@@ -62,7 +62,7 @@ fn origin(s: &ServerConf) -> String {
 }
 
 /// The vhosts sharing one address: (address text, has a specific IP, members with port).
-type AddrGroup<'a> = (String, bool, Vec<(&'a ServerConf, u16)>);
+type AddrGroup<'a> = (String, bool, Vec<(&'a ServerConf, String)>);
 
 /// `-t -D DUMP_VHOSTS`.
 pub fn vhosts(cfg: &ServerConfig) -> String {
@@ -73,7 +73,7 @@ pub fn vhosts(cfg: &ServerConfig) -> String {
     for v in &cfg.vhosts {
         for a in &v.addrs {
             let key = addr_key(a);
-            let port = a.port.unwrap_or(0);
+            let port = a.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
             match groups.iter_mut().find(|(k, _, _)| *k == key) {
                 Some(g) => g.2.push((v, port)),
                 None => groups.push((key, a.ip.is_some(), vec![(v, port)])),
