@@ -233,3 +233,48 @@ fn vhost_dump_matches_apache2_on_mixed_addresses() {
     assert!(ours_v.len() > 8, "{ours_v:?}");
     assert_eq!(ours_v, theirs_v);
 }
+
+/// Every module mpmd has that Debian ships a .load for, every conf-available snippet and the
+/// default-ssl site, enabled in a copy: `-t` passes and `-M` lists what apache2 lists.
+#[test]
+fn stock_tree_with_every_module_we_build() {
+    if !have_debian_tree() {
+        return;
+    }
+    let (_keep, root) = copy_tree();
+    let link = |dir: &str, target: &str, name: &str| {
+        let p = root.join(dir).join(name);
+        let _ = std::fs::remove_file(&p);
+        std::os::unix::fs::symlink(target, p).unwrap();
+    };
+    for m in mpmd::config::registry::modules() {
+        if m.is_static || m.name.starts_with("mpm_") {
+            continue;
+        }
+        for ext in ["load", "conf"] {
+            let f = format!("{}.{ext}", m.name);
+            if root.join("mods-available").join(&f).exists() {
+                link("mods-enabled", &format!("../mods-available/{f}"), &f);
+            }
+        }
+    }
+    for e in std::fs::read_dir(root.join("conf-available")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".conf") {
+            link("conf-enabled", &format!("../conf-available/{name}"), &name);
+        }
+    }
+    link("sites-enabled", "../sites-available/default-ssl.conf", "default-ssl.conf");
+    let out = mpmd(&root, &["-t"]);
+    let err = text(&out.stderr);
+    assert!(err.ends_with("Syntax OK\n"), "stderr:\n{err}");
+    let ours = mpmd(&root, &["-M"]);
+    let mut apache = Command::new("/usr/sbin/apache2");
+    apache.arg("-d").arg(&root).arg("-f").arg("apache2.conf").arg("-M");
+    for (k, v) in envvars(&root) {
+        apache.env(k, v);
+    }
+    if let Ok(theirs) = apache.output() {
+        assert_eq!(module_names(&text(&ours.stdout)), module_names(&text(&theirs.stdout)));
+    }
+}
