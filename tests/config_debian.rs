@@ -264,17 +264,29 @@ fn stock_tree_with_every_module_we_build() {
             link("conf-enabled", &format!("../conf-available/{name}"), &name);
         }
     }
-    link("sites-enabled", "../sites-available/default-ssl.conf", "default-ssl.conf");
+    link(
+        "sites-enabled",
+        "../sites-available/default-ssl.conf",
+        "default-ssl.conf",
+    );
     let out = mpmd(&root, &["-t"]);
     let err = text(&out.stderr);
     assert!(err.ends_with("Syntax OK\n"), "stderr:\n{err}");
     let ours = mpmd(&root, &["-M"]);
     let mut apache = Command::new("/usr/sbin/apache2");
-    apache.arg("-d").arg(&root).arg("-f").arg("apache2.conf").arg("-M");
+    apache
+        .arg("-d")
+        .arg(&root)
+        .arg("-f")
+        .arg("apache2.conf")
+        .arg("-M");
     for (k, v) in envvars(&root) {
         apache.env(k, v);
     }
     if let Ok(theirs) = apache.output() {
-        assert_eq!(module_names(&text(&ours.stdout)), module_names(&text(&theirs.stdout)));
+        assert_eq!(
+            module_names(&text(&ours.stdout)),
+            module_names(&text(&theirs.stdout))
+        );
     }
 }

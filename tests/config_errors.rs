@@ -462,3 +462,24 @@ fn prefork_sizing_warnings() {
 fn valid_sizing_has_no_warnings() {
     assert_warnings("event", "StartServers 2\nMinSpareThreads 25\nMaxSpareThreads 75\nThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 150\nMaxConnectionsPerChild 0\nAsyncRequestWorkerFactor 2\n", &[]);
 }
+
+#[test]
+fn read_phase_errors_are_one_line_with_the_program_name() {
+    // The message itself is conf::expand's; the one-line shape and prefix are load's.
+    let c = Case::new();
+    let (main, out) = c.run(
+        "event",
+        "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n",
+        &[],
+    );
+    let err = stderr(&out);
+    let prefix = format!(
+        "mpmd: Syntax error on line {} of {}: ",
+        PREAMBLE_LINES + 1,
+        main.display()
+    );
+    assert!(err.starts_with(&prefix), "{err}");
+    assert!(err.contains("cgi_module"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
