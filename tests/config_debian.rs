@@ -290,3 +290,26 @@ fn stock_tree_with_every_module_we_build() {
         );
     }
 }
+
+/// Without envvars, httpd stops at DefaultRuntimeDir in the read phase (spec/config.md §4).
+#[test]
+fn stock_tree_without_envvars_fails_like_apache2() {
+    if !have_debian_tree() {
+        return;
+    }
+    let ours = Command::new(env!("CARGO_BIN_EXE_mpmd"))
+        .args(["-d", APACHE_ROOT, "-f", "apache2.conf", "-t"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(ours.status.code(), Some(1));
+    let err = text(&ours.stderr);
+    assert!(
+        err.starts_with("AH00111: Config variable ${APACHE_RUN_DIR} is not defined\n"),
+        "{err}"
+    );
+    assert!(
+        err.ends_with("mpmd: Syntax error on line 80 of /etc/apache2/apache2.conf: DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot\n"),
+        "{err}"
+    );
+}

@@ -45,6 +45,10 @@ pub enum BuildError {
     /// Every walk error, in file order.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Walk(Vec<WalkError>),
+    /// A directive httpd runs while reading (`DefaultRuntimeDir`) failed: reported in the
+    /// read phase's one-line form.
+    #[error("{0}")]
+    ReadTime(crate::conf::ConfError),
 }
 
 /// What `build` needs besides the tree.
@@ -171,6 +175,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     global.mpm = mpm;
     global.skip_docroot_check = input.skip_docroot_check;
 
+    check_read_time(input.nodes, &global.server_root)?;
     let mut order = HashMap::new();
     number_nodes(input.nodes, &mut order);
     let mut w = Walker {
@@ -266,6 +271,27 @@ pub fn walk_htaccess(
     let mut errors = w.errors;
     errors.sort_by_key(|(n, _)| order.get(n).copied().unwrap_or(usize::MAX));
     (dir, sections, errors.into_iter().map(|(_, e)| e).collect())
+}
+
+/// `DefaultRuntimeDir` runs at read time in httpd, so its failure is a read-phase error.
+fn check_read_time(nodes: &[Node], server_root: &Path) -> Result<(), BuildError> {
+    for n in nodes.iter().filter(|n| !n.is_section()) {
+        if n.name.eq_ignore_ascii_case("DefaultRuntimeDir") && n.args.len() == 1 {
+            let p = Path::new(&n.args[0]);
+            let p = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                server_root.join(p)
+            };
+            if !p.is_dir() {
+                return Err(BuildError::ReadTime(crate::conf::ConfError {
+                    chain: vec![n.span.clone()],
+                    message: "DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot".into(),
+                }));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn resolve_logs(formats: &HashMap<String, String>, s: &mut ServerConf) {
