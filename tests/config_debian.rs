@@ -204,7 +204,7 @@ fn vhost_dump_matches_apache2_on_mixed_addresses() {
         format!(
             "ServerRoot {r}\nLoadModule mpm_event_module {m}\nListen 127.0.0.1:19501\n\
              ServerName main.example\nErrorLog {r}/error.log\nPidFile {r}/pid\n\
-             <VirtualHost _default_:19443>\nServerName ssl.example\n</VirtualHost>\n\
+             <VirtualHost _default_:19443>\nServerName https://ssl.example:19443\n</VirtualHost>\n\
              <VirtualHost [::1]:19501 127.0.0.1:19501>\nServerName multi.example\n</VirtualHost>\n\
              <VirtualHost 127.0.0.1:19501>\nServerName second.example\nServerAlias www.second.example *.second.example\n</VirtualHost>\n\
              <VirtualHost *>\nServerName any.example\n</VirtualHost>\n\
