@@ -874,6 +874,59 @@ mod tests {
     }
 
     #[test]
+    fn no_directive_panics_on_odd_arguments() {
+        let (_d, base) = load("");
+        let span = synthetic_span("/x.conf", 1);
+        let odd: &[&[&str]] = &[
+            &[],
+            &[""],
+            &["x"],
+            &["-1"],
+            &["999999999999999999999999"],
+            &["on", "off", "x"],
+            &["[", "]", "~"],
+            &["é:ü", "\u{0}"],
+            &["header=", "body=-"],
+            &["~", "("],
+        ];
+        for (m, d) in registry::all_directives() {
+            for args in odd {
+                let node = Node {
+                    name: d.name.to_string(),
+                    args: args.iter().map(|a| a.to_string()).collect(),
+                    raw_args: args.join(" "),
+                    span: span.clone(),
+                    block: d.section.then(Vec::new),
+                };
+                let mut modules: Vec<&'static str> = base
+                    .modules
+                    .iter()
+                    .copied()
+                    .filter(|n| !n.starts_with("mpm_"))
+                    .collect();
+                modules.push(if m.name.starts_with("mpm_") {
+                    m.name
+                } else {
+                    "mpm_event"
+                });
+                if !modules.contains(&m.name) {
+                    modules.push(m.name);
+                }
+                let input = BuildInput {
+                    nodes: std::slice::from_ref(&node),
+                    modules,
+                    server_root: base.server_root.clone(),
+                    config_file: base.config_file.clone(),
+                    defines: Vec::new(),
+                    skip_docroot_check: false,
+                };
+                // Errors are fine (and expected); a panic is not.
+                let _ = build(input);
+            }
+        }
+    }
+
+    #[test]
     fn vhost_addresses() {
         let a = parse_vhost_addr("[::1]:8080").unwrap();
         assert_eq!((a.ip, a.port), (Some("::1".parse().unwrap()), Some(8080)));
