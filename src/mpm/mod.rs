@@ -193,6 +193,11 @@ pub fn accept_error_is_transient(e: &std::io::Error) -> bool {
     )
 }
 
+/// accept(2) on a listening socket that was shut down (graceful-stop): the child must stop.
+pub fn listener_gone(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINVAL)
+}
+
 /// The calling thread's kernel thread id (what the scoreboard and the log show).
 pub fn tid() -> i32 {
     nix::unistd::gettid().as_raw()

@@ -711,8 +711,14 @@ impl Supervisor {
             .global()
             .shutdown_pending
             .store(1, Ordering::Release);
-        // New connections are refused at once: close our copies, and the pipe's EOF makes
-        // every child close theirs.
+        // New connections are refused at once: shutting a listening socket down stops it for
+        // every process that shares it, even a busy prefork child that will only look at the
+        // pipe of death after its current connection.
+        for l in &self.listeners {
+            use std::os::fd::AsRawFd;
+            let _ =
+                nix::sys::socket::shutdown(l.socket.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        }
         self.listeners.clear();
         self.pod = None;
         let timeout = self.config.mpm_config.graceful_shutdown_timeout;
