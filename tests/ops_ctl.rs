@@ -369,8 +369,14 @@ fn real_mpmd_configtest_and_refused_graceful() {
     let root = tmp.path();
     std::fs::create_dir_all(root.join("logs")).unwrap();
     std::fs::create_dir_all(root.join("htdocs")).unwrap();
+    // -t does not bind, but take a free port anyway.
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let good = format!(
-        "ServerRoot \"{r}\"\nListen 127.0.0.1:0\nServerName localhost\nLoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\nDocumentRoot \"{r}/htdocs\"\nErrorLog \"{r}/logs/error.log\"\nPidFile \"{r}/logs/mpmd.pid\"\n",
+        "ServerRoot \"{r}\"\nListen 127.0.0.1:{port}\nServerName localhost\nLoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\nDocumentRoot \"{r}/htdocs\"\nErrorLog \"{r}/logs/error.log\"\nPidFile \"{r}/logs/mpmd.pid\"\n",
         r = root.display()
     );
     std::fs::write(root.join("mpmd.conf"), &good).unwrap();
