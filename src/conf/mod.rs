@@ -53,7 +53,12 @@ pub struct ConfError {
 impl fmt::Display for ConfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for span in &self.chain {
-            write!(f, "Syntax error on line {} of {}: ", span.line, span.file.display())?;
+            write!(
+                f,
+                "Syntax error on line {} of {}: ",
+                span.line,
+                span.file.display()
+            )?;
         }
         f.write_str(&self.message)
     }
