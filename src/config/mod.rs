@@ -232,7 +232,10 @@ pub struct ServerConf {
     pub limit_internal_recursion: (u32, u32),
     /// `HttpProtocolOptions`.
     pub http_protocol: HttpProtocolOptions,
-    /// Which settings this vhost wrote itself (for inheritance from the main server).
+    /// Which settings this server wrote itself, by field name (`timeout`, `keep_alive_timeout`,
+    /// `document_root`, `custom_logs`, `request_read_timeout` …): a vhost starts as a copy of
+    /// the main server, so the others are inherited. httpd takes some values of name-based
+    /// vhosts from the first vhost of their address instead; this says which were set.
     pub set_here: Vec<&'static str>,
 }
 
