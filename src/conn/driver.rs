@@ -125,7 +125,7 @@ fn limits_for(config: &ServerConfig, s: &ServerConf) -> Limits {
         line: s.limit_request_line,
         field_size: s.limit_request_field_size,
         fields: s.limit_request_fields,
-        strict: config.http_protocol_strict,
+        strict: s.http_protocol.strict && config.http_protocol_strict,
     }
 }
 

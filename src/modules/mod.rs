@@ -23,8 +23,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::config::dir::AliasRule;
 use crate::config::dir::{opt, ErrorDoc};
-use crate::config::{ServerConf, ServerConfig, ServerSignature, ServerTokens};
+use crate::config::{AllowEncodedSlashes, ServerConf, ServerConfig, ServerSignature, ServerTokens};
 use crate::proto::h1::response::{error_page, ErrorInfo};
 use crate::proto::h1::Head;
 pub use request::{Body, Framing, Method, Request, Response};
@@ -299,7 +300,12 @@ pub fn process<'c>(
         None => (path_query, None),
     };
     req.query = query.map(|q| String::from_utf8_lossy(q).into_owned());
-    match uri::normalize(raw_path, true, uri::EncodedSlashes::Off) {
+    let slashes = match server.allow_encoded_slashes {
+        AllowEncodedSlashes::Off => uri::EncodedSlashes::Off,
+        AllowEncodedSlashes::On => uri::EncodedSlashes::On,
+        AllowEncodedSlashes::NoDecode => uri::EncodedSlashes::NoDecode,
+    };
+    match uri::normalize(raw_path, server.merge_slashes, slashes) {
         Ok(u) => req.uri = u,
         Err(s) => {
             error_response(&req, s, None, &mut resp);
@@ -438,9 +444,41 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         dir: Some(dir_str),
         file: file_name.as_deref(),
         uri: &req.uri,
+        method: req.method_str,
     };
     req.dir = walk::merged(ctx.config, req.server_index, req.server, &target);
 
+    // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
+    // were tried at translate time.
+    if req.dir.aliases.len() > req.server.dir.aliases.len() {
+        let extra: Vec<_> = req.dir.aliases[req.server.dir.aliases.len()..]
+            .iter()
+            .filter(|r| {
+                matches!(
+                    ***r,
+                    AliasRule::Redirect { .. } | AliasRule::RedirectMatch { .. }
+                )
+            })
+            .cloned()
+            .collect();
+        let tmp = crate::config::DirConf {
+            aliases: extra,
+            ..Default::default()
+        };
+        if let Some(alias::Mapped::Redirect(status, target)) =
+            alias::translate(&tmp, &req.uri, req.query.as_deref())
+        {
+            if let Some(t) = target {
+                let t = if is_http_url(&t) {
+                    t
+                } else {
+                    format!("{}{}", self_url(req), t)
+                };
+                resp.headers.push(("Location".into(), t));
+            }
+            return Err(status);
+        }
+    }
     setenvif::run(req);
     authz::check(req)?;
     headers::request_fixup(req);
