@@ -204,7 +204,7 @@ fn vhost_dump_matches_apache2_on_mixed_addresses() {
         format!(
             "ServerRoot {r}\nLoadModule mpm_event_module {m}\nListen 127.0.0.1:19501\n\
              ServerName main.example\nErrorLog {r}/error.log\nPidFile {r}/pid\n\
-             <VirtualHost _default_:19443>\nServerName ssl.example\n</VirtualHost>\n\
+             <VirtualHost _default_:19443>\nServerName https://ssl.example:19443\n</VirtualHost>\n\
              <VirtualHost [::1]:19501 127.0.0.1:19501>\nServerName multi.example\n</VirtualHost>\n\
              <VirtualHost 127.0.0.1:19501>\nServerName second.example\nServerAlias www.second.example *.second.example\n</VirtualHost>\n\
              <VirtualHost *>\nServerName any.example\n</VirtualHost>\n\
@@ -232,4 +232,88 @@ fn vhost_dump_matches_apache2_on_mixed_addresses() {
     let theirs_v = vhost_lines(&text(&theirs.stdout));
     assert!(ours_v.len() > 8, "{ours_v:?}");
     assert_eq!(ours_v, theirs_v);
+}
+
+/// Every module mpmd has that Debian ships a .load for, every conf-available snippet and the
+/// default-ssl site, enabled in a copy: `-t` passes and `-M` lists what apache2 lists.
+#[test]
+fn stock_tree_with_every_module_we_build() {
+    if !have_debian_tree() {
+        return;
+    }
+    let (_keep, root) = copy_tree();
+    let link = |dir: &str, target: &str, name: &str| {
+        let p = root.join(dir).join(name);
+        let _ = std::fs::remove_file(&p);
+        std::os::unix::fs::symlink(target, p).unwrap();
+    };
+    for m in mpmd::config::registry::modules() {
+        if m.is_static || m.name.starts_with("mpm_") {
+            continue;
+        }
+        for ext in ["load", "conf"] {
+            let f = format!("{}.{ext}", m.name);
+            if root.join("mods-available").join(&f).exists() {
+                link("mods-enabled", &format!("../mods-available/{f}"), &f);
+            }
+        }
+    }
+    for e in std::fs::read_dir(root.join("conf-available")).unwrap() {
+        let name = e.unwrap().file_name().to_string_lossy().into_owned();
+        if name.ends_with(".conf") {
+            link("conf-enabled", &format!("../conf-available/{name}"), &name);
+        }
+    }
+    link(
+        "sites-enabled",
+        "../sites-available/default-ssl.conf",
+        "default-ssl.conf",
+    );
+    let out = mpmd(&root, &["-t"]);
+    let err = text(&out.stderr);
+    assert!(err.ends_with("Syntax OK\n"), "stderr:\n{err}");
+    let ours = mpmd(&root, &["-M"]);
+    let mut apache = Command::new("/usr/sbin/apache2");
+    apache
+        .arg("-d")
+        .arg(&root)
+        .arg("-f")
+        .arg("apache2.conf")
+        .arg("-M");
+    for (k, v) in envvars(&root) {
+        apache.env(k, v);
+    }
+    if let Ok(theirs) = apache.output() {
+        assert_eq!(
+            module_names(&text(&ours.stdout)),
+            module_names(&text(&theirs.stdout))
+        );
+    }
+}
+
+/// Without envvars, httpd stops at DefaultRuntimeDir in the read phase (spec/config.md §4).
+#[test]
+fn stock_tree_without_envvars_fails_like_apache2() {
+    if !have_debian_tree() {
+        return;
+    }
+    let ours = Command::new(env!("CARGO_BIN_EXE_mpmd"))
+        .args(["-d", APACHE_ROOT, "-f", "apache2.conf", "-t"])
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(ours.status.code(), Some(1));
+    let err = text(&ours.stderr);
+    assert!(
+        err.starts_with("AH00111: Config variable ${APACHE_RUN_DIR} is not defined\n"),
+        "{err}"
+    );
+    let main = std::fs::read_to_string(Path::new(APACHE_ROOT).join("apache2.conf")).unwrap();
+    let line = main
+        .lines()
+        .position(|l| l.trim_start().starts_with("DefaultRuntimeDir"))
+        .expect("DefaultRuntimeDir in apache2.conf")
+        + 1;
+    let want = format!("mpmd: Syntax error on line {line} of /etc/apache2/apache2.conf: DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot\n");
+    assert!(err.ends_with(&want), "{err}");
 }

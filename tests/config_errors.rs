@@ -462,3 +462,66 @@ fn prefork_sizing_warnings() {
 fn valid_sizing_has_no_warnings() {
     assert_warnings("event", "StartServers 2\nMinSpareThreads 25\nMaxSpareThreads 75\nThreadLimit 64\nThreadsPerChild 25\nMaxRequestWorkers 150\nMaxConnectionsPerChild 0\nAsyncRequestWorkerFactor 2\n", &[]);
 }
+
+#[test]
+fn read_phase_errors_are_one_line_with_the_program_name() {
+    // The message itself is conf::expand's; the one-line shape and prefix are load's.
+    let c = Case::new();
+    let (main, out) = c.run(
+        "event",
+        "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n",
+        &[],
+    );
+    let err = stderr(&out);
+    let prefix = format!(
+        "mpmd: Syntax error on line {} of {}: ",
+        PREAMBLE_LINES + 1,
+        main.display()
+    );
+    assert!(err.starts_with(&prefix), "{err}");
+    assert!(err.contains("cgi_module"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+#[test]
+fn non_fatal_notices_come_before_syntax_ok() {
+    let c = Case::new();
+    let (main, out) = c.run(
+        "event",
+        "NameVirtualHost *:80\n<VirtualHost *:80>\nDocumentRoot /nonexistent-mpmd-dir\n</VirtualHost>\n",
+        &[],
+    );
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "AH00548: NameVirtualHost has no effect and will be removed in the next release {}:{}\n\
+             AH00112: Warning: DocumentRoot [/nonexistent-mpmd-dir] does not exist\n\
+             Syntax OK\n",
+            main.display(),
+            PREAMBLE_LINES + 1
+        )
+    );
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn parsed_only_directives_are_listed_once() {
+    let c = Case::new();
+    let body = "LoadModule ssl_module m.so\nSSLRandomSeed startup builtin\nSSLRandomSeed connect builtin\n";
+    let (main, out) = c.run("event", body, &[]);
+    assert_eq!(
+        stderr(&out),
+        format!(
+            "mpmd: these directives are accepted but have no effect yet: SSLRandomSeed ({}:{})\nSyntax OK\n",
+            main.display(),
+            PREAMBLE_LINES + 2
+        )
+    );
+}
+
+#[test]
+fn unsupported_access_directives_are_errors_not_ignored() {
+    let body = "LoadModule authn_file_module m.so\n<Directory />\nAuthUserFile /etc/htpasswd\n</Directory>\n";
+    assert_walk_errors("event", body, &[(3, "AuthUserFile is not supported by mpmd (it would change access control or request handling)")]);
+}

@@ -143,13 +143,27 @@ impl Expanded {
 }
 
 /// Runs the read pass: `-C` directives, the main file (relative to ServerRoot as it stands
-/// after `-C`), then `-c` directives.
+/// after `-C`), then `-c` directives. Warnings end up in [`Expanded::warnings`]; use
+/// [`expand_logged`] to see them even when the pass fails, as httpd prints them.
 pub fn expand(
     main_file: &Path,
     opts: &ExpandOptions,
     catalog: &dyn ModuleCatalog,
 ) -> Result<Expanded, ConfError> {
+    expand_logged(main_file, opts, catalog, &mut |_| {})
+}
+
+/// [`expand`], handing each warning to `on_warning` the moment it arises (httpd writes them
+/// to stderr before any error that stops the pass). They are still collected in
+/// [`Expanded::warnings`].
+pub fn expand_logged(
+    main_file: &Path,
+    opts: &ExpandOptions,
+    catalog: &dyn ModuleCatalog,
+    on_warning: &mut dyn FnMut(&str),
+) -> Result<Expanded, ConfError> {
     let mut state = State::new(opts, catalog);
+    state.sink = Some(on_warning);
     let mut nodes = state.command_line(&opts.pre_directives)?;
     let main = server_root_relative(&state.server_root, main_file);
     nodes.extend(state.read_file(&main)?);
@@ -157,39 +171,62 @@ pub fn expand(
     Ok(state.finish(nodes))
 }
 
-/// Reads one more file (e.g. an `.htaccess`) with the state a finished pass left behind:
-/// `${}`, `<IfModule>`, `<IfDefine>` and the others work; Include is not allowed there by
-/// httpd and is left to the config layer. Lines are limited to [`parse::MAX_HTACCESS_LINE_LEN`].
+/// What reading an `.htaccess` file needs from the finished pass; small enough to keep
+/// in the server config for request time.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReadState {
+    pub server_root: PathBuf,
+    pub loaded_modules: Vec<&'static str>,
+    pub defines: Vec<(String, Option<String>)>,
+}
+
+impl Expanded {
+    /// The state `.htaccess` files are read with.
+    pub fn read_state(&self) -> ReadState {
+        ReadState {
+            server_root: self.server_root.clone(),
+            loaded_modules: self.loaded_modules.iter().map(|(m, _)| *m).collect(),
+            defines: self.defines.clone(),
+        }
+    }
+}
+
+/// Reads an `.htaccess` file (lines up to [`parse::MAX_HTACCESS_LINE_LEN`]) with the state
+/// the server's read pass left behind: `${}` (Defines, then the process environment),
+/// `<IfModule>`, `<IfDefine>` and the other If* sections work. Include, Define, LoadModule
+/// and the other server-only read-time directives are left as plain nodes: httpd refuses
+/// them there (`… not allowed here`), which is the config layer's to report.
 pub fn expand_htaccess(
     text: &str,
     file: &Path,
-    done: &Expanded,
-    opts: &ExpandOptions,
+    state: &ReadState,
     catalog: &dyn ModuleCatalog,
 ) -> Result<(Vec<Node>, Vec<String>), ConfError> {
-    let mut state = State::new(opts, catalog);
-    state.server_root = done.server_root.clone();
-    state.loaded = done.loaded_modules.clone();
-    state.flags = done.defines.iter().map(|(n, _)| n.clone()).collect();
-    state.vars = done
+    let opts = ExpandOptions::new(&state.server_root);
+    let mut st = State::new(&opts, catalog);
+    st.loaded = state.loaded_modules.iter().map(|m| (*m, None)).collect();
+    st.flags = state.defines.iter().map(|(n, _)| n.clone()).collect();
+    st.vars = state
         .defines
         .iter()
         .filter_map(|(n, v)| Some((n.clone(), v.clone()?)))
         .collect();
-    state.htaccess = true;
+    st.htaccess = true;
     let mut src = Source::new(
         text,
         Arc::new(file.to_path_buf()),
         parse::MAX_HTACCESS_LINE_LEN,
     );
-    let nodes = src.build_file(&mut state)?;
-    Ok((nodes, state.warnings))
+    let nodes = src.build_file(&mut st)?;
+    Ok((nodes, st.warnings))
 }
 
 // ---------------------------------------------------------------------------------------
 
 struct State<'o> {
     opts: &'o ExpandOptions,
+    /// Sees each warning as it arises.
+    sink: Option<&'o mut dyn FnMut(&str)>,
     catalog: &'o dyn ModuleCatalog,
     server_root: PathBuf,
     /// Names set by -D/Define (case-sensitive), in order.
@@ -346,6 +383,7 @@ impl<'o> State<'o> {
                 .collect(),
             loaded_ids: Vec::new(),
             warnings: Vec::new(),
+            sink: None,
             include_depth: 0,
             last_include_line: None,
             includes: IncludeTree::default(),
@@ -367,6 +405,13 @@ impl<'o> State<'o> {
             includes: self.includes,
             warnings: self.warnings,
         }
+    }
+
+    fn warning(&mut self, message: String) {
+        if let Some(sink) = self.sink.as_mut() {
+            sink(&message);
+        }
+        self.warnings.push(message);
     }
 
     fn var(&self, name: &str) -> Option<String> {
@@ -627,8 +672,7 @@ impl<'o> State<'o> {
     fn load_module(&mut self, node: &Node) -> Result<(), ConfError> {
         let (id, file) = take2(node, LOAD_MODULE_HELP)?;
         if self.loaded_ids.contains(&id) {
-            self.warnings
-                .push(format!("AH01574: module {id} is already loaded, skipping"));
+            self.warning(format!("AH01574: module {id} is already loaded, skipping"));
             return Ok(());
         }
         let path = server_root_relative(&self.server_root, Path::new(&file));
@@ -659,17 +703,17 @@ impl<'o> State<'o> {
         &mut self,
         node: &Node,
         kind: ReadTimeKind,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Result<Vec<Node>, ConfError> {
         let name = section_name(kind);
-        if !closed {
+        let Some(pos) = args_text.rfind('>') else {
             return Err(err_at(
                 &node.span,
                 format!("<{name}> directive missing closing '>'"),
             ));
-        }
-        let mut arg = node.raw_args.as_str();
+        };
+        let mut arg = &args_text[..pos];
         let not = arg.starts_with('!');
         if not {
             arg = &arg[1..];
@@ -728,16 +772,11 @@ impl<'o> State<'o> {
     fn if_version(
         &mut self,
         node: &Node,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Result<Vec<Node>, ConfError> {
-        // httpd hands the handler the argument text with its closing '>' still on.
-        let args = if closed {
-            format!("{}>", node.raw_args)
-        } else {
-            node.raw_args.clone()
-        };
-        let mut rest = args.as_str();
+        // mod_version takes the words of the text with its closing '>' still on.
+        let mut rest = args_text;
         let w1 = getword_conf(&mut rest);
         let w2 = getword_conf(&mut rest);
         let w3 = getword_conf(&mut rest);
@@ -847,19 +886,19 @@ impl parse::ReadTime for State<'_> {
     }
 
     fn warn(&mut self, message: String) {
-        self.warnings.push(message);
+        self.warning(message);
     }
 
     fn run(
         &mut self,
         node: &Node,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Option<Result<Vec<Node>, ConfError>> {
         let kind = read_time_kind(&node.name, node.is_section())?;
         let keep = |r: Result<(), ConfError>| r.map(|()| vec![node.clone()]);
         Some(match kind {
-            ReadTimeKind::Include { .. } if self.htaccess => return None,
+            _ if self.htaccess && !node.is_section() => return None,
             ReadTimeKind::Include { optional } => self.include(node, optional),
             ReadTimeKind::Define => keep(self.define(node)),
             ReadTimeKind::UnDefine => keep(self.undefine(node)),
@@ -878,8 +917,8 @@ impl parse::ReadTime for State<'_> {
                     Ok(vec![node.clone()])
                 }
             }
-            ReadTimeKind::IfVersion => self.if_version(node, closed, src),
-            k => self.cond_section(node, k, closed, src),
+            ReadTimeKind::IfVersion => self.if_version(node, args_text, src),
+            k => self.cond_section(node, k, args_text, src),
         })
     }
 }
@@ -1453,5 +1492,590 @@ pub(crate) mod tests {
             err_text(&d, r),
             "Syntax error on line 2 of @/main.conf: Could not open configuration file @/nope.conf: No such file or directory"
         );
+    }
+
+    /// One malformed config: the files, `-C` directives, the exact error (`@` = the tree's
+    /// root), and whether apache2 reports the very same read-phase line (checked when it is
+    /// installed).
+    struct Bad {
+        files: &'static [(&'static str, &'static str)],
+        pre: &'static [&'static str],
+        want: &'static str,
+        oracle: bool,
+    }
+
+    const fn bad(files: &'static [(&'static str, &'static str)], want: &'static str) -> Bad {
+        Bad {
+            files,
+            pre: &[],
+            want,
+            oracle: true,
+        }
+    }
+
+    const BAD: &[Bad] = &[
+        // Sections
+        bad(&[("main.conf", "<Directory /x>\nRequire all granted\n\n# x\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:1: <Directory> was not closed."),
+        bad(&[("main.conf", "<Directory /x>\n<Files a>\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:2: <Files> was not closed.\n@/main.conf:1: <Directory> was not closed."),
+        bad(&[("main.conf", "\n</Directory>\n")], "Syntax error on line 2 of @/main.conf: </Directory> without matching <Directory> section"),
+        bad(&[("main.conf", "<Directory /x>\n</Location>\n")], "Syntax error on line 2 of @/main.conf: Expected </Directory> but saw </Location>"),
+        bad(&[("main.conf", "<Directory /x>\n</Directory foo>\n")], "Syntax error on line 2 of @/main.conf: </Directory> directive missing closing '>'"),
+        bad(&[("main.conf", "<Directory /x>\n<\n</Directory>\n")], "Syntax error on line 3 of @/main.conf: Expected </> but saw </Directory>"),
+        bad(&[("main.conf", "<IfModule log_config_module\nX\n</IfModule>\n")], "Syntax error on line 1 of @/main.conf: <IfModule> directive missing closing '>'"),
+        bad(&[("main.conf", "<IfModule>\n</IfModule>\n")], "Syntax error on line 1 of @/main.conf: <IfModule> directive requires additional arguments"),
+        bad(&[("main.conf", "<IfDefine !>\n</IfDefine>\n")], "Syntax error on line 1 of @/main.conf: <IfDefine> directive requires additional arguments"),
+        bad(&[("main.conf", "X\n<IfModule nope_module>\n<Directory /x>\n</IfModule>\n")], "Syntax error on line 2 of @/main.conf: Expected </Directory> but saw </IfModule>"),
+        bad(&[("main.conf", "<IfDefine NOPE>\n<Directory /x>\n")], "Syntax error on line 1 of @/main.conf: Expected </Directory> before end of configuration"),
+        bad(&[("main.conf", "<Directory /x>\n<IfModule log_config_module>\n</Directory>\n")], "Syntax error on line 3 of @/main.conf: </Directory> without matching <Directory> section"),
+        bad(&[("main.conf", "<IfModule log_config_module >\nA\n</IfModule >\n")], "Syntax error on line 3 of @/main.conf: </IfModule without matching <IfModule section"),
+        // Include
+        bad(&[("main.conf", "\nInclude nope.conf\n")], "Syntax error on line 2 of @/main.conf: Could not open configuration file @/nope.conf: No such file or directory"),
+        bad(&[("main.conf", "Include\n")], "Syntax error on line 1 of @/main.conf: Include takes one argument, Name(s) of the config file(s) to be included; fails if the wildcard does not match at least one file"),
+        bad(&[("main.conf", "IncludeOptional a b\n")], "Syntax error on line 1 of @/main.conf: IncludeOptional takes one argument, Name or pattern of the config file(s) to be included; ignored if the file does not exist or the pattern does not match any files"),
+        bad(&[("main.conf", "Include conf.d/*.conf\n"), ("conf.d/x.txt", "")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: No matches for the wildcard '*.conf' in '@/conf.d', failing"),
+        bad(&[("main.conf", "Include nodir/*.conf\n")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: Could not open directory @/nodir: No such file or directory"),
+        bad(&[("main.conf", "Include nod*/x.conf\n")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: No matches for the wildcard 'nod*' in '@', failing"),
+        bad(&[("main.conf", "IncludeOptional main.conf/*.conf\n")], "Syntax error on line 1 of @/main.conf: Include/IncludeOptional: Could not open directory @/main.conf: Not a directory"),
+        bad(&[("main.conf", "A\nInclude inc.conf\n"), ("inc.conf", "\n</Directory>\n")], "Syntax error on line 2 of @/main.conf: Syntax error on line 2 of @/inc.conf: </Directory> without matching <Directory> section"),
+        bad(&[("main.conf", "<Directory /y>\nInclude inc.conf\n</Directory>\n"), ("inc.conf", "\n<Directory /x>\n")], "Syntax error on line 2 of @/main.conf: Syntax error on line 2 of @/inc.conf: @/inc.conf:2: <Directory> was not closed."),
+        bad(&[("main.conf", "Include d\n"), ("d/a.conf", "Include @/d/sub/b.conf\n"), ("d/sub/b.conf", "Define a:b\n")], "Syntax error on line 1 of @/main.conf: Syntax error on line 1 of @/d/a.conf: Syntax error on line 1 of @/d/sub/b.conf: Variable name must not contain ':'"),
+        // Define / UnDefine
+        bad(&[("main.conf", "Define a:b\n")], "Syntax error on line 1 of @/main.conf: Variable name must not contain ':'"),
+        bad(&[("main.conf", "Define\n")], "Syntax error on line 1 of @/main.conf: Define takes 1-2 arguments, Define a variable, optionally to a value.  Same as passing -D to the command line."),
+        bad(&[("main.conf", "Define a b c\n")], "Syntax error on line 1 of @/main.conf: Define takes 1-2 arguments, Define a variable, optionally to a value.  Same as passing -D to the command line."),
+        bad(&[("main.conf", "UnDefine\n")], "Syntax error on line 1 of @/main.conf: UnDefine takes one argument, Undefine the existence of a variable. Undo a Define."),
+        bad(&[("main.conf", "UnDefine x:y\n")], "Syntax error on line 1 of @/main.conf: Variable name must not contain ':'"),
+        // LoadModule / LoadFile / ServerRoot
+        Bad { files: &[("main.conf", "LoadModule foo_module mods/mod_foo.so\n")], pre: &[], want: "Syntax error on line 1 of @/main.conf: Cannot load @/mods/mod_foo.so into server: mpmd has no built-in module foo_module", oracle: false },
+        bad(&[("main.conf", "LoadModule foo_module\n")], "Syntax error on line 1 of @/main.conf: LoadModule takes two arguments, a module name and the name of a shared object file to load it from"),
+        bad(&[("main.conf", "LoadModule log_config_module x.so\n")], "Syntax error on line 1 of @/main.conf: module log_config_module is built-in and can't be loaded"),
+        bad(&[("main.conf", "LoadFile\n")], "Syntax error on line 1 of @/main.conf: LoadFile requires at least one argument, shared object file or library to load into the server at runtime"),
+        bad(&[("main.conf", "ServerRoot @/nope\n")], "Syntax error on line 1 of @/main.conf: ServerRoot must be a valid directory"),
+        bad(&[("main.conf", "ServerRoot @/main.conf\n")], "Syntax error on line 1 of @/main.conf: ServerRoot must be a valid directory"),
+        bad(&[("main.conf", "ServerRoot\n")], "Syntax error on line 1 of @/main.conf: ServerRoot takes one argument, Common directory of server-related files (logs, confs, etc.)"),
+        // IfVersion
+        bad(&[("main.conf", "<IfVersion 2.x>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers."),
+        bad(&[("main.conf", "<IfVersion>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers."),
+        bad(&[("main.conf", "<IfVersion foo 2.4>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: unrecognized operator 'foo'"),
+        bad(&[("main.conf", "<IfVersion ~ (>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Unable to compile regular expression"),
+        bad(&[("main.conf", "<IfVersion = /^2>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Missing delimiting / of regular expression."),
+        bad(&[("main.conf", "<IfVersion ! < 3 >\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: <IfVersion takes one, two or three arguments, a comparison operator, a version (and a delimiter)"),
+        bad(&[("main.conf", "<IfVersion !/^2\\.5/>\n</IfVersion>\n")], "Syntax error on line 1 of @/main.conf: Version appears to be invalid. It must have the format major[.minor[.patch]] where major, minor and patch are numbers."),
+        // -C
+        Bad { files: &[("main.conf", "A\n")], pre: &["ServerName x", "Define a:b"], want: "Syntax error in -C/-c directive: Variable name must not contain ':'", oracle: true },
+        Bad { files: &[("main.conf", "A\n")], pre: &["<Directory /x>"], want: "Syntax error in -C/-c directive: -c/-C directives:1: <Directory> was not closed.", oracle: true },
+        Bad { files: &[("main.conf", "A\n")], pre: &["Include @/nope"], want: "Syntax error in -C/-c directive: Could not open configuration file @/nope: No such file or directory", oracle: true },
+        Bad { files: &[("main.conf", "A\n"), ("inc.conf", "\n<Directory /x>\n")], pre: &["Include @/inc.conf"], want: "Syntax error in -C/-c directive: Syntax error on line 2 of @/inc.conf: @/inc.conf:2: <Directory> was not closed.", oracle: true },
+        // The main file
+        bad(&[("other.conf", "")], "Could not open configuration file @/main.conf: No such file or directory"),
+    ];
+
+    /// Writes a case's files under a fresh root; `@` in texts and `-C` lines is the root.
+    fn materialize(case: &Bad) -> (tempfile::TempDir, Vec<String>) {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().to_string_lossy().into_owned();
+        for (name, text) in case.files {
+            let p = dir.path().join(name);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(&p, text.replace('@', &root)).unwrap();
+        }
+        let pre = case.pre.iter().map(|l| l.replace('@', &root)).collect();
+        (dir, pre)
+    }
+
+    #[test]
+    fn malformed_configs_give_httpds_file_line_and_message() {
+        assert!(BAD.len() >= 25);
+        for case in BAD {
+            let (dir, pre) = materialize(case);
+            let mut o = opts(dir.path());
+            o.pre_directives = pre;
+            let r = expand(Path::new("main.conf"), &o, &TestCatalog);
+            assert_eq!(err_text(&dir, r), case.want, "files {:?}", case.files);
+        }
+    }
+
+    /// The same cases through the real apache2: its read-phase line must be ours.
+    #[test]
+    fn malformed_configs_match_apache2() {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; oracle comparison skipped");
+            return;
+        }
+        for case in BAD.iter().filter(|c| c.oracle) {
+            let (dir, pre) = materialize(case);
+            let root = dir.path().to_string_lossy().into_owned();
+            let mut cmd = std::process::Command::new(apache);
+            cmd.arg("-d")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(dir.path().join("main.conf"))
+                .arg("-t");
+            for l in &pre {
+                cmd.arg("-C").arg(l);
+            }
+            let out = cmd.env_clear().output().expect("run apache2");
+            let stderr = String::from_utf8_lossy(&out.stderr).replace(&root, "@");
+            let line = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("apache2: "))
+                .unwrap_or_else(|| {
+                    panic!(
+                        "no read-phase error from apache2 for {:?}: {stderr}",
+                        case.files
+                    )
+                });
+            // The error log shows a newline inside a message as `\n`.
+            assert_eq!(
+                line,
+                case.want.replace('\n', "\\n"),
+                "files {:?}",
+                case.files
+            );
+        }
+    }
+
+    fn ok(files: &[(&str, &str)]) -> (tempfile::TempDir, Expanded) {
+        let (d, r) = run(files);
+        match r {
+            Ok(e) => (d, e),
+            Err(e) => panic!("unexpected error: {e}"),
+        }
+    }
+
+    /// The dump with the temp root replaced by `@`.
+    fn dump(d: &tempfile::TempDir, e: &Expanded) -> String {
+        e.dump_includes().replace(&*d.path().to_string_lossy(), "@")
+    }
+
+    fn apache2_dump(d: &tempfile::TempDir) -> Option<String> {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; dump not compared");
+            return None;
+        }
+        let out = std::process::Command::new(apache)
+            .arg("-d")
+            .arg(d.path())
+            .arg("-f")
+            .arg(d.path().join("main.conf"))
+            .args(["-t", "-D", "DUMP_INCLUDES"])
+            .env_clear()
+            .output()
+            .expect("run apache2");
+        Some(String::from_utf8_lossy(&out.stdout).replace(&*d.path().to_string_lossy(), "@"))
+    }
+
+    #[test]
+    fn directory_include_is_recursive_sorted_and_takes_hidden_files() {
+        let (d, e) = ok(&[
+            ("main.conf", "A\nInclude incdir\nInclude incdir/*.conf\n"),
+            ("incdir/b.conf", "B\n"),
+            ("incdir/a.conf", "A1\n"),
+            ("incdir/Z.conf", "Z\n"),
+            ("incdir/10.conf", "N10\n"),
+            ("incdir/9.conf", "N9\n"),
+            ("incdir/.hidden.conf", "H\n"),
+            ("incdir/c.txt", "T\n"),
+            ("incdir/sub/x.conf", "X\n"),
+        ]);
+        let want = "Included configuration files:\n  (*) @/main.conf\n    (2) @/incdir/.hidden.conf\n    (2) @/incdir/10.conf\n    (2) @/incdir/9.conf\n    (2) @/incdir/Z.conf\n    (2) @/incdir/a.conf\n    (2) @/incdir/b.conf\n    (2) @/incdir/c.txt\n    (2) @/incdir/sub/x.conf\n    (3) @/incdir/10.conf\n    (3) @/incdir/9.conf\n    (3) @/incdir/Z.conf\n    (3) @/incdir/a.conf\n    (3) @/incdir/b.conf\n";
+        assert_eq!(dump(&d, &e), want);
+        assert_eq!(
+            names(&e.nodes),
+            ["A", "H", "N10", "N9", "Z", "A1", "B", "T", "X", "N10", "N9", "Z", "A1", "B"]
+        );
+        if let Some(theirs) = apache2_dump(&d) {
+            assert_eq!(theirs, want);
+        }
+    }
+
+    #[test]
+    fn wildcards_in_the_middle_match_directories_only_and_never_a_leading_dot() {
+        let (d, e) = ok(&[
+            (
+                "main.conf",
+                "IncludeOptional @/s*/*.conf\nInclude @/w/*/x.conf\n",
+            ),
+            ("sa/1.conf", "SA\n"),
+            ("sb.conf", "NOT_A_DIR\n"),
+            ("sc/.h.conf", "HIDDEN\n"),
+            ("sc/2.conf", "SC\n"),
+            ("w/real/x.conf", "REAL\n"),
+            ("w/.dot/x.conf", "DOT\n"),
+        ]);
+        std::os::unix::fs::symlink(d.path().join("w/real"), d.path().join("w/link")).unwrap();
+        // Re-run now that the symlink exists: a symlinked directory in the middle is skipped.
+        let e2 = expand(Path::new("main.conf"), &opts(d.path()), &TestCatalog).unwrap();
+        assert_eq!(names(&e.nodes), ["SA", "SC", "REAL"]);
+        assert_eq!(names(&e2.nodes), ["SA", "SC", "REAL"]);
+        if let Some(theirs) = apache2_dump(&d) {
+            assert_eq!(theirs, dump(&d, &e2));
+        }
+    }
+
+    #[test]
+    fn bracket_and_question_mark_wildcards() {
+        assert!(fnmatch("[a-c]?.conf", "b1.conf"));
+        assert!(!fnmatch("[!a-c]?.conf", "b1.conf"));
+        assert!(fnmatch("[^a-c]?.conf", "d1.conf"));
+        assert!(fnmatch("[]x]", "]"));
+        assert!(fnmatch("a\\*", "a*"));
+        assert!(!fnmatch("a\\*", "ab"));
+        assert!(fnmatch("*", "x"));
+        assert!(!fnmatch("*", ".x"));
+        assert!(fnmatch(".*", ".x"));
+        assert!(fnmatch("*.conf", "a.b.conf"));
+        assert!(!fnmatch("*.conf", "a.conf.bak"));
+        assert!(fnmatch("[", "["));
+        assert!(fnmatch_test("a[b]c") && fnmatch_test("a?") && fnmatch_test("*"));
+        assert!(!fnmatch_test("a[b") && !fnmatch_test("a\\*") && !fnmatch_test("plain.conf"));
+    }
+
+    #[test]
+    fn include_optional_is_silent_about_missing_things() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "IncludeOptional nope.conf\nIncludeOptional nodir/*.conf\nIncludeOptional nod*/x.conf\nIncludeOptional *.nomatch\nA\n",
+        )]);
+        assert_eq!(names(&e.nodes), ["A"]);
+        assert_eq!(e.includes.entries.len(), 1);
+    }
+
+    #[test]
+    fn include_loop_stops_at_depth_128() {
+        let (d, r) = run(&[("main.conf", "A\nInclude main.conf\n")]);
+        let e = r.unwrap_err();
+        assert_eq!(
+            e.message,
+            "Exceeded maximum include depth of 128, There appears to be a recursion."
+        );
+        // The main file's Include, 127 nested ones, and the one that fails.
+        assert_eq!(e.chain.len(), 129);
+        assert!(e
+            .chain
+            .iter()
+            .all(|s| s.line == 2 && *s.file == d.path().join("main.conf")));
+    }
+
+    #[test]
+    fn included_nodes_are_spliced_in_place_even_inside_sections() {
+        let (_d, e) = ok(&[
+            (
+                "main.conf",
+                "<VirtualHost *:80>\nA\nInclude inc.conf\n<IfModule status_module>\nNO\n</IfModule>\n<IfDefine !X>\nC\n</IfDefine>\n</VirtualHost>\n",
+            ),
+            ("inc.conf", "B1\n<Location /x>\nB2\n</Location>\n"),
+        ]);
+        assert_eq!(names(&e.nodes), ["VirtualHost"]);
+        let v = &e.nodes[0];
+        assert_eq!(names(v.children()), ["A", "B1", "Location", "C"]);
+        assert_eq!(v.children()[1].span.line, 1);
+        assert!(v.children()[1].span.file.ends_with("inc.conf"));
+        assert_eq!(v.children()[3].span.line, 8);
+    }
+
+    #[test]
+    fn read_time_nodes_are_kept_where_written() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "Define A\nUnDefine A\nServerRoot @\nLoadModule status_module x.so\nLoadFile /lib/x.so\n<Directory /x>\nDefine B 1\n</Directory>\n",
+        )]);
+        assert_eq!(
+            names(&e.nodes),
+            [
+                "Define",
+                "UnDefine",
+                "ServerRoot",
+                "LoadModule",
+                "LoadFile",
+                "Directory"
+            ]
+        );
+        assert_eq!(names(e.nodes[5].children()), ["Define"]);
+        // A Define inside a section still applies globally.
+        assert_eq!(e.defines, [("B".to_string(), Some("1".to_string()))]);
+    }
+
+    #[test]
+    fn defines_variables_and_environment() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("main.conf"),
+            "A ${V} ${ENVX} ${CMD}\nDefine V one\nDefine V\nB ${V} ${v}\nDefine ENVX shadow\nC ${ENVX}\nUnDefine V\nD ${V}\n<IfDefine CMD>\nE\n</IfDefine>\n<IfDefine v>\nNO\n</IfDefine>\nDefine EMPTY \"\"\n<IfDefine EMPTY>\nF ${EMPTY}\n</IfDefine>\n",
+        )
+        .unwrap();
+        let mut o = opts(dir.path());
+        o.defines = vec![("CMD".into(), None)];
+        let e = expand(Path::new("main.conf"), &o, &TestCatalog).unwrap();
+        let args: Vec<(String, Vec<String>)> = e
+            .nodes
+            .iter()
+            .filter(|n| n.name.len() == 1)
+            .map(|n| (n.name.clone(), n.args.clone()))
+            .collect();
+        let want: Vec<(String, Vec<String>)> = [
+            ("A", vec!["${V}", "from-env", "${CMD}"]),
+            ("B", vec!["one", "one"]),
+            ("C", vec!["shadow"]),
+            ("D", vec!["${V}"]),
+            ("E", vec![]),
+            ("F", vec!["${EMPTY}"]),
+        ]
+        .into_iter()
+        .map(|(n, a)| (n.to_string(), a.into_iter().map(String::from).collect()))
+        .collect();
+        assert_eq!(args, want);
+        assert_eq!(
+            e.warnings,
+            [
+                "AH00111: Config variable ${V} is not defined",
+                "AH00111: Config variable ${CMD} is not defined",
+                "AH00111: Config variable ${V} is not defined",
+                "AH00111: Config variable ${EMPTY} is not defined",
+            ]
+        );
+        assert!(e.is_defined("CMD") && e.is_defined("ENVX") && !e.is_defined("V"));
+    }
+
+    #[test]
+    fn false_bodies_are_skipped_without_expansion_or_warnings() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "<IfDefine NOPE>\nBogus ${UNDEFINED}\n<Directory /x>\nInclude nope.conf\n</Directory>\nDefine SET\n</IfDefine>\n<IfModule !status_module>\nOK\n</IfModule>\n",
+        )]);
+        assert_eq!(names(&e.nodes), ["OK"]);
+        assert!(e.warnings.is_empty());
+        assert!(!e.is_defined("SET"));
+    }
+
+    #[test]
+    fn a_true_body_cut_by_end_of_file_is_kept() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "<IfModule log_config_module>\n<Directory /x>\nA\n",
+        )]);
+        assert_eq!(names(&e.nodes), ["Directory"]);
+        assert_eq!(names(e.nodes[0].children()), ["A"]);
+    }
+
+    #[test]
+    fn ifmodule_sees_modules_loaded_so_far() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "<IfModule status_module>\nNO1\n</IfModule>\nLoadModule status_module m.so\n<IfModule status_module>\nYES1\n</IfModule>\n<IfModule mod_status.c>\nYES2\n</IfModule>\n<IfModule mod_status>\nNO2\n</IfModule>\n<IfModule mod_log_config.c>\nYES3\n</IfModule>\n<ifmodule ! mod_ssl.c>\nYES4\n</IFMODULE>\n<IfModule \"!mod_ssl.c\">\nNO3\n</IfModule>\n",
+        )]);
+        assert_eq!(
+            names(&e.nodes),
+            ["LoadModule", "YES1", "YES2", "YES3", "YES4"]
+        );
+    }
+
+    #[test]
+    fn iffile_ifdirective_ifsection() {
+        let (_d, e) = ok(&[
+            (
+                "main.conf",
+                "<IfFile there.txt>\nF1\n</IfFile>\n<IfFile !nothere.txt>\nF2\n</IfFile>\n<IfFile @/sub>\nF3\n</IfFile>\n<IfDirective ExtendedStatus>\nNO1\n</IfDirective>\n<IfDirective logformat>\nD1\n</IfDirective>\nLoadModule status_module s.so\nLoadModule authz_core_module a.so\n<IfDirective ExtendedStatus>\nD2\n</IfDirective>\n<IfSection RequireAll>\nS1\n</IfSection>\n<IfSection !Proxy>\nS2\n</IfSection>\n",
+            ),
+            ("there.txt", ""),
+            ("sub/x", ""),
+        ]);
+        assert_eq!(
+            names(&e.nodes),
+            [
+                "F1",
+                "F2",
+                "F3",
+                "D1",
+                "LoadModule",
+                "LoadModule",
+                "D2",
+                "S1",
+                "S2"
+            ]
+        );
+    }
+
+    /// (condition, expected) for 2.4.71; checked against apache2 when installed.
+    const IF_VERSION: &[(&str, bool)] = &[
+        ("2.4.71", true),
+        ("2.4", false),
+        ("= 2.4.71", true),
+        ("== 2.4.71", true),
+        ("!= 2.4.71", false),
+        ("> 2.4.70", true),
+        ("> 2.4.71", false),
+        (">= 2.4.71", true),
+        ("< 2.4.72", true),
+        ("< 3", true),
+        ("<= 2.4.71", true),
+        ("< 2.4.71", false),
+        ("!< 3", false),
+        ("~ ^2\\.4", true),
+        ("!~ ^2\\.4", false),
+        ("/^2\\.4\\.7/", true),
+        ("= /^2\\.5/", false),
+        ("\"2.4.71\" ", true),
+        ("< 3 ", true),
+        (">= 2.2", true),
+        ("> 10", false),
+    ];
+
+    #[test]
+    fn ifversion_compares_with_2_4_71() {
+        for (cond, want) in IF_VERSION {
+            let text = format!("<IfVersion {cond}>\nHIT\n</IfVersion>\n");
+            let (_d, e) = ok(&[("main.conf", &text)]);
+            assert_eq!(!e.nodes.is_empty(), *want, "<IfVersion {cond}>");
+        }
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; IfVersion not compared");
+            return;
+        }
+        for (cond, want) in IF_VERSION {
+            // A true body reaches the missing Include, a read-phase error.
+            let text = format!("<IfVersion {cond}>\nInclude /nonexistent/hit.conf\n</IfVersion>\n");
+            let dir = tempfile::tempdir().unwrap();
+            fs::write(dir.path().join("main.conf"), text).unwrap();
+            let out = std::process::Command::new(apache)
+                .arg("-d")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(dir.path().join("main.conf"))
+                .arg("-t")
+                .env_clear()
+                .output()
+                .unwrap();
+            let hit = String::from_utf8_lossy(&out.stderr).contains("hit.conf");
+            assert_eq!(hit, *want, "apache2 <IfVersion {cond}>");
+        }
+    }
+
+    #[test]
+    fn loadmodule_twice_warns_and_static_modules_come_first() {
+        let (_d, e) = ok(&[(
+            "main.conf",
+            "LoadModule status_module a.so\nLoadModule mpm_event_module b.so\nLoadModule status_module c.so\n",
+        )]);
+        assert_eq!(
+            e.warnings,
+            ["AH01574: module status_module is already loaded, skipping"]
+        );
+        let mods: Vec<&str> = e.loaded_modules.iter().map(|(m, _)| *m).collect();
+        assert_eq!(&mods[..STATIC.len()], STATIC);
+        assert_eq!(&mods[STATIC.len()..], ["status", "mpm_event"]);
+        assert!(e.loaded_modules[..STATIC.len()]
+            .iter()
+            .all(|(_, s)| s.is_none()));
+        assert_eq!(
+            e.loaded_modules[STATIC.len() + 1].1.as_ref().unwrap().line,
+            2
+        );
+    }
+
+    #[test]
+    fn serverroot_moves_the_base_of_later_relative_includes() {
+        let (d, e) = ok(&[
+            (
+                "main.conf",
+                "Include a.conf\nServerRoot @/other\nInclude a.conf\n",
+            ),
+            ("a.conf", "TOP\n"),
+            ("other/a.conf", "OTHER\n"),
+        ]);
+        assert_eq!(names(&e.nodes), ["TOP", "ServerRoot", "OTHER"]);
+        assert_eq!(e.server_root, d.path().join("other"));
+    }
+
+    #[test]
+    fn command_line_directives_come_before_and_after_the_main_file() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("alt")).unwrap();
+        fs::write(dir.path().join("alt/main.conf"), "MAIN ${PRE}\n").unwrap();
+        let mut o = opts(dir.path());
+        o.pre_directives = vec![
+            format!("ServerRoot {}/alt", dir.path().display()),
+            "Define PRE 1".into(),
+        ];
+        o.post_directives = vec!["POST".into()];
+        let e = expand(Path::new("main.conf"), &o, &TestCatalog).unwrap();
+        assert_eq!(names(&e.nodes), ["ServerRoot", "Define", "MAIN", "POST"]);
+        assert_eq!(e.nodes[2].args, ["1"]);
+        let cl = |n: &Node| (n.span.file.to_string_lossy().into_owned(), n.span.line);
+        assert_eq!(cl(&e.nodes[1]), (COMMAND_LINE_FILE.to_string(), 2));
+        assert_eq!(cl(&e.nodes[3]), (COMMAND_LINE_FILE.to_string(), 1));
+    }
+
+    #[test]
+    fn dump_repeats_httpds_single_global_include_line() {
+        // httpd keeps one "last Include line": after a nested Include, later files of the
+        // outer Include show the nested line.
+        let (d, e) = ok(&[
+            ("main.conf", "\n\nInclude d\n"),
+            ("d/a.conf", "Include @/x.conf\n"),
+            ("d/b.conf", "B\n"),
+            ("x.conf", "X\n"),
+        ]);
+        let want = "Included configuration files:\n  (*) @/main.conf\n    (3) @/d/a.conf\n      (1) @/x.conf\n    (1) @/d/b.conf\n";
+        assert_eq!(dump(&d, &e), want);
+        if let Some(theirs) = apache2_dump(&d) {
+            assert_eq!(theirs, want);
+        }
+    }
+
+    #[test]
+    fn paths_are_normalised_like_server_root_relative() {
+        let root = Path::new("/etc/apache2");
+        assert_eq!(
+            server_root_relative(root, Path::new("a/./b/../c")),
+            Path::new("/etc/apache2/a/c")
+        );
+        assert_eq!(
+            server_root_relative(root, Path::new("/x//y/")),
+            Path::new("/x/y")
+        );
+        assert_eq!(
+            server_root_relative(root, Path::new("../../..")),
+            Path::new("/")
+        );
+    }
+
+    #[test]
+    fn htaccess_sees_the_state_left_by_the_main_pass() {
+        let (d, e) = ok(&[("main.conf", "LoadModule status_module s.so\nDefine V val\n")]);
+        let text = "<IfModule status_module>\nA ${V}\n</IfModule>\n<IfDefine !V>\nNO\n</IfDefine>\nInclude x\n";
+        let text = format!("{text}Define X\n");
+        let (nodes, warnings) = expand_htaccess(
+            &text,
+            &d.path().join(".htaccess"),
+            &e.read_state(),
+            &TestCatalog,
+        )
+        .unwrap();
+        assert_eq!(names(&nodes), ["A", "Include", "Define"]);
+        assert_eq!(nodes[0].args, ["val"]);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn warnings_reach_the_logger_before_the_error() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join("main.conf"),
+            "A ${NOPE}\nInclude nope.conf\n",
+        )
+        .unwrap();
+        let mut seen = Vec::new();
+        let r = expand_logged(
+            Path::new("main.conf"),
+            &opts(dir.path()),
+            &TestCatalog,
+            &mut |w| seen.push(w.to_string()),
+        );
+        assert!(r.is_err());
+        assert_eq!(seen, ["AH00111: Config variable ${NOPE} is not defined"]);
     }
 }

@@ -23,11 +23,14 @@
 //!   same quote) and `\\` are unescaped. A closing quote ends the word even with no blank
 //!   after it (`"ab"cd` is two words). Outside quotes only `\\` becomes `\`; quotes in the
 //!   middle of a word are literal.
-//! * **Directives**: the first word is the name (case kept; matched case-insensitively by the
-//!   config layer); the other words are `args`; `raw_args` is the text after the name.
+//! * **Directives**: the first word is the name (case kept, a trailing `>` cut off; matched
+//!   case-insensitively by the config layer); the other words are `args`; `raw_args` is the
+//!   text after the name.
 //! * **Sections**: a first word starting with `<` opens a section named without the `<` (and
 //!   without a trailing `>`). Its `raw_args` are the text up to the **last** `>` of the line
-//!   (text after it is ignored); no `>` at all is `<Name> directive missing closing '>'`.
+//!   (text after it is ignored); no `>` at all is `<Name> directive missing closing '>'`
+//!   (httpd reports that one later, when the section's handler runs; we report it while
+//!   reading, with the name as written). A bare `<Name` or `<Name>` has empty arguments.
 //!   Empty arguments are accepted here (`<Else>`, `<RequireAll>`); the directive layer checks
 //!   them. A first word starting with `</` closes the innermost open section; it must be
 //!   exactly `</Name>` with Name matching case-insensitively, else one of
@@ -38,6 +41,8 @@
 //! * **Read-time directives** (`Include`, `Define`, `<IfModule>`, …) are not handled here: a
 //!   [`ReadTime`] hook runs them as they are read (see `expand`). [`parse`] uses none.
 
+#[cfg(test)]
+use std::path::Path;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -134,6 +139,12 @@ impl<'a> LineReader<'a> {
                 Err(_) => return None,
             };
             self.rest = rest;
+            // httpd reads lines as C strings: a NUL ends the line, and what follows it up to
+            // the LF is lost (so the line cannot be a continuation either).
+            let (text, had_lf) = match text.find('\0') {
+                Some(nul) => (&text[..nul], false),
+                None => (text, had_lf),
+            };
             let body = if had_lf {
                 text.strip_suffix('\r').unwrap_or(text)
             } else {
@@ -319,17 +330,19 @@ pub fn split_words(mut s: &str) -> Vec<String> {
 // Classifying a line
 // ---------------------------------------------------------------------------------------
 
+/// A section's argument text up to its last `>` (trimmed), or `None` if there is no `>`.
+pub fn section_args(args_text: &str) -> Option<&str> {
+    args_text.rfind('>').map(|pos| trim_c(&args_text[..pos]))
+}
+
 /// What one (expanded, trimmed, non-comment) line is.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LineKind {
     /// `Name args…`
     Directive { name: String, raw_args: String },
-    /// `<Name args…>`; `closed` is false when no `>` was found.
-    Open {
-        name: String,
-        raw_args: String,
-        closed: bool,
-    },
+    /// `<Name args…>`. `args_text` is what httpd hands the section's handler: the text
+    /// after the name (with its `>` and anything after it), or `>` when there is none.
+    Open { name: String, args_text: String },
     /// `</…`: the first word as written (e.g. `</Directory>`).
     Close { word: String },
 }
@@ -346,32 +359,22 @@ pub fn classify(line: &str) -> Option<LineKind> {
         return Some(LineKind::Close { word });
     }
     if let Some(name) = word.strip_prefix('<') {
-        let (name, name_had_gt) = match name.strip_suffix('>') {
-            Some(n) => (n.to_string(), true),
-            None => (name.to_string(), false),
+        let name = name.strip_suffix('>').unwrap_or(name).to_string();
+        // httpd gives a bare `<Name` (no arguments at all) the argument text `>`.
+        let args_text = if rest.is_empty() {
+            ">".to_string()
+        } else {
+            rest.to_string()
         };
-        if rest.is_empty() && name_had_gt {
-            return Some(LineKind::Open {
-                name,
-                raw_args: String::new(),
-                closed: true,
-            });
-        }
-        return Some(match rest.rfind('>') {
-            Some(pos) => LineKind::Open {
-                name,
-                raw_args: trim_c(&rest[..pos]).to_string(),
-                closed: true,
-            },
-            None => LineKind::Open {
-                name,
-                raw_args: rest.to_string(),
-                closed: false,
-            },
-        });
+        return Some(LineKind::Open { name, args_text });
     }
+    // httpd cuts a trailing `>` off any first word, so `Include> x` is an Include.
+    let name = match word.strip_suffix('>') {
+        Some(n) => n.to_string(),
+        None => word,
+    };
     Some(LineKind::Directive {
-        name: word,
+        name,
         raw_args: rest.to_string(),
     })
 }
@@ -387,14 +390,15 @@ pub trait ReadTime {
     /// A warning to show (already in httpd's words, with its AH number).
     fn warn(&mut self, message: String);
     /// Runs `node` now if it is a read-time directive or section; `None` if it is not one.
-    /// `closed` tells whether a section's `>` was found. A section's body is still unread:
+    /// `args_text` is the text after the name as httpd's handler sees it (for a section with
+    /// its `>`; see [`LineKind::Open`]). A section's body is still unread:
     /// the hook reads it with [`Source::build_body`] or skips it with [`Source::soak`]. The
     /// returned nodes take the place of `node`. Errors are returned as they are: the hook
     /// puts `node.span` in front where httpd would (see `expand`).
     fn run(
         &mut self,
         node: &Node,
-        closed: bool,
+        args_text: &str,
         src: &mut Source<'_>,
     ) -> Option<Result<Vec<Node>, ConfError>>;
 }
@@ -415,7 +419,7 @@ impl ReadTime for NoReadTime<'_> {
     fn run(
         &mut self,
         _: &Node,
-        _: bool,
+        _: &str,
         _: &mut Source<'_>,
     ) -> Option<Result<Vec<Node>, ConfError>> {
         None
@@ -590,16 +594,14 @@ impl<'a> Source<'a> {
                     span,
                     block: None,
                 };
-                match hook.run(&node, true, self) {
+                match hook.run(&node, &node.raw_args, self) {
                     Some(result) => stack.push_nodes(result?),
                     None => stack.push_nodes(vec![node]),
                 }
             }
-            LineKind::Open {
-                name,
-                raw_args,
-                closed,
-            } => {
+            LineKind::Open { name, args_text } => {
+                let closed = section_args(&args_text);
+                let raw_args = closed.unwrap_or(&args_text).to_string();
                 let node = Node {
                     args: split_words(&raw_args),
                     name,
@@ -607,11 +609,11 @@ impl<'a> Source<'a> {
                     span,
                     block: Some(Vec::new()),
                 };
-                if let Some(result) = hook.run(&node, closed, self) {
+                if let Some(result) = hook.run(&node, &args_text, self) {
                     stack.push_nodes(result?);
                     return Ok(());
                 }
-                if !closed {
+                if closed.is_none() {
                     return Err(err_at(
                         &node.span,
                         format!("<{}> directive missing closing '>'", node.name),
@@ -687,4 +689,250 @@ pub fn parse_limited(
 /// Bytes to text for parsing: invalid UTF-8 is replaced (httpd would pass the bytes on).
 pub fn text_of(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
     String::from_utf8_lossy(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_vars(_: &str) -> Option<String> {
+        None
+    }
+
+    fn parse_ok(text: &str) -> Vec<Node> {
+        parse(text, "/t.conf", &mut no_vars).expect("parses").nodes
+    }
+
+    fn parse_err(text: &str) -> String {
+        parse(text, "/t.conf", &mut no_vars)
+            .expect_err("fails")
+            .to_string()
+    }
+
+    fn lines(text: &str) -> Vec<(String, u32)> {
+        let mut r = LineReader::new(text, Arc::new(PathBuf::from("/t")), MAX_LINE_LEN);
+        let mut out = Vec::new();
+        while let Some(l) = r.next_line() {
+            let l = l.unwrap();
+            out.push((l.text, l.number));
+        }
+        out
+    }
+
+    #[test]
+    fn continuation_joins_lines_and_keeps_the_next_lines_blanks() {
+        assert_eq!(
+            lines("a \\\n   b\nc\n"),
+            [("a    b".to_string(), 2), ("c".into(), 3)]
+        );
+    }
+
+    #[test]
+    fn continuation_with_crlf_and_blank_after_backslash() {
+        assert_eq!(lines("a\\\r\nb\r\n"), [("ab".to_string(), 2)]);
+        // A blank after the backslash: no continuation.
+        assert_eq!(
+            lines("a\\ \nb\n"),
+            [("a\\".to_string(), 1), ("b".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn continuation_at_end_of_file_counts_one_more_line() {
+        // httpd counts the read attempt that meets end of file.
+        assert_eq!(
+            lines("x\nBogus \\\n"),
+            [("x".to_string(), 1), ("Bogus".into(), 3)]
+        );
+        // No LF after the backslash: not a continuation.
+        assert_eq!(lines("Bogus \\"), [("Bogus \\".to_string(), 1)]);
+    }
+
+    #[test]
+    fn a_nul_byte_ends_its_line() {
+        assert_eq!(
+            lines("A x\0junk\\\nB\n"),
+            [("A x".to_string(), 1), ("B".into(), 2)]
+        );
+    }
+
+    #[test]
+    fn node_line_is_the_last_physical_line() {
+        let nodes = parse_ok("\nServerAdmin \\\n  a@b\nX\n");
+        assert_eq!(nodes[0].span.line, 3);
+        assert_eq!(nodes[0].args, ["a@b"]);
+        assert_eq!(nodes[1].span.line, 4);
+    }
+
+    #[test]
+    fn trimming_blank_lines_and_comments() {
+        let nodes = parse_ok("  \t\n   # comment\n\x0b KeepAlive On # not a comment \r\n#x\n");
+        assert_eq!(nodes.len(), 1);
+        assert_eq!(nodes[0].name, "KeepAlive");
+        assert_eq!(nodes[0].args, ["On", "#", "not", "a", "comment"]);
+        assert_eq!(nodes[0].raw_args, "On # not a comment");
+        assert_eq!(nodes[0].span.line, 3);
+    }
+
+    #[test]
+    fn words_follow_getword_conf() {
+        let cases: &[(&str, &[&str])] = &[
+            ("a b\tc", &["a", "b", "c"]),
+            ("\"a b\" 'c d'", &["a b", "c d"]),
+            (r#""a\"b""#, &["a\"b"]),
+            (r"'a\'b'", &["a'b"]),
+            (r#""a\'b""#, &[r"a\'b"]),
+            (r"a\\b", &[r"a\b"]),
+            (r#""a\\b""#, &[r"a\b"]),
+            (r#"a\"b"#, &[r#"a\"b"#]),
+            (r#"a"b"#, &[r#"a"b"#]),
+            (r#""ab"cd"#, &["ab", "cd"]),
+            ("\"unterminated here", &["unterminated here"]),
+            ("\"\" x", &["", "x"]),
+            (r"a\nb", &[r"a\nb"]),
+            (r"'a\\'", &[r"a\"]),
+        ];
+        for (input, want) in cases {
+            assert_eq!(split_words(input), *want, "input {input:?}");
+        }
+    }
+
+    #[test]
+    fn variables_expand_before_splitting() {
+        let mut lookup = |n: &str| match n {
+            "X" => Some("Bogus two".to_string()),
+            "Q" => Some("\"a b\"".to_string()),
+            _ => None,
+        };
+        let p = parse(
+            "${X}\nD ${Q} $ ${ ${NOPE} ${a:b} ${X\n",
+            "/t.conf",
+            &mut lookup,
+        )
+        .unwrap();
+        assert_eq!(p.nodes[0].name, "Bogus");
+        assert_eq!(p.nodes[0].args, ["two"]);
+        assert_eq!(
+            p.nodes[1].args,
+            ["a b", "$", "${", "${NOPE}", "${a:b}", "${X"]
+        );
+        assert_eq!(
+            p.warnings,
+            ["AH00111: Config variable ${ ${NOPE} is not defined"]
+        );
+    }
+
+    #[test]
+    fn substitution_is_single_pass() {
+        let mut lookup = |n: &str| (n == "A").then(|| "${A}".to_string());
+        let mut warn = |w: String| panic!("unexpected warning {w}");
+        assert_eq!(substitute_vars("x${A}y", &mut lookup, &mut warn), "x${A}y");
+    }
+
+    #[test]
+    fn sections_nest_and_close_case_insensitively() {
+        let nodes = parse_ok(
+            "<Directory \"/a b\">\n  <Files x>\n    Require all denied\n  </files>\n</DIRECTORY>\n",
+        );
+        assert_eq!(nodes.len(), 1);
+        let d = &nodes[0];
+        assert_eq!(
+            (d.name.as_str(), d.raw_args.as_str()),
+            ("Directory", "\"/a b\"")
+        );
+        assert_eq!(d.args, ["/a b"]);
+        assert_eq!(d.children()[0].name, "Files");
+        assert_eq!(d.children()[0].children()[0].args, ["all", "denied"]);
+    }
+
+    #[test]
+    fn section_arguments_end_at_the_last_gt() {
+        let nodes = parse_ok("<Directory /x> trailing\n</Directory>\n<Else>\n</Else>\n<RequireAll>\n</RequireAll>\n<If \"%{A} > 1\">\n</If>\n");
+        assert_eq!(nodes[0].raw_args, "/x");
+        assert_eq!(nodes[1].name, "Else");
+        assert!(nodes[1].raw_args.is_empty() && nodes[1].args.is_empty());
+        assert_eq!(nodes[2].name, "RequireAll");
+        assert_eq!(nodes[3].raw_args, "\"%{A} > 1\"");
+        assert_eq!(nodes[3].args, ["%{A} > 1"]);
+    }
+
+    #[test]
+    fn a_lone_angle_bracket_opens_a_nameless_section() {
+        assert_eq!(parse_ok("<\n</>\n")[0].name, "");
+        assert_eq!(
+            parse_err("<Directory /x>\n<\n</Directory>\n"),
+            "Syntax error on line 3 of /t.conf: Expected </> but saw </Directory>"
+        );
+    }
+
+    #[test]
+    fn malformed_sections_give_httpds_messages() {
+        let cases: &[(&str, &str)] = &[
+            ("X\n<Directory /x>\nRequire all granted\n", "Syntax error on line 2 of /t.conf: /t.conf:2: <Directory> was not closed."),
+            (
+                "<Directory /x>\n<Files a>\n",
+                "Syntax error on line 1 of /t.conf: /t.conf:2: <Files> was not closed.\n/t.conf:1: <Directory> was not closed.",
+            ),
+            ("\n</Directory>\n", "Syntax error on line 2 of /t.conf: </Directory> without matching <Directory> section"),
+            ("</Directory\n", "Syntax error on line 1 of /t.conf: </Directory without matching <Directory section"),
+            ("<Directory /x>\n</Location>\n", "Syntax error on line 2 of /t.conf: Expected </Directory> but saw </Location>"),
+            ("<Directory /x>\n<Files a>\n</Directory>\n", "Syntax error on line 3 of /t.conf: Expected </Files> but saw </Directory>"),
+            ("<Directory /x>\n</Directory foo>\n", "Syntax error on line 2 of /t.conf: </Directory> directive missing closing '>'"),
+            ("<Directory /x>\n</directory\n", "Syntax error on line 2 of /t.conf: </directory> directive missing closing '>'"),
+            ("<Directory /x>\n</>\n", "Syntax error on line 2 of /t.conf: Expected </Directory> but saw </>"),
+            ("\n<Directory /x\n</Directory>\n", "Syntax error on line 2 of /t.conf: <Directory> directive missing closing '>'"),
+            ("<Directory /x>\\\n\n", "Syntax error on line 2 of /t.conf: /t.conf:2: <Directory> was not closed."),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_err(text), *want, "config {text:?}");
+        }
+    }
+
+    #[test]
+    fn line_too_long_is_reported_with_its_line() {
+        let long = format!("A\nB {}\n", "x".repeat(MAX_HTACCESS_LINE_LEN));
+        let e = parse_limited(&long, "/h", &mut no_vars, MAX_HTACCESS_LINE_LEN).unwrap_err();
+        assert!(e.chain.is_empty());
+        assert_eq!(e.message, "Error reading /h at line 2: Line too long");
+        assert!(parse_limited(&long, "/h", &mut no_vars, MAX_LINE_LEN).is_ok());
+    }
+
+    #[test]
+    fn read_time_directives_stay_plain_nodes_without_a_hook() {
+        let nodes = parse_ok("Include x.conf\n<IfModule foo>\nA\n</IfModule>\n");
+        assert_eq!(nodes[0].name, "Include");
+        assert_eq!(nodes[1].name, "IfModule");
+        assert_eq!(nodes[1].children()[0].name, "A");
+    }
+
+    #[test]
+    fn a_trailing_gt_is_cut_off_any_directive_name() {
+        let nodes = parse_ok("ServerAdmin> a@b\n");
+        assert_eq!(
+            (nodes[0].name.as_str(), nodes[0].raw_args.as_str()),
+            ("ServerAdmin", "a@b")
+        );
+    }
+
+    #[test]
+    fn empty_first_word_skips_the_line() {
+        assert!(parse_ok("\"\" x\n").is_empty());
+    }
+
+    /// Every seed of the fuzz corpus parses without panicking.
+    #[test]
+    fn fuzz_corpus_never_panics() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus/conf_parse");
+        let entries = std::fs::read_dir(&dir).expect("fuzz corpus present");
+        let mut seen = 0;
+        for e in entries {
+            let path = e.unwrap().path();
+            let bytes = std::fs::read(&path).unwrap();
+            let text = text_of(&bytes);
+            let _ = parse(&text, &path, &mut |n| (n == "X").then(|| "y".to_string()));
+            let _ = parse_limited(&text, &path, &mut no_vars, MAX_HTACCESS_LINE_LEN);
+            seen += 1;
+        }
+        assert!(seen >= 10, "only {seen} seeds");
+    }
 }

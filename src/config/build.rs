@@ -45,6 +45,10 @@ pub enum BuildError {
     /// Every walk error, in file order.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Walk(Vec<WalkError>),
+    /// A directive httpd runs while reading (`DefaultRuntimeDir`) failed: reported in the
+    /// read phase's one-line form.
+    #[error("{0}")]
+    ReadTime(crate::conf::ConfError),
 }
 
 /// What `build` needs besides the tree.
@@ -171,6 +175,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     global.mpm = mpm;
     global.skip_docroot_check = input.skip_docroot_check;
 
+    check_read_time(input.nodes, &global.server_root)?;
     let mut order = HashMap::new();
     number_nodes(input.nodes, &mut order);
     let mut w = Walker {
@@ -266,6 +271,27 @@ pub fn walk_htaccess(
     let mut errors = w.errors;
     errors.sort_by_key(|(n, _)| order.get(n).copied().unwrap_or(usize::MAX));
     (dir, sections, errors.into_iter().map(|(_, e)| e).collect())
+}
+
+/// `DefaultRuntimeDir` runs at read time in httpd, so its failure is a read-phase error.
+fn check_read_time(nodes: &[Node], server_root: &Path) -> Result<(), BuildError> {
+    for n in nodes.iter().filter(|n| !n.is_section()) {
+        if n.name.eq_ignore_ascii_case("DefaultRuntimeDir") && n.args.len() == 1 {
+            let p = Path::new(&n.args[0]);
+            let p = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                server_root.join(p)
+            };
+            if !p.is_dir() {
+                return Err(BuildError::ReadTime(crate::conf::ConfError {
+                    chain: vec![n.span.clone()],
+                    message: "DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot".into(),
+                }));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn resolve_logs(formats: &HashMap<String, String>, s: &mut ServerConf) {
@@ -845,6 +871,59 @@ mod tests {
             vec!["Timeout not allowed here", "<Directory not allowed here"]
         );
         assert_eq!(sections.len(), 1);
+    }
+
+    #[test]
+    fn no_directive_panics_on_odd_arguments() {
+        let (_d, base) = load("");
+        let span = synthetic_span("/x.conf", 1);
+        let odd: &[&[&str]] = &[
+            &[],
+            &[""],
+            &["x"],
+            &["-1"],
+            &["999999999999999999999999"],
+            &["on", "off", "x"],
+            &["[", "]", "~"],
+            &["é:ü", "\u{0}"],
+            &["header=", "body=-"],
+            &["~", "("],
+        ];
+        for (m, d) in registry::all_directives() {
+            for args in odd {
+                let node = Node {
+                    name: d.name.to_string(),
+                    args: args.iter().map(|a| a.to_string()).collect(),
+                    raw_args: args.join(" "),
+                    span: span.clone(),
+                    block: d.section.then(Vec::new),
+                };
+                let mut modules: Vec<&'static str> = base
+                    .modules
+                    .iter()
+                    .copied()
+                    .filter(|n| !n.starts_with("mpm_"))
+                    .collect();
+                modules.push(if m.name.starts_with("mpm_") {
+                    m.name
+                } else {
+                    "mpm_event"
+                });
+                if !modules.contains(&m.name) {
+                    modules.push(m.name);
+                }
+                let input = BuildInput {
+                    nodes: std::slice::from_ref(&node),
+                    modules,
+                    server_root: base.server_root.clone(),
+                    config_file: base.config_file.clone(),
+                    defines: Vec::new(),
+                    skip_docroot_check: false,
+                };
+                // Errors are fine (and expected); a panic is not.
+                let _ = build(input);
+            }
+        }
     }
 
     #[test]

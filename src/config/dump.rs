@@ -11,8 +11,17 @@ pub fn server_name(cfg: &ServerConfig, s: &ServerConf) -> String {
     s.server_name
         .clone()
         .or_else(|| cfg.main.server_name.clone())
-        .map(|n| n.split(':').next().unwrap_or(&n).to_string())
+        .map(|n| host_of_server_name(&n).to_string())
         .unwrap_or_else(|| fallback_server_name().0)
+}
+
+/// The host part of a ServerName (`https://www.example.com:8443` → `www.example.com`).
+pub fn host_of_server_name(name: &str) -> &str {
+    let rest = name.split_once("://").map(|(_, r)| r).unwrap_or(name);
+    if let Some(v6) = rest.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    rest.split(':').next().unwrap_or(rest)
 }
 
 /// httpd's `ap_get_local_host`: the host name if it resolves to a fully qualified name, else
@@ -207,4 +216,20 @@ pub fn modules(cfg: &ServerConfig) -> String {
 /// `-t -D DUMP_INCLUDES`.
 pub fn includes(cfg: &ServerConfig) -> String {
     cfg.include_dump.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_name_hosts() {
+        assert_eq!(host_of_server_name("www.example.com"), "www.example.com");
+        assert_eq!(
+            host_of_server_name("www.example.com:8080"),
+            "www.example.com"
+        );
+        assert_eq!(host_of_server_name("https://x.example:8443"), "x.example");
+        assert_eq!(host_of_server_name("[::1]:80"), "::1");
+    }
 }

@@ -136,12 +136,9 @@ fn log_target(ctx: &ApplyCtx<'_>, p: &str) -> String {
     }
 }
 
-fn server_root(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let p = server_path(ctx, ctx.arg(0));
-    if !p.is_dir() {
-        return Err("ServerRoot must be a valid directory".into());
-    }
-    ctx.global.server_root = p;
+/// `conf::expand` has already applied ServerRoot while reading (relative to the working
+/// directory, as httpd does); the final value is `global.server_root`.
+fn server_root(_: &mut ApplyCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 
