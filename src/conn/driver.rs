@@ -536,6 +536,8 @@ fn write_response(
     let mut chunked = false;
     if !no_body {
         match resp.framing {
+            // httpd sends no length for the generated page of a HEAD request.
+            Framing::Length if is_head && resp.generated => {}
             Framing::Length => {
                 out.extend_from_slice(b"Content-Length: ");
                 out.extend_from_slice(body_len.to_string().as_bytes());

@@ -21,9 +21,8 @@ pub mod listen;
 pub mod prefork;
 pub mod worker;
 
-// Throwaway stand-in for `conn::drive` until the HTTP helper's driver lands on main.
-mod devdriver;
-pub(crate) use devdriver::drive;
+// The connection driver every engine calls.
+pub(crate) use crate::conn::drive;
 
 /// Child exit status: normal.
 pub const EXIT_OK: i32 = 0;
