@@ -75,6 +75,9 @@ pub enum LoadError {
     /// Walk phase or MPM count.
     #[error("{0}")]
     Build(#[from] BuildError),
+    /// Certificates, keys or the rustls setup of a TLS address (httpd's mod_ssl init).
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl LoadError {
@@ -86,6 +89,7 @@ impl LoadError {
                 format!("AH00534: {argv0}: Configuration error: {m}")
             }
             LoadError::Build(e @ BuildError::Walk(_)) => e.to_string(),
+            LoadError::Tls(e) => format!("{e}\nAH00016: Configuration Failed"),
         }
     }
 }
@@ -132,5 +136,6 @@ pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
     let mut notices = tree.warnings;
     notices.append(&mut cfg.notices);
     cfg.notices = notices;
+    crate::tls::prepare(&mut cfg)?;
     Ok(cfg)
 }
