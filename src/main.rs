@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use mpmd::cli::{self, Cli, Signal};
 use mpmd::config::{self, dump, LoadOptions, ServerConfig};
+use mpmd::supervisor;
 
 const ARGV0: &str = "mpmd";
 /// The Apache version whose behaviour mpmd follows (`<IfVersion>`, `-v`).
@@ -74,11 +75,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     let cfg = match loaded {
         Ok(cfg) => cfg,
         Err(e) => {
-            eprintln!("{}", e.report(ARGV0));
+            startup_message(cli, &e.report(ARGV0));
             return Ok(1);
         }
     };
-    print_startup_messages(&cfg);
+    print_startup_messages(cli, &cfg);
 
     if cli.test {
         let mut out = std::io::stdout().lock();
@@ -104,16 +105,35 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
 
 /// Warnings httpd prints on stderr at startup and with `-t`: undefined variables, vhost
 /// DocumentRoots that do not exist, AH00558, then the MPM adjustments.
-fn print_startup_messages(cfg: &ServerConfig) {
+fn print_startup_messages(cli: &Cli, cfg: &ServerConfig) {
     for n in &cfg.notices {
-        eprintln!("{n}");
+        startup_message(cli, n);
     }
     if let Some(w) = dump::server_name_warning(cfg, ARGV0) {
-        eprintln!("{w}");
+        startup_message(cli, &w);
     }
     for w in &cfg.warnings {
-        eprintln!("{w}");
+        startup_message(cli, w);
     }
+    if let Some(n) = cfg.parsed_only_notice() {
+        startup_message(cli, &n);
+    }
+}
+
+/// A message of the startup phase: on stderr, or appended to the `-E` file.
+fn startup_message(cli: &Cli, msg: &str) {
+    if let Some(path) = &cli.error_file {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Ok(mut f) = file {
+            if writeln!(f, "{msg}").is_ok() {
+                return;
+            }
+        }
+    }
+    eprintln!("{msg}");
 }
 
 /// `-V`. When the configuration cannot be read, `Server MPM:` stays empty and the exit code is
@@ -155,8 +175,20 @@ fn print_build_settings(opts: &LoadOptions, cfg: Option<&ServerConfig>) -> u8 {
 /// The one place that hands a checked configuration to the supervisor (start, or a `-k`
 /// verb). Swapped for the supervisor's entry points when they land.
 fn hand_over(cfg: ServerConfig, cli: &Cli) -> anyhow::Result<u8> {
-    let _opts = cli.run_options();
-    let verb = cli.signal.unwrap_or(Signal::Start);
-    let _ = (cfg, verb);
-    anyhow::bail!("the supervisor is not wired in this build yet; use -t, -S, -M or -V")
+    let opts = cli.run_options();
+    if let Some(verb) = cli.signal {
+        let word = match verb {
+            Signal::Start => "start",
+            Signal::Stop => "stop",
+            Signal::Restart => "restart",
+            Signal::Graceful => "graceful",
+            Signal::GracefulStop => "graceful-stop",
+        };
+        let code = supervisor::signal_server(&cfg, word);
+        if code != supervisor::START {
+            return Ok(u8::try_from(code).unwrap_or(1));
+        }
+    }
+    let code = supervisor::run(cfg, opts)?;
+    Ok(u8::try_from(code).unwrap_or(1))
 }
