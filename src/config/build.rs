@@ -95,6 +95,8 @@ impl ServerConf {
             request_read_timeout: RequestReadTimeout::default(),
             limit_internal_recursion: (10, 10),
             http_protocol: HttpProtocolOptions::default(),
+            ssl: Default::default(),
+            h2: Default::default(),
             set_here: Vec::new(),
         }
     }
@@ -144,6 +146,7 @@ impl ServerConfig {
             include_dump: String::new(),
             notices: Vec::new(),
             skip_docroot_check: false,
+            tls: Default::default(),
         }
     }
 }

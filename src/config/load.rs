@@ -84,6 +84,9 @@ pub enum LoadError {
         error: BuildError,
         warnings: Vec<String>,
     },
+    /// Certificates, keys or the rustls setup of a TLS address (httpd's mod_ssl init).
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl LoadError {
@@ -104,6 +107,7 @@ impl LoadError {
                 });
                 out
             }
+            LoadError::Tls(e) => format!("{e}\nAH00016: Configuration Failed"),
         }
     }
 }
@@ -158,5 +162,6 @@ pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
     let mut notices = tree.warnings;
     notices.append(&mut cfg.notices);
     cfg.notices = notices;
+    crate::tls::prepare(&mut cfg)?;
     Ok(cfg)
 }

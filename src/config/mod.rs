@@ -232,6 +232,10 @@ pub struct ServerConf {
     pub limit_internal_recursion: (u32, u32),
     /// `HttpProtocolOptions`.
     pub http_protocol: HttpProtocolOptions,
+    /// mod_ssl settings (`crate::tls` builds the rustls configurations from them).
+    pub ssl: directives::ssl::SslConf,
+    /// mod_http2 settings.
+    pub h2: directives::http2::H2Conf,
     /// Which settings this server wrote itself, by field name (`timeout`, `keep_alive_timeout`,
     /// `document_root`, `custom_logs`, `request_read_timeout` …): a vhost starts as a copy of
     /// the main server, so the others are inherited. httpd takes some values of name-based
@@ -399,6 +403,9 @@ pub struct ServerConfig {
     pub notices: Vec<String>,
     /// `-T`: do not check that DocumentRoot exists.
     pub skip_docroot_check: bool,
+    /// The TLS addresses with their rustls configurations, built by `crate::tls::prepare` at
+    /// load time in the parent (keys are read before privileges drop; children inherit them).
+    pub tls: crate::tls::TlsSetup,
 }
 
 impl ServerConfig {
