@@ -19,6 +19,7 @@ pub mod directives;
 pub mod docs;
 pub mod dump;
 pub mod load;
+pub mod overrides;
 pub mod registry;
 
 pub use dir::DirConf;
