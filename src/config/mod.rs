@@ -12,11 +12,17 @@ use std::time::Duration;
 
 use crate::conf::{Node, Span};
 
+pub mod build;
+pub mod checks;
 pub mod dir;
 pub mod directives;
+pub mod docs;
+pub mod dump;
+pub mod load;
 pub mod registry;
 
 pub use dir::DirConf;
+pub use load::{load, load_with, LoadError, LoadOptions};
 
 /// Which engine serves connections: chosen by the one `mpm_*_module` loaded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -62,6 +68,13 @@ pub struct MpmConfig {
     pub graceful_shutdown_timeout: u64,
     pub listen_backlog: i32,
     pub thread_stack_size: usize,
+    /// `ListenCoresBucketsRatio`; 0 = off.
+    pub listen_cores_buckets_ratio: u32,
+    /// `SendBufferSize` / `ReceiveBufferSize`; 0 = system default.
+    pub send_buffer_size: u32,
+    pub receive_buffer_size: u32,
+    /// `MaxMemFree` in KB; 0 = unlimited.
+    pub max_mem_free: u64,
 }
 
 /// One `Listen [addr:]port [protocol]` line.
@@ -144,6 +157,11 @@ pub enum SectionKind {
     If,
     ElseIf,
     Else,
+    /// `<Limit GET POST>`: the directives inside apply only to those methods. Matcher is
+    /// `Literal` with the method names separated by one space.
+    Limit,
+    /// `<LimitExcept GET>`: the directives inside apply to every method but those.
+    LimitExcept,
 }
 
 /// How a section matches: a literal path/URL (with shell wildcards for Directory/Files) or a
@@ -198,6 +216,133 @@ pub struct ServerConf {
     pub sections: Vec<Section>,
     /// Settings of modules not typed yet, kept with their spans (parsed-only directives).
     pub extra: Vec<Node>,
+    /// `HostnameLookups` (server level only here).
+    pub hostname_lookups: HostnameLookups,
+    /// `UseCanonicalName`.
+    pub use_canonical_name: UseCanonicalName,
+    /// `AllowEncodedSlashes On|Off|NoDecode`.
+    pub allow_encoded_slashes: AllowEncodedSlashes,
+    /// `MergeSlashes`, default on.
+    pub merge_slashes: bool,
+    /// `AccessFileName`, default `.htaccess`.
+    pub access_file_names: Vec<String>,
+    /// `RequestReadTimeout` (mod_reqtimeout); `None` stages keep the module default.
+    pub request_read_timeout: RequestReadTimeout,
+    /// `LimitInternalRecursion` (redirects, subrequests).
+    pub limit_internal_recursion: (u32, u32),
+    /// `HttpProtocolOptions`.
+    pub http_protocol: HttpProtocolOptions,
+    /// mod_ssl settings (`crate::tls` builds the rustls configurations from them).
+    pub ssl: directives::ssl::SslConf,
+    /// mod_http2 settings.
+    pub h2: directives::http2::H2Conf,
+    /// Which settings this vhost wrote itself (for inheritance from the main server).
+    pub set_here: Vec<&'static str>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostnameLookups {
+    Off,
+    On,
+    Double,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UseCanonicalName {
+    Off,
+    On,
+    Dns,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AllowEncodedSlashes {
+    Off,
+    On,
+    NoDecode,
+}
+
+/// `HttpProtocolOptions [Strict|Unsafe] [RegisteredMethods|LenientMethods] [Allow0.9|Require1.0]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HttpProtocolOptions {
+    pub strict: bool,
+    pub registered_methods: bool,
+    pub require_1_0: bool,
+}
+
+impl Default for HttpProtocolOptions {
+    fn default() -> Self {
+        HttpProtocolOptions {
+            strict: true,
+            registered_methods: false,
+            require_1_0: false,
+        }
+    }
+}
+
+/// One stage of `RequestReadTimeout`: initial timeout, optional maximum, optional MinRate
+/// (bytes per second). A timeout of 0 turns the stage off.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReadTimeoutStage {
+    pub timeout: u32,
+    pub max_timeout: Option<u32>,
+    pub min_rate: Option<u32>,
+}
+
+/// mod_reqtimeout's per-server settings. `None` = not configured: the module default
+/// (handshake 0, header 20-40 MinRate 500, body 20 MinRate 500) applies when the module is
+/// loaded, and nothing (just `Timeout`) when it is not.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestReadTimeout {
+    pub handshake: Option<ReadTimeoutStage>,
+    pub header: Option<ReadTimeoutStage>,
+    pub body: Option<ReadTimeoutStage>,
+}
+
+impl RequestReadTimeout {
+    /// The module defaults, filling stages the config did not set.
+    pub fn with_defaults(&self) -> RequestReadTimeout {
+        RequestReadTimeout {
+            handshake: Some(self.handshake.unwrap_or(ReadTimeoutStage {
+                timeout: 0,
+                max_timeout: None,
+                min_rate: None,
+            })),
+            header: Some(self.header.unwrap_or(ReadTimeoutStage {
+                timeout: 20,
+                max_timeout: Some(40),
+                min_rate: Some(500),
+            })),
+            body: Some(self.body.unwrap_or(ReadTimeoutStage {
+                timeout: 20,
+                max_timeout: None,
+                min_rate: Some(500),
+            })),
+        }
+    }
+}
+
+/// The MPM directives as written (after `atoi`), before the startup checks of
+/// `checks::mpm` turn them into an `MpmConfig`. `None` = not written.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct MpmDirectives {
+    pub start_servers: Option<i64>,
+    pub min_spare_servers: Option<i64>,
+    pub max_spare_servers: Option<i64>,
+    pub min_spare_threads: Option<i64>,
+    pub max_spare_threads: Option<i64>,
+    pub max_request_workers: Option<i64>,
+    pub server_limit: Option<i64>,
+    pub thread_limit: Option<i64>,
+    pub threads_per_child: Option<i64>,
+    pub async_request_worker_factor: Option<f64>,
+    pub max_connections_per_child: Option<i64>,
+    pub graceful_shutdown_timeout: Option<i64>,
+    pub listen_backlog: Option<i64>,
+    pub listen_cores_buckets_ratio: Option<i64>,
+    pub send_buffer_size: Option<i64>,
+    pub receive_buffer_size: Option<i64>,
+    pub thread_stack_size: Option<i64>,
+    pub max_mem_free: Option<i64>,
 }
 
 /// The whole configuration of one generation. Children inherit it by fork.
@@ -234,4 +379,61 @@ pub struct ServerConfig {
     pub parsed_only: Vec<(String, Span)>,
     /// Startup warnings (AH00507 …), printed on first start, logged on restart.
     pub warnings: Vec<String>,
+    /// The MPM directives as written; `mpm_config` is what the checks made of them.
+    pub mpm_directives: MpmDirectives,
+    /// `LogLevel mod:level` overrides, by module name (`core`, `ssl` …).
+    pub module_log_levels: Vec<(String, LogLevel)>,
+    /// `Mutex mechanism [names…]`: (mutex name or `default`, mechanism as written).
+    pub mutexes: Vec<(String, String)>,
+    /// `EnableMMAP`.
+    pub enable_mmap: bool,
+    /// `BufferedLogs` (mod_log_config).
+    pub buffered_logs: bool,
+    /// `GlobalLog` lines: written for every vhost.
+    pub global_logs: Vec<CustomLog>,
+    /// `SeeRequestTail` (mod_status).
+    pub see_request_tail: bool,
+    /// `-t -D DUMP_INCLUDES` output (the files read, as `conf::expand` recorded them).
+    pub include_dump: String,
+    /// Messages httpd prints on stderr while reading the config without failing (AH00112
+    /// DocumentRoot does not exist in a vhost, AH00548 NameVirtualHost …).
+    pub notices: Vec<String>,
+    /// `-T`: do not check that DocumentRoot exists.
+    pub skip_docroot_check: bool,
+    /// The TLS addresses with their rustls configurations, built by `crate::tls::prepare` at
+    /// load time in the parent (keys are read before privileges drop; children inherit them).
+    pub tls: crate::tls::TlsSetup,
+}
+
+impl ServerConfig {
+    /// What `conf::expand::expand_htaccess` needs to read `.htaccess` files at request time.
+    pub fn read_state(&self) -> crate::conf::expand::ReadState {
+        crate::conf::expand::ReadState {
+            server_root: self.server_root.clone(),
+            loaded_modules: self.modules.clone(),
+            defines: self.defines.clone(),
+        }
+    }
+
+    /// The one startup notice listing directives that are parsed but have no effect yet
+    /// (`None` when there are none). Each name appears once, with its first location.
+    pub fn parsed_only_notice(&self) -> Option<String> {
+        let mut seen: Vec<(&str, &Span)> = Vec::new();
+        for (name, span) in &self.parsed_only {
+            if !seen.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                seen.push((name, span));
+            }
+        }
+        if seen.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = seen
+            .iter()
+            .map(|(n, s)| format!("{n} ({}:{})", s.file.display(), s.line))
+            .collect();
+        Some(format!(
+            "mpmd: these directives are accepted but have no effect yet: {}",
+            list.join(", ")
+        ))
+    }
 }

@@ -51,9 +51,13 @@ pub enum Support {
     Implemented,
     /// Parsed and arity-checked; the server logs one notice listing such directives.
     ParsedOnly,
+    /// Known to Apache but not to mpmd, and not safe to ignore (access control, request
+    /// rewriting): using it is a config error that says so.
+    Unsupported,
 }
 
 /// One directive a module declares.
+#[derive(Clone, Copy)]
 pub struct DirectiveDef {
     /// As in Apache's manual, e.g. `KeepAliveTimeout`; sections without `<`.
     pub name: &'static str,
@@ -93,4 +97,76 @@ pub fn modules() -> &'static [ModuleDef] {
 pub struct LoadedModule {
     pub name: &'static str,
     pub span: Option<Span>,
+}
+
+/// The module with this Debian name (`mpm_event`, `status`).
+pub fn module(name: &str) -> Option<&'static ModuleDef> {
+    modules().iter().find(|m| m.name == name)
+}
+
+/// The module a directive belongs to. A few tables are shared by several Apache modules
+/// (authz.rs holds authz_core, access_compat and authn_core); `directives::owner_override`
+/// says which of them registers such a directive in Apache.
+fn owner_of(table_owner: &'static ModuleDef, def: &DirectiveDef) -> &'static ModuleDef {
+    match directives::owner_override(def.name) {
+        Some(name) => module(name).unwrap_or(table_owner),
+        None => table_owner,
+    }
+}
+
+/// Every (module, directive) pair, in registry order.
+pub fn all_directives() -> impl Iterator<Item = (&'static ModuleDef, &'static DirectiveDef)> {
+    modules().iter().flat_map(|m| {
+        m.directives
+            .iter()
+            .flat_map(|t| t.iter())
+            .map(move |d| (owner_of(m, d), d))
+    })
+}
+
+/// Finds a directive (or section, name without `<`) case-insensitively among all modules,
+/// loaded or not.
+pub fn find_any(name: &str) -> Option<(&'static ModuleDef, &'static DirectiveDef)> {
+    all_directives().find(|(_, d)| d.name.eq_ignore_ascii_case(name))
+}
+
+/// Finds a directive among the loaded modules only. A name several modules declare (the MPM
+/// directives) resolves to the loaded one.
+pub fn find_loaded(
+    name: &str,
+    loaded: &[&'static str],
+) -> Option<(&'static ModuleDef, &'static DirectiveDef)> {
+    all_directives().find(|(m, d)| d.name.eq_ignore_ascii_case(name) && loaded.contains(&m.name))
+}
+
+/// The registry seen by `conf::expand` (LoadModule, `<IfModule>`, `<IfDirective>` …).
+pub struct Catalog;
+
+impl crate::conf::ModuleCatalog for Catalog {
+    fn module_by_identifier(&self, identifier: &str) -> Option<&'static str> {
+        modules()
+            .iter()
+            .find(|m| m.identifier == identifier)
+            .map(|m| m.name)
+    }
+    fn module_by_any_name(&self, name: &str) -> Option<&'static str> {
+        modules()
+            .iter()
+            .find(|m| m.identifier == name || m.source == name)
+            .map(|m| m.name)
+    }
+    fn directive_module(&self, directive: &str) -> Option<&'static str> {
+        all_directives()
+            .find(|(_, d)| !d.section && d.name.eq_ignore_ascii_case(directive))
+            .map(|(m, _)| m.name)
+    }
+    fn section_module(&self, section: &str) -> Option<&'static str> {
+        let section = section.trim_start_matches('<');
+        all_directives()
+            .find(|(_, d)| d.section && d.name.eq_ignore_ascii_case(section))
+            .map(|(m, _)| m.name)
+    }
+    fn static_modules(&self) -> &[&'static str] {
+        directives::STATIC_MODULES
+    }
 }

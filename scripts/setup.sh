@@ -1,0 +1,32 @@
+#!/bin/sh
+# Installs what mpmd's build and test suite need on a Debian machine (idempotent, quick when
+# everything is there). Run as root (CI is root); uses sudo otherwise.
+set -eu
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO="sudo"
+
+# Debian packages the tests use as oracle and real clients:
+#   apache2 apache2-utils (ab)  – the differential oracle and its MPM modules
+#   curl nghttp2-client (h2load, nghttp) openssl – real clients
+#   nginx wrk                    – the shared benchmark
+#   systemd (systemd-analyze)    – unit verification
+#   debhelper devscripts lintian fakeroot – the package build test
+PKGS="apache2 apache2-utils curl nghttp2-client openssl nginx wrk systemd \
+      debhelper devscripts lintian fakeroot build-essential python3"
+missing=""
+for p in $PKGS; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+    echo "setup: installing:$missing"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+# Debian's apache2 starts itself on install; the tests want port 80 and the oracle idle.
+if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    $SUDO systemctl stop apache2 nginx >/dev/null 2>&1 || true
+fi
+getent passwd www-data >/dev/null || $SUDO useradd --system --no-create-home --user-group www-data
+command -v cargo >/dev/null || { echo "setup: cargo is required (rustup)" >&2; exit 1; }
+rustup component add rustfmt clippy >/dev/null 2>&1 || true
+echo "setup: ok"
