@@ -871,7 +871,7 @@ mod tests {
             ("X\n<Directory /x>\nRequire all granted\n", "Syntax error on line 2 of /t.conf: /t.conf:2: <Directory> was not closed."),
             (
                 "<Directory /x>\n<Files a>\n",
-                "Syntax error on line 1 of /t.conf: /t.conf:2: <Files> was not closed.\n/t.conf:1: <Directory> was not closed.",
+                "Syntax error on line 1 of /t.conf: /t.conf:2: <Files> was not closed.\\n/t.conf:1: <Directory> was not closed.",
             ),
             ("\n</Directory>\n", "Syntax error on line 2 of /t.conf: </Directory> without matching <Directory> section"),
             ("</Directory\n", "Syntax error on line 1 of /t.conf: </Directory without matching <Directory section"),
