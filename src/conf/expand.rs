@@ -168,6 +168,9 @@ pub fn expand_logged(
     let main = server_root_relative(&state.server_root, main_file);
     nodes.extend(state.read_file(&main)?);
     nodes.extend(state.command_line(&opts.post_directives)?);
+    if let Some(e) = state.missing_gt.take() {
+        return Err(e);
+    }
     Ok(state.finish(nodes))
 }
 
@@ -218,6 +221,9 @@ pub fn expand_htaccess(
         parse::MAX_HTACCESS_LINE_LEN,
     );
     let nodes = src.build_file(&mut st)?;
+    if let Some(e) = st.missing_gt.take() {
+        return Err(e);
+    }
     Ok((nodes, st.warnings))
 }
 
@@ -225,6 +231,8 @@ pub fn expand_htaccess(
 
 struct State<'o> {
     opts: &'o ExpandOptions,
+    /// The first section opened without its `>`, reported after the whole read.
+    missing_gt: Option<ConfError>,
     /// Sees each warning as it arises.
     sink: Option<&'o mut dyn FnMut(&str)>,
     catalog: &'o dyn ModuleCatalog,
@@ -389,6 +397,7 @@ impl<'o> State<'o> {
             loaded_ids: Vec::new(),
             warnings: Vec::new(),
             sink: None,
+            missing_gt: None,
             include_depth: 0,
             last_include_line: None,
             includes: IncludeTree::default(),
@@ -902,6 +911,10 @@ impl parse::ReadTime for State<'_> {
 
     fn warn(&mut self, message: String) {
         self.warning(message);
+    }
+
+    fn missing_gt(&mut self, error: ConfError) {
+        self.missing_gt.get_or_insert(error);
     }
 
     fn run(
@@ -2121,5 +2134,154 @@ pub(crate) mod tests {
             err_text(&d, r),
             "Could not open configuration file @/d: Bad file descriptor"
         );
+    }
+
+    /// Lines the differential test draws configs from: every section, read-time directive
+    /// and error form, with `${}` and continuations.
+    const POOL: &[&str] = &[
+        "<Directory /x>",
+        "</Directory>",
+        "<Files a>",
+        "</Files>",
+        "</Location>",
+        "</directory>",
+        "<Directory /y",
+        "</Directory x>",
+        "<",
+        "</>",
+        "<IfModule log_config_module>",
+        "<IfModule !log_config_module>",
+        "<IfModule nope_module>",
+        "<IfModule>",
+        "</IfModule>",
+        "<IfDefine D1>",
+        "<IfDefine !D1>",
+        "</IfDefine>",
+        "<IfVersion >= 2.4>",
+        "<IfVersion < 2>",
+        "</IfVersion>",
+        "Define D1",
+        "UnDefine D1",
+        "Define V \"a b\"",
+        "X ${V} ${W}",
+        "ServerAdmin ${V}",
+        "Define a:b",
+        "Include inc/*.conf",
+        "IncludeOptional nope/*.conf",
+        "Include sub",
+        "Include nope.conf",
+        "Timeout \\",
+        "# comment",
+        "",
+        "  \t",
+        "<Directory \"/a b\">",
+        "<IfModule ${V}>",
+        "<IfDefine ${D}>",
+        "<IfModule log_config_module >",
+        "</IfModule >",
+        "Include \"inc/a.conf\"",
+        "IncludeOptional sub/*",
+        "Define D1 ${V}",
+        "<IfVersion = /^2/>",
+        "<IfFile main.conf>",
+        "</IfFile>",
+        "<IfDirective LogFormat>",
+        "</IfDirective>",
+        "<IfSection !Directory>",
+        "</IfSection>",
+    ];
+
+    /// A small deterministic generator (no test may depend on chance).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % n
+        }
+        fn lines(&mut self, max: usize, includes: bool) -> String {
+            let mut out = String::new();
+            for _ in 0..self.next(max + 1) {
+                let line = POOL[self.next(POOL.len())];
+                if !includes && line.contains("Include") {
+                    continue;
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+            out
+        }
+    }
+
+    /// Random small configs through both apache2 and us: the read-phase error line (or its
+    /// absence) and the AH00111 warnings must be the same.
+    #[test]
+    fn differential_against_apache2() {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; differential test skipped");
+            return;
+        }
+        let mut rng = Lcg(0x5eed);
+        for case in 0..150 {
+            let main = rng.lines(8, true);
+            let a = rng.lines(4, false);
+            let b = rng.lines(4, false);
+            let c = rng.lines(3, false);
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().to_string_lossy().into_owned();
+            for (name, text) in [
+                ("main.conf", &main),
+                ("inc/a.conf", &a),
+                ("inc/b.conf", &b),
+                ("sub/c.conf", &c),
+            ] {
+                let p = dir.path().join(name);
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                fs::write(p, text).unwrap();
+            }
+            let mut ours_warn = Vec::new();
+            let ours = expand_logged(
+                Path::new("main.conf"),
+                &opts(dir.path()),
+                &TestCatalog,
+                &mut |w| ours_warn.push(w.to_string()),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string().replace(&root, "@"));
+            let out = std::process::Command::new(apache)
+                .arg("-d")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(dir.path().join("main.conf"))
+                .arg("-t")
+                .env_clear()
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).replace(&root, "@");
+            let theirs_read = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("apache2: "))
+                .map(str::to_string);
+            let theirs_warn: Vec<String> = stderr
+                .lines()
+                .filter_map(|l| l.find("AH00111: ").map(|i| l[i..].to_string()))
+                .collect();
+            let ctx = format!(
+                "case {case}\nmain:\n{main}\na:\n{a}\nb:\n{b}\nc:\n{c}\napache2:\n{stderr}"
+            );
+            match (&ours, &theirs_read) {
+                (Ok(()), None) => {}
+                (Err(e), Some(t)) => assert_eq!(e, t, "{ctx}"),
+                // We report a section's missing '>' while reading; httpd when it runs it.
+                // httpd finds a missing '>' only when it runs the section, after the read
+                // (and, with no MPM loaded here, not at all).
+                (Err(e), None) if e.ends_with("directive missing closing '>'") => {}
+                _ => panic!("ours {ours:?} vs theirs {theirs_read:?}\n{ctx}"),
+            }
+            assert_eq!(ours_warn, theirs_warn, "{ctx}");
+        }
     }
 }
