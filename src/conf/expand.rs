@@ -2284,4 +2284,58 @@ pub(crate) mod tests {
             assert_eq!(ours_warn, theirs_warn, "{ctx}");
         }
     }
+
+    fn apache2_read_error(d: &tempfile::TempDir) -> Option<String> {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; not compared");
+            return None;
+        }
+        let out = std::process::Command::new(apache)
+            .arg("-d")
+            .arg(d.path())
+            .arg("-f")
+            .arg(d.path().join("main.conf"))
+            .arg("-t")
+            .env_clear()
+            .output()
+            .unwrap();
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&*d.path().to_string_lossy(), "@");
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("apache2: "))
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn directory_recursion_stops_at_depth_128() {
+        // `d` is level 1, so the 128th `x` is the 129th level.
+        let deep = format!("d{}", "/x".repeat(128));
+        let file = format!("{deep}/x/a.conf");
+        let (d, r) = run(&[("main.conf", "\nInclude d\n"), (file.as_str(), "A\n")]);
+        let want = format!(
+            "Syntax error on line 2 of @/main.conf: Include/IncludeOptional: Directory '@/{deep}' exceeds the maximum include directory nesting level of 128. You have probably a recursion somewhere."
+        );
+        assert_eq!(err_text(&d, r), want);
+        if let Some(theirs) = apache2_read_error(&d) {
+            assert_eq!(theirs, want);
+        }
+    }
+
+    #[test]
+    fn a_symlink_loop_in_an_included_directory_fails_like_httpd() {
+        let (d, _) = run(&[("main.conf", "\nInclude d\n"), ("d/a.conf", "A\n")]);
+        std::os::unix::fs::symlink(d.path().join("d"), d.path().join("d/loop")).unwrap();
+        let r = expand(Path::new("main.conf"), &opts(d.path()), &TestCatalog);
+        let ours = err_text(&d, r);
+        assert!(ours.starts_with("Syntax error on line 2 of @/main.conf: Could not open configuration file @/d/loop/loop/"), "{ours}");
+        assert!(
+            ours.ends_with("/loop: Too many levels of symbolic links"),
+            "{ours}"
+        );
+        if let Some(theirs) = apache2_read_error(&d) {
+            assert_eq!(theirs, ours);
+        }
+    }
 }
