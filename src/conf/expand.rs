@@ -7,6 +7,46 @@
 //! The result is one tree: If* sections are replaced by their bodies (or dropped), Include by
 //! the included nodes; `Define`, `UnDefine`, `ServerRoot`, `LoadModule` and `LoadFile` stay
 //! where they were written so the config layer can still check their context.
+//!
+//! # The read-time directives (as httpd 2.4.71 runs them; names match case-insensitively)
+//!
+//! * Order: the `-C` directives (pseudo-file `-c/-C directives`), the main file (relative to
+//!   ServerRoot as `-C` left it), then the `-c` directives. Everything below affects only the
+//!   lines read after it, wherever it is written (a Define inside `<VirtualHost>` is global).
+//! * `Include path` / `IncludeOptional path`: relative paths (wildcards too) are taken from
+//!   the current ServerRoot; `.` and `..` are folded. A file is read; a directory is read
+//!   recursively (hidden files and any extension included, at most 128 levels); wildcards
+//!   `* ? [...]` may stand in any component: in the middle they match only real directories
+//!   (not symlinks), and never a leading `.`. Matches are read in byte order per level. Only
+//!   regular files (and /dev/null) are read. Include fails on a missing file
+//!   (`Could not open configuration file …`), a missing directory
+//!   (`Include/IncludeOptional: Could not open directory …`) or a wildcard without a match
+//!   (`Include/IncludeOptional: No matches for the wildcard '…' in '…', failing`);
+//!   IncludeOptional ignores all three. Nesting is limited to 128
+//!   (`Exceeded maximum include depth of 128, There appears to be a recursion.`). An error
+//!   inside an included file is reported after the chain of Include lines that led to it.
+//!   Sections never span files. `-t -D DUMP_INCLUDES` lists the files read
+//!   ([`Expanded::dump_includes`]).
+//! * `Define NAME [value]` / `UnDefine NAME`: NAME must not contain `:`. Defines (and `-D`)
+//!   make `<IfDefine NAME>` true (case-sensitive); a value also serves `${NAME}` (looked up
+//!   case-insensitively, before the environment). `Define NAME` without a value keeps an
+//!   earlier value; UnDefine removes both.
+//! * `ServerRoot dir`: relative to the working directory; must be a directory.
+//! * `LoadModule identifier path`: turns on the built-in module the identifier names (the
+//!   path is not opened); an identifier mpmd does not have is an error naming it; a static
+//!   module is `module X is built-in and can't be loaded`; a second LoadModule of the same
+//!   identifier warns `AH01574: module X is already loaded, skipping`. `LoadFile` is accepted
+//!   and ignored.
+//! * `<IfModule [!]name>` (identifier `ssl_module` or source file `mod_ssl.c`),
+//!   `<IfDefine [!]NAME>`, `<IfFile [!]path>` (stat, relative to ServerRoot),
+//!   `<IfDirective [!]Name>`, `<IfSection [!]Name>` (registered by a loaded module),
+//!   `<IfVersion [[!]op] version>` (compared with 2.4.71; `=`/`==`, `<`, `<=`, `>`, `>=`,
+//!   `~ regex` or `/regex/`; missing minor/patch count as 0). Modules count only once
+//!   loaded at that point of the read; static modules always. A true body is read in
+//!   place (it may even run to the end of its file); a false one is skipped unread (no
+//!   `${}`, no checks) except that nested sections must balance.
+//! * In `.htaccess` ([`expand_htaccess`]) only the If* sections run; the server-only
+//!   read-time directives stay plain nodes for the config layer to refuse.
 
 use std::fmt;
 use std::io;
@@ -39,6 +79,10 @@ pub struct ExpandOptions {
     pub post_directives: Vec<String>,
     /// Where `${NAME}` looks after the Defines; `None` means the process environment.
     pub env: Option<EnvLookup>,
+    /// The compiled-in main file (httpd's `SERVER_CONFIG_FILE`, relative to ServerRoot).
+    /// When `-C`/`-c` directives are given and the main file is this default and does not
+    /// exist, httpd runs on the directives alone; `None` always requires the main file.
+    pub default_config_file: Option<PathBuf>,
 }
 
 impl ExpandOptions {
@@ -49,6 +93,7 @@ impl ExpandOptions {
             pre_directives: Vec::new(),
             post_directives: Vec::new(),
             env: None,
+            default_config_file: None,
         }
     }
 
@@ -76,6 +121,7 @@ impl fmt::Debug for ExpandOptions {
             .field("pre_directives", &self.pre_directives)
             .field("post_directives", &self.post_directives)
             .field("env", &self.env.as_ref().map(|_| "custom"))
+            .field("default_config_file", &self.default_config_file)
             .finish()
     }
 }
@@ -166,7 +212,14 @@ pub fn expand_logged(
     state.sink = Some(on_warning);
     let mut nodes = state.command_line(&opts.pre_directives)?;
     let main = server_root_relative(&state.server_root, main_file);
-    nodes.extend(state.read_file(&main)?);
+    let has_directives = !opts.pre_directives.is_empty() || !opts.post_directives.is_empty();
+    let is_default = opts
+        .default_config_file
+        .as_ref()
+        .is_some_and(|d| server_root_relative(&state.server_root, d) == main);
+    if !(has_directives && is_default && std::fs::symlink_metadata(&main).is_err()) {
+        nodes.extend(state.read_file(&main)?);
+    }
     nodes.extend(state.command_line(&opts.post_directives)?);
     if let Some(e) = state.missing_gt.take() {
         return Err(e);
@@ -2337,5 +2390,18 @@ pub(crate) mod tests {
         if let Some(theirs) = apache2_read_error(&d) {
             assert_eq!(theirs, ours);
         }
+    }
+
+    #[test]
+    fn a_missing_default_main_file_is_skipped_with_command_line_directives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path());
+        o.default_config_file = Some("main.conf".into());
+        assert!(expand(Path::new("main.conf"), &o, &TestCatalog).is_err());
+        o.pre_directives = vec!["A".into()];
+        let e = expand(Path::new("main.conf"), &o, &TestCatalog).unwrap();
+        assert_eq!(names(&e.nodes), ["A"]);
+        // Not the default: still required.
+        assert!(expand(Path::new("other.conf"), &o, &TestCatalog).is_err());
     }
 }
