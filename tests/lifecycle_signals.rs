@@ -199,7 +199,44 @@ fn unsafe_free_euid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+fn error_log_reopened_on_graceful_and_piped(mpm: &str) {
+    let s = Server::start(mpm, &sizing(mpm, 1));
+    // Rotation: move the file away, graceful; the new generation writes a fresh file.
+    std::fs::rename(s.path("logs/error_log"), s.path("logs/error_log.1")).unwrap();
+    let (code, _, err) = s.ctl("graceful");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .error_log()
+            .contains("configured -- resuming normal operations")),
+        "the error log was not reopened"
+    );
+    let old = std::fs::read_to_string(s.path("logs/error_log.1")).unwrap();
+    assert!(old.contains("restart"), "{old}");
+    drop(s);
+
+    // `ErrorLog "|cmd"`: lines reach the program's stdin.
+    let probe = tempfile::tempdir().unwrap();
+    let out = probe.path().join("piped.log");
+    let s = Server::start(
+        mpm,
+        &format!(
+            "ErrorLog \"|/bin/cat >> {}\"\n{}",
+            out.display(),
+            sizing(mpm, 1)
+        ),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("configured -- resuming normal operations")),
+        "nothing reached the piped logger"
+    );
+    drop(s);
+}
+
 mpm_tests!(
+    error_log_reopened_on_graceful_and_piped,
     stop_ends_everything,
     restart_works,
     graceful_stop_finishes_in_flight_request,
