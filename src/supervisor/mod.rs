@@ -477,14 +477,15 @@ impl Supervisor {
 
     /// Forks one child into `slot`.
     fn make_child(&mut self, slot: usize) -> bool {
+        self.sb
+            .prepare(slot, self.generation, self.threads_per_child());
         match sys::fork() {
             Ok(ForkResult::Parent { child }) => {
-                self.sb.claim(
-                    slot,
-                    child.as_raw(),
-                    self.generation,
-                    self.threads_per_child(),
-                );
+                // Only the pid: the child may already be writing its own slot.
+                self.sb
+                    .process(slot)
+                    .pid
+                    .store(child.as_raw(), Ordering::Release);
                 self.children.insert(
                     child.as_raw(),
                     ChildInfo {
@@ -501,6 +502,7 @@ impl Supervisor {
                     self.config.mpm,
                     "AH00159: fork: Unable to fork new process: {e}"
                 );
+                self.sb.mark_dead(slot, 0);
                 false
             }
         }
