@@ -40,7 +40,12 @@ fn restart_works(mpm: &str) {
         assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
     }
     let before = s.children();
-    assert!(s.scoreboard().totals().0 >= 5);
+    // The access is counted right after the response is sent: wait for it.
+    assert!(wait_until(Duration::from_secs(5), || s
+        .scoreboard()
+        .totals()
+        .0
+        >= 5));
     let (code, _, err) = s.ctl("restart");
     assert_eq!(code, 0, "{err}");
     assert!(
