@@ -295,7 +295,7 @@ fn sd_notify_ready_reloading_stopping(mpm: &str) {
         &[],
         &[("NOTIFY_SOCKET", path.to_str().unwrap())],
     );
-    let mut next = || {
+    let next = || {
         let mut buf = [0u8; 256];
         let n = rx.recv(&mut buf).expect("a notification");
         String::from_utf8_lossy(&buf[..n]).into_owned()
