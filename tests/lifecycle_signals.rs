@@ -311,7 +311,36 @@ fn sd_notify_ready_reloading_stopping(mpm: &str) {
     assert_eq!(next(), "STOPPING=1");
 }
 
+fn graceful_shutdown_timeout_ends_the_wait(mpm: &str) {
+    let mut s = Server::start(
+        mpm,
+        &format!("GracefulShutdownTimeout 1\n{}", sizing(mpm, 2)),
+    );
+    let stuck = partial_request(s.port).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || s
+        .scoreboard()
+        .processes
+        .iter()
+        .flat_map(|p| &p.workers)
+        .any(|w| w.state == mpmd::scoreboard::WorkerState::BusyRead)));
+    let children = s.children();
+    let t0 = std::time::Instant::now();
+    let (code, _, _) = s.ctl("graceful-stop");
+    assert_eq!(code, 0);
+    let st = s.wait_exit(Duration::from_secs(15)).expect("parent exits");
+    assert!(st.success());
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(8),
+        "graceful-stop waited {waited:?} with GracefulShutdownTimeout 1"
+    );
+    assert!(children.iter().all(|c| !pid_alive(*c)));
+    // The request that never finished was cut off.
+    assert!(finish_request(stuck).is_err());
+}
+
 mpm_tests!(
+    graceful_shutdown_timeout_ends_the_wait,
     sd_notify_ready_reloading_stopping,
     k_start_daemonizes_and_k_stop_stops,
     error_log_reopened_on_graceful_and_piped,
