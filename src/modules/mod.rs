@@ -11,6 +11,7 @@ pub mod core;
 pub mod dir;
 pub mod env;
 pub mod headers;
+pub mod htaccess;
 pub mod mime;
 pub mod request;
 pub mod setenvif;
@@ -467,7 +468,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         uri: &req.uri,
         method: req.method_str,
     };
-    req.dir = walk::merged(ctx.config, req.server_index, req.server, &target);
+    req.dir = walk::merged(ctx.config, req.server_index, req.server, &target)?;
 
     // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
     // were tried at translate time.
