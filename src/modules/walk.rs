@@ -210,7 +210,8 @@ pub fn merged(
             let ao = allow_override_after(server, &ids, &hts);
             if ao != 0 {
                 if let Some(h) = htaccess::load(level, ao, config, server) {
-                    if h.error.is_some() {
+                    if let Some(e) = &h.error {
+                        tracing::error!("AH00529: {e}");
                         return Err(500);
                     }
                     ids.push(ht_key(&h, 0));
