@@ -244,7 +244,10 @@ pub fn serve_file(
         Method::Get | Method::Head | Method::Post => {}
         Method::Other => return Err(501),
         _ => {
-            resp.set("Allow", allow_header(false).to_string());
+            resp.set(
+                "Allow",
+                allow_header(req.dir.trace_enable.unwrap_or(req.config.trace_enable)).to_string(),
+            );
             return Err(405);
         }
     }
