@@ -10,7 +10,7 @@ fn run(data: &[u8], piece: usize) -> Result<(Vec<u8>, bool), u16> {
     let mut out = Vec::new();
     let mut pos = 0;
     while pos < data.len() && !d.is_done() {
-        let end = (pos + piece).min(data.len());
+        let end = pos.saturating_add(piece).min(data.len());
         let step = d.feed(&data[pos..end]).map_err(|e| e.status())?;
         out.extend_from_slice(&data[pos..end][step.data.clone()]);
         if step.used == 0 {
