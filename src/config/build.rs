@@ -441,6 +441,10 @@ impl Walker {
                 return Some(format!("{name} not allowed here"));
             }
         }
+        // The top level of an .htaccess file is the directory's own context.
+        if self.htaccess && stack.is_empty() {
+            return None;
+        }
         if let Some(inner) = stack.last() {
             if !def.contexts.allows(Contexts::DIRECTORY) {
                 let inner = match registry::find_any(&inner.name) {

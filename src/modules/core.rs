@@ -152,15 +152,19 @@ pub enum Ranges {
 /// Limits: (MaxRanges, MaxRangeOverlaps, MaxRangeReversals); -1 = unlimited, 0 = none.
 pub fn parse_ranges(v: &str, len: u64, limits: (i64, i64, i64)) -> Ranges {
     let v = v.trim();
-    if v.len() < 6 || !v[..6].eq_ignore_ascii_case("bytes=") {
+    let Some(specs) = v
+        .get(..6)
+        .filter(|p| p.eq_ignore_ascii_case("bytes="))
+        .map(|_| &v[6..])
+    else {
         return Ranges::Ignore;
-    }
+    };
     if limits.0 == 0 {
         return Ranges::Ignore;
     }
     let mut out: Vec<(u64, u64)> = Vec::new();
     let (mut overlaps, mut reversals, mut count, mut any_valid) = (0i64, 0i64, 0i64, false);
-    for spec in v[6..].split(',') {
+    for spec in specs.split(',') {
         let spec = spec.trim();
         if spec.is_empty() {
             continue;
@@ -244,7 +248,10 @@ pub fn serve_file(
         Method::Get | Method::Head | Method::Post => {}
         Method::Other => return Err(501),
         _ => {
-            resp.set("Allow", allow_header(false).to_string());
+            resp.set(
+                "Allow",
+                allow_header(req.dir.trace_enable.unwrap_or(req.config.trace_enable)).to_string(),
+            );
             return Err(405);
         }
     }
@@ -409,6 +416,8 @@ mod tests {
         assert_eq!(parse_ranges("bytes=abc", 1024, L), Ranges::Ignore);
         assert_eq!(parse_ranges("bytes=10-5", 1024, L), Ranges::Ignore);
         assert_eq!(parse_ranges("items=0-5", 1024, L), Ranges::Ignore);
+        // Regression (fuzz): a multi-byte character across the prefix must not panic.
+        assert_eq!(parse_ranges("nnnnn\u{455}nn", 1024, L), Ranges::Ignore);
         assert_eq!(
             parse_ranges("bytes=0-1,3-4,6-7", 1024, (2, 20, 20)),
             Ranges::Ignore

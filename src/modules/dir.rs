@@ -72,7 +72,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 uri: &sub.uri,
                 method: req.method_str,
             };
-            sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target);
+            sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target)?;
             super::authz::check(&sub)?;
             return super::static_content(&sub, resp);
         }

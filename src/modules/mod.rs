@@ -11,6 +11,7 @@ pub mod core;
 pub mod dir;
 pub mod env;
 pub mod headers;
+pub mod htaccess;
 pub mod mime;
 pub mod request;
 pub mod setenvif;
@@ -293,8 +294,10 @@ pub fn process<'c>(
         return out(&req, resp);
     }
     if method == Method::Connect {
-        resp.headers
-            .push(("Allow".into(), core::allow_header(false).into()));
+        resp.headers.push((
+            "Allow".into(),
+            core::allow_header(req.dir.trace_enable.unwrap_or(req.config.trace_enable)).into(),
+        ));
         error_response(&req, 405, None, &mut resp);
         return out(&req, resp);
     }
@@ -340,8 +343,10 @@ fn run_request(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) {
 /// generated page.
 fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status: u16) {
     if status == 501 && resp.header("Allow").is_none() {
-        resp.headers
-            .push(("Allow".into(), core::allow_header(false).into()));
+        resp.headers.push((
+            "Allow".into(),
+            core::allow_header(req.dir.trace_enable.unwrap_or(req.config.trace_enable)).into(),
+        ));
     }
     // ErrorDocument, then the generated page.
     let doc = req
@@ -467,7 +472,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         uri: &req.uri,
         method: req.method_str,
     };
-    req.dir = walk::merged(ctx.config, req.server_index, req.server, &target);
+    req.dir = walk::merged(ctx.config, req.server_index, req.server, &target)?;
 
     // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
     // were tried at translate time.
@@ -526,7 +531,12 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         resp.status = 200;
         resp.headers.push((
             "Allow".into(),
-            core::allow_header(ctx.config.trace_enable).into(),
+            if req.dir.trace_enable.unwrap_or(ctx.config.trace_enable) {
+                "OPTIONS,HEAD,GET,POST,TRACE"
+            } else {
+                "OPTIONS,HEAD,GET,POST"
+            }
+            .into(),
         ));
         if let Some(name) = file_name.as_deref() {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {

@@ -9,6 +9,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::htaccess::{self, HtFile};
 use super::vhost::wildcard_match;
 use crate::config::{DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig};
 
@@ -27,7 +28,7 @@ fn section_by_id(server: &ServerConf, id: SecId) -> Option<&Section> {
     }
 }
 
-type Cache = HashMap<(usize, Box<[SecId]>), Arc<DirConf>>;
+type Cache = HashMap<(usize, Box<[u64]>), Arc<DirConf>>;
 
 thread_local! {
     static CACHE: RefCell<(usize, Cache)> =
@@ -134,18 +135,58 @@ fn limit_matches(sec: &Section, method: &str) -> bool {
     }
 }
 
-/// Returns the merged per-directory configuration for a request.
+/// Key entries at or above this mark name `.htaccess` content rather than a config section.
+const HT: u64 = 1 << 62;
+
+fn ht_key(ht: &HtFile, section: usize) -> u64 {
+    HT | (ht.generation << 16) | section as u64
+}
+
+/// The AllowOverride in force after the sections applied so far.
+fn allow_override_after(server: &ServerConf, ids: &[u64], hts: &[Arc<HtFile>]) -> u16 {
+    let mut ao = server.dir.allow_override;
+    for &k in ids {
+        let conf = if k >= HT {
+            hts.iter()
+                .find(|h| h.generation == (k & !HT) >> 16)
+                .map(|h| &h.conf)
+        } else {
+            section_by_id(server, k as SecId).map(|s| &s.conf)
+        };
+        if let Some(v) = conf.and_then(|c| c.allow_override) {
+            ao = Some(v);
+        }
+    }
+    ao.unwrap_or(0)
+}
+
+/// The directory prefixes of `dir`, from `/` down: `/`, `/a`, `/a/b`.
+fn levels(dir: &str) -> impl Iterator<Item = &str> {
+    std::iter::once("/").chain(
+        dir.char_indices()
+            .skip(1)
+            .filter(|&(_, c)| c == '/')
+            .map(move |(i, _)| &dir[..i])
+            .chain(std::iter::once(dir).filter(|d| *d != "/")),
+    )
+}
+
+/// Returns the merged per-directory configuration for a request, `.htaccess` files included
+/// (right after the `<Directory>` sections of their level). `Err(500)` when an `.htaccess`
+/// may not be used.
 pub fn merged(
     config: &ServerConfig,
     server_index: usize,
     server: &ServerConf,
     t: &Target<'_>,
-) -> Arc<DirConf> {
-    let mut ids: Vec<SecId> = Vec::with_capacity(16);
+) -> Result<Arc<DirConf>, u16> {
+    let mut ids: Vec<u64> = Vec::with_capacity(16);
+    let mut hts: Vec<Arc<HtFile>> = Vec::new();
     let secs = &server.sections;
 
     if let Some(dir) = t.dir {
-        // 1. <Directory> (non-regex), shortest first, then file order.
+        // 1. <Directory> (non-regex) level by level, file order within a level, each level's
+        //    .htaccess right after it.
         let mut plain: Vec<(usize, SecId)> = Vec::new();
         for (i, sec) in secs.iter().enumerate() {
             if sec.kind == SectionKind::Directory
@@ -160,31 +201,64 @@ pub fn merged(
             }
         }
         plain.sort_by_key(|&(n, id)| (n, id));
-        ids.extend(plain.iter().map(|&(_, id)| id));
+        let mut next = 0;
+        for (depth, level) in levels(dir).enumerate() {
+            while next < plain.len() && plain[next].0 <= depth {
+                ids.push(u64::from(plain[next].1));
+                next += 1;
+            }
+            let ao = allow_override_after(server, &ids, &hts);
+            if ao != 0 {
+                if let Some(h) = htaccess::load(level, ao, config, server) {
+                    if let Some(e) = &h.error {
+                        tracing::error!("AH00529: {e}");
+                        return Err(500);
+                    }
+                    ids.push(ht_key(&h, 0));
+                    for (j, n) in h.sections.iter().enumerate() {
+                        if limit_matches(n, t.method) {
+                            ids.push(ht_key(&h, j + 1));
+                        }
+                    }
+                    hts.push(h);
+                }
+            }
+        }
+        ids.extend(plain[next..].iter().map(|&(_, id)| u64::from(id)));
         // 2. <DirectoryMatch>, file order.
         for (i, sec) in secs.iter().enumerate() {
             if is_regex_dir(sec) && dir_matches(&sec.matcher, dir) {
-                ids.push(id(i, 0));
+                ids.push(u64::from(id(i, 0)));
             }
         }
-        // 3. <Files>/<FilesMatch>: top level, then nested in the directories that applied.
+        // 3. <Files>/<FilesMatch>: top level, then nested in the directories that applied,
+        //    then those of the .htaccess files.
         if let Some(file) = t.file {
-            let dirs_applied = ids.clone();
+            let dirs_applied: Vec<u64> = ids.iter().copied().filter(|&k| k < HT).collect();
             for (i, sec) in secs.iter().enumerate() {
                 if matches!(sec.kind, SectionKind::Files | SectionKind::FilesMatch)
                     && files_matches(&sec.matcher, file)
                 {
-                    ids.push(id(i, 0));
+                    ids.push(u64::from(id(i, 0)));
                 }
             }
             for d in dirs_applied {
-                if let Some(sec) = section_by_id(server, d) {
+                if let Some(sec) = section_by_id(server, d as SecId) {
                     for (j, n) in sec.nested.iter().enumerate() {
                         if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                             && files_matches(&n.matcher, file)
                         {
-                            ids.push(d | (j as u32 + 1));
+                            ids.push(d | (j as u64 + 1));
                         }
+                    }
+                }
+            }
+            for h in &hts {
+                for (j, n) in h.sections.iter().enumerate() {
+                    if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
+                        && files_matches(&n.matcher, file)
+                    {
+                        ids.push(ht_key(h, j + 1));
                     }
                 }
             }
@@ -195,46 +269,58 @@ pub fn merged(
         if matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch)
             && location_matches(&sec.matcher, t.uri)
         {
-            ids.push(id(i, 0));
+            ids.push(u64::from(id(i, 0)));
         }
     }
     // <Limit>/<LimitExcept> nested directly in an applied top-level section.
-    let mut with_limits: Vec<SecId> = Vec::with_capacity(ids.len());
-    for &sid in &ids {
-        with_limits.push(sid);
-        if sid & 0xffff == 0 {
-            if let Some(sec) = section_by_id(server, sid) {
+    let mut keys: Vec<u64> = Vec::with_capacity(ids.len() + 2);
+    for &k in &ids {
+        keys.push(k);
+        if k < HT && k & 0xffff == 0 {
+            if let Some(sec) = section_by_id(server, k as SecId) {
                 for (j, n) in sec.nested.iter().enumerate() {
                     if limit_matches(n, t.method) {
-                        with_limits.push(sid | (j as u32 + 1));
+                        keys.push(k | (j as u64 + 1));
                     }
                 }
             }
         }
     }
-    let ids = with_limits;
 
     let cfg_key = config as *const ServerConfig as usize;
-    CACHE.with(|c| {
+    Ok(CACHE.with(|c| {
         let mut c = c.borrow_mut();
         if c.0 != cfg_key || c.1.len() > CACHE_MAX {
             c.0 = cfg_key;
             c.1.clear();
         }
-        let key = (server_index, ids.into_boxed_slice());
+        let key = (server_index, keys.into_boxed_slice());
         if let Some(d) = c.1.get(&key) {
             return d.clone();
         }
         let mut conf = server.dir.clone();
-        for &sid in key.1.iter() {
-            if let Some(sec) = section_by_id(server, sid) {
+        for &k in key.1.iter() {
+            if k >= HT {
+                let gen = (k & !HT) >> 16;
+                let Some(h) = hts.iter().find(|h| h.generation == gen) else {
+                    continue;
+                };
+                match (k & 0xffff) as usize {
+                    0 => conf = conf.merge(&h.conf),
+                    j => {
+                        if let Some(sec) = h.sections.get(j - 1) {
+                            conf = conf.merge(&sec.conf);
+                        }
+                    }
+                }
+            } else if let Some(sec) = section_by_id(server, k as SecId) {
                 conf = conf.merge(&sec.conf);
             }
         }
         let conf = Arc::new(conf);
         c.1.insert(key, conf.clone());
         conf
-    })
+    }))
 }
 
 #[cfg(test)]
@@ -251,6 +337,15 @@ mod tests {
         let w = Matcher::Wildcard("/home/*/public_html".into());
         assert!(dir_matches(&w, "/home/bob/public_html/x"));
         assert!(!dir_matches(&w, "/home/bob"));
+    }
+
+    #[test]
+    fn directory_levels() {
+        assert_eq!(
+            levels("/srv/www/a").collect::<Vec<_>>(),
+            vec!["/", "/srv", "/srv/www", "/srv/www/a"]
+        );
+        assert_eq!(levels("/").collect::<Vec<_>>(), vec!["/"]);
     }
 
     #[test]
