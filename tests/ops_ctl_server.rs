@@ -183,6 +183,12 @@ fn lifecycle(mpm: &str) {
         s.log()
     );
     assert_eq!(count(&s.log(), resumed), 1);
+    let o = s.ctl(&["start"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        format!("httpd (pid {pid}) already running\n")
+    );
 
     // graceful: the same parent re-reads the configuration and keeps serving.
     let o = s.ctl(&["graceful"]);
@@ -190,6 +196,13 @@ fn lifecycle(mpm: &str) {
     s.wait_until("the graceful restart", |s| count(&s.log(), resumed) == 2);
     assert_eq!(s.pid(), Some(pid));
     s.wait_until("the new generation to answer", |s| s.get() == Some(200));
+
+    // restart (SIGHUP): also the same parent.
+    let o = s.ctl(&["restart"]);
+    assert_eq!(o.status.code(), Some(0), "{mpm} restart");
+    s.wait_until("the restart", |s| count(&s.log(), resumed) == 3);
+    assert_eq!(s.pid(), Some(pid));
+    s.wait_until("the restarted server to answer", |s| s.get() == Some(200));
 
     // A broken configuration: refused before any signal; the server keeps serving.
     let conf = s.root.join("mpmd.conf");
@@ -203,7 +216,7 @@ fn lifecycle(mpm: &str) {
     );
     assert!(String::from_utf8_lossy(&o.stderr).contains("Invalid command 'NoSuchDirective'"));
     assert!(String::from_utf8_lossy(&o.stdout).contains("Action 'graceful' failed."));
-    assert_eq!(count(&s.log(), resumed), 2, "no restart happened");
+    assert_eq!(count(&s.log(), resumed), 3, "no restart happened");
     assert_eq!(s.get(), Some(200), "still serving");
     fs::write(&conf, good).unwrap();
 
