@@ -276,3 +276,89 @@ fn mpmd_enmod_then_graceful_switches_mpm() {
     assert_eq!(s.ctl(&["stop"]).status.code(), Some(0));
     s.wait_until("the server to exit", |_| !alive(pid));
 }
+
+/// What the systemd unit does: `mpmctl -DFOREGROUND` with $NOTIFY_SOCKET. mpmctl must become
+/// mpmd (exec), so READY=1 carries the pid systemd started (NotifyAccess=main), and the
+/// unit's signals (SIGUSR1 from ExecReload, SIGWINCH as KillSignal) reach the parent.
+fn foreground_under_notify(mpm: &str) {
+    use std::os::unix::net::UnixDatagram;
+    let s = Server::new(mpm);
+    let sock_path = s.root.join("notify.sock");
+    let sock = UnixDatagram::bind(&sock_path).unwrap();
+    sock.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut child = Command::new(MPMCTL)
+        .arg("-DFOREGROUND")
+        .env("MPMD_CONFDIR", &s.root)
+        .env("MPMD_STARTED_BY_SYSTEMD", "true")
+        .env("NOTIFY_SOCKET", &sock_path)
+        .env_remove("MPMD_ENVVARS")
+        .env_remove("MPMD_ARGUMENTS")
+        .env_remove("MPMD_BIN")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id() as i32;
+    let mut recv = |want: &str| {
+        let mut buf = [0u8; 512];
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            assert!(Instant::now() < deadline, "{mpm}: no {want}");
+            let n = sock
+                .recv(&mut buf)
+                .unwrap_or_else(|e| panic!("{mpm}: waiting for {want}: {e}; log:\n{}", s.log()));
+            let msg = String::from_utf8_lossy(&buf[..n]).into_owned();
+            if msg.lines().any(|l| l == want) {
+                return msg;
+            }
+        }
+    };
+    let ready = recv("READY=1");
+    assert!(
+        ready.lines().any(|l| l == format!("MAINPID={pid}")),
+        "{mpm}: READY=1 must name the pid systemd started ({pid}): {ready:?}"
+    );
+    assert_eq!(s.pid(), Some(pid), "the pid file names the same process");
+    s.wait_until("the server to answer", |s| s.get() == Some(200));
+
+    let signal = |sig| nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), sig).unwrap();
+    signal(nix::sys::signal::Signal::SIGUSR1);
+    recv("RELOADING=1");
+    recv("READY=1");
+    s.wait_until("the reloaded server to answer", |s| s.get() == Some(200));
+
+    signal(nix::sys::signal::Signal::SIGWINCH);
+    recv("STOPPING=1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{mpm}: did not exit after SIGWINCH"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(
+        status.success(),
+        "{mpm}: graceful stop exits 0, got {status:?}"
+    );
+}
+
+#[test]
+fn foreground_under_a_notify_socket_prefork() {
+    foreground_under_notify("prefork");
+}
+
+#[test]
+fn foreground_under_a_notify_socket_worker() {
+    foreground_under_notify("worker");
+}
+
+#[test]
+fn foreground_under_a_notify_socket_event() {
+    foreground_under_notify("event");
+}
