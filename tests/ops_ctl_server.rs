@@ -301,7 +301,7 @@ fn foreground_under_notify(mpm: &str) {
         .spawn()
         .unwrap();
     let pid = child.id() as i32;
-    let mut recv = |want: &str| {
+    let recv = |want: &str| {
         let mut buf = [0u8; 512];
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
