@@ -8,87 +8,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mpmd::config::*;
+use mpmd::config::{ServerConfig, ServerTokens};
 use mpmd::conn::{drive, ConnOutcome, Connection, NoObserver, ServeCtx};
 
-fn span() -> mpmd::conf::Span {
-    mpmd::conf::Span {
-        file: Arc::new(PathBuf::from("test.conf")),
-        line: 1,
-    }
-}
-
-fn server(docroot: &Path) -> ServerConf {
-    ServerConf {
-        span: None,
-        addrs: vec![],
-        server_name: Some("localhost".into()),
-        server_aliases: vec![],
-        server_admin: Some("admin@localhost".into()),
-        document_root: docroot.to_path_buf(),
-        error_log: String::new(),
-        custom_logs: vec![],
-        timeout: Duration::from_secs(5),
-        keep_alive: true,
-        keep_alive_timeout: Duration::from_secs(5),
-        max_keep_alive_requests: 3,
-        limit_request_line: 1024,
-        limit_request_field_size: 1024,
-        limit_request_fields: 40,
-        server_signature: ServerSignature::Off,
-        protocols: vec![],
-        dir: DirConf::default(),
-        sections: vec![],
-        extra: vec![],
-    }
-}
-
 fn config(docroot: &Path) -> ServerConfig {
-    ServerConfig {
-        server_root: docroot.to_path_buf(),
-        config_file: PathBuf::from("test.conf"),
-        defines: vec![],
-        modules: vec![],
-        mpm: MpmKind::Prefork,
-        mpm_config: MpmConfig {
-            start_servers: 1,
-            min_spare_servers: 1,
-            max_spare_servers: 1,
-            min_spare_threads: 1,
-            max_spare_threads: 1,
-            max_request_workers: 1,
-            server_limit: 1,
-            thread_limit: 1,
-            threads_per_child: 1,
-            async_request_worker_factor: 2.0,
-            max_connections_per_child: 0,
-            graceful_shutdown_timeout: 0,
-            listen_backlog: 511,
-            thread_stack_size: 0,
-        },
-        listen: vec![ListenSpec {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            protocol: None,
-            span: span(),
-        }],
-        pid_file: PathBuf::from("pid"),
-        scoreboard_file: None,
-        user: None,
-        group: None,
-        default_runtime_dir: docroot.to_path_buf(),
-        log_level: LogLevel::Warn,
-        server_tokens: ServerTokens::Prod,
-        trace_enable: false,
-        extended_status: false,
-        enable_sendfile: true,
-        http_protocol_strict: true,
-        types_config: PathBuf::from("/etc/mime.types"),
-        log_formats: Default::default(),
-        main: server(docroot),
-        vhosts: vec![],
-        parsed_only: vec![],
-        warnings: vec![],
-    }
+    let mut c = ServerConfig::with_defaults(docroot.to_path_buf(), PathBuf::from("test.conf"));
+    c.server_tokens = ServerTokens::Prod;
+    c.trace_enable = false;
+    let m = &mut c.main;
+    m.server_name = Some("localhost".into());
+    m.server_admin = Some("admin@localhost".into());
+    m.document_root = docroot.to_path_buf();
+    m.timeout = Duration::from_secs(5);
+    m.max_keep_alive_requests = 3;
+    m.limit_request_line = 1024;
+    m.limit_request_field_size = 1024;
+    m.limit_request_fields = 40;
+    c
 }
 
 /// Starts a one-connection-at-a-time server thread; returns its address.
@@ -303,4 +239,26 @@ fn ranges_and_conditionals() {
         "{r}"
     );
     assert!(r.contains("Content-range: bytes 5-6/1024"));
+}
+
+#[test]
+fn request_read_timeout_gives_408_for_a_partial_head() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = config(d.path());
+    c.modules.push("reqtimeout");
+    c.main.request_read_timeout.header = Some(mpmd::config::ReadTimeoutStage {
+        timeout: 1,
+        max_timeout: Some(2),
+        min_rate: Some(500),
+    });
+    let addr = start(c);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let t = std::time::Instant::now();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
+    // The header stage (1 s here), not Timeout (5 s), ended the wait.
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
 }
