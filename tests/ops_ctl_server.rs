@@ -362,3 +362,51 @@ fn foreground_under_a_notify_socket_worker() {
 fn foreground_under_a_notify_socket_event() {
     foreground_under_notify("event");
 }
+
+/// `mpmctl status` / `fullstatus` on the real server-status page, under each MPM.
+#[test]
+#[ignore = "mpmd does not serve /server-status yet (404); enable when mod_status's handler lands"]
+fn status_reads_the_real_server_status_page() {
+    for mpm in MPMS {
+        let s = Server::new(mpm);
+        let conf = s.root.join("mpmd.conf");
+        let mut text = fs::read_to_string(&conf).unwrap();
+        text.push_str(
+            "LoadModule status_module x.so\nLoadModule authz_core_module x.so\n\
+             LoadModule authz_host_module x.so\nExtendedStatus On\n\
+             <Location /server-status>\n  SetHandler server-status\n  Require local\n</Location>\n",
+        );
+        fs::write(&conf, text).unwrap();
+        assert_eq!(s.ctl(&["start"]).status.code(), Some(0), "{mpm}");
+        s.wait_until("the server to answer", |s| s.get() == Some(200));
+        let pid = s.pid().unwrap();
+        let url = format!("http://127.0.0.1:{}/server-status", s.port);
+        let status = Command::new(MPMCTL)
+            .arg("status")
+            .env("MPMD_CONFDIR", &s.root)
+            .env("MPMD_STATUSURL", &url)
+            .output()
+            .unwrap();
+        let out = String::from_utf8_lossy(&status.stdout).into_owned();
+        assert_eq!(status.status.code(), Some(0), "{mpm}: {out}");
+        assert!(
+            out.contains(&format!("Server MPM: {mpm}\n")),
+            "{mpm}: {out}"
+        );
+        assert!(out.trim_end().ends_with("process"), "{mpm}: {out}");
+        let full = Command::new(MPMCTL)
+            .arg("fullstatus")
+            .env("MPMD_CONFDIR", &s.root)
+            .env("MPMD_STATUSURL", &url)
+            .output()
+            .unwrap();
+        let full = String::from_utf8_lossy(&full.stdout).into_owned();
+        assert!(
+            full.len() > out.len(),
+            "{mpm}: fullstatus adds the worker table"
+        );
+        assert!(full.contains("GET /server-status"), "{mpm}: {full}");
+        assert_eq!(s.ctl(&["stop"]).status.code(), Some(0));
+        s.wait_until("the server to exit", |_| !alive(pid));
+    }
+}
