@@ -1,6 +1,10 @@
 //! mpmctl: the apache2ctl of mpmd. It reads `$MPMD_CONFDIR/envvars`, turns the apachectl verbs
 //! into `mpmd -k …` / `mpmd -t` runs (checking the config before a restart), fetches
 //! server-status for `status`/`fullstatus`, and passes everything else to `mpmd` unchanged.
+//!
+//! `status` fetches the HTML page (not `?auto`) with a built-in HTTP/1.1 client and renders
+//! it as text, cut after the scoreboard key, so its output reads like apache2ctl's
+//! `www-browser -dump` without needing a browser; `?auto` stays for monitoring tools.
 
 pub mod env;
 pub mod http;

@@ -331,6 +331,26 @@ fn dismod_refuses_while_dependents_are_enabled_unless_forced() {
 }
 
 #[test]
+fn without_names_it_lists_the_choices_and_asks() {
+    let t = Tree::new();
+    let o = t.run_with("dismod", &[], "status alias\n");
+    // The declined prompt for alias ends the run with status 1, as a2dismod does.
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(
+            "Your choices are: alias mime mpm_event status\n\
+             Which module(s) do you want to disable (wildcards ok)?\n\
+             Module status disabled.\n"
+        ),
+        "{out}"
+    );
+    // alias is essential: the prompt comes, and EOF is not a yes.
+    assert!(out.contains("Aborting\n"), "{out}");
+    assert!(!t.enabled("mods", "status.load") && t.enabled("mods", "alias.load"));
+}
+
+#[test]
 fn essential_modules_need_confirmation_or_force() {
     let t = Tree::new();
     let o = t.run_with("dismod", &["mime"], "no\n");
