@@ -10,8 +10,10 @@
 //!   `H2MaxWorkers` default (max(4, 1.5 × ThreadsPerChild)), so a slow stream never stalls
 //!   another.
 //! - **prefork**: the connection is served in place on a current-thread runtime of the
-//!   process with `SETTINGS_MAX_CONCURRENT_STREAMS 1`: one stream at a time, no extra thread
-//!   (AH10034 is logged at startup).
+//!   process, no extra thread: the pipeline runs on the runtime thread itself, so requests are
+//!   processed one at a time, while responses already made are still sent interleaved (a
+//!   stream stalled by flow control does not hold up the others). AH10034 is logged at
+//!   startup.
 //!
 //! h2c: prior knowledge (the preface on a cleartext connection, `H2Direct`). `Upgrade: h2c`
 //! is not offered: the h2 crate cannot adopt the upgraded request as stream 1, so such a
@@ -76,7 +78,7 @@ pub struct Settings {
     pub idle_timeout: Duration,
     /// Handshake and per-read timeout (`Timeout`).
     pub timeout: Duration,
-    /// prefork: run each stream in place, one at a time.
+    /// prefork: run the pipeline on the runtime thread, one request at a time.
     pub serial: bool,
 }
 
@@ -87,11 +89,7 @@ pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let server = crate::modules::vhost::default_for(&config, &conn.local);
     let serial = config.mpm == MpmKind::Prefork;
     let settings = Settings {
-        max_streams: if serial {
-            1
-        } else {
-            server.h2.max_session_streams
-        },
+        max_streams: server.h2.max_session_streams,
         window_size: server.h2.window_size,
         idle_timeout: if server.keep_alive {
             server.keep_alive_timeout
