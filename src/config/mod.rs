@@ -406,6 +406,15 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
+    /// What `conf::expand::expand_htaccess` needs to read `.htaccess` files at request time.
+    pub fn read_state(&self) -> crate::conf::expand::ReadState {
+        crate::conf::expand::ReadState {
+            server_root: self.server_root.clone(),
+            loaded_modules: self.modules.clone(),
+            defines: self.defines.clone(),
+        }
+    }
+
     /// The one startup notice listing directives that are parsed but have no effect yet
     /// (`None` when there are none). Each name appears once, with its first location.
     pub fn parsed_only_notice(&self) -> Option<String> {
