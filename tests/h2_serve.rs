@@ -126,3 +126,75 @@ mpm_tests!(
     h2load_without_errors,
     slow_stream_does_not_stall_a_fast_one,
 );
+
+/// worker and event: HTTP/2 connections live on the child's h2 runtime, so more idle h2c
+/// connections than there are MPM workers still leave the workers free for HTTP/1.
+/// (prefork serves an HTTP/2 connection in place and is left out on purpose.)
+fn idle_h2_connections_hold_no_worker(mpm: &str) {
+    let sizing = "StartServers 1\nServerLimit 1\nThreadsPerChild 2\nThreadLimit 2\n\
+                  MaxRequestWorkers 2\nMinSpareThreads 1\nMaxSpareThreads 2\n\
+                  KeepAliveTimeout 30\n";
+    let s = tlsutil::start(mpm, sizing);
+    let port = s.srv.port;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _clients = rt.block_on(async move {
+        let mut clients = Vec::new();
+        for _ in 0..6 {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            let mut client = client.ready().await.unwrap();
+            let req = http::Request::get(format!("http://127.0.0.1:{port}/index.html"))
+                .body(())
+                .unwrap();
+            let (resp, _) = client.send_request(req, true).unwrap();
+            let resp = tokio::time::timeout(Duration::from_secs(10), resp)
+                .await
+                .expect("an h2c answer")
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            clients.push(client);
+        }
+        clients
+    });
+    // Six h2 connections are open and idle; both MPM workers must be free.
+    for _ in 0..3 {
+        let r = get(port, "/index.html").expect("HTTP/1.1 served beside idle h2 connections");
+        assert_eq!(r.status, 200);
+    }
+    let snap = s.srv.scoreboard();
+    let busy: usize = snap
+        .live()
+        .map(|(_, p)| {
+            p.workers
+                .iter()
+                .take(2)
+                .filter(|w| {
+                    !matches!(
+                        w.state,
+                        mpmd::scoreboard::WorkerState::Ready | mpmd::scoreboard::WorkerState::Dead
+                    )
+                })
+                .count()
+        })
+        .sum();
+    assert!(busy <= 1, "{busy} workers busy with idle h2 connections");
+}
+
+mod threaded {
+    #[test]
+    fn worker_idle_h2_connections_hold_no_worker() {
+        super::idle_h2_connections_hold_no_worker("worker")
+    }
+    #[test]
+    fn event_idle_h2_connections_hold_no_worker() {
+        super::idle_h2_connections_hold_no_worker("event")
+    }
+}

@@ -112,7 +112,27 @@ fn ssl_config_errors_stop_the_start(mpm: &str) {
     );
 }
 
+/// Redirects the server builds itself carry https and the TLS port (mod_dir's trailing slash).
+fn redirects_over_tls_stay_on_https(mpm: &str) {
+    let s = tlsutil::start(mpm, "LoadModule dir_module x.so");
+    std::fs::create_dir_all(s.srv.path("htdocs/sub")).unwrap();
+    let (rc, _, info) = s.curl(&["--http1.1", "-D", "-"], &s.https("a.test", "/sub"));
+    assert_eq!(rc, 0, "{info}");
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args(["-sS", "--max-time", "20", "--cacert"])
+        .arg(s.certs.path("ca.pem"))
+        .args(["--resolve", &s.resolve()[0]])
+        .args(["-o", "/dev/null", "-w", "%{http_code} %{redirect_url}"])
+        .arg(s.https("a.test", "/sub"));
+    let out = tlsutil::run(&mut cmd);
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!("301 https://a.test:{}/sub/", s.tls_port)
+    );
+}
+
 mpm_tests!(
+    redirects_over_tls_stay_on_https,
     sni_picks_the_vhost_certificate,
     curl_http11_and_h2_over_tls,
     plain_http_on_the_tls_port_gets_400,
