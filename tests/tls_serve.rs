@@ -116,8 +116,6 @@ fn ssl_config_errors_stop_the_start(mpm: &str) {
 fn redirects_over_tls_stay_on_https(mpm: &str) {
     let s = tlsutil::start(mpm, "LoadModule dir_module x.so");
     std::fs::create_dir_all(s.srv.path("htdocs/sub")).unwrap();
-    let (rc, _, info) = s.curl(&["--http1.1", "-D", "-"], &s.https("a.test", "/sub"));
-    assert_eq!(rc, 0, "{info}");
     let mut cmd = std::process::Command::new("curl");
     cmd.args(["-sS", "--max-time", "20", "--cacert"])
         .arg(s.certs.path("ca.pem"))
