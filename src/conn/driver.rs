@@ -270,9 +270,12 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 return crate::proto::h2::serve(conn, ctx);
             }
         } else if crate::proto::h2::direct_allowed(config, default_server) {
-            let _ = conn.stream.set_nonblocking(false);
-            if crate::proto::h2::sees_preface(&conn.stream, timeout) {
-                return crate::proto::h2::serve(conn, ctx);
+            use crate::proto::h2::Preface;
+            match crate::proto::h2::sees_preface(&conn.stream, timeout) {
+                Preface::Http2 => return crate::proto::h2::serve(conn, ctx),
+                Preface::Other => {}
+                Preface::NotYet => return ConnOutcome::KeepAlive,
+                Preface::Gone => return ConnOutcome::Close,
             }
         }
     }

@@ -42,31 +42,53 @@ pub fn direct_allowed(config: &ServerConfig, server: &ServerConf) -> bool {
         && server.h2.direct != Some(false)
 }
 
-/// Peeks at a fresh cleartext connection: true when it opens with the HTTP/2 preface. Reads
-/// nothing, so HTTP/1 parsing starts from the first byte otherwise. Four bytes (`PRI `) are
-/// enough to decide: no HTTP/1 method is called PRI.
-pub fn sees_preface(stream: &TcpStream, timeout: Duration) -> bool {
+/// What the first bytes of a fresh cleartext connection say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Preface {
+    /// The HTTP/2 preface (or its first four bytes, `PRI `: no HTTP/1 method is called PRI).
+    Http2,
+    /// Anything else: HTTP/1 parsing starts from the first byte (nothing was consumed).
+    Other,
+    /// A non-blocking socket with nothing to read yet: wait for readability.
+    NotYet,
+    /// EOF, an error, or nothing within `timeout`.
+    Gone,
+}
+
+/// Peeks at a fresh cleartext connection without consuming anything. A blocking socket waits
+/// up to `timeout` for the first bytes; a non-blocking one answers `NotYet` at once.
+pub fn sees_preface(stream: &TcpStream, timeout: Duration) -> Preface {
     let _ = stream.set_read_timeout(Some(timeout));
     let mut buf = [0u8; 24];
     let start = std::time::Instant::now();
     // Bounded: a client trickling fewer than 4 bytes is given the server Timeout.
     for _ in 0..1000 {
         let n = match stream.peek(&mut buf) {
-            Ok(0) | Err(_) => return false,
+            Ok(0) => return Preface::Gone,
             Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                // SO_RCVTIMEO expiring also reads as WouldBlock on Linux.
+                return if start.elapsed() >= timeout {
+                    Preface::Gone
+                } else {
+                    Preface::NotYet
+                };
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Preface::Gone,
         };
         if buf[..n] != PREFACE[..n] {
-            return false;
+            return Preface::Other;
         }
         if n >= 4 {
-            return true;
+            return Preface::Http2;
         }
         if start.elapsed() > timeout {
-            return false;
+            return Preface::Gone;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    false
+    Preface::Gone
 }
 
 /// Settings of one HTTP/2 connection, from the server its address defaults to.
