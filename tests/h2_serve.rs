@@ -198,3 +198,71 @@ mod threaded {
         super::idle_h2_connections_hold_no_worker("event")
     }
 }
+
+/// worker and event: a graceful restart lets an HTTP/2 stream in flight finish (the old
+/// child sends GOAWAY and waits for its streams before it exits).
+fn graceful_restart_finishes_h2_streams(mpm: &str) {
+    let s = tlsutil::start(mpm, "");
+    let size = 1usize << 20;
+    std::fs::write(s.srv.path("htdocs/big.bin"), vec![b'x'; size]).unwrap();
+    let port = s.srv.port;
+    let gen0 = s.srv.generation();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let srv = &s.srv;
+    rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (client, conn) = h2::client::Builder::new()
+            .initial_window_size(1024)
+            .handshake::<_, bytes::Bytes>(tcp)
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut client = client.ready().await.unwrap();
+        let req = http::Request::get(format!("http://127.0.0.1:{port}/big.bin"))
+            .body(())
+            .unwrap();
+        let (resp, _) = client.send_request(req, true).unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(10), resp)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        // The stream is stalled on our window; restart gracefully meanwhile.
+        let (rc, _, err) = srv.ctl("graceful");
+        assert_eq!(rc, 0, "{err}");
+        assert!(
+            wait_until(Duration::from_secs(15), || srv.generation() > gen0),
+            "no new generation"
+        );
+        let mut body = resp.into_body();
+        let mut got = 0usize;
+        let read = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(d) = body.data().await {
+                let d = d.expect("the stream ends cleanly");
+                got += d.len();
+                let _ = body.flow_control().release_capacity(d.len());
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "body not finished in time");
+        assert_eq!(got, size, "the body was cut by the restart");
+    });
+}
+
+mod threaded_graceful {
+    #[test]
+    fn worker_graceful_restart_finishes_h2_streams() {
+        super::graceful_restart_finishes_h2_streams("worker")
+    }
+    #[test]
+    fn event_graceful_restart_finishes_h2_streams() {
+        super::graceful_restart_finishes_h2_streams("event")
+    }
+}

@@ -4,6 +4,8 @@
 
 mod driver;
 
+/// For a stopping child: GOAWAY to its HTTP/2 connections, wait for their streams (bounded).
+pub use crate::proto::h2::graceful_shutdown as drain_http2;
 pub use driver::{drive, lingering_close};
 
 use std::net::SocketAddr;

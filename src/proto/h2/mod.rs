@@ -24,8 +24,9 @@ mod server;
 mod tls_io;
 
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::config::{MpmKind, ServerConf, ServerConfig};
 use crate::conn::{ConnOutcome, Connection, ServeCtx};
@@ -181,4 +182,62 @@ fn runtime(config: &ServerConfig) -> Option<tokio::runtime::Handle> {
         Some(handle)
     })
     .clone()
+}
+
+static DRAIN: AtomicBool = AtomicBool::new(false);
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+fn drain_notify() -> &'static tokio::sync::Notify {
+    static N: OnceLock<tokio::sync::Notify> = OnceLock::new();
+    N.get_or_init(tokio::sync::Notify::new)
+}
+
+fn draining() -> bool {
+    DRAIN.load(Ordering::Acquire)
+}
+
+/// Resolves once `graceful_shutdown` was called.
+async fn drain_signal() {
+    loop {
+        let n = drain_notify().notified();
+        if draining() {
+            return;
+        }
+        n.await;
+    }
+}
+
+/// Counts the HTTP/2 connections of this process while they live.
+struct Live;
+
+impl Live {
+    fn enter() -> Live {
+        LIVE.fetch_add(1, Ordering::AcqRel);
+        Live
+    }
+}
+
+impl Drop for Live {
+    fn drop(&mut self) {
+        LIVE.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// For a child that is stopping (graceful stop or restart): every HTTP/2 connection of the
+/// process sends GOAWAY, lets its open streams finish and closes. Blocks until none is left
+/// or `within` has passed; returns how many were still open. Engines call this before the
+/// child exits so that HTTP/2 clients are not cut mid-stream.
+pub fn graceful_shutdown(within: Duration) -> usize {
+    DRAIN.store(true, Ordering::Release);
+    drain_notify().notify_waiters();
+    let deadline = Instant::now() + within;
+    while LIVE.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    LIVE.load(Ordering::Acquire)
+}
+
+/// HTTP/2 connections open in this process (served or handed to the h2 runtime).
+pub fn live_connections() -> usize {
+    LIVE.load(Ordering::Acquire)
 }

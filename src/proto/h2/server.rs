@@ -23,6 +23,7 @@ pub async fn serve_connection(
     settings: Settings,
     shared: Arc<Shared>,
 ) {
+    let _live = super::Live::enter();
     if stream.set_nonblocking(true).is_err() {
         return;
     }
@@ -56,23 +57,33 @@ where
     let active = Arc::new(AtomicUsize::new(0));
     let mut closing = false;
     loop {
-        let next = if active.load(Ordering::Acquire) == 0 && !closing {
-            match tokio::time::timeout(settings.idle_timeout, conn.accept()).await {
-                Ok(n) => n,
-                Err(_) => {
-                    // Idle: GOAWAY, then keep polling until the peer is gone.
+        if !closing && super::draining() {
+            conn.graceful_shutdown();
+            closing = true;
+        }
+        let wait = if closing {
+            settings.timeout
+        } else {
+            settings.idle_timeout
+        };
+        let next = tokio::select! {
+            r = tokio::time::timeout(wait, conn.accept()) => r,
+            _ = super::drain_signal(), if !closing => continue,
+        };
+        let next = match next {
+            Ok(n) => n,
+            Err(_) => {
+                let idle = active.load(Ordering::Acquire) == 0;
+                if closing && idle {
+                    break;
+                }
+                if idle {
+                    // Idle for KeepAliveTimeout: GOAWAY, then poll until the peer is gone.
                     conn.graceful_shutdown();
                     closing = true;
-                    continue;
                 }
+                continue;
             }
-        } else if closing {
-            match tokio::time::timeout(settings.timeout, conn.accept()).await {
-                Ok(n) => n,
-                Err(_) => break,
-            }
-        } else {
-            conn.accept().await
         };
         let Some(next) = next else { break };
         let (req, respond) = match next {
