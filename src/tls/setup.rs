@@ -528,12 +528,15 @@ mod tests {
         let port = port.clone();
         let server = std::thread::spawn(move || {
             let (tcp, _) = listener.accept().unwrap();
-            let mut tls = super::super::handshake(tcp, &port, Duration::from_secs(10)).unwrap();
+            let mut tls = super::super::handshake(&tcp, &port, Duration::from_secs(10)).unwrap();
             let mut buf = [0u8; 5];
-            tls.read_exact(&mut buf).unwrap();
+            let mut got = 0;
+            while got < 5 {
+                got += tls.read(&tcp, &mut buf[got..]).unwrap();
+            }
             assert_eq!(&buf, b"hello");
-            tls.write_all(b"world").unwrap();
-            tls.flush().unwrap();
+            assert_eq!(tls.write(&tcp, b"world").unwrap(), 5);
+            tls.flush(&tcp).unwrap();
             tls.vhost
         });
         let mut roots = rustls::RootCertStore::empty();

@@ -1,9 +1,8 @@
-//! The byte stream of a connection: plain TCP or TLS (rustls over a blocking std socket), and
-//! the server handshake that picks the vhost from the ClientHello.
+//! The TLS session of a connection (rustls over the connection's std socket) and the server
+//! handshake that picks the vhost from the ClientHello.
 
 use std::io::{self, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpStream};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
+use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
 use rustls::server::Acceptor;
@@ -11,26 +10,17 @@ use rustls::ServerConnection;
 
 use super::TlsPort;
 
-/// What a `Connection` reads and writes.
+/// The TLS state of a connection. The socket stays in `Connection::stream` (engines poll,
+/// park and close it as for plain HTTP); every read and write of the driver goes through
+/// the session with that socket.
 #[derive(Debug)]
-pub enum Stream {
-    Plain(TcpStream),
-    Tls(Box<TlsStream>),
-    /// The connection is now served elsewhere (an HTTP/2 session on the child's h2 runtime).
-    /// This is a duplicate of its descriptor: dropping it closes only the duplicate.
-    Detached(TcpStream),
-}
-
-/// A server-side TLS connection over a std socket. Reads and writes block like the socket.
-#[derive(Debug)]
-pub struct TlsStream {
+pub struct TlsSession {
     pub conn: ServerConnection,
-    pub tcp: TcpStream,
-    /// The vhost SNI chose (`None` = the main server), for the request pipeline.
+    /// The vhost SNI chose (`None` = the main server).
     pub vhost: Option<usize>,
 }
 
-impl TlsStream {
+impl TlsSession {
     /// The ALPN protocol agreed on (`h2`, `http/1.1`), if any.
     pub fn alpn(&self) -> Option<&[u8]> {
         self.conn.alpn_protocol()
@@ -51,131 +41,35 @@ impl TlsStream {
             .unwrap_or(false)
     }
 
-    /// Sends close_notify (best effort; the socket is closing anyway).
-    pub fn close_notify(&mut self) {
-        self.conn.send_close_notify();
-        let _ = self.conn.complete_io(&mut self.tcp);
-    }
-
-    /// Splits into the rustls state and the socket (the h2 runtime takes both).
-    pub fn into_parts(self) -> (ServerConnection, TcpStream) {
-        (self.conn, self.tcp)
-    }
-}
-
-impl Read for TlsStream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match rustls::Stream::new(&mut self.conn, &mut self.tcp).read(buf) {
-            // A peer that closes without close_notify ends the connection like an EOF.
+    /// Reads plaintext; blocks (or returns `WouldBlock`) like the socket. A peer that closes
+    /// without close_notify ends the stream like an EOF.
+    pub fn read(&mut self, tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
+        let mut sock = tcp;
+        match rustls::Stream::new(&mut self.conn, &mut sock).read(buf) {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
             r => r,
         }
     }
-}
 
-impl Write for TlsStream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        rustls::Stream::new(&mut self.conn, &mut self.tcp).write(buf)
+    /// Writes plaintext and sends the records it made.
+    pub fn write(&mut self, tcp: &TcpStream, buf: &[u8]) -> io::Result<usize> {
+        let mut sock = tcp;
+        rustls::Stream::new(&mut self.conn, &mut sock).write(buf)
     }
-    fn flush(&mut self) -> io::Result<()> {
-        rustls::Stream::new(&mut self.conn, &mut self.tcp).flush()
-    }
-}
 
-impl Stream {
-    /// The socket underneath.
-    pub fn tcp(&self) -> &TcpStream {
-        match self {
-            Stream::Plain(s) | Stream::Detached(s) => s,
-            Stream::Tls(t) => &t.tcp,
+    /// Sends records still queued (a write interrupted by `WouldBlock`).
+    pub fn flush(&mut self, tcp: &TcpStream) -> io::Result<()> {
+        let mut sock = tcp;
+        while self.conn.wants_write() {
+            self.conn.write_tls(&mut sock)?;
         }
+        Ok(())
     }
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Stream::Tls(_))
-    }
-    /// See `TlsStream::has_buffered_plaintext`; always false for plain TCP.
-    pub fn has_buffered_plaintext(&mut self) -> bool {
-        match self {
-            Stream::Tls(t) => t.has_buffered_plaintext(),
-            _ => false,
-        }
-    }
-    pub fn set_read_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_read_timeout(d)
-    }
-    pub fn set_write_timeout(&self, d: Option<Duration>) -> io::Result<()> {
-        self.tcp().set_write_timeout(d)
-    }
-    pub fn set_nonblocking(&self, on: bool) -> io::Result<()> {
-        self.tcp().set_nonblocking(on)
-    }
-    pub fn set_nodelay(&self, on: bool) -> io::Result<()> {
-        self.tcp().set_nodelay(on)
-    }
-    pub fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp().peer_addr()
-    }
-    pub fn local_addr(&self) -> io::Result<SocketAddr> {
-        self.tcp().local_addr()
-    }
-    /// Shuts the socket down; a TLS stream sends close_notify first when the write side
-    /// closes (lingering close).
-    pub fn shutdown(&mut self, how: Shutdown) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.shutdown(how),
-            Stream::Tls(t) => {
-                if how != Shutdown::Read {
-                    t.close_notify();
-                }
-                t.tcp.shutdown(how)
-            }
-            Stream::Detached(_) => Ok(()),
-        }
-    }
-}
 
-impl From<TcpStream> for Stream {
-    fn from(s: TcpStream) -> Self {
-        Stream::Plain(s)
-    }
-}
-
-impl Read for Stream {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.read(buf),
-            Stream::Tls(t) => t.read(buf),
-            Stream::Detached(_) => Ok(0),
-        }
-    }
-}
-
-impl Write for Stream {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Stream::Plain(s) => s.write(buf),
-            Stream::Tls(t) => t.write(buf),
-            Stream::Detached(_) => Err(io::ErrorKind::NotConnected.into()),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Stream::Plain(s) => s.flush(),
-            Stream::Tls(t) => t.flush(),
-            Stream::Detached(_) => Ok(()),
-        }
-    }
-}
-
-impl AsFd for Stream {
-    fn as_fd(&self) -> BorrowedFd<'_> {
-        self.tcp().as_fd()
-    }
-}
-
-impl AsRawFd for Stream {
-    fn as_raw_fd(&self) -> RawFd {
-        self.tcp().as_raw_fd()
+    /// Sends close_notify (best effort; the socket is closing anyway).
+    pub fn close_notify(&mut self, tcp: &TcpStream) {
+        self.conn.send_close_notify();
+        let _ = self.flush(tcp);
     }
 }
 
@@ -207,10 +101,10 @@ Instead use the HTTPS scheme to access this URL, please.<br />\n</p>\n</body></h
 /// The server side of the handshake on a blocking socket: reads the ClientHello, picks the
 /// vhost (SNI), finishes the handshake within `timeout` overall.
 pub fn handshake(
-    tcp: TcpStream,
+    tcp: &TcpStream,
     port: &TlsPort,
     timeout: Duration,
-) -> Result<TlsStream, HandshakeError> {
+) -> Result<TlsSession, HandshakeError> {
     let deadline = Instant::now() + timeout;
     let mut tcp = tcp;
     let local = tcp.local_addr()?;
@@ -223,7 +117,7 @@ pub fn handshake(
         tcp.set_write_timeout(Some(left))?;
         Ok(())
     };
-    arm(&tcp)?;
+    arm(tcp)?;
     let mut first = [0u8; 1];
     if tcp.peek(&mut first)? == 0 {
         return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
@@ -234,7 +128,7 @@ pub fn handshake(
     }
     let mut acceptor = Acceptor::default();
     let accepted = loop {
-        arm(&tcp)?;
+        arm(tcp)?;
         if acceptor.read_tls(&mut tcp).map_err(timeout_kind)? == 0 {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
         }
@@ -262,7 +156,7 @@ pub fn handshake(
         }
     };
     while conn.is_handshaking() {
-        arm(&tcp)?;
+        arm(tcp)?;
         match conn.complete_io(&mut tcp) {
             Ok((0, 0)) if conn.is_handshaking() => {
                 return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into())
@@ -278,9 +172,8 @@ pub fn handshake(
     // Unsent handshake bytes (TLS 1.3 tickets) go out with the first response.
     tcp.set_read_timeout(None)?;
     tcp.set_write_timeout(None)?;
-    Ok(TlsStream {
+    Ok(TlsSession {
         conn,
-        tcp,
         vhost: site.vhost,
     })
 }
