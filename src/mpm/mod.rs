@@ -1,1 +1,199 @@
-//! mpm
+//! The three engines that run in a child process (prefork, worker, event) over the listeners
+//! the parent opened, and what they share: the child's context, the pipe of death, waiting on
+//! a keep-alive connection, lingering close. Every engine calls the same connection driver and
+//! acts on the `ConnOutcome` it returns; none knows HTTP.
+
+use std::io::Read;
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+
+use crate::config::{MpmKind, ServerConfig};
+use crate::conn::{ConnOutcome, Connection, ServeCtx};
+use crate::scoreboard::{Scoreboard, WorkerSlot, WorkerState};
+
+pub mod event;
+pub mod listen;
+pub mod prefork;
+pub mod worker;
+
+// Throwaway stand-in for `conn::drive` until the HTTP helper's driver lands on main.
+mod devdriver;
+pub(crate) use devdriver::drive;
+
+/// Child exit status: normal.
+pub const EXIT_OK: i32 = 0;
+/// Child exit status for a resource shortage (httpd's APEXIT_CHILDSICK).
+pub const EXIT_CHILDSICK: i32 = 7;
+/// Child exit status for an error that must bring the server down (APEXIT_CHILDFATAL).
+pub const EXIT_CHILDFATAL: i32 = 15;
+
+/// httpd's limits on lingering close: at most 30 s in all, 2 s per read.
+const MAX_SECS_TO_LINGER: Duration = Duration::from_secs(30);
+const SECONDS_TO_LINGER: Duration = Duration::from_secs(2);
+
+/// Everything a child needs, handed over by the supervisor right after fork.
+pub struct ChildCtx {
+    pub config: Arc<ServerConfig>,
+    /// The child's own copies of the listening sockets (blocking mode as opened).
+    pub listeners: Vec<TcpListener>,
+    /// Read end of this generation's pipe of death (non-blocking): a byte `!` = one child
+    /// stops gracefully, EOF = every child of the generation stops gracefully.
+    pub pod: OwnedFd,
+    pub scoreboard: &'static Scoreboard,
+    pub slot: usize,
+    pub generation: u32,
+}
+
+impl ChildCtx {
+    /// True once the parent wants this child's generation gone (graceful restart) or the
+    /// server is stopping gracefully: keep-alive is refused from then on.
+    pub fn parent_says_stop(&self) -> bool {
+        let g = self.scoreboard.global();
+        g.running_generation.load(Ordering::Acquire) != self.generation
+            || g.shutdown_pending.load(Ordering::Relaxed) != 0
+    }
+
+    pub fn max_connections(&self) -> Option<u64> {
+        match self.config.mpm_config.max_connections_per_child {
+            n if n > 0 => Some(n as u64),
+            _ => None,
+        }
+    }
+}
+
+/// Runs the configured engine in this child; returns the exit status.
+pub fn run_child(ctx: ChildCtx) -> i32 {
+    match ctx.config.mpm {
+        MpmKind::Prefork => prefork::child_main(ctx),
+        MpmKind::Worker => worker::child_main(ctx),
+        MpmKind::Event => event::child_main(ctx),
+    }
+}
+
+/// Reads the pipe of death without blocking: true when this child must stop gracefully
+/// (it took a `!`, or the parent closed the pipe).
+pub fn pod_says_stop(pod: &OwnedFd) -> bool {
+    let mut b = [0u8; 1];
+    match nix::unistd::read(pod.as_raw_fd(), &mut b) {
+        Ok(0) => true,
+        Ok(_) => true,
+        Err(nix::errno::Errno::EAGAIN) | Err(nix::errno::Errno::EINTR) => false,
+        Err(_) => true,
+    }
+}
+
+/// Waits until `fd` is ready for `flags` or `timeout` passes; true when ready (or in error,
+/// which the next read or write will report).
+pub fn wait_ready(fd: &impl AsFd, flags: PollFlags, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+            .unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(fd.as_fd(), flags)];
+        match poll(&mut fds, ms) {
+            Ok(0) => return false,
+            Ok(_) => return true,
+            Err(nix::errno::Errno::EINTR) if !left.is_zero() => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
+/// httpd's lingering close for a blocking engine: stop sending, then read and discard what
+/// the client still sends (2 s per read, 30 s in all) so it sees our response, not a reset.
+pub fn lingering_close(stream: &TcpStream) {
+    if stream.shutdown(Shutdown::Write).is_err() {
+        return;
+    }
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(SECONDS_TO_LINGER));
+    let start = Instant::now();
+    let mut buf = [0u8; 512];
+    let mut s = stream;
+    while start.elapsed() < MAX_SECS_TO_LINGER {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}
+
+/// Serves one connection to the end in the calling thread (prefork and worker): drive, wait
+/// in place on keep-alive (`K`) up to KeepAliveTimeout, lingering close (`C`).
+/// `stopping` is asked before each drive: true answers with `Connection: close`.
+pub fn serve_blocking(
+    mut conn: Connection,
+    config: &Arc<ServerConfig>,
+    slot: &WorkerSlot<'_>,
+    stopping: &dyn Fn() -> bool,
+) {
+    slot.connection(&conn.peer);
+    let keep_alive_timeout = config.main.keep_alive_timeout;
+    loop {
+        let ctx = ServeCtx {
+            config,
+            observer: slot,
+            stopping: stopping(),
+        };
+        match drive(&mut conn, &ctx) {
+            ConnOutcome::KeepAlive => {
+                if !conn.read_buf.is_empty() {
+                    continue; // a pipelined request is already here
+                }
+                slot.set_state(WorkerState::BusyKeepalive);
+                if !wait_ready(&conn.stream, PollFlags::POLLIN, keep_alive_timeout) {
+                    break;
+                }
+            }
+            ConnOutcome::WriteCompletion => {
+                if !wait_ready(&conn.stream, PollFlags::POLLOUT, config.main.timeout) {
+                    break;
+                }
+            }
+            ConnOutcome::Linger => {
+                slot.set_state(WorkerState::Closing);
+                lingering_close(&conn.stream);
+                break;
+            }
+            ConnOutcome::Close => break,
+        }
+    }
+}
+
+/// A new `Connection` for an accepted socket, in blocking mode.
+pub fn new_connection(stream: TcpStream) -> Option<Connection> {
+    let peer = stream.peer_addr().ok()?;
+    let local = stream.local_addr().ok()?;
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_nodelay(true);
+    Some(Connection {
+        stream,
+        peer,
+        local,
+        read_buf: Vec::new(),
+        requests_served: 0,
+    })
+}
+
+/// True for accept errors that mean "try again", not "this child is broken".
+pub fn accept_error_is_transient(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        WouldBlock | Interrupted | ConnectionAborted | ConnectionReset
+    ) || matches!(
+        e.raw_os_error(),
+        Some(libc::EPROTO) | Some(libc::ENETDOWN) | Some(libc::EHOSTUNREACH)
+    )
+}
+
+/// The calling thread's kernel thread id (what the scoreboard and the log show).
+pub fn tid() -> i32 {
+    nix::unistd::gettid().as_raw()
+}
