@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use mpmd::cli::{self, Cli, Signal};
 use mpmd::config::{self, dump, LoadOptions, ServerConfig};
+use mpmd::supervisor;
 
 const ARGV0: &str = "mpmd";
 /// The Apache version whose behaviour mpmd follows (`<IfVersion>`, `-v`).
@@ -155,8 +156,20 @@ fn print_build_settings(opts: &LoadOptions, cfg: Option<&ServerConfig>) -> u8 {
 /// The one place that hands a checked configuration to the supervisor (start, or a `-k`
 /// verb). Swapped for the supervisor's entry points when they land.
 fn hand_over(cfg: ServerConfig, cli: &Cli) -> anyhow::Result<u8> {
-    let _opts = cli.run_options();
-    let verb = cli.signal.unwrap_or(Signal::Start);
-    let _ = (cfg, verb);
-    anyhow::bail!("the supervisor is not wired in this build yet; use -t, -S, -M or -V")
+    let opts = cli.run_options();
+    if let Some(verb) = cli.signal {
+        let word = match verb {
+            Signal::Start => "start",
+            Signal::Stop => "stop",
+            Signal::Restart => "restart",
+            Signal::Graceful => "graceful",
+            Signal::GracefulStop => "graceful-stop",
+        };
+        let code = supervisor::signal_server(&cfg, word);
+        if code != supervisor::START {
+            return Ok(u8::try_from(code).unwrap_or(1));
+        }
+    }
+    let code = supervisor::run(cfg, opts)?;
+    Ok(u8::try_from(code).unwrap_or(1))
 }

@@ -86,6 +86,9 @@ impl Listener {
     }
 }
 
+/// (the new generation's listeners, the ones no longer configured).
+pub type Reconciled = (Vec<Listener>, Vec<Listener>);
+
 /// The listeners of a new generation: sockets whose configured address is unchanged are
 /// reused as they are (never closed, so no connection is refused across a restart), new
 /// addresses are bound, and the ones no longer configured are returned in `.1` for the caller
@@ -94,7 +97,7 @@ pub fn reconcile(
     old: Vec<Listener>,
     specs: &[ListenSpec],
     backlog: i32,
-) -> Result<(Vec<Listener>, Vec<Listener>), (Vec<Listener>, ListenError)> {
+) -> Result<Reconciled, (Vec<Listener>, ListenError)> {
     if specs.is_empty() {
         return Err((old, ListenError::NoListeners));
     }

@@ -220,6 +220,10 @@ mod tests {
             graceful_shutdown_timeout: 0,
             listen_backlog: 511,
             thread_stack_size: 0,
+            listen_cores_buckets_ratio: 0,
+            send_buffer_size: 0,
+            receive_buffer_size: 0,
+            max_mem_free: 2048,
         }
     }
 

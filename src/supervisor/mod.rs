@@ -57,13 +57,7 @@ pub struct RunOptions {
     pub pre_directives: Vec<String>,
     pub post_directives: Vec<String>,
     pub defines: Vec<String>,
-    /// How to re-read the configuration at restart. `None` = `config::load`.
-    pub loader: Option<ConfigLoader>,
 }
-
-/// Re-reads the configuration with the same command line; the error is shown as is (it
-/// carries file and line).
-pub type ConfigLoader = fn(&RunOptions) -> Result<ServerConfig, String>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SupervisorError {
@@ -196,12 +190,13 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
             return Ok(0);
         }
         Ok(None) => {}
-        Err(()) => {
+        Err(_) => {
             eprintln!("AH00058: Error retrieving pid file {}", pid_path.display());
             eprintln!("AH00059: Remove it before continuing if it is corrupted.");
             return Ok(1);
         }
     }
+    raise_fd_limit();
     let backlog = config.mpm_config.listen_backlog;
     let listeners = match listen::reconcile(Vec::new(), &config.listen, backlog) {
         Ok((l, _)) => l,
@@ -264,6 +259,17 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
     sup.announce();
     sup.start_children(sup.config.mpm_config.start_servers as usize);
     sup.main_loop()
+}
+
+/// Every idle keep-alive connection of event costs a descriptor: lift the soft limit to the
+/// hard one (what apache2ctl's `ulimit -n` does for httpd).
+fn raise_fd_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    if let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) {
+        if soft < hard {
+            let _ = setrlimit(Resource::RLIMIT_NOFILE, hard, hard);
+        }
+    }
 }
 
 fn resolve(config: &ServerConfig, p: &std::path::Path) -> PathBuf {
@@ -595,33 +601,34 @@ impl Supervisor {
                 WaitStatus::Exited(_, code) if code == mpm::EXIT_CHILDSICK => {
                     self.spawn_rate = 1;
                 }
-                WaitStatus::Signaled(_, sig, core) if !quiet => {
-                    if !matches!(
-                        sig,
-                        Signal::SIGTERM | Signal::SIGHUP | Signal::SIGUSR1 | Signal::SIGINT
-                    ) {
-                        let desc = signal_description(sig);
-                        if core {
-                            let dir = std::env::current_dir().unwrap_or_default();
-                            mpm_log!(
-                                notice,
-                                self.config.mpm,
-                                "AH00051: child pid {} exit signal {} ({}), possible coredump in {}",
-                                pid,
-                                desc,
-                                sig as i32,
-                                dir.display()
-                            );
-                        } else {
-                            mpm_log!(
-                                notice,
-                                self.config.mpm,
-                                "AH00052: child pid {} exit signal {} ({})",
-                                pid,
-                                desc,
-                                sig as i32
-                            );
-                        }
+                WaitStatus::Signaled(_, sig, core)
+                    if !quiet
+                        && !matches!(
+                            sig,
+                            Signal::SIGTERM | Signal::SIGHUP | Signal::SIGUSR1 | Signal::SIGINT
+                        ) =>
+                {
+                    let desc = signal_description(sig);
+                    if core {
+                        let dir = std::env::current_dir().unwrap_or_default();
+                        mpm_log!(
+                            notice,
+                            self.config.mpm,
+                            "AH00051: child pid {} exit signal {} ({}), possible coredump in {}",
+                            pid,
+                            desc,
+                            sig as i32,
+                            dir.display()
+                        );
+                    } else {
+                        mpm_log!(
+                            notice,
+                            self.config.mpm,
+                            "AH00052: child pid {} exit signal {} ({})",
+                            pid,
+                            desc,
+                            sig as i32
+                        );
                     }
                 }
                 _ => {}
@@ -726,12 +733,12 @@ impl Supervisor {
         0
     }
 
+    /// Re-reads the configuration with the same command line; the error carries httpd's
+    /// wording with file and line.
     fn load_config(&self) -> Result<ServerConfig, String> {
-        match self.opts.loader {
-            Some(f) => f(&self.opts),
-            // TODO(engine): `crate::config::load(&self.opts)` once the config layer lands.
-            None => Err("re-reading the configuration is not available in this build".into()),
-        }
+        crate::config::load(&self.opts)
+            .map(|(c, _warnings)| c)
+            .map_err(|e| e.report("mpmd"))
     }
 
     /// SIGUSR1 (graceful) or SIGHUP (not graceful). The new configuration is read first; if
@@ -754,47 +761,28 @@ impl Supervisor {
             Err(e) => Err(e),
         };
         let new = match new {
-            Ok(c) => Some(c),
+            Ok(c) => c,
             Err(e) => {
-                ap_log!(error, "core", "AH00526: {e}");
-                ap_log!(
-                    error,
-                    "core",
-                    "restart failed: the configuration could not be read; generation {} keeps serving with the old configuration",
-                    self.generation
-                );
-                None
+                self.restart_failed(&e);
+                return Ok(());
             }
         };
-        let mut new = new;
-        if let Some(c) = &new {
-            let old = std::mem::take(&mut self.listeners);
-            match listen::reconcile(old, &c.listen, c.mpm_config.listen_backlog) {
-                Ok((next, removed)) => {
-                    self.listeners = next;
-                    drop(removed);
-                }
-                Err((old, e)) => {
-                    self.listeners = old;
-                    ap_log!(error, "core", "{e}");
-                    ap_log!(
-                        error,
-                        "core",
-                        "restart failed: keeping the running configuration"
-                    );
-                    new = None;
-                }
+        let old = std::mem::take(&mut self.listeners);
+        match listen::reconcile(old, &new.listen, new.mpm_config.listen_backlog) {
+            Ok((next, removed)) => {
+                self.listeners = next;
+                drop(removed);
+            }
+            Err((old, e)) => {
+                self.listeners = old;
+                self.restart_failed(&e.to_string());
+                return Ok(());
             }
         }
-        if let Some(c) = new {
-            if let Err(e) = crate::log::open(&c) {
-                ap_log!(error, "core", "{e}");
-            }
-            self.config = Arc::new(c);
-        } else if !graceful {
-            // Reopen the old log anyway (log rotation relies on restarts).
-            let _ = crate::log::open(&self.config);
+        if let Err(e) = crate::log::open(&new) {
+            ap_log!(error, "core", "{e}");
         }
+        self.config = Arc::new(new);
         let _ = crate::log::redirect_stderr();
         if !graceful {
             self.kill_all(Signal::SIGTERM);
@@ -826,6 +814,19 @@ impl Supervisor {
         self.start_children(self.config.mpm_config.start_servers as usize);
         notify::notify("READY=1");
         Ok(())
+    }
+
+    /// The new configuration is unusable: log why and keep the running generation (httpd
+    /// would exit here and leave the server down).
+    fn restart_failed(&self, why: &str) {
+        ap_log!(error, "core", "{why}");
+        ap_log!(
+            error,
+            "core",
+            "AH00016: Configuration Failed, keeping generation {} running with the previous configuration",
+            self.generation
+        );
+        notify::notify("READY=1");
     }
 
     /// What may not change across a restart (spec/mpm.md §2): the MPM, and the scoreboard's

@@ -43,10 +43,15 @@ pub fn read(path: &Path) -> PidFile {
     }
 }
 
+/// The pid file exists but cannot be parsed (AH00058).
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[error("AH00058: Error retrieving pid file")]
+pub struct CorruptPidFile;
+
 /// The pid of a live server according to `path` (not our own pid, and `kill(pid, 0)` works).
-pub fn live_pid(path: &Path) -> Result<Option<i32>, ()> {
+pub fn live_pid(path: &Path) -> Result<Option<i32>, CorruptPidFile> {
     match read(path) {
-        PidFile::Corrupt => Err(()),
+        PidFile::Corrupt => Err(CorruptPidFile),
         PidFile::Missing => Ok(None),
         PidFile::Pid(p) => Ok(is_alive(p).then_some(p)),
     }
