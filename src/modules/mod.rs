@@ -1,1 +1,4 @@
 //! modules
+pub mod log_config;
+pub mod metrics;
+pub mod status;
