@@ -351,12 +351,23 @@ fn mkdir_owned(dir: &Path, user: &str) -> Result<(), String> {
     let root = nix::unistd::Uid::effective().is_root();
     match std::fs::metadata(dir) {
         Ok(m) => {
-            let wrong_owner = root && owner.as_ref().is_some_and(|u| u.uid.as_raw() != m.uid());
-            if !m.is_dir() || wrong_owner {
+            if !m.is_dir() {
                 return Err(format!(
                     "{} already exists but is not a directory owned by {user}.\nPlease fix manually. Aborting.",
                     dir.display()
                 ));
+            }
+            // systemd's RuntimeDirectory= makes it root-owned; hand it over rather than
+            // refuse to start (apache2ctl aborts here).
+            if let (true, Some(u)) = (root, owner) {
+                if u.uid.as_raw() != m.uid() {
+                    nix::unistd::chown(dir, Some(u.uid), Some(u.gid)).map_err(|_| {
+                        format!(
+                            "{} already exists but is not a directory owned by {user}.\nPlease fix manually. Aborting.",
+                            dir.display()
+                        )
+                    })?;
+                }
             }
             Ok(())
         }

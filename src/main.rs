@@ -75,11 +75,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     let cfg = match loaded {
         Ok(cfg) => cfg,
         Err(e) => {
-            eprintln!("{}", e.report(ARGV0));
+            startup_message(cli, &e.report(ARGV0));
             return Ok(1);
         }
     };
-    print_startup_messages(&cfg);
+    print_startup_messages(cli, &cfg);
 
     if cli.test {
         let mut out = std::io::stdout().lock();
@@ -105,16 +105,35 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
 
 /// Warnings httpd prints on stderr at startup and with `-t`: undefined variables, vhost
 /// DocumentRoots that do not exist, AH00558, then the MPM adjustments.
-fn print_startup_messages(cfg: &ServerConfig) {
+fn print_startup_messages(cli: &Cli, cfg: &ServerConfig) {
     for n in &cfg.notices {
-        eprintln!("{n}");
+        startup_message(cli, n);
     }
     if let Some(w) = dump::server_name_warning(cfg, ARGV0) {
-        eprintln!("{w}");
+        startup_message(cli, &w);
     }
     for w in &cfg.warnings {
-        eprintln!("{w}");
+        startup_message(cli, w);
     }
+    if let Some(n) = cfg.parsed_only_notice() {
+        startup_message(cli, &n);
+    }
+}
+
+/// A message of the startup phase: on stderr, or appended to the `-E` file.
+fn startup_message(cli: &Cli, msg: &str) {
+    if let Some(path) = &cli.error_file {
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path);
+        if let Ok(mut f) = file {
+            if writeln!(f, "{msg}").is_ok() {
+                return;
+            }
+        }
+    }
+    eprintln!("{msg}");
 }
 
 /// `-V`. When the configuration cannot be read, `Server MPM:` stays empty and the exit code is

@@ -40,8 +40,15 @@ impl Node {
     }
 }
 
+/// The file name httpd gives the `-C`/`-c` directives; their spans use it, with the line
+/// counting the directives (1-based) of each of the two lists.
+pub const COMMAND_LINE_FILE: &str = "-c/-C directives";
+
 /// A read-phase error: httpd prints it on one line, with the chain of Include sites in front:
 /// `Syntax error on line 2 of /a.conf: Syntax error on line 5 of /b.conf: <msg>`.
+/// A span in [`COMMAND_LINE_FILE`] prints as `Syntax error in -C/-c directive: `.
+/// The message may hold a newline (several `… was not closed.` lines); httpd's error log
+/// shows it escaped as `\n`.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct ConfError {
     /// Outermost first: the Include lines that led to the file with the error, then the error's
@@ -53,12 +60,16 @@ pub struct ConfError {
 impl fmt::Display for ConfError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         for span in &self.chain {
-            write!(
-                f,
-                "Syntax error on line {} of {}: ",
-                span.line,
-                span.file.display()
-            )?;
+            if span.file.as_os_str() == COMMAND_LINE_FILE {
+                f.write_str("Syntax error in -C/-c directive: ")?;
+            } else {
+                write!(
+                    f,
+                    "Syntax error on line {} of {}: ",
+                    span.line,
+                    span.file.display()
+                )?;
+            }
         }
         f.write_str(&self.message)
     }

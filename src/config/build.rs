@@ -45,6 +45,10 @@ pub enum BuildError {
     /// Every walk error, in file order.
     #[error("{}", .0.iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))]
     Walk(Vec<WalkError>),
+    /// A directive httpd runs while reading (`DefaultRuntimeDir`) failed: reported in the
+    /// read phase's one-line form.
+    #[error("{0}")]
+    ReadTime(crate::conf::ConfError),
 }
 
 /// What `build` needs besides the tree.
@@ -137,7 +141,7 @@ impl ServerConfig {
             buffered_logs: false,
             global_logs: Vec::new(),
             see_request_tail: false,
-            includes: Vec::new(),
+            include_dump: String::new(),
             notices: Vec::new(),
             skip_docroot_check: false,
         }
@@ -171,11 +175,13 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     global.mpm = mpm;
     global.skip_docroot_check = input.skip_docroot_check;
 
+    check_read_time(input.nodes, &global.server_root)?;
     let mut order = HashMap::new();
     number_nodes(input.nodes, &mut order);
     let mut w = Walker {
         global,
         errors: Vec::new(),
+        htaccess: false,
     };
 
     // The main server first, with every top-level directive wherever it is written (httpd
@@ -231,6 +237,63 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     Ok(g)
 }
 
+/// Walks the directives of one `.htaccess` file (already expanded with
+/// `conf::expand::expand_htaccess`) for the request's server: returns the settings written at
+/// its top level, its sections (`<Files>`, `<If>`, `<Limit>` …) and every error, in httpd's
+/// words. AllowOverride classes are the caller's to check; this checks that each directive
+/// may appear in .htaccess at all.
+pub fn walk_htaccess(
+    nodes: &[Node],
+    global: &ServerConfig,
+    server: &ServerConf,
+) -> (DirConf, Vec<Section>, Vec<WalkError>) {
+    let mut order = HashMap::new();
+    number_nodes(nodes, &mut order);
+    let mut w = Walker {
+        global: global.clone(),
+        errors: Vec::new(),
+        htaccess: true,
+    };
+    let mut server = server.clone();
+    let mut dir = DirConf::default();
+    let mut sections = Vec::new();
+    let mut prev_if = false;
+    for node in nodes {
+        w.node(
+            node,
+            &[],
+            &mut server,
+            &mut dir,
+            &mut sections,
+            &mut prev_if,
+        );
+    }
+    let mut errors = w.errors;
+    errors.sort_by_key(|(n, _)| order.get(n).copied().unwrap_or(usize::MAX));
+    (dir, sections, errors.into_iter().map(|(_, e)| e).collect())
+}
+
+/// `DefaultRuntimeDir` runs at read time in httpd, so its failure is a read-phase error.
+fn check_read_time(nodes: &[Node], server_root: &Path) -> Result<(), BuildError> {
+    for n in nodes.iter().filter(|n| !n.is_section()) {
+        if n.name.eq_ignore_ascii_case("DefaultRuntimeDir") && n.args.len() == 1 {
+            let p = Path::new(&n.args[0]);
+            let p = if p.is_absolute() {
+                p.to_path_buf()
+            } else {
+                server_root.join(p)
+            };
+            if !p.is_dir() {
+                return Err(BuildError::ReadTime(crate::conf::ConfError {
+                    chain: vec![n.span.clone()],
+                    message: "DefaultRuntimeDir must be a valid directory, absolute or relative to ServerRoot".into(),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
 fn resolve_logs(formats: &HashMap<String, String>, s: &mut ServerConf) {
     for l in &mut s.custom_logs {
         l.format = log_config::resolve(formats, &l.format);
@@ -248,6 +311,8 @@ fn number_nodes(nodes: &[Node], order: &mut HashMap<*const Node, usize>) {
 struct Walker {
     global: ServerConfig,
     errors: Vec<(*const Node, WalkError)>,
+    /// Walking an `.htaccess` file: only directives allowed there.
+    htaccess: bool,
 }
 
 /// The name httpd prints for a directive in messages: sections keep their `<`.
@@ -339,6 +404,9 @@ impl Walker {
     /// httpd's context checks; `stack` holds the enclosing per-directory sections.
     fn context_error(&self, def: &DirectiveDef, stack: &[&Node], in_vhost: bool) -> Option<String> {
         let name = display_name(def);
+        if self.htaccess && !def.contexts.allows(Contexts::HTACCESS) {
+            return Some(format!("{name} not allowed here"));
+        }
         if let Some(inner) = stack.last() {
             if !def.contexts.allows(Contexts::DIRECTORY) {
                 let inner = match registry::find_any(&inner.name) {
@@ -354,7 +422,11 @@ impl Walker {
                 return None;
             }
             if def.contexts.allows(Contexts::SERVER) {
-                return Some(format!("{name} cannot occur within <VirtualHost> section"));
+                // httpd closes a section's name here: `<VirtualHost> cannot occur within …`.
+                let gt = if def.section { ">" } else { "" };
+                return Some(format!(
+                    "{name}{gt} cannot occur within <VirtualHost> section"
+                ));
             }
             return Some(format!("{name} not allowed here"));
         }
@@ -391,7 +463,9 @@ impl Walker {
             self.error(node, msg);
             return;
         }
-        let context = if !stack.is_empty() {
+        let context = if self.htaccess && stack.is_empty() {
+            Contexts::HTACCESS
+        } else if !stack.is_empty() {
             Contexts::DIRECTORY
         } else if in_vhost {
             Contexts::VHOST
@@ -684,5 +758,182 @@ pub fn synthetic_span(file: &str, line: u32) -> Span {
     Span {
         file: Arc::new(PathBuf::from(file)),
         line,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{load_with, LoadOptions};
+
+    fn load(body: &str) -> (tempfile::TempDir, ServerConfig) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        std::fs::create_dir(root.join("htdocs")).unwrap();
+        let text = format!("LoadModule mpm_event_module x.so\nListen 127.0.0.1:19597\nServerName main.example\n{body}");
+        std::fs::write(root.join("t.conf"), text).unwrap();
+        let opts = LoadOptions {
+            server_root: Some(root),
+            config_file: "t.conf".into(),
+            ..Default::default()
+        };
+        let cfg = load_with(&opts).unwrap_or_else(|e| panic!("{}", e.report("mpmd")));
+        (dir, cfg)
+    }
+
+    #[test]
+    fn vhost_inherits_main_settings_written_after_it() {
+        let (_d, cfg) = load(
+            "<VirtualHost *:80>\nServerName v.example\nKeepAliveTimeout 7\n</VirtualHost>\nTimeout 42\nKeepAliveTimeout 3\n",
+        );
+        let v = &cfg.vhosts[0];
+        assert_eq!(v.timeout, Duration::from_secs(42));
+        assert_eq!(v.keep_alive_timeout, Duration::from_secs(7));
+        assert!(v.set_here.contains(&"keep_alive_timeout"));
+        assert!(!v.set_here.contains(&"timeout"));
+        assert_eq!(cfg.main.keep_alive_timeout, Duration::from_secs(3));
+        assert_eq!(v.server_name.as_deref(), Some("v.example"));
+    }
+
+    #[test]
+    fn custom_logs_are_replaced_not_merged_and_nicknames_resolve_late() {
+        let (_d, cfg) = load(
+            "CustomLog logs/main.log common\n<VirtualHost *:80>\nCustomLog logs/v.log combined\n</VirtualHost>\n<VirtualHost *:81>\n</VirtualHost>\nLogFormat \"%h %>s\" common\nLogFormat \"%h %U\" combined\n",
+        );
+        assert_eq!(cfg.main.custom_logs.len(), 1);
+        assert_eq!(cfg.main.custom_logs[0].format, "%h %>s");
+        assert!(cfg.main.custom_logs[0].target.ends_with("/logs/main.log"));
+        let v0 = &cfg.vhosts[0].custom_logs;
+        assert_eq!(v0.len(), 1);
+        assert_eq!(v0[0].format, "%h %U");
+        assert_eq!(cfg.vhosts[1].custom_logs[0].format, "%h %>s");
+    }
+
+    #[test]
+    fn sections_are_canonical_and_nested() {
+        let (d, cfg) = load(
+            "<Directory htdocs>\n<Files \"*.txt\">\n</Files>\n<Limit GET post>\n</Limit>\n</Directory>\n<Directory ~ \"^/srv/.*\">\n</Directory>\n<Location /status>\n</Location>\n<If \"%{HTTPS} == 'on'\">\n</If>\n<Else>\n</Else>\n",
+        );
+        let root = d.path().canonicalize().unwrap();
+        let s = &cfg.main.sections;
+        assert_eq!(s.len(), 5);
+        assert_eq!(s[0].kind, SectionKind::Directory);
+        match &s[0].matcher {
+            Matcher::Literal(p) => assert_eq!(p, &format!("{}/htdocs/", root.display())),
+            m => panic!("{m:?}"),
+        }
+        assert_eq!(s[0].nested.len(), 2);
+        assert_eq!(s[0].nested[0].kind, SectionKind::Files);
+        assert!(matches!(&s[0].nested[0].matcher, Matcher::Wildcard(w) if w == "*.txt"));
+        assert_eq!(s[0].nested[1].kind, SectionKind::Limit);
+        assert!(matches!(&s[0].nested[1].matcher, Matcher::Literal(m) if m == "GET POST"));
+        assert!(matches!(&s[1].matcher, Matcher::Regex(r) if r.is_match("/srv/x")));
+        assert!(matches!(&s[2].matcher, Matcher::Literal(l) if l == "/status"));
+        assert!(matches!(&s[3].matcher, Matcher::Expr(e) if e == "\"%{HTTPS} == 'on'\""));
+        assert_eq!(s[4].kind, SectionKind::Else);
+    }
+
+    #[test]
+    fn vhost_sections_follow_the_main_servers() {
+        let (_d, cfg) = load("<Location /a>\n</Location>\n<VirtualHost *:80>\n<Location /b>\n</Location>\n</VirtualHost>\n");
+        let names: Vec<String> = cfg.vhosts[0]
+            .sections
+            .iter()
+            .map(|s| match &s.matcher {
+                Matcher::Literal(l) => l.clone(),
+                m => format!("{m:?}"),
+            })
+            .collect();
+        assert_eq!(names, vec!["/a", "/b"]);
+        assert_eq!(cfg.main.sections.len(), 1);
+    }
+
+    #[test]
+    fn htaccess_refuses_server_directives_and_sections() {
+        let (_d, cfg) = load("");
+        let span = synthetic_span("/x/.htaccess", 1);
+        let node = |name: &str, args: &[&str], block: Option<Vec<Node>>| Node {
+            name: name.into(),
+            args: args.iter().map(|a| a.to_string()).collect(),
+            raw_args: args.join(" "),
+            span: span.clone(),
+            block,
+        };
+        let nodes = vec![
+            node("Timeout", &["5"], None),
+            node("Directory", &["/"], Some(vec![])),
+            node("Files", &["a"], Some(vec![])),
+        ];
+        let (_, sections, errors) = walk_htaccess(&nodes, &cfg, &cfg.main);
+        let msgs: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            msgs,
+            vec!["Timeout not allowed here", "<Directory not allowed here"]
+        );
+        assert_eq!(sections.len(), 1);
+    }
+
+    #[test]
+    fn no_directive_panics_on_odd_arguments() {
+        let (_d, base) = load("");
+        let span = synthetic_span("/x.conf", 1);
+        let odd: &[&[&str]] = &[
+            &[],
+            &[""],
+            &["x"],
+            &["-1"],
+            &["999999999999999999999999"],
+            &["on", "off", "x"],
+            &["[", "]", "~"],
+            &["é:ü", "\u{0}"],
+            &["header=", "body=-"],
+            &["~", "("],
+        ];
+        for (m, d) in registry::all_directives() {
+            for args in odd {
+                let node = Node {
+                    name: d.name.to_string(),
+                    args: args.iter().map(|a| a.to_string()).collect(),
+                    raw_args: args.join(" "),
+                    span: span.clone(),
+                    block: d.section.then(Vec::new),
+                };
+                let mut modules: Vec<&'static str> = base
+                    .modules
+                    .iter()
+                    .copied()
+                    .filter(|n| !n.starts_with("mpm_"))
+                    .collect();
+                modules.push(if m.name.starts_with("mpm_") {
+                    m.name
+                } else {
+                    "mpm_event"
+                });
+                if !modules.contains(&m.name) {
+                    modules.push(m.name);
+                }
+                let input = BuildInput {
+                    nodes: std::slice::from_ref(&node),
+                    modules,
+                    server_root: base.server_root.clone(),
+                    config_file: base.config_file.clone(),
+                    defines: Vec::new(),
+                    skip_docroot_check: false,
+                };
+                // Errors are fine (and expected); a panic is not.
+                let _ = build(input);
+            }
+        }
+    }
+
+    #[test]
+    fn vhost_addresses() {
+        let a = parse_vhost_addr("[::1]:8080").unwrap();
+        assert_eq!((a.ip, a.port), (Some("::1".parse().unwrap()), Some(8080)));
+        let b = parse_vhost_addr("*:*").unwrap();
+        assert_eq!((b.ip, b.port), (None, None));
+        let c = parse_vhost_addr("_default_:443").unwrap();
+        assert!(c.is_default && c.ip.is_none() && c.port == Some(443));
+        assert_eq!(parse_vhost_addr("10.0.0.1").unwrap().port, None);
     }
 }

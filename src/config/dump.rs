@@ -11,8 +11,17 @@ pub fn server_name(cfg: &ServerConfig, s: &ServerConf) -> String {
     s.server_name
         .clone()
         .or_else(|| cfg.main.server_name.clone())
-        .map(|n| n.split(':').next().unwrap_or(&n).to_string())
+        .map(|n| host_of_server_name(&n).to_string())
         .unwrap_or_else(|| fallback_server_name().0)
+}
+
+/// The host part of a ServerName (`https://www.example.com:8443` → `www.example.com`).
+pub fn host_of_server_name(name: &str) -> &str {
+    let rest = name.split_once("://").map(|(_, r)| r).unwrap_or(name);
+    if let Some(v6) = rest.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    rest.split(':').next().unwrap_or(rest)
 }
 
 /// httpd's `ap_get_local_host`: the host name if it resolves to a fully qualified name, else
@@ -62,7 +71,7 @@ fn origin(s: &ServerConf) -> String {
 }
 
 /// The vhosts sharing one address: (address text, has a specific IP, members with port).
-type AddrGroup<'a> = (String, bool, Vec<(&'a ServerConf, u16)>);
+type AddrGroup<'a> = (String, bool, Vec<(&'a ServerConf, String)>);
 
 /// `-t -D DUMP_VHOSTS`.
 pub fn vhosts(cfg: &ServerConfig) -> String {
@@ -73,7 +82,7 @@ pub fn vhosts(cfg: &ServerConfig) -> String {
     for v in &cfg.vhosts {
         for a in &v.addrs {
             let key = addr_key(a);
-            let port = a.port.unwrap_or(0);
+            let port = a.port.map(|p| p.to_string()).unwrap_or_else(|| "*".into());
             match groups.iter_mut().find(|(k, _, _)| *k == key) {
                 Some(g) => g.2.push((v, port)),
                 None => groups.push((key, a.ip.is_some(), vec![(v, port)])),
@@ -162,10 +171,6 @@ pub fn run_cfg(cfg: &ServerConfig) -> String {
         .find(|(n, _)| n == "default")
         .map(|(_, m)| m.clone())
         .unwrap_or_else(|| "default".into());
-    let _ = writeln!(
-        out,
-        "Mutex default: dir=\"{dir}\" mechanism={default_mech} "
-    );
     let mut names = vec!["watchdog-callback"];
     if !cfg.mpm.is_threaded() || cfg.mpm == super::MpmKind::Worker {
         names.push("mpm-accept");
@@ -180,6 +185,11 @@ pub fn run_cfg(cfg: &ServerConfig) -> String {
             }
         }
     }
+    // Debian's stock tree prints the default mutex after the named ones.
+    let _ = writeln!(
+        out,
+        "Mutex default: dir=\"{dir}\" mechanism={default_mech} "
+    );
     let _ = writeln!(out, "PidFile: \"{}\"", cfg.pid_file.display());
     // Only value-less names (-D, `Define NAME`); `Define NAME value` is a variable.
     for (name, _) in cfg.defines.iter().filter(|(_, v)| v.is_none()) {
@@ -205,11 +215,21 @@ pub fn modules(cfg: &ServerConfig) -> String {
 
 /// `-t -D DUMP_INCLUDES`.
 pub fn includes(cfg: &ServerConfig) -> String {
-    let mut out = String::from("Included configuration files:\n");
-    let _ = writeln!(out, "  (*) {}", cfg.config_file.display());
-    for (depth, line, file) in &cfg.includes {
-        let indent = "  ".repeat(depth + 1);
-        let _ = writeln!(out, "{indent}({line}) {}", file.display());
+    cfg.include_dump.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_name_hosts() {
+        assert_eq!(host_of_server_name("www.example.com"), "www.example.com");
+        assert_eq!(
+            host_of_server_name("www.example.com:8080"),
+            "www.example.com"
+        );
+        assert_eq!(host_of_server_name("https://x.example:8443"), "x.example");
+        assert_eq!(host_of_server_name("[::1]:80"), "::1");
     }
-    out
 }

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use super::build::{self, BuildError, BuildInput};
 use super::registry::Catalog;
 use super::ServerConfig;
+use crate::conf::expand::{expand, ExpandOptions};
 use crate::conf::ConfError;
 use crate::supervisor::RunOptions;
 
@@ -72,9 +73,13 @@ pub enum LoadError {
     /// Read phase: one line, `Syntax error on line N of FILE: …` chained over Includes.
     #[error("{0}")]
     Read(#[from] ConfError),
-    /// Walk phase or MPM count.
-    #[error("{0}")]
-    Build(#[from] BuildError),
+    /// Walk phase or MPM count; `warnings` are what the read pass said before (AH00111 …),
+    /// which httpd has printed by then.
+    #[error("{error}")]
+    Build {
+        error: BuildError,
+        warnings: Vec<String>,
+    },
 }
 
 impl LoadError {
@@ -82,10 +87,15 @@ impl LoadError {
     pub fn report(&self, argv0: &str) -> String {
         match self {
             LoadError::Read(e) => format!("{argv0}: {e}"),
-            LoadError::Build(BuildError::Mpm(m)) => {
-                format!("AH00534: {argv0}: Configuration error: {m}")
+            LoadError::Build { error, warnings } => {
+                let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+                out.push_str(&match error {
+                    BuildError::ReadTime(e) => format!("{argv0}: {e}"),
+                    BuildError::Mpm(m) => format!("AH00534: {argv0}: Configuration error: {m}"),
+                    e @ BuildError::Walk(_) => e.to_string(),
+                });
+                out
             }
-            LoadError::Build(e @ BuildError::Walk(_)) => e.to_string(),
         }
     }
 }
@@ -112,23 +122,24 @@ pub fn load(opts: &RunOptions) -> Result<(ServerConfig, Vec<String>), LoadError>
 pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
     let server_root = opts.server_root();
     let main = opts.main_file();
-    let tree = super::stopgap::read(
-        &main,
-        &server_root,
-        &opts.defines,
-        &opts.pre_directives,
-        &opts.post_directives,
-        &Catalog,
-    )?;
-    let mut cfg = build::build(BuildInput {
+    let mut xo = ExpandOptions::new(&server_root);
+    xo.defines = opts.defines.iter().map(|d| (d.clone(), None)).collect();
+    xo.pre_directives = opts.pre_directives.clone();
+    xo.post_directives = opts.post_directives.clone();
+    let tree = expand(&main, &xo, &Catalog)?;
+    let built = build::build(BuildInput {
         nodes: &tree.nodes,
-        modules: tree.modules,
-        server_root: tree.server_root,
+        modules: tree.loaded_modules.iter().map(|(m, _)| *m).collect(),
+        server_root: tree.server_root.clone(),
         config_file: main,
-        defines: tree.defines,
+        defines: tree.defines.clone(),
         skip_docroot_check: opts.skip_docroot_check,
+    });
+    let mut cfg = built.map_err(|error| LoadError::Build {
+        error,
+        warnings: tree.warnings.clone(),
     })?;
-    cfg.includes = tree.includes;
+    cfg.include_dump = tree.dump_includes();
     let mut notices = tree.warnings;
     notices.append(&mut cfg.notices);
     cfg.notices = notices;

@@ -20,7 +20,6 @@ pub mod docs;
 pub mod dump;
 pub mod load;
 pub mod registry;
-mod stopgap;
 
 pub use dir::DirConf;
 pub use load::{load, load_with, LoadError, LoadOptions};
@@ -390,11 +389,35 @@ pub struct ServerConfig {
     pub global_logs: Vec<CustomLog>,
     /// `SeeRequestTail` (mod_status).
     pub see_request_tail: bool,
-    /// Include tree for `-t -D DUMP_INCLUDES`: (depth, line of the Include, file).
-    pub includes: Vec<(usize, u32, PathBuf)>,
+    /// `-t -D DUMP_INCLUDES` output (the files read, as `conf::expand` recorded them).
+    pub include_dump: String,
     /// Messages httpd prints on stderr while reading the config without failing (AH00112
     /// DocumentRoot does not exist in a vhost, AH00548 NameVirtualHost …).
     pub notices: Vec<String>,
     /// `-T`: do not check that DocumentRoot exists.
     pub skip_docroot_check: bool,
+}
+
+impl ServerConfig {
+    /// The one startup notice listing directives that are parsed but have no effect yet
+    /// (`None` when there are none). Each name appears once, with its first location.
+    pub fn parsed_only_notice(&self) -> Option<String> {
+        let mut seen: Vec<(&str, &Span)> = Vec::new();
+        for (name, span) in &self.parsed_only {
+            if !seen.iter().any(|(n, _)| n.eq_ignore_ascii_case(name)) {
+                seen.push((name, span));
+            }
+        }
+        if seen.is_empty() {
+            return None;
+        }
+        let list: Vec<String> = seen
+            .iter()
+            .map(|(n, s)| format!("{n} ({}:{})", s.file.display(), s.line))
+            .collect();
+        Some(format!(
+            "mpmd: these directives are accepted but have no effect yet: {}",
+            list.join(", ")
+        ))
+    }
 }

@@ -2,6 +2,10 @@
 //! the connection back with what it waits for (`ConnOutcome`). No engine knows HTTP; no
 //! protocol code knows which engine runs it (DESIGN.md contract 1).
 
+mod driver;
+
+pub use driver::{drive, lingering_close};
+
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -55,4 +59,22 @@ pub struct Connection {
     /// Bytes read but not yet consumed (pipelined requests). Released while parked.
     pub read_buf: Vec<u8>,
     pub requests_served: u32,
+}
+
+impl Connection {
+    pub fn new(stream: std::net::TcpStream, peer: SocketAddr, local: SocketAddr) -> Self {
+        Connection {
+            stream,
+            peer,
+            local,
+            read_buf: Vec::new(),
+            requests_served: 0,
+        }
+    }
+
+    /// The lingering close for `ConnOutcome::Linger` (blocking engines call this; event may
+    /// do the same asynchronously).
+    pub fn linger(self) {
+        lingering_close(&self.stream, false);
+    }
 }

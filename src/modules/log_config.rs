@@ -8,7 +8,7 @@ use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::ServerConfig;
 
@@ -802,6 +802,8 @@ pub struct Logs {
     writers: Vec<Writer>,
     /// Index 0 = the main server, `i + 1` = `config.vhosts[i]`.
     servers: Vec<Vec<Entry>>,
+    /// Which server each index is: its `<VirtualHost>` span (`None` = main).
+    keys: Vec<Option<crate::conf::Span>>,
 }
 
 impl std::fmt::Debug for Logs {
@@ -880,6 +882,7 @@ fn open_with(config: &ServerConfig, mut reuse: Vec<Writer>) -> Result<Logs, LogC
     let mut logs = Logs {
         writers: Vec::new(),
         servers: Vec::new(),
+        keys: Vec::new(),
     };
     let mut formats: Vec<(String, Arc<Format>)> = Vec::new();
     let servers = std::iter::once(&config.main).chain(config.vhosts.iter());
@@ -932,6 +935,7 @@ fn open_with(config: &ServerConfig, mut reuse: Vec<Writer>) -> Result<Logs, LogC
             });
         }
         logs.servers.push(entries);
+        logs.keys.push(s.span.clone());
     }
     for w in reuse {
         w.close();
@@ -957,6 +961,7 @@ impl Logs {
         Logs {
             writers: Vec::new(),
             servers: Vec::new(),
+            keys: Vec::new(),
         }
     }
 
@@ -1005,6 +1010,127 @@ impl Logs {
             })
             .collect()
     }
+}
+
+/// The logs of this process: opened by the parent (`install`), inherited by the children.
+static LOGS: RwLock<Option<Arc<Logs>>> = RwLock::new(None);
+
+/// Opens (first call) or reopens (restart) the access logs of `config` and registers the
+/// logging hook of the request pipeline. Called by the parent before forking.
+pub fn install(config: &ServerConfig) -> Result<(), LogConfigError> {
+    let mut g = LOGS.write().unwrap_or_else(|e| e.into_inner());
+    let next = match g.take().map(Arc::try_unwrap) {
+        Some(Ok(mut logs)) => match logs.reopen(config) {
+            Ok(()) => logs,
+            Err(e) => {
+                *g = Some(Arc::new(logs));
+                return Err(e);
+            }
+        },
+        Some(Err(shared)) => {
+            // someone still holds the old set (cannot happen in the single-threaded parent)
+            *g = Some(shared);
+            return Ok(());
+        }
+        None => open_logs(config)?,
+    };
+    *g = Some(Arc::new(next));
+    super::set_log_hook(hook);
+    Ok(())
+}
+
+/// Writes out buffered lines (BufferedLogs); children call it before they exit.
+pub fn flush() {
+    if let Some(l) = LOGS.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        l.flush();
+    }
+}
+
+/// `%U`: the path of the request target, %-decoded.
+fn decoded_path(target: &[u8]) -> Vec<u8> {
+    let (_, pq) = crate::proto::h1::head::split_absolute(target);
+    let path = match memchr::memchr(b'?', pq) {
+        Some(i) => &pq[..i],
+        None => pq,
+    };
+    percent_encoding::percent_decode(path).collect()
+}
+
+/// The pipeline's logging hook: the driver's record → ours → every log of the server.
+fn hook(rec: &super::LogRecord<'_>) {
+    let logs = match LOGS.read().unwrap_or_else(|e| e.into_inner()).as_ref() {
+        Some(l) => l.clone(),
+        None => return,
+    };
+    let server = logs
+        .keys
+        .iter()
+        .position(|k| *k == rec.server.span)
+        .unwrap_or(0);
+    let empty = crate::proto::h1::Head::default();
+    let head = rec.head.unwrap_or(&empty);
+    let headers_in: Vec<(&[u8], &[u8])> = head
+        .fields
+        .iter()
+        .map(|f| (head.name(f), head.value(f)))
+        .collect();
+    let headers_out: Vec<(&[u8], &[u8])> = rec
+        .response
+        .map(|r| {
+            r.headers
+                .iter()
+                .chain(r.err_headers.iter())
+                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let target = head.target();
+    let uri = decoded_path(target);
+    let query = memchr::memchr(b'?', target).map(|i| &target[i + 1..]);
+    let protocol = match head.version {
+        (0, 9) => String::new(),
+        (a, b) => format!("HTTP/{a}.{b}"),
+    };
+    let client = rec.peer.ip().to_string();
+    let local = rec.local.ip().to_string();
+    let host = head
+        .header("Host")
+        .and_then(|h| super::vhost::parse_host(h).ok())
+        .map(|(n, _)| n)
+        .filter(|n| !n.is_empty());
+    let server_hostname = rec.server.server_name.as_deref().unwrap_or("");
+    let now = crate::scoreboard::now_micros();
+    let r = LogRecord {
+        client_ip: &client,
+        peer_ip: &client,
+        remote_port: rec.peer.port(),
+        local_ip: &local,
+        local_port: rec.local.port(),
+        server_port: rec.local.port(),
+        server_hostname,
+        server_name: host.as_deref().unwrap_or(server_hostname),
+        request_line: rec.request_line,
+        method: head.method(),
+        protocol: protocol.as_bytes(),
+        uri: &uri,
+        query,
+        status: rec.status,
+        body_bytes: rec.body_bytes,
+        bytes_in: head.buf.len() as u64,
+        bytes_out: rec.bytes_sent,
+        request_time: now.saturating_sub(rec.duration.as_micros() as u64),
+        end_time: now,
+        headers_in: &headers_in,
+        headers_out: &headers_out,
+        content_type: rec
+            .response
+            .and_then(|r| r.content_type.as_deref())
+            .map(str::as_bytes),
+        keepalives: rec.requests_on_connection,
+        keep_alive: rec.keep_alive,
+        ..LogRecord::default()
+    };
+    logs.log(server, &r);
 }
 
 /// A config from text, for tests: written to a temp dir and loaded like `-f`.

@@ -270,6 +270,19 @@ pub fn handle(
     })
 }
 
+/// `SetHandler metrics`, as registered in `modules::HANDLERS`.
+pub fn handler(req: &super::Request<'_>, resp: &mut super::Response) -> Result<(), u16> {
+    let name = status::request_server_name(req);
+    let local_ip = req.local.ip().to_string();
+    let hr = HandlerRequest {
+        method: req.method_str,
+        query: req.query.as_deref(),
+        server_name: &name,
+        local_ip: &local_ip,
+    };
+    status::answer(req, handle(&hr, req.config, status::scoreboard()), resp)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,4 +1,549 @@
-//! modules
+//! The request pipeline and the modules that answer requests, in httpd's phase order:
+//! vhost selection → URI normalisation → translate (mod_alias, then DocumentRoot) → the
+//! section merge (`walk`) → setenvif/env → access (authz) → handler (registered handlers,
+//! mod_dir, autoindex, the default handler) → fixups (mod_headers) → ErrorDocument.
+//! The connection driver (`crate::conn`) owns the wire; this module only builds responses.
+
+pub mod alias;
+pub mod authz;
+pub mod autoindex;
+pub mod core;
+pub mod dir;
+pub mod env;
+pub mod headers;
 pub mod log_config;
 pub mod metrics;
+pub mod mime;
+pub mod request;
+pub mod setenvif;
 pub mod status;
+pub mod uri;
+pub mod vhost;
+pub mod walk;
+
+use std::net::SocketAddr;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use crate::config::dir::{opt, ErrorDoc};
+use crate::config::{ServerConf, ServerConfig, ServerSignature, ServerTokens};
+use crate::proto::h1::response::{error_page, ErrorInfo};
+use crate::proto::h1::Head;
+pub use request::{Body, Framing, Method, Request, Response};
+
+/// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the
+/// status of the error to send.
+pub type HandlerFn = fn(&Request<'_>, &mut Response) -> Result<(), u16>;
+
+/// The handlers other modules register (e.g. `server-status`), by name. A handler that is not
+/// listed falls back to the default handler, as httpd does.
+pub static HANDLERS: &[(&str, HandlerFn)] = &[
+    ("default-handler", default_handler),
+    ("server-status", status::handler),
+    ("metrics", metrics::handler),
+];
+
+fn default_handler(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    static_content(req, resp)
+}
+
+/// What the access-log hook sees once a response is written.
+pub struct LogRecord<'a> {
+    pub request_line: &'a [u8],
+    pub status: u16,
+    pub bytes_sent: u64,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+    pub server: &'a ServerConf,
+    pub head: Option<&'a Head>,
+    pub time: u64,
+    pub duration: std::time::Duration,
+    /// The response as sent (headers, content type; its body is gone).
+    pub response: Option<&'a Response>,
+    /// Body bytes sent (0 for HEAD and bodiless statuses): `%b`.
+    pub body_bytes: u64,
+    /// The connection stays open after this response: `%X`.
+    pub keep_alive: bool,
+    /// Requests on this connection, this one included: `%k`.
+    pub requests_on_connection: u32,
+}
+
+/// The logging phase: mod_log_config registers here (once per process).
+pub type LogHook = fn(&LogRecord<'_>);
+static LOG_HOOK: OnceLock<LogHook> = OnceLock::new();
+
+pub fn set_log_hook(f: LogHook) {
+    let _ = LOG_HOOK.set(f);
+}
+
+pub fn log_request(rec: &LogRecord<'_>) {
+    if let Some(f) = LOG_HOOK.get() {
+        f(rec);
+    }
+}
+
+/// The `Server:` banner for ServerTokens.
+pub fn banner(t: ServerTokens) -> &'static str {
+    match t {
+        ServerTokens::Prod => "Apache",
+        ServerTokens::Major => "Apache/2",
+        ServerTokens::Minor => "Apache/2.4",
+        ServerTokens::Min => "Apache/2.4.71",
+        ServerTokens::Os | ServerTokens::Full => "Apache/2.4.71 (Debian)",
+    }
+}
+
+/// The result of running the pipeline for one request head.
+pub struct Outcome<'c> {
+    pub response: Response,
+    pub server: &'c ServerConf,
+    /// LimitRequestBody of the merged configuration (0 = unlimited).
+    pub limit_request_body: u64,
+    /// The request carried `Expect: 100-continue` (1.1 only).
+    pub expect_continue: bool,
+}
+
+/// Where a URL maps: the server, the per-request data and the pieces the walk needs.
+struct Ctx<'c> {
+    config: &'c ServerConfig,
+}
+
+fn is_http_url(s: &str) -> bool {
+    let l = s.as_bytes();
+    l.len() > 3
+        && s.split_once("://")
+            .is_some_and(|(scheme, _)| scheme.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
+/// `http://host[:port]` for redirects built from the request (UseCanonicalName Off).
+pub fn self_url(req: &Request<'_>) -> String {
+    let name = match &req.hostname {
+        Some(h) if !h.is_empty() => h.clone(),
+        _ => req
+            .server
+            .server_name
+            .clone()
+            .unwrap_or_else(|| req.local.ip().to_string()),
+    };
+    let port = match (&req.hostname, req.host_port) {
+        (Some(_), Some(p)) => p,
+        (Some(h), None) if !h.is_empty() => 80,
+        _ => req.local.port(),
+    };
+    if port == 80 {
+        format!("http://{name}")
+    } else {
+        format!("http://{name}:{port}")
+    }
+}
+
+/// The ServerSignature footer.
+pub fn signature(req: &Request<'_>) -> String {
+    match req.server.server_signature {
+        ServerSignature::Off => String::new(),
+        sig => {
+            let name = match &req.hostname {
+                Some(h) if !h.is_empty() => h.clone(),
+                _ => req.server.server_name.clone().unwrap_or_default(),
+            };
+            let port = match (&req.hostname, req.host_port) {
+                (Some(_), Some(p)) => p,
+                _ => 80,
+            };
+            let name = if sig == ServerSignature::Email {
+                format!(
+                    "<a href=\"mailto:{}\">{name}</a>",
+                    req.server.server_admin.as_deref().unwrap_or("")
+                )
+            } else {
+                name
+            };
+            format!(
+                "<hr>\n<address>{} Server at {name} Port {port}</address>\n",
+                banner(req.config.server_tokens)
+            )
+        }
+    }
+}
+
+/// Fills `resp` with httpd's generated page for `status`.
+pub fn error_response(req: &Request<'_>, status: u16, note: Option<&str>, resp: &mut Response) {
+    let keep_location = resp.header("Location").map(str::to_string);
+    let allow = resp.header("Allow").map(str::to_string);
+    resp.status = status;
+    resp.headers.clear();
+    if let Some(a) = allow {
+        if matches!(status, 405 | 501) {
+            resp.headers.push(("Allow".into(), a));
+        }
+    }
+    if let Some(l) = &keep_location {
+        if (300..400).contains(&status) || status == 201 {
+            resp.headers.push(("Location".into(), l.clone()));
+        }
+    }
+    resp.generated = true;
+    let sig = signature(req);
+    let info = ErrorInfo {
+        method: req.method_str,
+        location: keep_location.as_deref(),
+        note,
+        server_admin: req
+            .server
+            .server_admin
+            .as_deref()
+            .unwrap_or("[no address given]"),
+        expect: req.header_in("Expect"),
+        signature: &sig,
+    };
+    resp.body = Body::Bytes(error_page(status, &info).into_bytes());
+    resp.content_type = Some("text/html; charset=iso-8859-1".into());
+    if req.env_var("suppress-error-charset").is_some() {
+        resp.content_type = Some("text/html".into());
+    }
+}
+
+/// Runs the pipeline for a parsed head. `time` is when the request arrived.
+pub fn process<'c>(
+    config: &'c ServerConfig,
+    head: &Head,
+    peer: SocketAddr,
+    local: SocketAddr,
+    time: u64,
+) -> Outcome<'c> {
+    let ctx = Ctx { config };
+    let method_str = std::str::from_utf8(head.method()).unwrap_or("");
+    let method = Method::parse(head.method());
+    let (abs_host, path_query) = crate::proto::h1::head::split_absolute(head.target());
+
+    // Host: exactly one; required for HTTP/1.1; the absolute-form host wins.
+    let host_count = head.count("Host");
+    let mut bad = host_count > 1 || (host_count == 0 && head.is_http11());
+    let mut hostname = None;
+    let mut host_port = None;
+    if let Some(h) = abs_host.or_else(|| head.header("Host")) {
+        match vhost::parse_host(h) {
+            Ok((n, p)) => {
+                hostname = Some(n);
+                host_port = p;
+            }
+            Err(vhost::BadHost) => bad = true,
+        }
+    }
+    let (server_index, server) = vhost::select(
+        config,
+        &local,
+        hostname.as_deref().filter(|h| !h.is_empty()),
+    );
+    let mut req = Request {
+        head,
+        method,
+        method_str,
+        config,
+        server,
+        server_index,
+        peer,
+        local,
+        hostname,
+        host_port,
+        uri: String::new(),
+        query: None,
+        filename: PathBuf::new(),
+        finfo: None,
+        dir: Arc::new(server.dir.clone()),
+        env: Vec::new(),
+        time,
+        prev_status: None,
+        headers_in_override: Vec::new(),
+    };
+    let expect = head.header("Expect");
+    let expect_continue =
+        head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
+    let mut resp = Response::new(200);
+    let out = |req: &Request<'_>, mut resp: Response| -> Outcome<'c> {
+        headers::fixup(req, &mut resp);
+        Outcome {
+            response: resp,
+            server,
+            limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
+            expect_continue,
+        }
+    };
+    if bad {
+        error_response(&req, 400, None, &mut resp);
+        return out(&req, resp);
+    }
+    if let Some(e) = expect {
+        if !e.eq_ignore_ascii_case(b"100-continue") && head.is_http11() {
+            error_response(&req, 417, None, &mut resp);
+            resp.close_silently = true;
+            return out(&req, resp);
+        }
+    }
+    if method == Method::Trace {
+        let trace = req.dir.trace_enable.unwrap_or(config.trace_enable);
+        if !trace {
+            resp.headers.push(("Allow".into(), String::new()));
+            error_response(&req, 405, None, &mut resp);
+            return out(&req, resp);
+        }
+        let mut b = head.request_line().to_vec();
+        b.extend_from_slice(b"\r\n");
+        for f in &head.fields {
+            b.extend_from_slice(head.name(f));
+            b.extend_from_slice(b": ");
+            b.extend_from_slice(head.value(f));
+            b.extend_from_slice(b"\r\n");
+        }
+        b.extend_from_slice(b"\r\n");
+        resp.content_type = Some("message/http".into());
+        resp.body = Body::Bytes(b);
+        resp.framing = Framing::Chunked;
+        return out(&req, resp);
+    }
+    if path_query == b"*" {
+        if method == Method::Options {
+            return out(&req, resp);
+        }
+        error_response(&req, 400, None, &mut resp);
+        return out(&req, resp);
+    }
+    let (raw_path, query) = match memchr::memchr(b'?', path_query) {
+        Some(i) => (&path_query[..i], Some(&path_query[i + 1..])),
+        None => (path_query, None),
+    };
+    req.query = query.map(|q| String::from_utf8_lossy(q).into_owned());
+    match uri::normalize(raw_path, true, uri::EncodedSlashes::Off) {
+        Ok(u) => req.uri = u,
+        Err(s) => {
+            error_response(&req, s, None, &mut resp);
+            return out(&req, resp);
+        }
+    }
+    run_request(&ctx, &mut req, &mut resp);
+    out(&req, resp)
+}
+
+/// Translate, walk, access, handler; then ErrorDocument. `req.uri` is set.
+fn run_request(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) {
+    let status = match map_and_handle(ctx, req, resp) {
+        Ok(()) => return,
+        Err(s) => s,
+    };
+    // ErrorDocument, then the generated page.
+    let doc = req
+        .dir
+        .error_documents
+        .iter()
+        .rev()
+        .find(|(c, _)| *c == status)
+        .map(|(_, d)| d.clone());
+    match doc {
+        Some(ErrorDoc::Local(path)) if req.prev_status.is_none() => {
+            let orig_method = req.method;
+            req.prev_status = Some(status);
+            let (p, q) = match path.split_once('?') {
+                Some((p, q)) => (p.to_string(), Some(q.to_string())),
+                None => (path.clone(), None),
+            };
+            req.uri = p;
+            req.query = q;
+            req.method = if orig_method == Method::Head {
+                Method::Head
+            } else {
+                Method::Get
+            };
+            let mut r2 = Response::new(200);
+            r2.err_headers = std::mem::take(&mut resp.err_headers);
+            match map_and_handle(ctx, req, &mut r2) {
+                Ok(()) if r2.status == 200 => {
+                    r2.status = status;
+                    *resp = r2;
+                }
+                Ok(()) | Err(_) => {
+                    let s2 = if r2.status != 200 { r2.status } else { 500 };
+                    let _ = s2;
+                    error_response(req, status, None, resp);
+                }
+            }
+        }
+        Some(ErrorDoc::Url(url)) => {
+            resp.headers.clear();
+            resp.headers.push(("Location".into(), url));
+            error_response(req, 302, None, resp);
+        }
+        Some(ErrorDoc::Text(t)) => {
+            error_response(req, status, None, resp);
+            resp.body = Body::Bytes(t.into_bytes());
+        }
+        _ => error_response(req, status, None, resp),
+    }
+}
+
+/// The longest existing prefix of `path`: (metadata of the whole path if it exists, the
+/// directory to walk, the file name for `<Files>`).
+fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
+    match std::fs::metadata(path) {
+        Ok(m) => {
+            if m.is_dir() {
+                (Some(m), path.to_path_buf(), None, false)
+            } else {
+                let dir = path
+                    .parent()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| PathBuf::from("/"));
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                (Some(m), dir, name, false)
+            }
+        }
+        Err(e) => {
+            let dangling =
+                e.kind() == std::io::ErrorKind::NotFound && std::fs::symlink_metadata(path).is_ok();
+            let too_long = e.raw_os_error() == Some(libc::ENAMETOOLONG)
+                || e.kind() == std::io::ErrorKind::PermissionDenied;
+            // Walk up to the first existing directory.
+            let mut dir = path.parent();
+            while let Some(d) = dir {
+                if d.is_dir() {
+                    break;
+                }
+                dir = d.parent();
+            }
+            let dir = dir
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("/"));
+            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+            (None, dir, name, dangling || too_long)
+        }
+    }
+}
+
+fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    // Translate: mod_alias, then DocumentRoot.
+    let server_dir = &req.server.dir;
+    match alias::translate(server_dir, &req.uri, req.query.as_deref()) {
+        Some(alias::Mapped::Redirect(status, target)) => {
+            if let Some(t) = target {
+                let t = if is_http_url(&t) {
+                    t
+                } else {
+                    format!("{}{}", self_url(req), t)
+                };
+                resp.headers.push(("Location".into(), t));
+            }
+            return Err(status);
+        }
+        Some(alias::Mapped::File(p)) => req.filename = p,
+        None => {
+            let mut f = req.server.document_root.clone().into_os_string();
+            f.push(&req.uri);
+            req.filename = PathBuf::from(f);
+        }
+    }
+    let (finfo, dir_path, file_name, refused) = locate(&req.filename);
+    req.finfo = finfo;
+    let dir_str = dir_path.to_string_lossy();
+    let dir_str = if dir_str.len() > 1 {
+        dir_str.trim_end_matches('/')
+    } else {
+        &dir_str
+    };
+    let target = walk::Target {
+        dir: Some(dir_str),
+        file: file_name.as_deref(),
+        uri: &req.uri,
+    };
+    req.dir = walk::merged(ctx.config, req.server_index, req.server, &target);
+
+    setenvif::run(req);
+    authz::check(req)?;
+    headers::request_fixup(req);
+    env::fixup(req);
+
+    if refused {
+        return Err(403);
+    }
+    // Symlinks: without FollowSymLinks a symlink is refused (SymLinksIfOwnerMatch: same owner).
+    let opts = req.dir.options_bits();
+    if opts & opt::SYM_LINKS == 0 {
+        if let Ok(l) = std::fs::symlink_metadata(req.filename.as_path()) {
+            if l.file_type().is_symlink() {
+                let owner_ok = opts & opt::SYM_OWNER != 0
+                    && req.finfo.as_ref().is_some_and(|m| m.uid() == l.uid());
+                if !owner_ok {
+                    return Err(403);
+                }
+            }
+        }
+    }
+
+    if req.method == Method::Options {
+        resp.status = 200;
+        resp.headers.push((
+            "Allow".into(),
+            core::allow_header(ctx.config.trace_enable).into(),
+        ));
+        if let Some(name) = file_name.as_deref() {
+            if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
+                resp.content_type =
+                    mime::find(&ctx.config.types_config, &req.dir, name).content_type;
+            }
+        }
+        return Ok(());
+    }
+
+    // Handlers named by SetHandler/AddHandler.
+    if let Some(h) = req.dir.handler.as_deref() {
+        if !h.eq_ignore_ascii_case("none") {
+            if let Some((_, f)) = HANDLERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(h)) {
+                return f(req, resp);
+            }
+        }
+    }
+    static_content(req, resp)
+}
+
+/// mod_dir + autoindex + the default handler for what translate found.
+fn static_content(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    let Some(meta) = req.finfo.as_ref() else {
+        return Err(404);
+    };
+    if meta.is_dir() {
+        return dir::handle(req, resp);
+    }
+    if !meta.is_file() {
+        return Err(403);
+    }
+    let name = req
+        .filename
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let info = mime::find(&req.config.types_config, &req.dir, &name);
+    if let Some(e) = &info.encoding {
+        resp.headers.push(("Content-Encoding".into(), e.clone()));
+    }
+    if let Some(l) = &info.language {
+        resp.headers.push(("Content-Language".into(), l.clone()));
+    }
+    let mut ct = info.content_type;
+    if let (Some(Some(cs)), Some(t)) = (&req.dir.add_default_charset, &mut ct) {
+        if (t == "text/plain" || t == "text/html") && !t.contains("charset") {
+            t.push_str("; charset=");
+            t.push_str(cs);
+        }
+    }
+    core::serve_file(req, ct, resp)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn banners() {
+        assert_eq!(banner(ServerTokens::Prod), "Apache");
+        assert_eq!(banner(ServerTokens::Os), "Apache/2.4.71 (Debian)");
+    }
+}

@@ -5,7 +5,9 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::OnceLock;
 
+use super::{Body, Request, Response};
 use crate::config::{MpmKind, ServerConfig};
 use crate::scoreboard::{Scoreboard, Snapshot, WorkerState, MPM_EVENT, MPM_PREFORK, MPM_WORKER};
 
@@ -1006,6 +1008,71 @@ pub fn handle(
         headers,
         body: body.into_bytes(),
     })
+}
+
+/// The scoreboard of this server, set by the parent once it is made (children inherit it).
+static SCOREBOARD: OnceLock<&'static Scoreboard> = OnceLock::new();
+
+pub fn set_scoreboard(sb: &'static Scoreboard) {
+    let _ = SCOREBOARD.set(sb);
+}
+
+pub fn scoreboard() -> Option<&'static Scoreboard> {
+    SCOREBOARD.get().copied()
+}
+
+/// `ap_get_server_name` with UseCanonicalName Off: the Host header's name, else ServerName,
+/// else the local address.
+pub(crate) fn request_server_name(req: &Request<'_>) -> String {
+    match &req.hostname {
+        Some(h) if !h.is_empty() => h.clone(),
+        _ => req
+            .server
+            .server_name
+            .clone()
+            .unwrap_or_else(|| req.local.ip().to_string()),
+    }
+}
+
+/// Fills the pipeline's response from a generated one; `Err(status)` for an error page,
+/// and when the handler declines, what the default handler would answer (404, or 405 for
+/// an existing file).
+pub(crate) fn answer(
+    req: &Request<'_>,
+    r: Option<HandlerResponse>,
+    resp: &mut Response,
+) -> Result<(), u16> {
+    let Some(r) = r else {
+        return Err(if req.finfo.is_some() { 405 } else { 404 });
+    };
+    if r.status != 200 {
+        return Err(r.status);
+    }
+    resp.status = 200;
+    resp.content_type = Some(r.content_type.to_string());
+    for (n, v) in r.headers {
+        resp.headers.push((n.into(), v));
+    }
+    resp.body = Body::Bytes(r.body);
+    Ok(())
+}
+
+/// `SetHandler server-status`, as registered in `modules::HANDLERS`.
+pub fn handler(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    let name = request_server_name(req);
+    let local_ip = req.local.ip().to_string();
+    let hr = HandlerRequest {
+        method: req.method_str,
+        query: req.query.as_deref(),
+        server_name: &name,
+        local_ip: &local_ip,
+    };
+    let sig = super::signature(req);
+    let sig = match sig.strip_prefix("<hr>\n") {
+        Some(rest) => format!("<hr />\n{rest}"),
+        None => sig,
+    };
+    answer(req, handle(&hr, req.config, scoreboard(), &sig), resp)
 }
 
 #[cfg(test)]

@@ -21,9 +21,7 @@ pub mod listen;
 pub mod prefork;
 pub mod worker;
 
-// Throwaway stand-in for `conn::drive` until the HTTP helper's driver lands on main.
-mod devdriver;
-pub(crate) use devdriver::drive;
+pub(crate) use crate::conn::drive;
 
 /// Child exit status: normal.
 pub const EXIT_OK: i32 = 0;
@@ -68,11 +66,14 @@ impl ChildCtx {
 
 /// Runs the configured engine in this child; returns the exit status.
 pub fn run_child(ctx: ChildCtx) -> i32 {
-    match ctx.config.mpm {
+    let code = match ctx.config.mpm {
         MpmKind::Prefork => prefork::child_main(ctx),
         MpmKind::Worker => worker::child_main(ctx),
         MpmKind::Event => event::child_main(ctx),
-    }
+    };
+    // BufferedLogs: what this child kept goes out before it exits.
+    crate::modules::log_config::flush();
+    code
 }
 
 /// Reads the pipe of death without blocking: true when this child must stop gracefully
@@ -191,6 +192,11 @@ pub fn accept_error_is_transient(e: &std::io::Error) -> bool {
         e.raw_os_error(),
         Some(libc::EPROTO) | Some(libc::ENETDOWN) | Some(libc::EHOSTUNREACH)
     )
+}
+
+/// accept(2) on a listening socket that was shut down (graceful-stop): the child must stop.
+pub fn listener_gone(e: &std::io::Error) -> bool {
+    e.raw_os_error() == Some(libc::EINVAL)
 }
 
 /// The calling thread's kernel thread id (what the scoreboard and the log show).

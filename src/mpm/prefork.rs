@@ -8,8 +8,8 @@ use std::time::Duration;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 use super::{
-    accept_error_is_transient, new_connection, pod_says_stop, serve_blocking, tid, ChildCtx,
-    EXIT_CHILDSICK, EXIT_OK,
+    accept_error_is_transient, listener_gone, new_connection, pod_says_stop, serve_blocking, tid,
+    ChildCtx, EXIT_CHILDSICK, EXIT_OK,
 };
 use crate::ap_log;
 use crate::scoreboard::WorkerState;
@@ -96,6 +96,7 @@ pub fn child_main(mut ctx: ChildCtx) -> i32 {
                     }
                 }
                 Err(e) if accept_error_is_transient(&e) => {}
+                Err(e) if listener_gone(&e) => break 'outer,
                 Err(e) => {
                     // EMFILE/ENFILE/ENOBUFS: back off instead of spinning.
                     ap_log!(error, "mpm_prefork", "AH00147: accept failed: {e}");

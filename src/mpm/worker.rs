@@ -13,8 +13,8 @@ use std::time::Duration;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 
 use super::{
-    accept_error_is_transient, new_connection, pod_says_stop, serve_blocking, tid, ChildCtx,
-    EXIT_CHILDSICK, EXIT_OK,
+    accept_error_is_transient, listener_gone, new_connection, pod_says_stop, serve_blocking, tid,
+    ChildCtx, EXIT_CHILDSICK, EXIT_OK,
 };
 use crate::ap_log;
 use crate::config::ServerConfig;
@@ -230,6 +230,7 @@ fn listener_loop(ctx: &mut ChildCtx, shared: &Shared, threads: usize) -> i32 {
                     break; // re-check for an idle worker before the next accept
                 }
                 Err(e) if accept_error_is_transient(&e) => {}
+                Err(e) if listener_gone(&e) => return EXIT_OK,
                 Err(e) => {
                     ap_log!(error, "mpm_worker", "AH00268: accept failed: {e}");
                     std::thread::sleep(Duration::from_millis(100));

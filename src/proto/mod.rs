@@ -1,1 +1,4 @@
-//! proto
+//! The wire protocols. `h1` is sans-IO: bytes in, parsed heads and decoded bodies out, and
+//! helpers that format response heads into a caller-owned buffer.
+
+pub mod h1;

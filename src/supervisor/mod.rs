@@ -210,6 +210,11 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
         }
     };
     crate::log::open(&config)?;
+    if let Err(e) = crate::modules::log_config::install(&config) {
+        eprintln!("AH00649: {e}");
+        eprintln!("AH00015: Unable to open logs");
+        return Ok(1);
+    }
     let creds = privs::resolve(config.user.as_deref(), config.group.as_deref())?;
 
     if !opts.foreground && !opts.one_process {
@@ -227,6 +232,7 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
             .map(|p| resolve(&config, p))
             .as_deref(),
     )?));
+    crate::modules::status::set_scoreboard(sb);
     pidfile::write(&pid_path, std::process::id(), true).map_err(|source| {
         SupervisorError::PidFile {
             path: pid_path.clone(),
@@ -711,8 +717,14 @@ impl Supervisor {
             .global()
             .shutdown_pending
             .store(1, Ordering::Release);
-        // New connections are refused at once: close our copies, and the pipe's EOF makes
-        // every child close theirs.
+        // New connections are refused at once: shutting a listening socket down stops it for
+        // every process that shares it, even a busy prefork child that will only look at the
+        // pipe of death after its current connection.
+        for l in &self.listeners {
+            use std::os::fd::AsRawFd;
+            let _ =
+                nix::sys::socket::shutdown(l.socket.as_raw_fd(), nix::sys::socket::Shutdown::Both);
+        }
         self.listeners.clear();
         self.pod = None;
         let timeout = self.config.mpm_config.graceful_shutdown_timeout;
@@ -781,6 +793,9 @@ impl Supervisor {
         }
         if let Err(e) = crate::log::open(&new) {
             ap_log!(error, "core", "{e}");
+        }
+        if let Err(e) = crate::modules::log_config::install(&new) {
+            ap_log!(error, "log_config", "AH00649: {e}");
         }
         self.config = Arc::new(new);
         let _ = crate::log::redirect_stderr();

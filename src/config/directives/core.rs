@@ -18,6 +18,34 @@ const ACCESS: C = C::ALL_BUT_HTACCESS;
 /// Sections allowed in directory context (`<Limit>`): never at server level.
 const DIR_ONLY: C = C(4 | 8);
 
+/// http_core's table (Debian's static `http` module): the keep-alive settings.
+pub static HTTP_CORE: &[DirectiveDef] = &[
+    def(
+        "KeepAlive",
+        Flag,
+        RSRC,
+        Implemented,
+        "Whether persistent connections should be On or Off",
+        keep_alive,
+    ),
+    def(
+        "KeepAliveTimeout",
+        Take1,
+        RSRC,
+        Implemented,
+        "Keep-Alive timeout duration (sec)",
+        keep_alive_timeout,
+    ),
+    def(
+        "MaxKeepAliveRequests",
+        Take1,
+        RSRC,
+        Implemented,
+        "Maximum number of Keep-Alive requests per connection, or 0 for infinite",
+        max_keep_alive_requests,
+    ),
+];
+
 pub static DIRECTIVES: &[DirectiveDef] = &[
     // Read-time directives `conf::expand` has already run; kept for context checks, `-L`
     // and `<IfDirective>`.
@@ -44,9 +72,6 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     po("EnableExceptionHook", Flag, GLOBAL, "Enable the fatal exception hook"),
     // Connection and request limits.
     def("Timeout", Take1, RSRC, Implemented, "Timeout duration (sec)", timeout),
-    def("KeepAlive", Flag, RSRC, Implemented, "Whether persistent connections should be On or Off", keep_alive),
-    def("KeepAliveTimeout", Take1, RSRC, Implemented, "Keep-Alive timeout duration (sec)", keep_alive_timeout),
-    def("MaxKeepAliveRequests", Take1, RSRC, Implemented, "Maximum number of Keep-Alive requests per connection, or 0 for infinite", max_keep_alive_requests),
     def("LimitRequestLine", Take1, RSRC, Implemented, "Limit on maximum size of an HTTP request line", limit_request_line),
     def("LimitRequestFieldSize", Take1, RSRC, Implemented, "Limit on maximum size of an HTTP request header field", limit_request_field_size),
     def("LimitRequestFields", Take1, RSRC, Implemented, "Limit (0 = unlimited) on max number of header fields in a request message", limit_request_fields),
@@ -111,12 +136,9 @@ fn log_target(ctx: &ApplyCtx<'_>, p: &str) -> String {
     }
 }
 
-fn server_root(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let p = server_path(ctx, ctx.arg(0));
-    if !p.is_dir() {
-        return Err("ServerRoot must be a valid directory".into());
-    }
-    ctx.global.server_root = p;
+/// `conf::expand` has already applied ServerRoot while reading (relative to the working
+/// directory, as httpd does); the final value is `global.server_root`.
+fn server_root(_: &mut ApplyCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 

@@ -21,9 +21,6 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
 
 fn log_format(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     let key = ctx.node.args.get(1).cloned().unwrap_or_default();
-    if !key.is_empty() && key.contains('%') {
-        return Err("LogFormat name cannot contain '%'".into());
-    }
     let fmt = ctx.arg(0).to_string();
     ctx.global.log_formats.insert(key, fmt);
     Ok(())

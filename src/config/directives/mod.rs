@@ -116,7 +116,13 @@ pub static MODULES: &[ModuleDef] = &[
         true,
         [misc::WATCHDOG]
     ),
-    module!("http", "http_module", "http_core.c", true, [NONE]),
+    module!(
+        "http",
+        "http_module",
+        "http_core.c",
+        true,
+        [core::HTTP_CORE]
+    ),
     module!(
         "log_config",
         "log_config_module",
@@ -132,21 +138,21 @@ pub static MODULES: &[ModuleDef] = &[
         "mpm_prefork_module",
         "prefork.c",
         false,
-        [mpm::PREFORK]
+        [mpm::COMMON, mpm::PREFORK]
     ),
     module!(
         "mpm_worker",
         "mpm_worker_module",
         "worker.c",
         false,
-        [mpm::WORKER]
+        [mpm::COMMON, mpm::THREADED]
     ),
     module!(
         "mpm_event",
         "mpm_event_module",
         "event.c",
         false,
-        [mpm::EVENT]
+        [mpm::COMMON, mpm::THREADED, mpm::EVENT]
     ),
     module!(
         "access_compat",

@@ -4,104 +4,64 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
-use super::{atoi, def, ApplyCtx};
+use super::{atoi, def, po, ApplyCtx};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 use crate::config::ListenSpec;
 
 const G: C = C::SERVER;
 
-macro_rules! common {
-    () => {
-        [
-            def("StartServers", Take1, G, Implemented, "Number of child processes launched at server startup", start_servers),
-            def("MaxRequestWorkers", Take1, G, Implemented, "Maximum number of children alive at the same time", max_request_workers),
-            def("MaxClients", Take1, G, Implemented, "Deprecated name of MaxRequestWorkers", max_request_workers),
-            def("ServerLimit", Take1, G, Implemented, "Maximum value of MaxRequestWorkers for this run of Apache", server_limit),
-            def("GracefulShutdownTimeout", Take1, G, Implemented, "Maximum time in seconds to wait for child processes to complete transactions during shutdown", graceful_shutdown_timeout),
-            def("Listen", TakeArgv, G, Implemented, "A port number or a numeric IP address and a port number, and an optional protocol", listen),
-            def("ListenBacklog", Take1, G, Implemented, "Maximum length of the queue of pending connections, as used by listen(2)", listen_backlog),
-            def("ListenCoresBucketsRatio", Take1, G, Implemented, "Ratio between the number of CPU cores (online) and the number of listeners buckets", listen_cores_buckets_ratio),
-            def("SendBufferSize", Take1, G, Implemented, "Send buffer size in bytes", send_buffer_size),
-            def("ReceiveBufferSize", Take1, G, Implemented, "Receive buffer size in bytes", receive_buffer_size),
-        ]
-    };
-}
+/// Every MPM registers these (httpd's `LISTEN_COMMANDS` and the common sizing directives).
+pub static COMMON: &[DirectiveDef] = &[
+    def("StartServers", Take1, G, Implemented, "Number of child processes launched at server startup", start_servers),
+    def("MaxRequestWorkers", Take1, G, Implemented, "Maximum number of children alive at the same time", max_request_workers),
+    def("MaxClients", Take1, G, Implemented, "Deprecated name of MaxRequestWorkers", max_request_workers),
+    def("ServerLimit", Take1, G, Implemented, "Maximum value of MaxRequestWorkers for this run of Apache", server_limit),
+    def("GracefulShutdownTimeout", Take1, G, Implemented, "Maximum time in seconds to wait for child processes to complete transactions during shutdown", graceful_shutdown_timeout),
+    def("Listen", TakeArgv, G, Implemented, "A port number or a numeric IP address and a port number, and an optional protocol", listen),
+    def("ListenBacklog", Take1, G, Implemented, "Maximum length of the queue of pending connections, as used by listen(2)", listen_backlog),
+    def("ListenCoresBucketsRatio", Take1, G, Implemented, "Ratio between the number of CPU cores (online) and the number of listeners buckets", listen_cores_buckets_ratio),
+    def("SendBufferSize", Take1, G, Implemented, "Send buffer size in bytes", send_buffer_size),
+    def("ReceiveBufferSize", Take1, G, Implemented, "Receive buffer size in bytes", receive_buffer_size),
+    po("ListenTCPDeferAccept", Take1, G, "Number of seconds to wait for data after the connection is accepted (Linux TCP_DEFER_ACCEPT)"),
+];
 
-const THREADED: [DirectiveDef; 4] = [
+/// worker and event.
+pub static THREADED: &[DirectiveDef] = &[
     def("MinSpareThreads", Take1, G, Implemented, "Minimum number of idle threads, to handle request spikes", min_spare_threads),
     def("MaxSpareThreads", Take1, G, Implemented, "Maximum number of idle threads", max_spare_threads),
     def("ThreadLimit", Take1, G, Implemented, "Maximum number of worker threads per child process for this run of Apache - Upper limit for ThreadsPerChild", thread_limit),
     def("ThreadsPerChild", Take1, G, Implemented, "Number of threads each child creates", threads_per_child),
 ];
 
-pub static PREFORK: &[DirectiveDef] = &{
-    let c = common!();
-    [
-        c[0],
-        c[1],
-        c[2],
-        c[3],
-        c[4],
-        c[5],
-        c[6],
-        c[7],
-        c[8],
-        c[9],
-        def(
-            "MinSpareServers",
-            Take1,
-            G,
-            Implemented,
-            "Minimum number of idle children, to handle request spikes",
-            min_spare_servers,
-        ),
-        def(
-            "MaxSpareServers",
-            Take1,
-            G,
-            Implemented,
-            "Maximum number of idle children",
-            max_spare_servers,
-        ),
-    ]
-};
+/// prefork only.
+pub static PREFORK: &[DirectiveDef] = &[
+    def(
+        "MinSpareServers",
+        Take1,
+        G,
+        Implemented,
+        "Minimum number of idle children, to handle request spikes",
+        min_spare_servers,
+    ),
+    def(
+        "MaxSpareServers",
+        Take1,
+        G,
+        Implemented,
+        "Maximum number of idle children",
+        max_spare_servers,
+    ),
+];
 
-pub static WORKER: &[DirectiveDef] = &{
-    let c = common!();
-    let t = THREADED;
-    [
-        c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], t[0], t[1], t[2], t[3],
-    ]
-};
-
-pub static EVENT: &[DirectiveDef] = &{
-    let c = common!();
-    let t = THREADED;
-    [
-        c[0],
-        c[1],
-        c[2],
-        c[3],
-        c[4],
-        c[5],
-        c[6],
-        c[7],
-        c[8],
-        c[9],
-        t[0],
-        t[1],
-        t[2],
-        t[3],
-        def(
-            "AsyncRequestWorkerFactor",
-            Take1,
-            G,
-            Implemented,
-            "How many additional connects will be accepted per idle worker thread",
-            async_request_worker_factor,
-        ),
-    ]
-};
+/// event only.
+pub static EVENT: &[DirectiveDef] = &[def(
+    "AsyncRequestWorkerFactor",
+    Take1,
+    G,
+    Implemented,
+    "How many additional connects will be accepted per idle worker thread",
+    async_request_worker_factor,
+)];
 
 macro_rules! atoi_setter {
     ($fn:ident, $field:ident) => {
@@ -280,11 +240,14 @@ mod tests {
 
     #[test]
     fn each_mpm_has_its_own_directives() {
-        let names = |t: &[DirectiveDef]| t.iter().map(|d| d.name).collect::<Vec<_>>();
-        assert!(names(PREFORK).contains(&"MaxSpareServers"));
-        assert!(!names(PREFORK).contains(&"ThreadsPerChild"));
-        assert!(names(WORKER).contains(&"ThreadsPerChild"));
-        assert!(!names(WORKER).contains(&"AsyncRequestWorkerFactor"));
-        assert!(names(EVENT).contains(&"AsyncRequestWorkerFactor"));
+        let has = |mpm: &'static str, d: &str| {
+            crate::config::registry::find_loaded(d, &["core", mpm]).is_some()
+        };
+        assert!(has("mpm_prefork", "MaxSpareServers") && has("mpm_prefork", "Listen"));
+        assert!(!has("mpm_prefork", "ThreadsPerChild"));
+        assert!(has("mpm_worker", "ThreadsPerChild") && has("mpm_worker", "ListenBacklog"));
+        assert!(!has("mpm_worker", "AsyncRequestWorkerFactor"));
+        assert!(has("mpm_event", "AsyncRequestWorkerFactor"));
+        assert!(!has("mpm_event", "MinSpareServers"));
     }
 }

@@ -1,0 +1,681 @@
+//! The HTTP/1.x connection driver: read a head (sans-IO parser in `proto::h1`), run the
+//! pipeline (`modules::process`), consume the request body, write the response, decide
+//! keep-alive (`ap_set_keepalive` rules), repeat while pipelined bytes remain, then hand the
+//! connection back. Blocking I/O bounded by the server's `Timeout`.
+
+use std::io::{self, Read, Write};
+use std::net::TcpStream;
+use std::os::fd::AsFd;
+use std::time::{Duration, Instant};
+
+use super::{ConnOutcome, Connection, ServeCtx};
+use crate::config::{ServerConf, ServerConfig};
+use crate::modules::{self, Body, Framing, LogRecord, Response};
+use crate::proto::h1::body::{framing, BodyFraming, ChunkedDecoder};
+use crate::proto::h1::head::{parse_head, Limits, Parsed};
+use crate::proto::h1::response::{
+    drops_connection, error_page, now_secs, push_http_date, reason, ErrorInfo,
+};
+use crate::proto::h1::Head;
+use crate::scoreboard::WorkerState;
+
+/// Bodies up to this size are read into the response buffer and sent with the head in one
+/// write; larger ones go out with sendfile.
+const INLINE_BODY: u64 = 64 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Socket I/O with the engine's socket in either mode: a non-blocking socket is switched to
+/// blocking on its first `WouldBlock` (SO_RCVTIMEO/SO_SNDTIMEO then bound each wait).
+struct Io<'a> {
+    stream: &'a TcpStream,
+    blocking: bool,
+}
+
+enum ReadResult {
+    Data,
+    Eof,
+    /// Nothing to read on a non-blocking socket (only before any byte of a request).
+    WouldBlock,
+    TimedOut,
+    Error,
+}
+
+impl Io<'_> {
+    fn ensure_blocking(&mut self) -> bool {
+        if self.blocking {
+            return false;
+        }
+        self.blocking = true;
+        let _ = self.stream.set_nonblocking(false);
+        true
+    }
+
+    fn read_into(&mut self, buf: &mut Vec<u8>, may_park: bool) -> ReadResult {
+        let mut chunk = [0u8; READ_CHUNK];
+        loop {
+            match (&*self.stream).read(&mut chunk) {
+                Ok(0) => return ReadResult::Eof,
+                Ok(n) => {
+                    buf.extend_from_slice(&chunk[..n]);
+                    return ReadResult::Data;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e)
+                    if e.kind() == io::ErrorKind::WouldBlock
+                        || e.kind() == io::ErrorKind::TimedOut =>
+                {
+                    if !self.blocking && may_park {
+                        return ReadResult::WouldBlock;
+                    }
+                    if self.ensure_blocking() {
+                        continue;
+                    }
+                    return ReadResult::TimedOut;
+                }
+                Err(_) => return ReadResult::Error,
+            }
+        }
+    }
+
+    fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            match (&*self.stream).write(data) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.ensure_blocking() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn send_file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
+        let mut off = offset as i64;
+        let end = offset + len;
+        while (off as u64) < end {
+            let want = ((end - off as u64) as usize).min(1 << 30);
+            match nix::sys::sendfile::sendfile(
+                self.stream.as_fd(),
+                file.as_fd(),
+                Some(&mut off),
+                want,
+            ) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(_) => {}
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(nix::errno::Errno::EAGAIN) => {
+                    if !self.ensure_blocking() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                Err(e) => return Err(io::Error::from(e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+fn limits_for(config: &ServerConfig, s: &ServerConf) -> Limits {
+    Limits {
+        line: s.limit_request_line,
+        field_size: s.limit_request_field_size,
+        fields: s.limit_request_fields,
+        strict: config.http_protocol_strict,
+    }
+}
+
+/// Serves requests on `conn` until it must wait or close. See `ConnOutcome`.
+pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
+    let config: &ServerConfig = ctx.config;
+    let default_server = modules::vhost::default_for(config, &conn.local);
+    let limits = limits_for(config, default_server);
+    let timeout = default_server.timeout.max(Duration::from_millis(1));
+    if conn.requests_served == 0 {
+        let _ = conn.stream.set_read_timeout(Some(timeout));
+        let _ = conn.stream.set_write_timeout(Some(timeout));
+    }
+    let stream = conn.stream.try_clone();
+    let Ok(stream) = stream else {
+        return ConnOutcome::Close;
+    };
+    // The socket's mode is unknown (event hands over non-blocking ones): assume
+    // non-blocking until a WouldBlock says so, which costs nothing on blocking sockets.
+    let mut io = Io {
+        stream: &stream,
+        blocking: false,
+    };
+    let mut out: Vec<u8> = Vec::with_capacity(1024);
+    let mut served_here = false;
+
+    loop {
+        // A head, or more bytes.
+        let parsed = if conn.read_buf.is_empty() {
+            Parsed::Partial
+        } else {
+            parse_head(&conn.read_buf, &limits)
+        };
+        match parsed {
+            Parsed::Partial | Parsed::Empty(_) => {
+                if let Parsed::Empty(n) = parsed {
+                    conn.read_buf.drain(..n);
+                }
+                if conn.read_buf.is_empty() && served_here {
+                    conn.read_buf = Vec::new();
+                    return ConnOutcome::KeepAlive;
+                }
+                ctx.observer.state(WorkerState::BusyRead);
+                let fresh = conn.read_buf.is_empty();
+                match io.read_into(&mut conn.read_buf, fresh) {
+                    ReadResult::Data => continue,
+                    // Woken without data (or between requests): wait for readability again.
+                    ReadResult::WouldBlock => return ConnOutcome::KeepAlive,
+                    ReadResult::Eof | ReadResult::Error => return ConnOutcome::Close,
+                    ReadResult::TimedOut => {
+                        if conn.read_buf.is_empty() {
+                            return ConnOutcome::Close;
+                        }
+                        // Part of a request arrived: 408, then close.
+                        ctx.observer.state(WorkerState::BusyWrite);
+                        let sent = send_bare_error(
+                            &mut io,
+                            &mut out,
+                            config,
+                            default_server,
+                            408,
+                            None,
+                            "GET",
+                        );
+                        ctx.observer.request_done(sent);
+                        return ConnOutcome::Close;
+                    }
+                }
+            }
+            Parsed::Error(e) => {
+                ctx.observer.state(WorkerState::BusyWrite);
+                let sent = send_bare_error(
+                    &mut io,
+                    &mut out,
+                    config,
+                    default_server,
+                    e.status,
+                    e.note,
+                    "GET",
+                );
+                ctx.observer.request_done(sent);
+                conn.requests_served += 1;
+                return ConnOutcome::Linger;
+            }
+            Parsed::Complete(head, used) => {
+                conn.read_buf.drain(..used);
+                let started = Instant::now();
+                let time = now_secs();
+                let (outcome, keep) = serve_one(conn, ctx, &mut io, &mut out, &head, time, started);
+                served_here = true;
+                conn.requests_served += 1;
+                match outcome {
+                    Some(o) => return o,
+                    None if keep => continue,
+                    None => return ConnOutcome::Linger,
+                }
+            }
+        }
+    }
+}
+
+/// An error answer before any request could be parsed (400/408/414).
+fn send_bare_error(
+    io: &mut Io<'_>,
+    out: &mut Vec<u8>,
+    config: &ServerConfig,
+    server: &ServerConf,
+    status: u16,
+    note: Option<&str>,
+    method: &str,
+) -> u64 {
+    let info = ErrorInfo {
+        method,
+        note,
+        server_admin: server
+            .server_admin
+            .as_deref()
+            .unwrap_or("[no address given]"),
+        ..ErrorInfo::default()
+    };
+    let body = error_page(status, &info);
+    out.clear();
+    write_status_line(out, status, now_secs(), config);
+    out.extend_from_slice(b"Content-Length: ");
+    out.extend_from_slice(body.len().to_string().as_bytes());
+    out.extend_from_slice(
+        b"\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n",
+    );
+    out.extend_from_slice(body.as_bytes());
+    let _ = io.write_all(out);
+    out.len() as u64
+}
+
+fn write_status_line(out: &mut Vec<u8>, status: u16, time: u64, config: &ServerConfig) {
+    out.extend_from_slice(b"HTTP/1.1 ");
+    out.extend_from_slice(status.to_string().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(reason(status).as_bytes());
+    out.extend_from_slice(b"\r\nDate: ");
+    push_http_date(out, time);
+    out.extend_from_slice(b"\r\nServer: ");
+    out.extend_from_slice(modules::banner(config.server_tokens).as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// What reading the request body ended with.
+enum BodyEnd {
+    Ok,
+    /// Refuse with this status (400, 413) and close.
+    Refuse(u16),
+    /// The client went away or timed out.
+    Gone,
+}
+
+/// Reads and discards the request body (static handlers do not use it), enforcing
+/// LimitRequestBody; sends `100 Continue` first when the client waits for it.
+fn discard_body(
+    conn: &mut Connection,
+    io: &mut Io<'_>,
+    framing_kind: BodyFraming,
+    limit: u64,
+    expect_continue: bool,
+) -> BodyEnd {
+    let mut sent_continue = false;
+    let mut send_continue = |io: &mut Io<'_>, buf_empty: bool| -> bool {
+        if expect_continue && !sent_continue && buf_empty {
+            sent_continue = true;
+            return io.write_all(b"HTTP/1.1 100 Continue\r\n\r\n").is_ok();
+        }
+        true
+    };
+    match framing_kind {
+        BodyFraming::None => BodyEnd::Ok,
+        BodyFraming::Length(n) => {
+            if limit > 0 && n > limit {
+                return BodyEnd::Refuse(413);
+            }
+            let mut left = n;
+            loop {
+                let take = (conn.read_buf.len() as u64).min(left) as usize;
+                conn.read_buf.drain(..take);
+                left -= take as u64;
+                if left == 0 {
+                    return BodyEnd::Ok;
+                }
+                if !send_continue(io, conn.read_buf.is_empty()) {
+                    return BodyEnd::Gone;
+                }
+                match io.read_into(&mut conn.read_buf, false) {
+                    ReadResult::Data => {}
+                    _ => return BodyEnd::Gone,
+                }
+            }
+        }
+        BodyFraming::Chunked => {
+            let mut dec = ChunkedDecoder::new();
+            loop {
+                while !conn.read_buf.is_empty() && !dec.is_done() {
+                    match dec.feed(&conn.read_buf) {
+                        Ok(step) => {
+                            conn.read_buf.drain(..step.used);
+                            if limit > 0 && dec.total > limit {
+                                return BodyEnd::Refuse(413);
+                            }
+                            if step.used == 0 {
+                                break;
+                            }
+                        }
+                        Err(e) => return BodyEnd::Refuse(e.status()),
+                    }
+                }
+                if dec.is_done() {
+                    return BodyEnd::Ok;
+                }
+                if !send_continue(io, conn.read_buf.is_empty()) {
+                    return BodyEnd::Gone;
+                }
+                match io.read_into(&mut conn.read_buf, false) {
+                    ReadResult::Data => {}
+                    _ => return BodyEnd::Gone,
+                }
+            }
+        }
+    }
+}
+
+/// Serves one parsed request. Returns `(Some(outcome), _)` to return at once, or
+/// `(None, keep_alive)`.
+fn serve_one(
+    conn: &mut Connection,
+    ctx: &ServeCtx<'_>,
+    io: &mut Io<'_>,
+    out: &mut Vec<u8>,
+    head: &Head,
+    time: u64,
+    started: Instant,
+) -> (Option<ConnOutcome>, bool) {
+    let config: &ServerConfig = ctx.config;
+    let result = modules::process(config, head, conn.peer, conn.local, time);
+    let server = result.server;
+    ctx.observer.request_start(
+        head.request_line(),
+        server.server_name.as_deref().unwrap_or(""),
+    );
+    let mut resp = result.response;
+
+    if head.is_http09() {
+        ctx.observer.state(WorkerState::BusyWrite);
+        let body_len = resp.body.len();
+        let sent = write_body_only(io, out, &mut resp);
+        ctx.observer.request_done(sent);
+        log(
+            conn,
+            head,
+            server,
+            &resp,
+            (sent, body_len, false),
+            time,
+            started,
+        );
+        return (Some(ConnOutcome::Close), false);
+    }
+
+    // Body framing, then consume the body.
+    let mut must_close = false;
+    match framing(head) {
+        Err(status) => {
+            resp = Response::new(status);
+            render_plain_error(&mut resp, config, server, head, None);
+        }
+        Ok((kind, cl_and_te)) => {
+            must_close |= cl_and_te;
+            let expect = result.expect_continue && !resp.close_silently;
+            match discard_body(conn, io, kind, result.limit_request_body, expect) {
+                BodyEnd::Ok => {}
+                BodyEnd::Gone => return (Some(ConnOutcome::Close), false),
+                BodyEnd::Refuse(status) => {
+                    resp = Response::new(status);
+                    render_plain_error(&mut resp, config, server, head, None);
+                    if status == 413 {
+                        resp.framing = Framing::Chunked;
+                    }
+                    must_close = true;
+                }
+            }
+        }
+    }
+    if resp.status == 416 {
+        resp.framing = Framing::Chunked;
+    }
+
+    // ap_set_keepalive.
+    let client_ka = head.has_token("Connection", "keep-alive");
+    let left = if server.max_keep_alive_requests == 0 {
+        u32::MAX
+    } else {
+        server
+            .max_keep_alive_requests
+            .saturating_sub(conn.requests_served)
+    };
+    let chunk_ok = resp.framing != Framing::Chunked || head.is_http11();
+    let keep = !must_close
+        && !resp.close
+        && !resp.close_silently
+        && server.keep_alive
+        && !server.keep_alive_timeout.is_zero()
+        && left > 0
+        && !drops_connection(resp.status)
+        && !head.has_token("Connection", "close")
+        && (head.is_http11() || client_ka)
+        && chunk_ok
+        && !ctx.stopping;
+
+    ctx.observer.state(WorkerState::BusyWrite);
+    let is_head = head.method() == b"HEAD";
+    let body_len = if is_head { 0 } else { resp.body.len() };
+    let sent = match write_response(
+        io, out, config, &mut resp, time, keep, client_ka, left, server, is_head,
+    ) {
+        Ok(n) => n,
+        Err(_) => {
+            ctx.observer.request_done(0);
+            return (Some(ConnOutcome::Close), false);
+        }
+    };
+    ctx.observer.request_done(sent);
+    log(
+        conn,
+        head,
+        server,
+        &resp,
+        (sent, body_len, keep),
+        time,
+        started,
+    );
+    (None, keep)
+}
+
+fn log(
+    conn: &Connection,
+    head: &Head,
+    server: &ServerConf,
+    resp: &Response,
+    (sent, body_bytes, keep_alive): (u64, u64, bool),
+    time: u64,
+    started: Instant,
+) {
+    modules::log_request(&LogRecord {
+        request_line: head.request_line(),
+        status: resp.status,
+        bytes_sent: sent,
+        response: Some(resp),
+        body_bytes,
+        keep_alive,
+        requests_on_connection: conn.requests_served + 1,
+        peer: conn.peer,
+        local: conn.local,
+        server,
+        head: Some(head),
+        time,
+        duration: started.elapsed(),
+    });
+}
+
+/// An error page when no `Request` exists any more (framing errors, 413 while reading).
+fn render_plain_error(
+    resp: &mut Response,
+    config: &ServerConfig,
+    server: &ServerConf,
+    head: &Head,
+    note: Option<&str>,
+) {
+    let _ = config;
+    let info = ErrorInfo {
+        method: std::str::from_utf8(head.method()).unwrap_or(""),
+        note,
+        server_admin: server
+            .server_admin
+            .as_deref()
+            .unwrap_or("[no address given]"),
+        ..ErrorInfo::default()
+    };
+    resp.body = Body::Bytes(error_page(resp.status, &info).into_bytes());
+    resp.content_type = Some("text/html; charset=iso-8859-1".into());
+    resp.generated = true;
+}
+
+fn write_body_only(io: &mut Io<'_>, out: &mut Vec<u8>, resp: &mut Response) -> u64 {
+    out.clear();
+    match std::mem::take(&mut resp.body) {
+        Body::Bytes(b) => {
+            let _ = io.write_all(&b);
+            b.len() as u64
+        }
+        Body::File { file, offset, len } => {
+            let _ = io.send_file(&file, offset, len);
+            len
+        }
+        _ => 0,
+    }
+}
+
+fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b": ");
+    out.extend_from_slice(value.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_response(
+    io: &mut Io<'_>,
+    out: &mut Vec<u8>,
+    config: &ServerConfig,
+    resp: &mut Response,
+    time: u64,
+    keep: bool,
+    client_ka: bool,
+    left: u32,
+    server: &ServerConf,
+    is_head: bool,
+) -> io::Result<u64> {
+    out.clear();
+    write_status_line(out, resp.status, time, config);
+    for (n, v) in resp.headers.iter().chain(resp.err_headers.iter()) {
+        push_header(out, n, v);
+    }
+    let no_body = resp.status == 304 || resp.status == 204 || (100..200).contains(&resp.status);
+    let body_len = resp.body.len();
+    let mut chunked = false;
+    if !no_body {
+        match resp.framing {
+            Framing::Length => {
+                out.extend_from_slice(b"Content-Length: ");
+                out.extend_from_slice(body_len.to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Framing::Chunked if keep => {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+                chunked = true;
+            }
+            Framing::Chunked | Framing::Close => {}
+        }
+    }
+    if keep {
+        if client_ka {
+            let t = server.keep_alive_timeout.as_secs();
+            if server.max_keep_alive_requests == 0 {
+                push_header(out, "Keep-Alive", &format!("timeout={t}"));
+            } else {
+                push_header(out, "Keep-Alive", &format!("timeout={t}, max={left}"));
+            }
+            out.extend_from_slice(b"Connection: Keep-Alive\r\n");
+        }
+    } else if !resp.close_silently {
+        out.extend_from_slice(b"Connection: close\r\n");
+    }
+    if let Some(ct) = &resp.content_type {
+        if !no_body {
+            push_header(out, "Content-Type", ct);
+        }
+    }
+    out.extend_from_slice(b"\r\n");
+    let head_len = out.len() as u64;
+    if no_body || is_head {
+        io.write_all(out)?;
+        return Ok(head_len);
+    }
+    if chunked && body_len > 0 {
+        out.extend_from_slice(format!("{body_len:x}\r\n").as_bytes());
+    }
+    let trailer: &[u8] = if chunked {
+        if body_len > 0 {
+            b"\r\n0\r\n\r\n"
+        } else {
+            b"0\r\n\r\n"
+        }
+    } else {
+        b""
+    };
+    match std::mem::take(&mut resp.body) {
+        Body::Empty => {
+            out.extend_from_slice(trailer);
+            io.write_all(out)?;
+        }
+        Body::Bytes(b) => {
+            out.extend_from_slice(&b);
+            out.extend_from_slice(trailer);
+            io.write_all(out)?;
+        }
+        Body::File { file, offset, len } => {
+            if len <= INLINE_BODY {
+                let start = out.len();
+                out.resize(start + len as usize, 0);
+                read_exact_at(&file, &mut out[start..], offset)?;
+                out.extend_from_slice(trailer);
+                io.write_all(out)?;
+            } else {
+                io.write_all(out)?;
+                io.send_file(&file, offset, len)?;
+                io.write_all(trailer)?;
+            }
+        }
+        Body::Multipart {
+            file,
+            parts,
+            trailer: mp_trailer,
+        } => {
+            for (h, off, len) in parts {
+                out.extend_from_slice(&h);
+                if len <= INLINE_BODY {
+                    let start = out.len();
+                    out.resize(start + len as usize, 0);
+                    read_exact_at(&file, &mut out[start..], off)?;
+                } else {
+                    io.write_all(out)?;
+                    out.clear();
+                    io.send_file(&file, off, len)?;
+                }
+            }
+            out.extend_from_slice(&mp_trailer);
+            out.extend_from_slice(trailer);
+            io.write_all(out)?;
+        }
+    }
+    Ok(head_len + body_len)
+}
+
+fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+/// Lingering close (httpd's `ap_lingering_close`): shut down the write side, then read and
+/// drop input until EOF, an error, 2 s without data, or 30 s in total (2 s when `short`).
+pub fn lingering_close(stream: &TcpStream, short: bool) {
+    let _ = stream.shutdown(std::net::Shutdown::Write);
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let total = if short {
+        Duration::from_secs(2)
+    } else {
+        Duration::from_secs(30)
+    };
+    let start = Instant::now();
+    let mut buf = [0u8; 4096];
+    while start.elapsed() < total {
+        match (&*stream).read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(_) => {}
+        }
+    }
+}

@@ -1,0 +1,88 @@
+//! mod_dir: a directory URL without its trailing slash gets a 301 (DirectorySlash), and one
+//! with it is answered by the first DirectoryIndex file that exists, else by autoindex when
+//! `Options Indexes` is on, else 403.
+
+use super::request::{Request, Response};
+use crate::config::dir::opt;
+
+const DEFAULT_INDEX: &[&str] = &["index.html"];
+
+pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    if !req.uri.ends_with('/') {
+        if !req.dir.directory_slash.unwrap_or(true) {
+            return Err(403);
+        }
+        if !req.method.is_get_like() && req.method != super::Method::Post {
+            return Err(405);
+        }
+        let mut loc = super::self_url(req);
+        loc.push_str(&super::uri::escape_path(&req.uri));
+        loc.push('/');
+        if let Some(q) = &req.query {
+            loc.push('?');
+            loc.push_str(q);
+        }
+        resp.headers.push(("Location".into(), loc));
+        return Err(301);
+    }
+    let names: Vec<&str> = match &req.dir.directory_index {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => DEFAULT_INDEX.to_vec(),
+    };
+    for name in names {
+        if name.eq_ignore_ascii_case("disabled") {
+            break;
+        }
+        let candidate = req.filename.join(name);
+        if let Ok(m) = std::fs::metadata(&candidate) {
+            if !m.is_file() {
+                continue;
+            }
+            // An internal sub-request for the index: re-run the walk for the file.
+            let mut sub = Request {
+                head: req.head,
+                method: req.method,
+                method_str: req.method_str,
+                config: req.config,
+                server: req.server,
+                server_index: req.server_index,
+                peer: req.peer,
+                local: req.local,
+                hostname: req.hostname.clone(),
+                host_port: req.host_port,
+                uri: format!("{}{}", req.uri, name),
+                query: req.query.clone(),
+                filename: candidate,
+                finfo: Some(m),
+                dir: req.dir.clone(),
+                env: req.env.clone(),
+                time: req.time,
+                prev_status: req.prev_status,
+                headers_in_override: req.headers_in_override.clone(),
+            };
+            let dir_s = req.filename.to_string_lossy();
+            let dir_s = if dir_s.len() > 1 {
+                dir_s.trim_end_matches('/')
+            } else {
+                &dir_s
+            };
+            let target = super::walk::Target {
+                dir: Some(dir_s),
+                file: Some(name),
+                uri: &sub.uri,
+            };
+            sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target);
+            super::authz::check(&sub)?;
+            return super::static_content(&sub, resp);
+        }
+    }
+    if req.dir.options_bits() & opt::INDEXES != 0 {
+        if !req.method.is_get_like() && req.method != super::Method::Post {
+            resp.set("Allow", "GET,POST,OPTIONS,HEAD".into());
+            return Err(405);
+        }
+        let sig = super::signature(req);
+        return super::autoindex::listing(req, &sig, resp);
+    }
+    Err(403)
+}

@@ -1,0 +1,152 @@
+//! mod_mime: the content type (and charset, encoding, language) of a file from its
+//! extensions. Every extension counts (`config.html.orig` is text/html); the last one that
+//! maps wins. `TypesConfig` is read once per process.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Mutex, OnceLock};
+
+use crate::config::DirConf;
+
+type Types = HashMap<String, String>;
+
+fn types_for(path: &Path) -> &'static Types {
+    static ALL: OnceLock<Mutex<Vec<(std::path::PathBuf, &'static Types)>>> = OnceLock::new();
+    let all = ALL.get_or_init(|| Mutex::new(Vec::new()));
+    let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((_, t)) = all.iter().find(|(p, _)| p == path) {
+        return t;
+    }
+    let t: &'static Types = Box::leak(Box::new(load(path)));
+    all.push((path.to_path_buf(), t));
+    t
+}
+
+/// Parses a mime.types file: `type ext ext …`, `#` comments.
+pub fn parse_types(text: &str) -> Types {
+    let mut m = HashMap::new();
+    for line in text.lines() {
+        let line = line.split('#').next().unwrap_or("");
+        let mut words = line.split_whitespace();
+        let Some(ty) = words.next() else { continue };
+        for ext in words {
+            m.insert(ext.to_ascii_lowercase(), ty.to_ascii_lowercase());
+        }
+    }
+    m
+}
+
+fn load(path: &Path) -> Types {
+    std::fs::read_to_string(path)
+        .map(|t| parse_types(&t))
+        .unwrap_or_default()
+}
+
+/// What mod_mime decided for a file.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct MimeInfo {
+    pub content_type: Option<String>,
+    pub encoding: Option<String>,
+    pub language: Option<String>,
+    pub handler: Option<String>,
+}
+
+fn lookup<'a>(list: &'a [(String, Option<String>)], ext: &str) -> Option<Option<&'a str>> {
+    list.iter()
+        .rev()
+        .find(|(e, _)| e.eq_ignore_ascii_case(ext))
+        .map(|(_, v)| v.as_deref())
+}
+
+/// Finds the type of `file_name` (its last path component).
+pub fn find(types_config: &Path, dir: &DirConf, file_name: &str) -> MimeInfo {
+    let types = types_for(types_config);
+    let mut info = MimeInfo::default();
+    let mut charset: Option<&str> = None;
+    let mut exts = file_name.split('.');
+    exts.next();
+    let mut lower = String::new();
+    for ext in exts {
+        if ext.is_empty() {
+            continue;
+        }
+        lower.clear();
+        lower.push_str(ext);
+        lower.make_ascii_lowercase();
+        match lookup(&dir.add_type, &lower) {
+            Some(Some(t)) => info.content_type = Some(t.to_string()),
+            Some(None) | None => {
+                if let Some(t) = types.get(&lower) {
+                    info.content_type = Some(t.clone());
+                }
+            }
+        }
+        if let Some(Some(c)) = lookup(&dir.add_charset, &lower) {
+            charset = Some(c);
+        }
+        if let Some(Some(e)) = lookup(&dir.add_encoding, &lower) {
+            info.encoding = Some(e.to_string());
+        }
+        if let Some(Some(l)) = lookup(&dir.add_language, &lower) {
+            info.language = Some(l.to_string());
+        }
+        if let Some(Some(h)) = lookup(&dir.add_handler, &lower) {
+            info.handler = Some(h.to_string());
+        }
+    }
+    if let Some(f) = &dir.force_type {
+        if !f.eq_ignore_ascii_case("none") {
+            info.content_type = Some(f.clone());
+        }
+    }
+    if let (Some(ct), Some(cs)) = (&mut info.content_type, charset) {
+        if !ct.contains("charset=") {
+            ct.push_str("; charset=");
+            ct.push_str(cs);
+        }
+    }
+    info
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multiple_extensions_and_addtype() {
+        let dir = DirConf {
+            add_type: vec![("cmp".into(), Some("text/x-compat".into()))],
+            add_charset: vec![("utf8".into(), Some("UTF-8".into()))],
+            ..DirConf::default()
+        };
+        let p = Path::new("/etc/mime.types");
+        if !p.exists() {
+            eprintln!("skipped: /etc/mime.types missing");
+            return;
+        }
+        assert_eq!(
+            find(p, &dir, "config.html.orig").content_type.as_deref(),
+            Some("text/html")
+        );
+        assert_eq!(
+            find(p, &dir, "bundle.tar.gz").content_type.as_deref(),
+            Some("application/gzip")
+        );
+        assert_eq!(
+            find(p, &dir, "x.cmp").content_type.as_deref(),
+            Some("text/x-compat")
+        );
+        assert_eq!(find(p, &dir, "README").content_type, None);
+        assert_eq!(
+            find(p, &dir, "a.txt.utf8").content_type.as_deref(),
+            Some("text/plain; charset=UTF-8")
+        );
+    }
+
+    #[test]
+    fn parses_types_file() {
+        let t = parse_types("# c\ntext/html html htm\nimage/png png # x\n");
+        assert_eq!(t.get("htm").map(String::as_str), Some("text/html"));
+        assert_eq!(t.get("png").map(String::as_str), Some("image/png"));
+    }
+}

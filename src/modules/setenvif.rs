@@ -1,0 +1,56 @@
+//! mod_setenvif: `SetEnvIf`, `SetEnvIfNoCase`, `BrowserMatch` rules set request variables
+//! from request attributes (a header, or Remote_Addr, Request_URI, Request_Method, …).
+
+use super::request::Request;
+
+fn attribute<'r>(req: &'r Request<'_>, name: &str) -> Option<std::borrow::Cow<'r, str>> {
+    use std::borrow::Cow;
+    Some(match name.to_ascii_lowercase().as_str() {
+        "remote_addr" => Cow::Owned(req.peer.ip().to_canonical().to_string()),
+        "server_addr" => Cow::Owned(req.local.ip().to_canonical().to_string()),
+        "request_method" => Cow::Borrowed(req.method_str),
+        "request_protocol" => Cow::Owned(format!(
+            "HTTP/{}.{}",
+            req.head.version.0, req.head.version.1
+        )),
+        "request_uri" => Cow::Borrowed(req.uri.as_str()),
+        "remote_host" => Cow::Owned(req.peer.ip().to_canonical().to_string()),
+        _ => {
+            if let Some(v) = req.header_in(name) {
+                Cow::Borrowed(v)
+            } else {
+                return req.env_var(name).map(|v| Cow::Owned(v.to_string()));
+            }
+        }
+    })
+}
+
+/// Runs the rules of the merged configuration, in order.
+pub fn run(req: &mut Request<'_>) {
+    if req.dir.setenvif.is_empty() {
+        return;
+    }
+    let rules = req.dir.setenvif.clone();
+    for rule in rules.iter() {
+        let matched = if let Some(re) = &rule.attribute_regex {
+            req.head.fields.iter().any(|f| {
+                let n = String::from_utf8_lossy(req.head.name(f));
+                let v = String::from_utf8_lossy(req.head.value(f));
+                re.is_match(&n) && rule.regex.is_match(&v)
+            })
+        } else {
+            match attribute(req, &rule.attribute) {
+                Some(v) => rule.regex.is_match(&v),
+                None => rule.regex.is_match(""),
+            }
+        };
+        if matched {
+            for (name, value) in &rule.vars {
+                match value {
+                    Some(v) => req.set_env(name, v),
+                    None => req.unset_env(name),
+                }
+            }
+        }
+    }
+}

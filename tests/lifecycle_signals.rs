@@ -1,0 +1,209 @@
+//! The supervisor's signal life cycle, under each MPM: stop, restart, graceful-stop with a
+//! request in flight, a broken config at graceful, -k with pid files, User/Group.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+fn stop_ends_everything(mpm: &str) {
+    let mut s = Server::start(mpm, &sizing(mpm, 3));
+    let children = s.children();
+    assert!(!children.is_empty());
+    let pidfile = s.path("logs/mpmd.pid");
+    assert_eq!(
+        std::fs::read_to_string(&pidfile).unwrap().trim(),
+        s.pid().to_string()
+    );
+    let (code, out, _) = s.ctl("stop");
+    assert_eq!(code, 0, "{out}");
+    let st = s.wait_exit(Duration::from_secs(15)).expect("parent exits");
+    assert!(st.success(), "{st}");
+    assert!(
+        wait_until(Duration::from_secs(5), || children
+            .iter()
+            .all(|p| !pid_alive(*p))),
+        "children still alive after stop"
+    );
+    assert!(!pidfile.exists(), "pid file removed on stop");
+    let log = s.error_log();
+    assert!(log.contains("caught SIGTERM, shutting down"), "{log}");
+    // Not running any more: httpd's words, exit 0.
+    let (code, out, _) = s.ctl("stop");
+    assert_eq!((code, out.trim()), (0, "httpd (no pid file) not running"));
+}
+
+fn restart_works(mpm: &str) {
+    let s = Server::start(mpm, &sizing(mpm, 2));
+    for _ in 0..5 {
+        assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+    }
+    let before = s.children();
+    assert!(s.scoreboard().totals().0 >= 5);
+    let (code, _, err) = s.ctl("restart");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(Duration::from_secs(15), || s.generation() == 1
+            && before.iter().all(|p| !pid_alive(*p))
+            && !s.children().is_empty()),
+        "restart did not replace the children\n{}",
+        s.error_log()
+    );
+    // SIGHUP resets the scoreboard (counters back to 0, config generation 2).
+    let snap = s.scoreboard();
+    assert_eq!(snap.global.config_generation, 2);
+    assert!(
+        snap.totals().0 < 5,
+        "counters were not reset: {:?}",
+        snap.totals()
+    );
+    assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+    assert!(s
+        .error_log()
+        .contains("SIGHUP received.  Attempting to restart"));
+}
+
+fn graceful_stop_finishes_in_flight_request(mpm: &str) {
+    let mut s = Server::start(mpm, &sizing(mpm, 2));
+    let pidfile = s.path("logs/mpmd.pid");
+    let inflight = partial_request(s.port).unwrap();
+    // Wait until a worker holds it (state R).
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .scoreboard()
+            .processes
+            .iter()
+            .flat_map(|p| &p.workers)
+            .any(|w| w.state == mpmd::scoreboard::WorkerState::BusyRead)),
+        "no worker reading the request"
+    );
+    let (code, _, err) = s.ctl("graceful-stop");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(Duration::from_secs(5), || !pidfile.exists()),
+        "pid file is removed at once on graceful-stop"
+    );
+    // New connections are refused once the listeners are closed everywhere.
+    assert!(
+        wait_until(Duration::from_secs(5), || connect(s.port).is_err()),
+        "still accepting after graceful-stop"
+    );
+    let r = finish_request(inflight).expect("in-flight request answered");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body, b"hello mpmd\n");
+    let st = s.wait_exit(Duration::from_secs(15)).expect("parent exits");
+    assert!(st.success());
+    assert!(s
+        .error_log()
+        .contains("caught SIGWINCH, shutting down gracefully"));
+}
+
+fn broken_config_at_graceful_keeps_serving(mpm: &str) {
+    let mut s = Server::start(mpm, &sizing(mpm, 2));
+    let before = s.children();
+    s.extra.push_str("\nBogusDirective on\n");
+    s.write_config();
+    // `-k graceful` checks the config first and refuses, like httpd.
+    let (code, _, err) = s.ctl("graceful");
+    assert_eq!(code, 1);
+    assert!(err.contains("BogusDirective"), "{err}");
+    // The signal itself (systemd reload, kill -USR1) re-reads the broken file.
+    s.signal(10);
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .error_log()
+            .contains("Invalid command 'BogusDirective'")),
+        "the config error is not logged\n{}",
+        s.error_log()
+    );
+    let log = s.error_log();
+    let line = log
+        .lines()
+        .find(|l| l.contains("Syntax error on line"))
+        .expect("file:line in the log");
+    assert!(line.contains(&s.conf.display().to_string()), "{line}");
+    assert_eq!(s.generation(), 0, "generation must not move");
+    for _ in 0..10 {
+        assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+    }
+    assert_eq!(s.children(), before, "the running children keep serving");
+    assert!(s.stop());
+}
+
+fn k_start_refuses_a_live_server_and_corrupt_pid_file(mpm: &str) {
+    let s = Server::start(mpm, &sizing(mpm, 1));
+    let (code, out, _) = s.ctl("start");
+    assert_eq!(code, 0);
+    assert_eq!(
+        out.trim(),
+        format!("httpd (pid {}) already running", s.pid())
+    );
+    let other = tempfile::tempdir().unwrap();
+    let conf = other.path().join("c.conf");
+    let pid = other.path().join("x.pid");
+    std::fs::write(&pid, "garbage").unwrap();
+    std::fs::write(
+        &conf,
+        format!(
+            "ServerRoot {r}\nLoadModule mpm_{mpm}_module x.so\nListen 127.0.0.1:1\nPidFile {p}\nDocumentRoot {r}\n",
+            r = other.path().display(),
+            p = pid.display()
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(BIN)
+        .args(["-f", conf.to_str().unwrap(), "-k", "stop"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("AH00058: Error retrieving pid file"), "{err}");
+    assert!(err.contains("AH00059"), "{err}");
+}
+
+fn children_run_as_user_parent_stays_root(mpm: &str) {
+    if unsafe_free_euid() != 0 {
+        eprintln!("skipped: needs root");
+        return;
+    }
+    let uid = std::process::Command::new("id")
+        .args(["-u", "www-data"])
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<u32>()
+                .ok()
+        })
+        .expect("user www-data exists (scripts/setup.sh creates it)");
+    let s = Server::start(
+        mpm,
+        &format!("User www-data\nGroup www-data\n{}", sizing(mpm, 2)),
+    );
+    assert_eq!(uid_of(s.pid()), Some(0), "parent stays root");
+    let children = s.children();
+    assert!(!children.is_empty());
+    for c in children {
+        assert_eq!(uid_of(c), Some(uid), "child {c} runs as www-data");
+    }
+}
+
+fn unsafe_free_euid() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find(|l| l.starts_with("Uid:"))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+        .unwrap_or(u32::MAX)
+}
+
+mpm_tests!(
+    stop_ends_everything,
+    restart_works,
+    graceful_stop_finishes_in_flight_request,
+    broken_config_at_graceful_keeps_serving,
+    k_start_refuses_a_live_server_and_corrupt_pid_file,
+    children_run_as_user_parent_stays_root,
+);
