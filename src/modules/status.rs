@@ -1498,4 +1498,16 @@ mod tests {
         assert!(body.contains("\nBusyWorkers: 1\n"), "{body}");
         assert!(body.ends_with("Scoreboard: W.\n"), "{body}");
     }
+
+    #[test]
+    fn loading_mod_status_turns_extended_status_on() {
+        let dir = tempfile::tempdir().unwrap();
+        let lm = "LoadModule status_module modules/mod_status.so";
+        let cfg = crate::modules::log_config::config_from(dir.path(), "");
+        assert!(!cfg.extended_status);
+        let cfg = crate::modules::log_config::config_from(dir.path(), lm);
+        assert!(cfg.extended_status);
+        let cfg = crate::modules::log_config::config_from(dir.path(), &format!("{lm}\nExtendedStatus Off"));
+        assert!(!cfg.extended_status);
+    }
 }
