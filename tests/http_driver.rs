@@ -8,87 +8,23 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use mpmd::config::*;
+use mpmd::config::{ServerConfig, ServerTokens};
 use mpmd::conn::{drive, ConnOutcome, Connection, NoObserver, ServeCtx};
 
-fn span() -> mpmd::conf::Span {
-    mpmd::conf::Span {
-        file: Arc::new(PathBuf::from("test.conf")),
-        line: 1,
-    }
-}
-
-fn server(docroot: &Path) -> ServerConf {
-    ServerConf {
-        span: None,
-        addrs: vec![],
-        server_name: Some("localhost".into()),
-        server_aliases: vec![],
-        server_admin: Some("admin@localhost".into()),
-        document_root: docroot.to_path_buf(),
-        error_log: String::new(),
-        custom_logs: vec![],
-        timeout: Duration::from_secs(5),
-        keep_alive: true,
-        keep_alive_timeout: Duration::from_secs(5),
-        max_keep_alive_requests: 3,
-        limit_request_line: 1024,
-        limit_request_field_size: 1024,
-        limit_request_fields: 40,
-        server_signature: ServerSignature::Off,
-        protocols: vec![],
-        dir: DirConf::default(),
-        sections: vec![],
-        extra: vec![],
-    }
-}
-
 fn config(docroot: &Path) -> ServerConfig {
-    ServerConfig {
-        server_root: docroot.to_path_buf(),
-        config_file: PathBuf::from("test.conf"),
-        defines: vec![],
-        modules: vec![],
-        mpm: MpmKind::Prefork,
-        mpm_config: MpmConfig {
-            start_servers: 1,
-            min_spare_servers: 1,
-            max_spare_servers: 1,
-            min_spare_threads: 1,
-            max_spare_threads: 1,
-            max_request_workers: 1,
-            server_limit: 1,
-            thread_limit: 1,
-            threads_per_child: 1,
-            async_request_worker_factor: 2.0,
-            max_connections_per_child: 0,
-            graceful_shutdown_timeout: 0,
-            listen_backlog: 511,
-            thread_stack_size: 0,
-        },
-        listen: vec![ListenSpec {
-            addr: "127.0.0.1:0".parse().unwrap(),
-            protocol: None,
-            span: span(),
-        }],
-        pid_file: PathBuf::from("pid"),
-        scoreboard_file: None,
-        user: None,
-        group: None,
-        default_runtime_dir: docroot.to_path_buf(),
-        log_level: LogLevel::Warn,
-        server_tokens: ServerTokens::Prod,
-        trace_enable: false,
-        extended_status: false,
-        enable_sendfile: true,
-        http_protocol_strict: true,
-        types_config: PathBuf::from("/etc/mime.types"),
-        log_formats: Default::default(),
-        main: server(docroot),
-        vhosts: vec![],
-        parsed_only: vec![],
-        warnings: vec![],
-    }
+    let mut c = ServerConfig::with_defaults(docroot.to_path_buf(), PathBuf::from("test.conf"));
+    c.server_tokens = ServerTokens::Prod;
+    c.trace_enable = false;
+    let m = &mut c.main;
+    m.server_name = Some("localhost".into());
+    m.server_admin = Some("admin@localhost".into());
+    m.document_root = docroot.to_path_buf();
+    m.timeout = Duration::from_secs(5);
+    m.max_keep_alive_requests = 3;
+    m.limit_request_line = 1024;
+    m.limit_request_field_size = 1024;
+    m.limit_request_fields = 40;
+    c
 }
 
 /// Starts a one-connection-at-a-time server thread; returns its address.

@@ -34,7 +34,7 @@ impl Options {
             None => (parent & !self.remove) | self.add,
         }
     }
-    fn merge(&self, over: &Options) -> Options {
+    pub fn merge(&self, over: &Options) -> Options {
         match over.set {
             Some(_) => *over,
             None => {

@@ -125,7 +125,7 @@ fn limits_for(config: &ServerConfig, s: &ServerConf) -> Limits {
         line: s.limit_request_line,
         field_size: s.limit_request_field_size,
         fields: s.limit_request_fields,
-        strict: config.http_protocol_strict,
+        strict: s.http_protocol.strict && config.http_protocol_strict,
     }
 }
 
@@ -558,6 +558,8 @@ fn write_response(
     let mut chunked = false;
     if !no_body {
         match resp.framing {
+            // httpd sends no length for the generated page of a HEAD request.
+            Framing::Length if is_head && resp.generated => {}
             Framing::Length => {
                 out.extend_from_slice(b"Content-Length: ");
                 out.extend_from_slice(body_len.to_string().as_bytes());

@@ -70,6 +70,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 dir: Some(dir_s),
                 file: Some(name),
                 uri: &sub.uri,
+                method: req.method_str,
             };
             sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target);
             super::authz::check(&sub)?;

@@ -26,8 +26,9 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
+use crate::config::dir::AliasRule;
 use crate::config::dir::{opt, ErrorDoc};
-use crate::config::{ServerConf, ServerConfig, ServerSignature, ServerTokens};
+use crate::config::{AllowEncodedSlashes, ServerConf, ServerConfig, ServerSignature, ServerTokens};
 use crate::proto::h1::response::{error_page, ErrorInfo};
 use crate::proto::h1::Head;
 pub use request::{Body, Framing, Method, Request, Response};
@@ -118,18 +119,22 @@ fn is_http_url(s: &str) -> bool {
 
 /// `http://host[:port]` for redirects built from the request (UseCanonicalName Off).
 pub fn self_url(req: &Request<'_>) -> String {
-    let name = match &req.hostname {
-        Some(h) if !h.is_empty() => h.clone(),
-        _ => req
-            .server
-            .server_name
-            .clone()
-            .unwrap_or_else(|| req.local.ip().to_string()),
-    };
-    let port = match (&req.hostname, req.host_port) {
-        (Some(_), Some(p)) => p,
-        (Some(h), None) if !h.is_empty() => 80,
-        _ => req.local.port(),
+    let (name, port) = match &req.hostname {
+        Some(h) if !h.is_empty() => (h.clone(), req.host_port.unwrap_or(80)),
+        _ => {
+            // No Host: ServerName, with its port if it has one (httpd's default port else).
+            let sn = req
+                .server
+                .server_name
+                .clone()
+                .unwrap_or_else(|| req.local.ip().to_string());
+            match sn.rsplit_once(':') {
+                Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => {
+                    (h.to_string(), p.parse().unwrap_or(80))
+                }
+                _ => (sn, 80),
+            }
+        }
     };
     if port == 80 {
         format!("http://{name}")
@@ -302,6 +307,12 @@ pub fn process<'c>(
         resp.framing = Framing::Chunked;
         return out(&req, resp);
     }
+    if method == Method::Connect {
+        resp.headers
+            .push(("Allow".into(), core::allow_header(false).into()));
+        error_response(&req, 405, None, &mut resp);
+        return out(&req, resp);
+    }
     if path_query == b"*" {
         if method == Method::Options {
             return out(&req, resp);
@@ -314,10 +325,16 @@ pub fn process<'c>(
         None => (path_query, None),
     };
     req.query = query.map(|q| String::from_utf8_lossy(q).into_owned());
-    match uri::normalize(raw_path, true, uri::EncodedSlashes::Off) {
+    let slashes = match server.allow_encoded_slashes {
+        AllowEncodedSlashes::Off => uri::EncodedSlashes::Off,
+        AllowEncodedSlashes::On => uri::EncodedSlashes::On,
+        AllowEncodedSlashes::NoDecode => uri::EncodedSlashes::NoDecode,
+    };
+    match uri::normalize(raw_path, server.merge_slashes, slashes) {
         Ok(u) => req.uri = u,
         Err(s) => {
-            error_response(&req, s, None, &mut resp);
+            req.uri = String::from_utf8_lossy(raw_path).into_owned();
+            send_error(&ctx, &mut req, &mut resp, s);
             return out(&req, resp);
         }
     }
@@ -331,6 +348,16 @@ fn run_request(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) {
         Ok(()) => return,
         Err(s) => s,
     };
+    send_error(ctx, req, resp, status);
+}
+
+/// The error response for `status`: the ErrorDocument if one is configured, else httpd's
+/// generated page.
+fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status: u16) {
+    if status == 501 && resp.header("Allow").is_none() {
+        resp.headers
+            .push(("Allow".into(), core::allow_header(false).into()));
+    }
     // ErrorDocument, then the generated page.
     let doc = req
         .dir
@@ -453,9 +480,41 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         dir: Some(dir_str),
         file: file_name.as_deref(),
         uri: &req.uri,
+        method: req.method_str,
     };
     req.dir = walk::merged(ctx.config, req.server_index, req.server, &target);
 
+    // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
+    // were tried at translate time.
+    if req.dir.aliases.len() > req.server.dir.aliases.len() {
+        let extra: Vec<_> = req.dir.aliases[req.server.dir.aliases.len()..]
+            .iter()
+            .filter(|r| {
+                matches!(
+                    ***r,
+                    AliasRule::Redirect { .. } | AliasRule::RedirectMatch { .. }
+                )
+            })
+            .cloned()
+            .collect();
+        let tmp = crate::config::DirConf {
+            aliases: extra,
+            ..Default::default()
+        };
+        if let Some(alias::Mapped::Redirect(status, target)) =
+            alias::translate(&tmp, &req.uri, req.query.as_deref())
+        {
+            if let Some(t) = target {
+                let t = if is_http_url(&t) {
+                    t
+                } else {
+                    format!("{}{}", self_url(req), t)
+                };
+                resp.headers.push(("Location".into(), t));
+            }
+            return Err(status);
+        }
+    }
     setenvif::run(req);
     authz::check(req)?;
     headers::request_fixup(req);

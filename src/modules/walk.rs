@@ -1,7 +1,8 @@
 //! The per-directory merge (httpd's directory/file/location walks, spec config.md §7):
 //! `<Directory>` by path length then file order, `<DirectoryMatch>` in file order, `<Files>`
 //! and `<FilesMatch>`, then `<Location>` and `<LocationMatch>`; main-server sections before
-//! the vhost's. The merged result depends only on which sections matched, so it is cached per
+//! the vhost's (`build` puts the main server's sections first in each vhost's list). Nested
+//! `<Limit>`/`<LimitExcept>` apply after their section when the method matches. The merged result depends only on which sections matched, so it is cached per
 //! thread by that list: the steady state costs the matching and one hash lookup.
 
 use std::cell::RefCell;
@@ -11,20 +12,15 @@ use std::sync::Arc;
 use super::vhost::wildcard_match;
 use crate::config::{DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig};
 
-/// Where a section sits: (0 = main / 1 = vhost, top-level index, nested index + 1 or 0).
+/// Where a section sits in the server's list: top-level index and nested index + 1 (or 0).
 type SecId = u32;
 
-fn id(vhost: bool, top: usize, nested: usize) -> SecId {
-    ((vhost as u32) << 30) | ((top as u32 & 0x3fff) << 16) | (nested as u32 & 0xffff)
+fn id(top: usize, nested: usize) -> SecId {
+    ((top as u32 & 0xffff) << 16) | (nested as u32 & 0xffff)
 }
 
-fn section_by_id<'c>(
-    main: &'c ServerConf,
-    server: &'c ServerConf,
-    id: SecId,
-) -> Option<&'c Section> {
-    let s = if id >> 30 == 1 { server } else { main };
-    let top = s.sections.get(((id >> 16) & 0x3fff) as usize)?;
+fn section_by_id(server: &ServerConf, id: SecId) -> Option<&Section> {
+    let top = server.sections.get((id >> 16) as usize)?;
     match id & 0xffff {
         0 => Some(top),
         n => top.nested.get(n as usize - 1),
@@ -120,6 +116,22 @@ pub struct Target<'a> {
     /// The last path component of the file, for `<Files>`.
     pub file: Option<&'a str>,
     pub uri: &'a str,
+    pub method: &'a str,
+}
+
+fn limit_matches(sec: &Section, method: &str) -> bool {
+    let listed = match &sec.matcher {
+        Matcher::Literal(m) => m.split_whitespace().any(|x| {
+            x.eq_ignore_ascii_case(method)
+                || (x.eq_ignore_ascii_case("GET") && method.eq_ignore_ascii_case("HEAD"))
+        }),
+        _ => false,
+    };
+    match sec.kind {
+        SectionKind::Limit => listed,
+        SectionKind::LimitExcept => !listed,
+        _ => false,
+    }
 }
 
 /// Returns the merged per-directory configuration for a request.
@@ -129,55 +141,44 @@ pub fn merged(
     server: &ServerConf,
     t: &Target<'_>,
 ) -> Arc<DirConf> {
-    let main = &config.main;
-    let servers: &[(bool, &ServerConf)] = if server_index == 0 {
-        &[(false, main)]
-    } else {
-        &[(false, main), (true, server)]
-    };
     let mut ids: Vec<SecId> = Vec::with_capacity(16);
+    let secs = &server.sections;
 
     if let Some(dir) = t.dir {
-        // 1. <Directory> (non-regex), shortest first, then file order (main before vhost).
+        // 1. <Directory> (non-regex), shortest first, then file order.
         let mut plain: Vec<(usize, SecId)> = Vec::new();
-        for &(v, s) in servers {
-            for (i, sec) in s.sections.iter().enumerate() {
-                if sec.kind == SectionKind::Directory
-                    && !is_regex_dir(sec)
-                    && dir_matches(&sec.matcher, dir)
-                {
-                    let p = match &sec.matcher {
-                        Matcher::Literal(p) | Matcher::Wildcard(p) => components(p),
-                        _ => 0,
-                    };
-                    plain.push((p, id(v, i, 0)));
-                }
+        for (i, sec) in secs.iter().enumerate() {
+            if sec.kind == SectionKind::Directory
+                && !is_regex_dir(sec)
+                && dir_matches(&sec.matcher, dir)
+            {
+                let p = match &sec.matcher {
+                    Matcher::Literal(p) | Matcher::Wildcard(p) => components(p),
+                    _ => 0,
+                };
+                plain.push((p, id(i, 0)));
             }
         }
         plain.sort_by_key(|&(n, id)| (n, id));
         ids.extend(plain.iter().map(|&(_, id)| id));
         // 2. <DirectoryMatch>, file order.
-        for &(v, s) in servers {
-            for (i, sec) in s.sections.iter().enumerate() {
-                if is_regex_dir(sec) && dir_matches(&sec.matcher, dir) {
-                    ids.push(id(v, i, 0));
-                }
+        for (i, sec) in secs.iter().enumerate() {
+            if is_regex_dir(sec) && dir_matches(&sec.matcher, dir) {
+                ids.push(id(i, 0));
             }
         }
         // 3. <Files>/<FilesMatch>: top level, then nested in the directories that applied.
         if let Some(file) = t.file {
             let dirs_applied = ids.clone();
-            for &(v, s) in servers {
-                for (i, sec) in s.sections.iter().enumerate() {
-                    if matches!(sec.kind, SectionKind::Files | SectionKind::FilesMatch)
-                        && files_matches(&sec.matcher, file)
-                    {
-                        ids.push(id(v, i, 0));
-                    }
+            for (i, sec) in secs.iter().enumerate() {
+                if matches!(sec.kind, SectionKind::Files | SectionKind::FilesMatch)
+                    && files_matches(&sec.matcher, file)
+                {
+                    ids.push(id(i, 0));
                 }
             }
             for d in dirs_applied {
-                if let Some(sec) = section_by_id(main, server, d) {
+                if let Some(sec) = section_by_id(server, d) {
                     for (j, n) in sec.nested.iter().enumerate() {
                         if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                             && files_matches(&n.matcher, file)
@@ -190,15 +191,28 @@ pub fn merged(
         }
     }
     // 4. <Location>/<LocationMatch>, file order.
-    for &(v, s) in servers {
-        for (i, sec) in s.sections.iter().enumerate() {
-            if matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch)
-                && location_matches(&sec.matcher, t.uri)
-            {
-                ids.push(id(v, i, 0));
+    for (i, sec) in secs.iter().enumerate() {
+        if matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch)
+            && location_matches(&sec.matcher, t.uri)
+        {
+            ids.push(id(i, 0));
+        }
+    }
+    // <Limit>/<LimitExcept> nested directly in an applied top-level section.
+    let mut with_limits: Vec<SecId> = Vec::with_capacity(ids.len());
+    for &sid in &ids {
+        with_limits.push(sid);
+        if sid & 0xffff == 0 {
+            if let Some(sec) = section_by_id(server, sid) {
+                for (j, n) in sec.nested.iter().enumerate() {
+                    if limit_matches(n, t.method) {
+                        with_limits.push(sid | (j as u32 + 1));
+                    }
+                }
             }
         }
     }
+    let ids = with_limits;
 
     let cfg_key = config as *const ServerConfig as usize;
     CACHE.with(|c| {
@@ -211,13 +225,9 @@ pub fn merged(
         if let Some(d) = c.1.get(&key) {
             return d.clone();
         }
-        let mut conf = if server_index == 0 {
-            main.dir.clone()
-        } else {
-            server.dir.clone()
-        };
+        let mut conf = server.dir.clone();
         for &sid in key.1.iter() {
-            if let Some(sec) = section_by_id(main, server, sid) {
+            if let Some(sec) = section_by_id(server, sid) {
                 conf = conf.merge(&sec.conf);
             }
         }

@@ -21,6 +21,7 @@ pub mod listen;
 pub mod prefork;
 pub mod worker;
 
+// The connection driver every engine calls.
 pub(crate) use crate::conn::drive;
 
 /// Child exit status: normal.

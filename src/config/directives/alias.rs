@@ -1,5 +1,174 @@
-//! mod_alias: Alias, AliasMatch, Redirect*, ScriptAlias.
+//! mod_alias: Alias, AliasMatch, Redirect, RedirectMatch, RedirectPermanent, RedirectTemp
+//! (ScriptAlias needs CGI, which mpmd does not have: parsed only).
 
-use crate::config::registry::DirectiveDef;
+use std::sync::Arc;
 
-pub static DIRECTIVES: &[DirectiveDef] = &[];
+use super::{def, po, ApplyCtx};
+use crate::config::dir::AliasRule;
+use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
+
+const RSRC: C = C::SERVER_VHOST;
+
+pub static DIRECTIVES: &[DirectiveDef] = &[
+    def(
+        "Alias",
+        Take12,
+        C::ALL_BUT_HTACCESS,
+        Implemented,
+        "a fakename and a realname, or a realname in a Location",
+        alias,
+    ),
+    def(
+        "AliasMatch",
+        Take2,
+        RSRC,
+        Implemented,
+        "a regular expression and a filename",
+        alias_match,
+    ),
+    po(
+        "ScriptAlias",
+        Take12,
+        C::ALL_BUT_HTACCESS,
+        "a fakename and a realname, or a realname in a Location",
+    ),
+    po(
+        "ScriptAliasMatch",
+        Take2,
+        RSRC,
+        "a regular expression and a filename",
+    ),
+    def(
+        "Redirect",
+        Take123,
+        C::ALL,
+        Implemented,
+        "an optional status, then document to be redirected and destination URL",
+        redirect,
+    ),
+    def(
+        "RedirectMatch",
+        Take123,
+        C::ALL,
+        Implemented,
+        "an optional status, then a regular expression and destination URL",
+        redirect_match,
+    ),
+    def(
+        "RedirectTemp",
+        Take2,
+        C::ALL,
+        Implemented,
+        "a document to be redirected, then the destination URL",
+        redirect_temp,
+    ),
+    def(
+        "RedirectPermanent",
+        Take2,
+        C::ALL,
+        Implemented,
+        "a document to be redirected, then the destination URL",
+        redirect_permanent,
+    ),
+    po(
+        "RedirectRelative",
+        Flag,
+        C::ALL,
+        "Set to ON to allow relative redirect targets to be issued as-is",
+    ),
+];
+
+fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if ctx.node.args.len() != 2 {
+        return Err("Alias must have two arguments when used globally".into());
+    }
+    let (from, to) = (ctx.arg(0).to_string(), ctx.arg(1).to_string());
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::Alias { from, to }));
+    Ok(())
+}
+
+fn alias_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let from = regex::Regex::new(ctx.arg(0))
+        .map_err(|_| "Regular expression could not be compiled.".to_string())?;
+    let to = ctx.arg(1).to_string();
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::AliasMatch { from, to }));
+    Ok(())
+}
+
+fn is_url(s: &str) -> bool {
+    s.split_once("://")
+        .is_some_and(|(sch, _)| !sch.is_empty() && sch.bytes().all(|b| b.is_ascii_alphanumeric()))
+        || s.starts_with('/')
+}
+
+/// `[status] path [url]` → (status, path, url).
+fn redirect_args(
+    ctx: &ApplyCtx<'_>,
+    fixed: Option<u16>,
+) -> Result<(u16, String, Option<String>), String> {
+    let a = &ctx.node.args;
+    let (status, rest): (u16, &[String]) = match fixed {
+        Some(s) => (s, &a[..]),
+        None => match a[0].to_ascii_lowercase().as_str() {
+            "permanent" => (301, &a[1..]),
+            "temp" => (302, &a[1..]),
+            "seeother" => (303, &a[1..]),
+            "gone" => (410, &a[1..]),
+            s if s.len() == 3 && s.bytes().all(|b| b.is_ascii_digit()) => {
+                (s.parse().unwrap_or(302), &a[1..])
+            }
+            _ => (302, &a[..]),
+        },
+    };
+    let redirect_like = (300..400).contains(&status);
+    match rest {
+        [path, url] if redirect_like => {
+            if !is_url(url) {
+                return Err("Redirect to non-URL".into());
+            }
+            Ok((status, path.clone(), Some(url.clone())))
+        }
+        [path] if !redirect_like => Ok((status, path.clone(), None)),
+        [_, _] => Err("Redirect URL not valid for this status".into()),
+        [_] if redirect_like => Err("URL to redirect to is missing".into()),
+        _ => Err("Redirect takes one, two or three arguments, an optional status, then document to be redirected and destination URL".into()),
+    }
+}
+
+fn redirect(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let (status, from, to) = redirect_args(ctx, None)?;
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::Redirect { status, from, to }));
+    Ok(())
+}
+
+fn redirect_temp(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let (status, from, to) = redirect_args(ctx, Some(302))?;
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::Redirect { status, from, to }));
+    Ok(())
+}
+
+fn redirect_permanent(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let (status, from, to) = redirect_args(ctx, Some(301))?;
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::Redirect { status, from, to }));
+    Ok(())
+}
+
+fn redirect_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let (status, from, to) = redirect_args(ctx, None)?;
+    let from = regex::Regex::new(&from)
+        .map_err(|_| "Regular expression could not be compiled.".to_string())?;
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::RedirectMatch { status, from, to }));
+    Ok(())
+}

@@ -1,5 +1,125 @@
-//! mod_setenvif: SetEnvIf, BrowserMatch, ….
+//! mod_setenvif: SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase
+//! (SetEnvIfExpr needs ap_expr: parsed only).
 
-use crate::config::registry::DirectiveDef;
+use std::sync::Arc;
 
-pub static DIRECTIVES: &[DirectiveDef] = &[];
+use super::{def, po, ApplyCtx};
+use crate::config::dir::SetEnvIfRule;
+use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
+
+pub static DIRECTIVES: &[DirectiveDef] = &[
+    def(
+        "SetEnvIf",
+        RawArgs,
+        C::ALL,
+        Implemented,
+        "A header-name, regex and a list of variables.",
+        set_env_if,
+    ),
+    def(
+        "SetEnvIfNoCase",
+        RawArgs,
+        C::ALL,
+        Implemented,
+        "a header-name, regex and a list of variables.",
+        set_env_if_nocase,
+    ),
+    def(
+        "BrowserMatch",
+        RawArgs,
+        C::ALL,
+        Implemented,
+        "A browser regex and a list of variables.",
+        browser_match,
+    ),
+    def(
+        "BrowserMatchNoCase",
+        RawArgs,
+        C::ALL,
+        Implemented,
+        "A browser regex and a list of variables.",
+        browser_match_nocase,
+    ),
+    po(
+        "SetEnvIfExpr",
+        RawArgs,
+        C::ALL,
+        "an expression and a list of variables.",
+    ),
+];
+
+fn rule(
+    ctx: &mut ApplyCtx<'_>,
+    attribute: String,
+    words: &[String],
+    nocase: bool,
+) -> Result<(), String> {
+    let name = ctx.node.name.clone();
+    let Some((re, vars)) = words.split_first() else {
+        return Err(format!("Missing regular expression for {name}"));
+    };
+    if vars.is_empty() {
+        return Err(format!("Missing envariable expression for {name}"));
+    }
+    let regex = regex::RegexBuilder::new(re)
+        .case_insensitive(nocase)
+        .build()
+        .map_err(|_| format!("{name} regex could not be compiled."))?;
+    // An attribute that is not a plain name is a regex over header names.
+    let plain = attribute
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let attribute_regex = if plain {
+        None
+    } else {
+        Some(
+            regex::RegexBuilder::new(&attribute)
+                .case_insensitive(true)
+                .build()
+                .map_err(|_| format!("{name} regex could not be compiled."))?,
+        )
+    };
+    let vars = vars
+        .iter()
+        .map(|v| match v.strip_prefix('!') {
+            Some(n) => (n.to_string(), None),
+            None => match v.split_once('=') {
+                Some((n, val)) => (n.to_string(), Some(val.to_string())),
+                None => (v.clone(), Some("1".to_string())),
+            },
+        })
+        .collect();
+    ctx.dir.setenvif.push(Arc::new(SetEnvIfRule {
+        attribute,
+        attribute_regex,
+        regex,
+        vars,
+    }));
+    Ok(())
+}
+
+fn set_env_if(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let a = ctx.node.args.clone();
+    let Some((attr, rest)) = a.split_first() else {
+        return Err("Missing header-field name".into());
+    };
+    rule(ctx, attr.clone(), rest, false)
+}
+
+fn set_env_if_nocase(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let a = ctx.node.args.clone();
+    let Some((attr, rest)) = a.split_first() else {
+        return Err("Missing header-field name".into());
+    };
+    rule(ctx, attr.clone(), rest, true)
+}
+
+fn browser_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let a = ctx.node.args.clone();
+    rule(ctx, "User-Agent".into(), &a, false)
+}
+
+fn browser_match_nocase(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let a = ctx.node.args.clone();
+    rule(ctx, "User-Agent".into(), &a, true)
+}

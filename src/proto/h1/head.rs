@@ -411,6 +411,7 @@ fn parse_request_line(head: &mut Head, limits: &Limits) -> Result<(), HeadError>
         return Ok(());
     }
     let proto = &line[p_start..n];
+    let connect = method == b"CONNECT";
     head.version = parse_version(proto, limits.strict).ok_or(bad)?;
     if head.version < (1, 0) {
         return Err(bad);
@@ -418,7 +419,23 @@ fn parse_request_line(head: &mut Head, limits: &Limits) -> Result<(), HeadError>
     if limits.strict && proto.starts_with(b"http/") {
         return Err(bad);
     }
+    if connect && target.first() != Some(&b'/') {
+        return check_authority(target);
+    }
     check_target(target, limits)
+}
+
+/// CONNECT's authority-form: `host:port`.
+fn check_authority(t: &[u8]) -> Result<(), HeadError> {
+    let ok = !t.is_empty()
+        && t.iter()
+            .all(|&b| b.is_ascii_alphanumeric() || b"-._:[]".contains(&b))
+        && memchr(b':', t).is_some();
+    if ok {
+        Ok(())
+    } else {
+        Err(HeadError::bad(true))
+    }
 }
 
 fn parse_version(p: &[u8], strict: bool) -> Option<(u8, u8)> {
