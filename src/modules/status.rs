@@ -1507,7 +1507,10 @@ mod tests {
         assert!(!cfg.extended_status);
         let cfg = crate::modules::log_config::config_from(dir.path(), lm);
         assert!(cfg.extended_status);
-        let cfg = crate::modules::log_config::config_from(dir.path(), &format!("{lm}\nExtendedStatus Off"));
+        let cfg = crate::modules::log_config::config_from(
+            dir.path(),
+            &format!("{lm}\nExtendedStatus Off"),
+        );
         assert!(!cfg.extended_status);
     }
 }
