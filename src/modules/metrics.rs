@@ -13,10 +13,10 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// The label value of each scoreboard state (the names prometheus' apache_exporter uses).
 pub fn state_label(s: WorkerState) -> &'static str {
     match s {
-        WorkerState::Ready => "waiting",
-        WorkerState::Starting => "starting",
-        WorkerState::BusyRead => "reading",
-        WorkerState::BusyWrite => "sending",
+        WorkerState::Ready => "idle",
+        WorkerState::Starting => "startup",
+        WorkerState::BusyRead => "read",
+        WorkerState::BusyWrite => "reply",
         WorkerState::BusyKeepalive => "keepalive",
         WorkerState::BusyDns => "dns",
         WorkerState::Closing => "closing",
@@ -337,9 +337,9 @@ mod tests {
         assert_eq!(v("mpmd_uptime_seconds_total"), "10");
         assert_eq!(v("mpmd_workers{state=\"busy\"}"), "2");
         assert_eq!(v("mpmd_workers{state=\"idle\"}"), "6");
-        assert_eq!(v("mpmd_scoreboard{state=\"sending\"}"), "1");
-        assert_eq!(v("mpmd_scoreboard{state=\"reading\"}"), "1");
-        assert_eq!(v("mpmd_scoreboard{state=\"waiting\"}"), "6");
+        assert_eq!(v("mpmd_scoreboard{state=\"reply\"}"), "1");
+        assert_eq!(v("mpmd_scoreboard{state=\"read\"}"), "1");
+        assert_eq!(v("mpmd_scoreboard{state=\"idle\"}"), "6");
         // slot 2 is beyond MaxRequestWorkers/ThreadsPerChild = 2 processes: left out
         assert_eq!(v("mpmd_scoreboard{state=\"open_slot\"}"), "0");
         assert_eq!(v("mpmd_processes{state=\"all\"}"), "2");
