@@ -162,8 +162,34 @@ fn buffered_logs_flush_at_child_exit(mpm: &str) {
     assert_eq!(lines(&path), vec!["/index.html".to_string(); 5]);
 }
 
+fn graceful_restart_reopens_rotated_logs(mpm: &str) {
+    let s = Server::start(mpm, &conf("CustomLog logs/access.log \"%U\"\n"));
+    assert_eq!(request(s.port, "GET", "/index.html?before", ""), 200);
+    let log = s.path("logs/access.log");
+    assert!(wait_until(Duration::from_secs(5), || lines(&log).len() == 1));
+    std::fs::rename(&log, s.path("logs/access.log.1")).unwrap();
+    let gen = s.generation();
+    s.signal(10); // graceful
+                  // the new generation is up and the old children are gone
+    let ok = wait_until(Duration::from_secs(20), || {
+        let snap = s.scoreboard();
+        let g = snap.global.running_generation;
+        g != gen && snap.live().count() > 0 && snap.live().all(|(_, p)| p.generation == g)
+    });
+    assert!(ok, "old generation still serving");
+    assert_eq!(request(s.port, "GET", "/index.html?after", ""), 200);
+    assert!(
+        wait_until(Duration::from_secs(5), || lines(&log).len() == 1),
+        "new log: {:?}",
+        lines(&log)
+    );
+    assert_eq!(lines(&log), vec!["/index.html".to_string()]);
+    assert_eq!(lines(&s.path("logs/access.log.1")).len(), 1);
+}
+
 mpm_tests!(
     combined_lines_match_requests,
     piped_logger_receives_lines,
     buffered_logs_flush_at_child_exit,
+    graceful_restart_reopens_rotated_logs,
 );

@@ -50,6 +50,12 @@ pub fn auto_pairs(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `?auto`, or nothing while the server cannot answer (a restart in progress).
+fn try_auto(port: u16) -> Option<Vec<(String, String)>> {
+    let r = get(port, "/server-status?auto").ok()?;
+    (r.status == 200).then(|| auto_pairs(&String::from_utf8_lossy(&r.body)))
+}
+
 pub fn auto(port: u16) -> Vec<(String, String)> {
     let r = get(port, "/server-status?auto").expect("server-status");
     assert_eq!(r.status, 200);
@@ -361,10 +367,87 @@ fn event_keepalive_is_not_busy(mpm: &str) {
     drop(idle);
 }
 
+/// The labels of the `<dt>` lines and the table headers of the HTML page, numbers cut off.
+fn html_skeleton(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for l in html.lines() {
+        if let Some(rest) = l.strip_prefix("<dt>") {
+            let label: String = rest
+                .chars()
+                .take_while(|c| *c != ':' && !c.is_ascii_digit() && *c != '.')
+                .collect();
+            out.push(format!("dt {}", label.trim()));
+        }
+        for th in l.split("<th").skip(1) {
+            if let Some(t) = th.split('>').nth(1) {
+                out.push(format!("th {}", t.split('<').next().unwrap_or("").trim()));
+            }
+        }
+    }
+    out
+}
+
+fn html_sections_match_apache(mpm: &str) {
+    let s = Server::start(mpm, &status_conf(mpm));
+    let _ = settled_auto(s.port);
+    let ours = String::from_utf8_lossy(&get(s.port, "/server-status").unwrap().body).into_owned();
+    let Some(apache) = Apache::start(mpm) else {
+        return;
+    };
+    assert_eq!(get(apache.port, "/index.html").unwrap().status, 200);
+    let _ = settled_auto(apache.port);
+    let theirs =
+        String::from_utf8_lossy(&get(apache.port, "/server-status").unwrap().body).into_owned();
+    // "CPU Usage" ends in a load figure only when CPU > 0; everything else must line up
+    assert_eq!(
+        html_skeleton(&ours),
+        html_skeleton(&theirs),
+        "ours:\n{ours}\ntheirs:\n{theirs}"
+    );
+    assert_eq!(ours.lines().next(), theirs.lines().next(), "DOCTYPE");
+}
+
+fn generations_follow_restarts(mpm: &str) {
+    let s = Server::start(mpm, &status_conf(mpm));
+    for _ in 0..3 {
+        assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+    }
+    let before = settled_auto(s.port);
+    assert_eq!(value(&before, "ParentServerConfigGeneration"), "1");
+    assert_eq!(value(&before, "ParentServerMPMGeneration"), "0");
+    let accesses = num(&before, "Total Accesses");
+    // graceful (USR1): generations +1, restart time and counters kept
+    s.signal(10);
+    let mut after = Vec::new();
+    let ok = wait_until(Duration::from_secs(15), || {
+        after = try_auto(s.port).unwrap_or_default();
+        after
+            .iter()
+            .any(|(k, v)| k == "ParentServerMPMGeneration" && v == "1")
+    });
+    assert!(ok, "no new generation: {after:?}");
+    assert_eq!(value(&after, "ParentServerConfigGeneration"), "2");
+    assert_eq!(value(&after, "RestartTime"), value(&before, "RestartTime"));
+    assert!(num(&after, "Total Accesses") > accesses, "{after:?}");
+    // restart (HUP): generations +1 again, scoreboard reset
+    s.signal(1);
+    let ok = wait_until(Duration::from_secs(15), || {
+        after = try_auto(s.port).unwrap_or_default();
+        after
+            .iter()
+            .any(|(k, v)| k == "ParentServerMPMGeneration" && v == "2")
+    });
+    assert!(ok, "no new generation after HUP: {after:?}");
+    assert_eq!(value(&after, "ParentServerConfigGeneration"), "3");
+    assert!(num(&after, "Total Accesses") < accesses + 2, "{after:?}");
+}
+
 mpm_tests!(
     auto_keys_match_apache,
     refresh_html_and_types,
     busy_and_idle_follow_slow_requests,
     accesses_count_requests,
     event_keepalive_is_not_busy,
+    html_sections_match_apache,
+    generations_follow_restarts,
 );
