@@ -240,3 +240,25 @@ fn ranges_and_conditionals() {
     );
     assert!(r.contains("Content-range: bytes 5-6/1024"));
 }
+
+#[test]
+fn request_read_timeout_gives_408_for_a_partial_head() {
+    let d = tempfile::tempdir().unwrap();
+    let mut c = config(d.path());
+    c.modules.push("reqtimeout");
+    c.main.request_read_timeout.header = Some(mpmd::config::ReadTimeoutStage {
+        timeout: 1,
+        max_timeout: Some(2),
+        min_rate: Some(500),
+    });
+    let addr = start(c);
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(6))).unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n").unwrap();
+    let t = std::time::Instant::now();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    assert!(out.starts_with("HTTP/1.1 408 Request Timeout\r\n"), "{out}");
+    // The header stage (1 s here), not Timeout (5 s), ended the wait.
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+}

@@ -352,9 +352,14 @@ fn take2(node: &Node, help: &str) -> Result<(String, String), ConfError> {
 
 /// The `strerror` text of an I/O error, as httpd's `%pm` prints it.
 fn strerror(e: &io::Error) -> String {
+    // std renders OS errors with the C library's strerror text plus " (os error N)".
+    let text = e.to_string();
     match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => e.to_string(),
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .map(str::to_string)
+            .unwrap_or(text),
+        None => text,
     }
 }
 
@@ -461,14 +466,24 @@ impl<'o> State<'o> {
 
     /// Opens and reads one file (`ap_process_resource_config`).
     fn read_file(&mut self, path: &Path) -> Result<Vec<Node>, ConfError> {
-        let bytes = std::fs::read(path).map_err(|e| ConfError {
-            chain: Vec::new(),
-            message: format!(
+        let cannot_open = |e: &io::Error| {
+            plain(format!(
                 "Could not open configuration file {}: {}",
                 path.display(),
-                strerror(&e)
-            ),
-        })?;
+                strerror(e)
+            ))
+        };
+        // httpd reads only regular files (and /dev/null); this also keeps a FIFO from
+        // blocking the read.
+        let meta = std::fs::metadata(path).map_err(|e| cannot_open(&e))?;
+        if !meta.is_file() && path != Path::new("/dev/null") {
+            self.warning(format!(
+                "AH00554: Access to file {} denied by server: not a regular file",
+                path.display()
+            ));
+            return Err(cannot_open(&io::Error::from_raw_os_error(libc::EBADF)));
+        }
+        let bytes = std::fs::read(path).map_err(|e| cannot_open(&e))?;
         self.includes.entries.push(IncludeEntry {
             depth: self.include_depth,
             line: self.last_include_line,
@@ -2077,5 +2092,40 @@ pub(crate) mod tests {
         );
         assert!(r.is_err());
         assert_eq!(seen, ["AH00111: Config variable ${NOPE} is not defined"]);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let (d, r) = run(&[
+            ("main.conf", "Include /dev/null\nInclude d/fifo\n"),
+            ("d/x", ""),
+        ]);
+        nix::unistd::mkfifo(
+            &d.path().join("d/fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        drop(r);
+        let mut seen = Vec::new();
+        let r = expand_logged(
+            Path::new("main.conf"),
+            &opts(d.path()),
+            &TestCatalog,
+            &mut |w| seen.push(w.replace(&*d.path().to_string_lossy(), "@")),
+        );
+        assert_eq!(
+            err_text(&d, r),
+            "Syntax error on line 2 of @/main.conf: Could not open configuration file @/d/fifo: Bad file descriptor"
+        );
+        assert_eq!(
+            seen,
+            ["AH00554: Access to file @/d/fifo denied by server: not a regular file"]
+        );
+        // The main file itself.
+        let r = expand(Path::new("d"), &opts(d.path()), &TestCatalog);
+        assert_eq!(
+            err_text(&d, r),
+            "Could not open configuration file @/d: Bad file descriptor"
+        );
     }
 }

@@ -95,6 +95,8 @@ impl ServerConf {
             request_read_timeout: RequestReadTimeout::default(),
             limit_internal_recursion: (10, 10),
             http_protocol: HttpProtocolOptions::default(),
+            ssl: Default::default(),
+            h2: Default::default(),
             set_here: Vec::new(),
         }
     }
@@ -144,6 +146,7 @@ impl ServerConfig {
             include_dump: String::new(),
             notices: Vec::new(),
             skip_docroot_check: false,
+            tls: Default::default(),
         }
     }
 }
@@ -294,6 +297,26 @@ fn check_read_time(nodes: &[Node], server_root: &Path) -> Result<(), BuildError>
         }
     }
     Ok(())
+}
+
+/// Reads and walks one `.htaccess` file for a request: `${}` and the If* sections as the
+/// server's read pass left them, then the directives. The error is what httpd logs (at
+/// ALERT, answering 500): `<file>: <message>`, for the first problem only.
+pub fn read_htaccess(
+    text: &str,
+    file: &Path,
+    cfg: &ServerConfig,
+    server: &ServerConf,
+) -> Result<(DirConf, Vec<Section>), String> {
+    let state = cfg.read_state();
+    let (nodes, _warnings) =
+        crate::conf::expand::expand_htaccess(text, file, &state, &registry::Catalog)
+            .map_err(|e| format!("{}: {}", file.display(), e.message))?;
+    let (dir, sections, errors) = walk_htaccess(&nodes, cfg, server);
+    match errors.into_iter().next() {
+        Some(e) => Err(format!("{}: {}", file.display(), e.message)),
+        None => Ok((dir, sections)),
+    }
 }
 
 fn resolve_logs(formats: &HashMap<String, String>, s: &mut ServerConf) {
@@ -926,6 +949,22 @@ mod tests {
                 let _ = build(input);
             }
         }
+    }
+
+    #[test]
+    fn htaccess_text_is_read_with_the_servers_modules() {
+        let (d, cfg) = load("");
+        let file = d.path().join(".htaccess");
+        let ok = "<IfModule mpm_event_module>\n<Files x>\n</Files>\n</IfModule>\n";
+        let (_, sections) = read_htaccess(ok, &file, &cfg, &cfg.main).unwrap();
+        assert_eq!(sections.len(), 1);
+        let err = read_htaccess("Bogus\n", &file, &cfg, &cfg.main).unwrap_err();
+        assert_eq!(
+            err,
+            format!("{}: Invalid command 'Bogus', perhaps misspelled or defined by a module not included in the server configuration", file.display())
+        );
+        let err = read_htaccess("Listen 80\n", &file, &cfg, &cfg.main).unwrap_err();
+        assert_eq!(err, format!("{}: Listen not allowed here", file.display()));
     }
 
     #[test]

@@ -29,6 +29,49 @@ const READ_CHUNK: usize = 16 * 1024;
 struct Io<'a> {
     stream: &'a TcpStream,
     blocking: bool,
+    /// The server's `Timeout` (what SO_RCVTIMEO normally holds).
+    timeout: Duration,
+    /// The mod_reqtimeout stage running, if any.
+    stage: Option<ReadStage>,
+    /// SO_RCVTIMEO was shortened for a stage deadline and must be restored.
+    shortened: bool,
+}
+
+/// One mod_reqtimeout stage (header or body): a timeout from its start, extended by one
+/// second per `MinRate` bytes received, never beyond the maximum.
+#[derive(Clone, Copy)]
+struct ReadStage {
+    start: Instant,
+    base: Duration,
+    max: Option<Duration>,
+    rate: Option<u32>,
+    bytes: u64,
+}
+
+impl ReadStage {
+    fn new(cfg: Option<crate::config::ReadTimeoutStage>, start: Instant) -> Option<ReadStage> {
+        let c = cfg?;
+        if c.timeout == 0 {
+            return None;
+        }
+        Some(ReadStage {
+            start,
+            base: Duration::from_secs(u64::from(c.timeout)),
+            max: c.max_timeout.map(|m| Duration::from_secs(u64::from(m))),
+            rate: c.min_rate,
+            bytes: 0,
+        })
+    }
+    fn deadline(&self) -> Instant {
+        let mut d = self.base;
+        if let Some(r) = self.rate.filter(|r| *r > 0) {
+            d += Duration::from_secs(self.bytes / u64::from(r));
+        }
+        if let Some(m) = self.max {
+            d = d.min(m);
+        }
+        self.start + d
+    }
 }
 
 enum ReadResult {
@@ -50,13 +93,49 @@ impl Io<'_> {
         true
     }
 
+    /// Starts (or ends, with `None`) a mod_reqtimeout stage.
+    fn set_stage(&mut self, stage: Option<ReadStage>) {
+        self.stage = stage;
+        if stage.is_none() && self.shortened {
+            self.shortened = false;
+            let _ = self.stream.set_read_timeout(Some(self.timeout));
+        }
+    }
+
+    /// Bounds the next read by the stage deadline; false when it has passed.
+    fn arm(&mut self) -> bool {
+        let Some(st) = self.stage else { return true };
+        let now = Instant::now();
+        let deadline = st.deadline();
+        if deadline <= now {
+            return false;
+        }
+        let left = deadline - now;
+        if left < self.timeout {
+            self.shortened = true;
+            let _ = self
+                .stream
+                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
+        } else if self.shortened {
+            self.shortened = false;
+            let _ = self.stream.set_read_timeout(Some(self.timeout));
+        }
+        true
+    }
+
     fn read_into(&mut self, buf: &mut Vec<u8>, may_park: bool) -> ReadResult {
         let mut chunk = [0u8; READ_CHUNK];
         loop {
+            if !self.arm() {
+                return ReadResult::TimedOut;
+            }
             match (&*self.stream).read(&mut chunk) {
                 Ok(0) => return ReadResult::Eof,
                 Ok(n) => {
                     buf.extend_from_slice(&chunk[..n]);
+                    if let Some(st) = &mut self.stage {
+                        st.bytes += n as u64;
+                    }
                     return ReadResult::Data;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -132,51 +211,70 @@ fn limits_for(config: &ServerConfig, s: &ServerConf) -> Limits {
 /// Serves requests on `conn` until it must wait or close. See `ConnOutcome`.
 pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
-    let default_server = modules::vhost::default_for(config, &conn.local);
+    let Connection {
+        stream,
+        peer,
+        local,
+        read_buf,
+        requests_served,
+    } = conn;
+    let (peer, local) = (*peer, *local);
+    let default_server = modules::vhost::default_for(config, &local);
     let limits = limits_for(config, default_server);
     let timeout = default_server.timeout.max(Duration::from_millis(1));
-    if conn.requests_served == 0 {
-        let _ = conn.stream.set_read_timeout(Some(timeout));
-        let _ = conn.stream.set_write_timeout(Some(timeout));
+    if *requests_served == 0 {
+        let _ = stream.set_read_timeout(Some(timeout));
+        let _ = stream.set_write_timeout(Some(timeout));
     }
-    let stream = conn.stream.try_clone();
-    let Ok(stream) = stream else {
-        return ConnOutcome::Close;
-    };
     // The socket's mode is unknown (event hands over non-blocking ones): assume
     // non-blocking until a WouldBlock says so, which costs nothing on blocking sockets.
     let mut io = Io {
-        stream: &stream,
+        stream: &*stream,
         blocking: false,
+        timeout,
+        stage: None,
+        shortened: false,
     };
+    // mod_reqtimeout: the header stage runs from now (the connection start, or the first
+    // byte of a keep-alive request, which is what woke the engine).
+    let reqtimeout = config.modules.contains(&"reqtimeout");
+    let rrt = default_server.request_read_timeout.with_defaults();
+    let header_stage = |at: Instant| {
+        if reqtimeout {
+            ReadStage::new(rrt.header, at)
+        } else {
+            None
+        }
+    };
+    io.set_stage(header_stage(Instant::now()));
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut served_here = false;
 
     loop {
         // A head, or more bytes.
-        let parsed = if conn.read_buf.is_empty() {
+        let parsed = if read_buf.is_empty() {
             Parsed::Partial
         } else {
-            parse_head(&conn.read_buf, &limits)
+            parse_head(read_buf, &limits)
         };
         match parsed {
             Parsed::Partial | Parsed::Empty(_) => {
                 if let Parsed::Empty(n) = parsed {
-                    conn.read_buf.drain(..n);
+                    read_buf.drain(..n);
                 }
-                if conn.read_buf.is_empty() && served_here {
-                    conn.read_buf = Vec::new();
+                if read_buf.is_empty() && served_here {
+                    *read_buf = Vec::new();
                     return ConnOutcome::KeepAlive;
                 }
                 ctx.observer.state(WorkerState::BusyRead);
-                let fresh = conn.read_buf.is_empty();
-                match io.read_into(&mut conn.read_buf, fresh) {
+                let fresh = read_buf.is_empty();
+                match io.read_into(read_buf, fresh) {
                     ReadResult::Data => continue,
                     // Woken without data (or between requests): wait for readability again.
                     ReadResult::WouldBlock => return ConnOutcome::KeepAlive,
                     ReadResult::Eof | ReadResult::Error => return ConnOutcome::Close,
                     ReadResult::TimedOut => {
-                        if conn.read_buf.is_empty() {
+                        if read_buf.is_empty() {
                             return ConnOutcome::Close;
                         }
                         // Part of a request arrived: 408, then close.
@@ -207,19 +305,34 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     "GET",
                 );
                 ctx.observer.request_done(sent);
-                conn.requests_served += 1;
+                *requests_served += 1;
                 return ConnOutcome::Linger;
             }
             Parsed::Complete(head, used) => {
-                conn.read_buf.drain(..used);
+                read_buf.drain(..used);
+                io.set_stage(None);
                 let started = Instant::now();
                 let time = now_secs();
-                let (outcome, keep) = serve_one(conn, ctx, &mut io, &mut out, &head, time, started);
+                let (outcome, keep) = serve_one(
+                    read_buf,
+                    *requests_served,
+                    peer,
+                    local,
+                    ctx,
+                    &mut io,
+                    &mut out,
+                    &head,
+                    time,
+                    started,
+                );
                 served_here = true;
-                conn.requests_served += 1;
+                *requests_served += 1;
                 match outcome {
                     Some(o) => return o,
-                    None if keep => continue,
+                    None if keep => {
+                        io.set_stage(header_stage(Instant::now()));
+                        continue;
+                    }
                     None => return ConnOutcome::Linger,
                 }
             }
@@ -283,7 +396,7 @@ enum BodyEnd {
 /// Reads and discards the request body (static handlers do not use it), enforcing
 /// LimitRequestBody; sends `100 Continue` first when the client waits for it.
 fn discard_body(
-    conn: &mut Connection,
+    read_buf: &mut Vec<u8>,
     io: &mut Io<'_>,
     framing_kind: BodyFraming,
     limit: u64,
@@ -305,17 +418,18 @@ fn discard_body(
             }
             let mut left = n;
             loop {
-                let take = (conn.read_buf.len() as u64).min(left) as usize;
-                conn.read_buf.drain(..take);
+                let take = (read_buf.len() as u64).min(left) as usize;
+                read_buf.drain(..take);
                 left -= take as u64;
                 if left == 0 {
                     return BodyEnd::Ok;
                 }
-                if !send_continue(io, conn.read_buf.is_empty()) {
+                if !send_continue(io, read_buf.is_empty()) {
                     return BodyEnd::Gone;
                 }
-                match io.read_into(&mut conn.read_buf, false) {
+                match io.read_into(read_buf, false) {
                     ReadResult::Data => {}
+                    ReadResult::TimedOut => return BodyEnd::Refuse(408),
                     _ => return BodyEnd::Gone,
                 }
             }
@@ -323,10 +437,10 @@ fn discard_body(
         BodyFraming::Chunked => {
             let mut dec = ChunkedDecoder::new();
             loop {
-                while !conn.read_buf.is_empty() && !dec.is_done() {
-                    match dec.feed(&conn.read_buf) {
+                while !read_buf.is_empty() && !dec.is_done() {
+                    match dec.feed(read_buf) {
                         Ok(step) => {
-                            conn.read_buf.drain(..step.used);
+                            read_buf.drain(..step.used);
                             if limit > 0 && dec.total > limit {
                                 return BodyEnd::Refuse(413);
                             }
@@ -340,11 +454,12 @@ fn discard_body(
                 if dec.is_done() {
                     return BodyEnd::Ok;
                 }
-                if !send_continue(io, conn.read_buf.is_empty()) {
+                if !send_continue(io, read_buf.is_empty()) {
                     return BodyEnd::Gone;
                 }
-                match io.read_into(&mut conn.read_buf, false) {
+                match io.read_into(read_buf, false) {
                     ReadResult::Data => {}
+                    ReadResult::TimedOut => return BodyEnd::Refuse(408),
                     _ => return BodyEnd::Gone,
                 }
             }
@@ -354,8 +469,12 @@ fn discard_body(
 
 /// Serves one parsed request. Returns `(Some(outcome), _)` to return at once, or
 /// `(None, keep_alive)`.
+#[allow(clippy::too_many_arguments)]
 fn serve_one(
-    conn: &mut Connection,
+    read_buf: &mut Vec<u8>,
+    requests_served: u32,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
     ctx: &ServeCtx<'_>,
     io: &mut Io<'_>,
     out: &mut Vec<u8>,
@@ -364,7 +483,7 @@ fn serve_one(
     started: Instant,
 ) -> (Option<ConnOutcome>, bool) {
     let config: &ServerConfig = ctx.config;
-    let result = modules::process(config, head, conn.peer, conn.local, time);
+    let result = modules::process(config, head, peer, local, time);
     let server = result.server;
     ctx.observer.request_start(
         head.request_line(),
@@ -377,15 +496,8 @@ fn serve_one(
         let body_len = resp.body.len();
         let sent = write_body_only(io, out, &mut resp);
         ctx.observer.request_done(sent);
-        log(
-            conn,
-            head,
-            server,
-            &resp,
-            (sent, body_len, false),
-            time,
-            started,
-        );
+        let counts = (sent, body_len, false, requests_served + 1);
+        log(peer, local, head, server, &resp, counts, time, started);
         return (Some(ConnOutcome::Close), false);
     }
 
@@ -399,7 +511,13 @@ fn serve_one(
         Ok((kind, cl_and_te)) => {
             must_close |= cl_and_te;
             let expect = result.expect_continue && !resp.close_silently;
-            match discard_body(conn, io, kind, result.limit_request_body, expect) {
+            if kind != BodyFraming::None && config.modules.contains(&"reqtimeout") {
+                let rrt = server.request_read_timeout.with_defaults();
+                io.set_stage(ReadStage::new(rrt.body, Instant::now()));
+            }
+            let end = discard_body(read_buf, io, kind, result.limit_request_body, expect);
+            io.set_stage(None);
+            match end {
                 BodyEnd::Ok => {}
                 BodyEnd::Gone => return (Some(ConnOutcome::Close), false),
                 BodyEnd::Refuse(status) => {
@@ -424,7 +542,7 @@ fn serve_one(
     } else {
         server
             .max_keep_alive_requests
-            .saturating_sub(conn.requests_served)
+            .saturating_sub(requests_served)
     };
     let chunk_ok = resp.framing != Framing::Chunked || head.is_http11();
     let keep = !must_close
@@ -452,24 +570,19 @@ fn serve_one(
         }
     };
     ctx.observer.request_done(sent);
-    log(
-        conn,
-        head,
-        server,
-        &resp,
-        (sent, body_len, keep),
-        time,
-        started,
-    );
+    let counts = (sent, body_len, keep, requests_served + 1);
+    log(peer, local, head, server, &resp, counts, time, started);
     (None, keep)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn log(
-    conn: &Connection,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
     head: &Head,
     server: &ServerConf,
     resp: &Response,
-    (sent, body_bytes, keep_alive): (u64, u64, bool),
+    (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
     time: u64,
     started: Instant,
 ) {
@@ -480,9 +593,9 @@ fn log(
         response: Some(resp),
         body_bytes,
         keep_alive,
-        requests_on_connection: conn.requests_served + 1,
-        peer: conn.peer,
-        local: conn.local,
+        requests_on_connection,
+        peer,
+        local,
         server,
         head: Some(head),
         time,
