@@ -200,9 +200,42 @@ fn graceful_restart_reopens_rotated_logs(mpm: &str) {
     assert_eq!(lines(&s.path("logs/access.log.1")).len(), 1);
 }
 
+fn env_conditions_follow_setenvif(mpm: &str) {
+    let s = Server::start(
+        mpm,
+        &format!(
+            "LoadModule setenvif_module modules/mod_setenvif.so\n\
+             SetEnvIf Request_URI \"\\.txt$\" dontlog\n\
+             SetEnvIf User-Agent \"^probe\" from_probe=yes\n{}",
+            conf(
+                "CustomLog logs/kept.log \"%U %{from_probe}e\" env=!dontlog\n\
+                 CustomLog logs/txt.log \"%U\" env=dontlog\n"
+            )
+        ),
+    );
+    std::fs::write(s.path("htdocs/a.txt"), b"a\n").unwrap();
+    assert_eq!(request(s.port, "GET", "/a.txt", ""), 200);
+    assert_eq!(
+        request(s.port, "GET", "/index.html", "User-Agent: probe/1\r\n"),
+        200
+    );
+    let kept = s.path("logs/kept.log");
+    let txt = s.path("logs/txt.log");
+    assert!(
+        wait_until(Duration::from_secs(5), || lines(&kept).len() == 1
+            && lines(&txt).len() == 1),
+        "kept {:?} txt {:?}",
+        lines(&kept),
+        lines(&txt)
+    );
+    assert_eq!(lines(&kept), vec!["/index.html yes".to_string()]);
+    assert_eq!(lines(&txt), vec!["/a.txt".to_string()]);
+}
+
 mpm_tests!(
     combined_lines_match_requests,
     piped_logger_receives_lines,
     buffered_logs_flush_at_child_exit,
     graceful_restart_reopens_rotated_logs,
+    env_conditions_follow_setenvif,
 );

@@ -490,6 +490,7 @@ fn serve_one(
         server.server_name.as_deref().unwrap_or(""),
     );
     let mut resp = result.response;
+    let env = result.env;
 
     if head.is_http09() {
         ctx.observer.state(WorkerState::BusyWrite);
@@ -497,7 +498,9 @@ fn serve_one(
         let sent = write_body_only(io, out, &mut resp);
         ctx.observer.request_done(sent);
         let counts = (sent, body_len, false, requests_served + 1);
-        log(peer, local, head, server, &resp, counts, time, started);
+        log(
+            peer, local, head, server, &resp, counts, &env, time, started,
+        );
         return (Some(ConnOutcome::Close), false);
     }
 
@@ -571,7 +574,9 @@ fn serve_one(
     };
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
-    log(peer, local, head, server, &resp, counts, time, started);
+    log(
+        peer, local, head, server, &resp, counts, &env, time, started,
+    );
     (None, keep)
 }
 
@@ -583,6 +588,7 @@ fn log(
     server: &ServerConf,
     resp: &Response,
     (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
+    env: &[(String, String)],
     time: u64,
     started: Instant,
 ) {
@@ -594,6 +600,7 @@ fn log(
         body_bytes,
         keep_alive,
         requests_on_connection,
+        env,
         peer,
         local,
         server,

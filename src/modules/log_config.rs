@@ -1099,6 +1099,11 @@ fn hook(rec: &super::LogRecord<'_>) {
         .map(|(n, _)| n)
         .filter(|n| !n.is_empty());
     let server_hostname = rec.server.server_name.as_deref().unwrap_or("");
+    let env: Vec<(&str, &str)> = rec
+        .env
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let now = crate::scoreboard::now_micros();
     let r = LogRecord {
         client_ip: &client,
@@ -1128,6 +1133,7 @@ fn hook(rec: &super::LogRecord<'_>) {
             .map(str::as_bytes),
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
+        env: &env,
         ..LogRecord::default()
     };
     logs.log(server, &r);

@@ -68,6 +68,8 @@ pub struct LogRecord<'a> {
     pub keep_alive: bool,
     /// Requests on this connection, this one included: `%k`.
     pub requests_on_connection: u32,
+    /// The request's environment: `%{VAR}e`, `CustomLog … env=VAR`.
+    pub env: &'a [(String, String)],
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -103,6 +105,8 @@ pub struct Outcome<'c> {
     pub limit_request_body: u64,
     /// The request carried `Expect: 100-continue` (1.1 only).
     pub expect_continue: bool,
+    /// The request's environment at the end (SetEnvIf, SetEnv …), for the access log.
+    pub env: Vec<(String, String)>,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -273,6 +277,7 @@ pub fn process<'c>(
             server,
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
+            env: req.env.clone(),
         }
     };
     if bad {
