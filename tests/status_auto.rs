@@ -224,6 +224,9 @@ fn auto_keys_match_apache(mpm: &str) {
     }
     let sb_ours = value(&ours, "Scoreboard");
     let sb_theirs = value(&theirs, "Scoreboard");
+    // the worker running the status handler is "Sending Reply" on both
+    assert_eq!(sb_ours.matches('W').count(), 1, "{sb_ours}");
+    assert_eq!(sb_theirs.matches('W').count(), 1, "{sb_theirs}");
     assert_eq!(
         sb_ours.len(),
         sb_theirs.len(),

@@ -115,11 +115,9 @@ fn exporter_sees_up_and_load(mpm: &str) {
     });
     assert!(ok, "exporter never saw {} busy workers:\n{text}", n + 1);
     assert_eq!(series(&text, "apache_up"), Some(1.0), "{text}");
-    let reading = series(&text, "apache_scoreboard{state=\"read\"}").unwrap_or(0.0);
-    assert!(
-        reading >= n as f64,
-        "reading slots {reading} < {n}:\n{text}"
-    );
+    let working = series(&text, "apache_scoreboard{state=\"read\"}").unwrap_or(0.0)
+        + series(&text, "apache_scoreboard{state=\"reply\"}").unwrap_or(0.0);
+    assert_eq!(working, (n + 1) as f64, "read + reply slots:\n{text}");
     let idle = series(&text, "apache_workers{state=\"idle\"}").expect("idle workers");
     let waiting = series(&text, "apache_scoreboard{state=\"idle\"}").expect("waiting slots");
     assert_eq!(idle, waiting, "idle workers vs waiting slots:\n{text}");
@@ -141,7 +139,9 @@ fn own_metrics_follow_load(mpm: &str) {
     });
     assert!(ok, "mpmd_workers busy never {}:\n{text}", n + 1);
     assert_eq!(series(&text, "mpmd_up"), Some(1.0));
-    assert!(series(&text, "mpmd_scoreboard{state=\"read\"}").unwrap_or(0.0) >= n as f64);
+    let working = series(&text, "mpmd_scoreboard{state=\"read\"}").unwrap_or(0.0)
+        + series(&text, "mpmd_scoreboard{state=\"reply\"}").unwrap_or(0.0);
+    assert_eq!(working, (n + 1) as f64, "{text}");
     let procs = series(&text, "mpmd_processes{state=\"all\"}").unwrap_or(0.0);
     assert_eq!(procs as usize, s.children().len(), "{text}");
     assert_eq!(

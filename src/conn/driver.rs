@@ -483,6 +483,9 @@ fn serve_one(
     started: Instant,
 ) -> (Option<ConnOutcome>, bool) {
     let config: &ServerConfig = ctx.config;
+    // httpd marks the worker W once the request head is read: the handler (server-status
+    // included) and the request body run in W
+    ctx.observer.state(WorkerState::BusyWrite);
     let result = modules::process(config, head, peer, local, time);
     let server = result.server;
     ctx.observer.request_start(
