@@ -548,3 +548,12 @@ fn read_pass_warnings_come_before_a_read_error() {
     assert_eq!(lines.next(), None, "{err}");
     assert_eq!(out.status.code(), Some(1));
 }
+
+/// `<IfDirective>` sees the directives of the loaded MPM (each MPM declares its own).
+#[test]
+fn if_directive_follows_the_loaded_mpm() {
+    let body = "<IfDirective StartServers>\nError \"start\"\n</IfDirective>\n<IfDirective ThreadsPerChild>\nError \"threads\"\n</IfDirective>\n";
+    assert_walk_errors("event", body, &[(2, "start"), (5, "threads")]);
+    assert_walk_errors("worker", body, &[(2, "start"), (5, "threads")]);
+    assert_walk_errors("prefork", body, &[(2, "start")]);
+}

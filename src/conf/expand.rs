@@ -751,8 +751,9 @@ impl<'o> State<'o> {
             }
             ReadTimeKind::IfDirective => self
                 .catalog
-                .directive_module(&word)
-                .is_some_and(|m| self.is_loaded(m)),
+                .directive_modules(&word)
+                .into_iter()
+                .any(|m| self.is_loaded(m)),
             ReadTimeKind::IfSection => self
                 .catalog
                 .section_module(&word)

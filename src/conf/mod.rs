@@ -83,6 +83,11 @@ pub trait ModuleCatalog {
     fn module_by_any_name(&self, name: &str) -> Option<&'static str>;
     /// The module that registers a directive (case-insensitive), for `<IfDirective>`.
     fn directive_module(&self, directive: &str) -> Option<&'static str>;
+    /// Every module that registers a directive: the MPM directives are declared by each MPM,
+    /// so `<IfDirective StartServers>` must look at all of them.
+    fn directive_modules(&self, directive: &str) -> Vec<&'static str> {
+        self.directive_module(directive).into_iter().collect()
+    }
     /// The module that registers a section (name without `<`), for `<IfSection>`.
     fn section_module(&self, section: &str) -> Option<&'static str>;
     /// Modules compiled in and always loaded (core, so, log_config, version, unixd, …).

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::directives::{log_config, ApplyCtx};
+use super::overrides::{override_class, Override};
 use super::registry::{self, Args, Contexts, DirectiveDef, ModuleDef};
 use super::{
     checks, AllowEncodedSlashes, DirConf, HostnameLookups, HttpProtocolOptions, LogLevel, Matcher,
@@ -187,6 +188,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
         global,
         errors: Vec::new(),
         htaccess: false,
+        allowed: Override::ANY,
     };
 
     // The main server first, with every top-level directive wherever it is written (httpd
@@ -245,12 +247,13 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
 /// Walks the directives of one `.htaccess` file (already expanded with
 /// `conf::expand::expand_htaccess`) for the request's server: returns the settings written at
 /// its top level, its sections (`<Files>`, `<If>`, `<Limit>` …) and every error, in httpd's
-/// words. AllowOverride classes are the caller's to check; this checks that each directive
-/// may appear in .htaccess at all.
+/// words. A directive must be allowed in .htaccess at all and its class granted by
+/// `allowed` (the directory's `AllowOverride`), else `X not allowed here`.
 pub fn walk_htaccess(
     nodes: &[Node],
     global: &ServerConfig,
     server: &ServerConf,
+    allowed: Override,
 ) -> (DirConf, Vec<Section>, Vec<WalkError>) {
     let mut order = HashMap::new();
     number_nodes(nodes, &mut order);
@@ -258,6 +261,7 @@ pub fn walk_htaccess(
         global: global.clone(),
         errors: Vec::new(),
         htaccess: true,
+        allowed,
     };
     let mut server = server.clone();
     let mut dir = DirConf::default();
@@ -307,12 +311,13 @@ pub fn read_htaccess(
     file: &Path,
     cfg: &ServerConfig,
     server: &ServerConf,
+    allowed: Override,
 ) -> Result<(DirConf, Vec<Section>), String> {
     let state = cfg.read_state();
     let (nodes, _warnings) =
         crate::conf::expand::expand_htaccess(text, file, &state, &registry::Catalog)
             .map_err(|e| format!("{}: {}", file.display(), e.message))?;
-    let (dir, sections, errors) = walk_htaccess(&nodes, cfg, server);
+    let (dir, sections, errors) = walk_htaccess(&nodes, cfg, server, allowed);
     match errors.into_iter().next() {
         Some(e) => Err(format!("{}: {}", file.display(), e.message)),
         None => Ok((dir, sections)),
@@ -338,6 +343,8 @@ struct Walker {
     errors: Vec<(*const Node, WalkError)>,
     /// Walking an `.htaccess` file: only directives allowed there.
     htaccess: bool,
+    /// What `AllowOverride` grants the `.htaccess` being walked.
+    allowed: Override,
 }
 
 /// The name httpd prints for a directive in messages: sections keep their `<`.
@@ -429,8 +436,12 @@ impl Walker {
     /// httpd's context checks; `stack` holds the enclosing per-directory sections.
     fn context_error(&self, def: &DirectiveDef, stack: &[&Node], in_vhost: bool) -> Option<String> {
         let name = display_name(def);
-        if self.htaccess && !def.contexts.allows(Contexts::HTACCESS) {
-            return Some(format!("{name} not allowed here"));
+        if self.htaccess {
+            let class = override_class(def.name);
+            let permitted = class.is_some_and(|c| c.permitted_by(self.allowed));
+            if !def.contexts.allows(Contexts::HTACCESS) || !permitted {
+                return Some(format!("{name} not allowed here"));
+            }
         }
         if let Some(inner) = stack.last() {
             if !def.contexts.allows(Contexts::DIRECTORY) {
@@ -889,7 +900,7 @@ mod tests {
             node("Directory", &["/"], Some(vec![])),
             node("Files", &["a"], Some(vec![])),
         ];
-        let (_, sections, errors) = walk_htaccess(&nodes, &cfg, &cfg.main);
+        let (_, sections, errors) = walk_htaccess(&nodes, &cfg, &cfg.main, Override::ANY);
         let msgs: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
         assert_eq!(
             msgs,
@@ -956,14 +967,18 @@ mod tests {
         let (d, cfg) = load("");
         let file = d.path().join(".htaccess");
         let ok = "<IfModule mpm_event_module>\n<Files x>\n</Files>\n</IfModule>\n";
-        let (_, sections) = read_htaccess(ok, &file, &cfg, &cfg.main).unwrap();
+        let (_, sections) = read_htaccess(ok, &file, &cfg, &cfg.main, Override::ANY).unwrap();
         assert_eq!(sections.len(), 1);
-        let err = read_htaccess("Bogus\n", &file, &cfg, &cfg.main).unwrap_err();
+        // <Files> is OR_ALL: any AllowOverride but None lets it through.
+        let err = read_htaccess(ok, &file, &cfg, &cfg.main, Override(0)).unwrap_err();
+        assert_eq!(err, format!("{}: <Files not allowed here", file.display()));
+        assert!(read_htaccess(ok, &file, &cfg, &cfg.main, Override::INDEXES).is_ok());
+        let err = read_htaccess("Bogus\n", &file, &cfg, &cfg.main, Override::ANY).unwrap_err();
         assert_eq!(
             err,
             format!("{}: Invalid command 'Bogus', perhaps misspelled or defined by a module not included in the server configuration", file.display())
         );
-        let err = read_htaccess("Listen 80\n", &file, &cfg, &cfg.main).unwrap_err();
+        let err = read_htaccess("Listen 80\n", &file, &cfg, &cfg.main, Override::ANY).unwrap_err();
         assert_eq!(err, format!("{}: Listen not allowed here", file.display()));
     }
 

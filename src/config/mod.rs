@@ -19,6 +19,7 @@ pub mod directives;
 pub mod docs;
 pub mod dump;
 pub mod load;
+pub mod overrides;
 pub mod registry;
 
 pub use dir::DirConf;
@@ -236,7 +237,10 @@ pub struct ServerConf {
     pub ssl: directives::ssl::SslConf,
     /// mod_http2 settings.
     pub h2: directives::http2::H2Conf,
-    /// Which settings this vhost wrote itself (for inheritance from the main server).
+    /// Which settings this server wrote itself, by field name (`timeout`, `keep_alive_timeout`,
+    /// `document_root`, `custom_logs`, `request_read_timeout` …): a vhost starts as a copy of
+    /// the main server, so the others are inherited. httpd takes some values of name-based
+    /// vhosts from the first vhost of their address instead; this says which were set.
     pub set_here: Vec<&'static str>,
 }
 
