@@ -178,6 +178,8 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     global.defines = input.defines;
     global.mpm = mpm;
     global.skip_docroot_check = input.skip_docroot_check;
+    // mod_status turns ExtendedStatus on in its pre_config; a later `ExtendedStatus Off` wins.
+    global.extended_status = global.modules.contains(&"status");
 
     check_read_time(input.nodes, &global.server_root)?;
     let mut order = HashMap::new();

@@ -574,6 +574,9 @@ fn serve_one(
     started: Instant,
 ) -> (Option<ConnOutcome>, bool) {
     let config: &ServerConfig = ctx.config;
+    // httpd marks the worker W once the request head is read: the handler (server-status
+    // included) and the request body run in W
+    ctx.observer.state(WorkerState::BusyWrite);
     let result = modules::process(config, head, peer, local, time);
     let server = result.server;
     ctx.observer.request_start(
@@ -581,12 +584,17 @@ fn serve_one(
         server.server_name.as_deref().unwrap_or(""),
     );
     let mut resp = result.response;
+    let env = result.env;
 
     if head.is_http09() {
         ctx.observer.state(WorkerState::BusyWrite);
+        let body_len = resp.body.len();
         let sent = write_body_only(io, out, &mut resp);
         ctx.observer.request_done(sent);
-        log(peer, local, head, server, &resp, sent, time, started);
+        let counts = (sent, body_len, false, requests_served + 1);
+        log(
+            peer, local, head, server, &resp, counts, &env, time, started,
+        );
         return (Some(ConnOutcome::Close), false);
     }
 
@@ -648,6 +656,7 @@ fn serve_one(
 
     ctx.observer.state(WorkerState::BusyWrite);
     let is_head = head.method() == b"HEAD";
+    let body_len = if is_head { 0 } else { resp.body.len() };
     let sent = match write_response(
         io, out, config, &mut resp, time, keep, client_ka, left, server, is_head,
     ) {
@@ -658,7 +667,10 @@ fn serve_one(
         }
     };
     ctx.observer.request_done(sent);
-    log(peer, local, head, server, &resp, sent, time, started);
+    let counts = (sent, body_len, keep, requests_served + 1);
+    log(
+        peer, local, head, server, &resp, counts, &env, time, started,
+    );
     (None, keep)
 }
 
@@ -669,7 +681,8 @@ fn log(
     head: &Head,
     server: &ServerConf,
     resp: &Response,
-    sent: u64,
+    (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
+    env: &[(String, String)],
     time: u64,
     started: Instant,
 ) {
@@ -677,6 +690,11 @@ fn log(
         request_line: head.request_line(),
         status: resp.status,
         bytes_sent: sent,
+        response: Some(resp),
+        body_bytes,
+        keep_alive,
+        requests_on_connection,
+        env,
         peer,
         local,
         server,

@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use crate::conf::Node;
 use crate::config::directives::core_dir::over;
+use crate::config::overrides::Override;
 use crate::config::{DirConf, Section, ServerConf, ServerConfig};
 
 /// One parsed `.htaccess`.
@@ -33,68 +33,22 @@ thread_local! {
     static CACHE: RefCell<Cache> = RefCell::new(HashMap::new());
 }
 
-/// The AllowOverride class of a directive (httpd's `req_override` of the command).
-fn class(name: &str) -> u16 {
-    match name.to_ascii_lowercase().as_str() {
-        "require"
-        | "requireall"
-        | "requireany"
-        | "requirenone"
-        | "authtype"
-        | "authname"
-        | "authmerging"
-        | "authuserfile"
-        | "authgroupfile"
-        | "authbasicprovider"
-        | "authzsendforbiddenonfailure"
-        | "satisfy" => over::AUTHCFG,
-        "order" | "allow" | "deny" | "limit" | "limitexcept" => over::LIMIT,
-        "options" => over::OPTIONS,
-        "directoryindex" | "indexoptions" | "indexignore" | "indexignorereset"
-        | "indexorderdefault" | "indexstylesheet" | "indexheadinsert" | "headername"
-        | "readmename" | "addicon" | "addiconbytype" | "addiconbyencoding" | "addalt"
-        | "addaltbytype" | "addaltbyencoding" | "adddescription" | "defaulticon"
-        | "directoryslash" | "fallbackresource" | "expiresactive" | "expiresdefault"
-        | "expiresbytype" => over::INDEXES,
-        // Everything else that .htaccess may hold at all is FileInfo (AddType, ErrorDocument,
-        // Header, Redirect, SetEnv, SetHandler, RewriteRule …); LimitRequestBody, FileETag
-        // and friends are OR_ALL in httpd: any class allows them.
-        "limitrequestbody"
-        | "fileetag"
-        | "maxranges"
-        | "maxrangeoverlaps"
-        | "maxrangereversals"
-        | "limitxmlrequestbody"
-        | "serversignature"
-        | "contentdigest"
-        | "enablesendfile"
-        | "enablemmap"
-        | "addcharset"
-        | "adddefaultcharset" => over::ALL,
-        _ => over::FILEINFO,
-    }
-}
-
-fn check_overrides(nodes: &[Node], allowed: u16) -> Option<String> {
-    for n in nodes {
-        let name = n.name.as_str();
-        let is_container = matches!(
-            name.to_ascii_lowercase().as_str(),
-            "files" | "filesmatch" | "if" | "elseif" | "else" | "ifmodule" | "ifdefine"
-        );
-        if !is_container && class(name) & allowed == 0 {
-            return Some(format!(
-                "{}: {name} not allowed here",
-                n.span.file.display()
-            ));
-        }
-        if let Some(children) = &n.block {
-            if let Some(e) = check_overrides(children, allowed) {
-                return Some(e);
-            }
+/// `AllowOverride` bits as `core_dir` stores them → the config layer's override classes, which
+/// `walk_htaccess` enforces per directive.
+fn to_override(allowed: u16) -> Override {
+    let mut o = 0;
+    for (bit, class) in [
+        (over::LIMIT, Override::LIMIT),
+        (over::OPTIONS, Override::OPTIONS),
+        (over::FILEINFO, Override::FILE_INFO),
+        (over::AUTHCFG, Override::AUTH_CONFIG),
+        (over::INDEXES, Override::INDEXES),
+    ] {
+        if allowed & bit != 0 {
+            o |= class.0;
         }
     }
-    None
+    Override(o)
 }
 
 fn parse(
@@ -125,10 +79,8 @@ fn parse(
         Ok((nodes, _)) => nodes,
         Err(e) => return fail(e.to_string()),
     };
-    if let Some(e) = check_overrides(&nodes, allowed) {
-        return fail(e);
-    }
-    let (conf, sections, errors) = crate::config::build::walk_htaccess(&nodes, config, server);
+    let (conf, sections, errors) =
+        crate::config::build::walk_htaccess(&nodes, config, server, to_override(allowed));
     if let Some(e) = errors.first() {
         return fail(e.to_string());
     }

@@ -12,9 +12,12 @@ pub mod dir;
 pub mod env;
 pub mod headers;
 pub mod htaccess;
+pub mod log_config;
+pub mod metrics;
 pub mod mime;
 pub mod request;
 pub mod setenvif;
+pub mod status;
 pub mod uri;
 pub mod vhost;
 pub mod walk;
@@ -37,7 +40,11 @@ pub type HandlerFn = fn(&Request<'_>, &mut Response) -> Result<(), u16>;
 
 /// The handlers other modules register (e.g. `server-status`), by name. A handler that is not
 /// listed falls back to the default handler, as httpd does.
-pub static HANDLERS: &[(&str, HandlerFn)] = &[("default-handler", default_handler)];
+pub static HANDLERS: &[(&str, HandlerFn)] = &[
+    ("default-handler", default_handler),
+    ("server-status", status::handler),
+    ("metrics", metrics::handler),
+];
 
 fn default_handler(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
     static_content(req, resp)
@@ -54,6 +61,16 @@ pub struct LogRecord<'a> {
     pub head: Option<&'a Head>,
     pub time: u64,
     pub duration: std::time::Duration,
+    /// The response as sent (headers, content type; its body is gone).
+    pub response: Option<&'a Response>,
+    /// Body bytes sent (0 for HEAD and bodiless statuses): `%b`.
+    pub body_bytes: u64,
+    /// The connection stays open after this response: `%X`.
+    pub keep_alive: bool,
+    /// Requests on this connection, this one included: `%k`.
+    pub requests_on_connection: u32,
+    /// The request's environment: `%{VAR}e`, `CustomLog … env=VAR`.
+    pub env: &'a [(String, String)],
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -89,6 +106,8 @@ pub struct Outcome<'c> {
     pub limit_request_body: u64,
     /// The request carried `Expect: 100-continue` (1.1 only).
     pub expect_continue: bool,
+    /// The request's environment at the end (SetEnvIf, SetEnv …), for the access log.
+    pub env: Vec<(String, String)>,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -263,6 +282,7 @@ pub fn process<'c>(
             server,
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
+            env: req.env.clone(),
         }
     };
     if bad {

@@ -67,11 +67,14 @@ impl ChildCtx {
 
 /// Runs the configured engine in this child; returns the exit status.
 pub fn run_child(ctx: ChildCtx) -> i32 {
-    match ctx.config.mpm {
+    let code = match ctx.config.mpm {
         MpmKind::Prefork => prefork::child_main(ctx),
         MpmKind::Worker => worker::child_main(ctx),
         MpmKind::Event => event::child_main(ctx),
-    }
+    };
+    // BufferedLogs: what this child kept goes out before it exits.
+    crate::modules::log_config::flush();
+    code
 }
 
 /// Reads the pipe of death without blocking: true when this child must stop gracefully

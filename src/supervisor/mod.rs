@@ -214,6 +214,11 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
         }
     };
     crate::log::open(&config)?;
+    if let Err(e) = crate::modules::log_config::install(&config) {
+        eprintln!("AH00649: {e}");
+        eprintln!("AH00015: Unable to open logs");
+        return Ok(1);
+    }
     let creds = privs::resolve(config.user.as_deref(), config.group.as_deref())?;
 
     if !opts.foreground && !opts.one_process {
@@ -231,6 +236,7 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
             .map(|p| resolve(&config, p))
             .as_deref(),
     )?));
+    crate::modules::status::set_scoreboard(sb);
     pidfile::write(&pid_path, std::process::id(), true).map_err(|source| {
         SupervisorError::PidFile {
             path: pid_path.clone(),
@@ -796,6 +802,9 @@ impl Supervisor {
         }
         if let Err(e) = crate::log::open(&new) {
             ap_log!(error, "core", "{e}");
+        }
+        if let Err(e) = crate::modules::log_config::install(&new) {
+            ap_log!(error, "log_config", "AH00649: {e}");
         }
         self.config = Arc::new(new);
         let _ = crate::log::redirect_stderr();

@@ -187,6 +187,11 @@ pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
         head: Some(&head),
         time,
         duration: started.elapsed(),
+        response: None,
+        body_bytes: if req.method == "HEAD" { 0 } else { sent },
+        keep_alive: true,
+        requests_on_connection: 1,
+        env: &outcome.env,
     });
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
