@@ -89,6 +89,8 @@ pub struct Outcome<'c> {
     pub limit_request_body: u64,
     /// The request carried `Expect: 100-continue` (1.1 only).
     pub expect_continue: bool,
+    /// The `nokeepalive` variable is set (and no Via header): close after the response.
+    pub nokeepalive: bool,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -259,6 +261,7 @@ pub fn process<'c>(
             server,
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
+            nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
         }
     };
     if bad {
