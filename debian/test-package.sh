@@ -19,7 +19,18 @@ for tool in dpkg-buildpackage dh lintian cargo; do
 done
 
 work=$(mktemp -d /tmp/mpmd-deb.XXXXXX)
-cleanup() { rm -rf "$work"; }
+# On a failure after `dpkg -i`, purge what this run installed (not an install that was there
+# before the run).
+was_installed=no
+dpkg -s mpmd >/dev/null 2>&1 && was_installed=yes
+installed=no
+cleanup() {
+	if [ "$installed" = yes ] && [ "$was_installed" = no ]; then
+		echo "test-package: purging the package this run installed" >&2
+		dpkg -P mpmd >/dev/null 2>&1 || true
+	fi
+	rm -rf "$work"
+}
 trap cleanup EXIT
 
 step "copy the source tree"
@@ -41,6 +52,7 @@ lintian --fail-on error --info "$changes" || fail "lintian reported errors"
 step "dpkg -i"
 index_before=""
 [ -e /var/www/html/index.html ] && index_before=$(md5sum </var/www/html/index.html)
+installed=yes
 dpkg -i "$deb" || fail "dpkg -i"
 for f in /usr/sbin/mpmd /usr/sbin/mpmctl /usr/sbin/mpmd-enmod /usr/sbin/mpmd-query \
 	/etc/mpmd/mpmd.conf /etc/mpmd/envvars /etc/logrotate.d/mpmd \
@@ -75,6 +87,7 @@ dpkg -r mpmd || fail "dpkg -r"
 
 step "dpkg -P"
 dpkg -P mpmd || fail "dpkg -P"
+installed=no
 for f in /etc/mpmd /var/log/mpmd /var/lib/mpmd /usr/share/mpmd; do
 	[ ! -e "$f" ] || fail "$f left after purge"
 done

@@ -6,5 +6,4 @@ cd "$(dirname "$0")/.."
 sh scripts/setup.sh
 cargo fmt --all -- --check
 cargo clippy --all-targets -- -D warnings
-cargo build --release --bins
-cargo test --release -- --test-threads="${MPMD_TEST_THREADS:-2}"
+cargo test --all-targets -- --test-threads="${MPMD_TEST_THREADS:-2}"

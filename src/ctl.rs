@@ -1,6 +1,10 @@
 //! mpmctl: the apache2ctl of mpmd. It reads `$MPMD_CONFDIR/envvars`, turns the apachectl verbs
 //! into `mpmd -k …` / `mpmd -t` runs (checking the config before a restart), fetches
 //! server-status for `status`/`fullstatus`, and passes everything else to `mpmd` unchanged.
+//!
+//! `status` fetches the HTML page (not `?auto`) with a built-in HTTP/1.1 client and renders
+//! it as text, cut after the scoreboard key, so its output reads like apache2ctl's
+//! `www-browser -dump` without needing a browser; `?auto` stays for monitoring tools.
 
 pub mod env;
 pub mod http;
@@ -12,7 +16,23 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus, Stdio};
 use std::time::Duration;
 
-use self::env::Env;
+use thiserror::Error;
+
+use self::env::{Env, EnvError};
+
+/// What stops mpmctl before it runs mpmd. The messages of the directory errors are
+/// apache2ctl's, printed as they are.
+#[derive(Debug, Error)]
+pub enum CtlError {
+    #[error(transparent)]
+    Envvars(#[from] EnvError),
+    #[error("Cannot create {dir}.\nPlease fix manually. Aborting.")]
+    CreateDir { dir: PathBuf },
+    #[error("Cannot create {dir} with owner {user}.\nPlease fix manually. Aborting.")]
+    CreateOwnedDir { dir: PathBuf, user: String },
+    #[error("{dir} already exists but is not a directory owned by {user}.\nPlease fix manually. Aborting.")]
+    NotOwnedDir { dir: PathBuf, user: String },
+}
 
 /// The system tree; `mpmctl-NAME` uses `/etc/mpmd-NAME`.
 pub const DEFAULT_CONFDIR: &str = "/etc/mpmd";
@@ -37,7 +57,7 @@ pub struct Ctl {
 
 impl Ctl {
     /// Resolves the tree, reads its envvars and finds the daemon binary.
-    pub fn new(argv0: &str, mut env: Env) -> Result<Ctl, String> {
+    pub fn new(argv0: &str, mut env: Env) -> Result<Ctl, CtlError> {
         let base = Path::new(argv0)
             .file_name()
             .map(|s| s.to_string_lossy().into_owned())
@@ -62,7 +82,7 @@ impl Ctl {
             .var("MPMD_ENVVARS")
             .map(PathBuf::from)
             .unwrap_or_else(|| Path::new(&confdir).join("envvars"));
-        env.source_envvars(&envvars).map_err(|e| e.to_string())?;
+        env.source_envvars(&envvars)?;
         let mut base_args = Vec::new();
         if Path::new(&confdir) != Path::new(DEFAULT_CONFDIR) {
             base_args.push("-d".to_owned());
@@ -324,7 +344,7 @@ fn raise_nofile_limit(env: &Env) {
 /// apache2ctl creates the run and lock directories before anything else (they live on a
 /// tmpfs). We do the same for MPMD_RUN_DIR / MPMD_LOCK_DIR (or the APACHE_ names, for an
 /// Apache tree) when envvars sets them; the lock dir belongs to the run user.
-fn make_run_dirs(env: &Env) -> Result<(), String> {
+fn make_run_dirs(env: &Env) -> Result<(), CtlError> {
     let pick = |a: &str, b: &str| env.var(a).or_else(|| env.var(b)).map(PathBuf::from);
     let user = env
         .var("MPMD_RUN_USER")
@@ -333,10 +353,7 @@ fn make_run_dirs(env: &Env) -> Result<(), String> {
         .to_owned();
     if let Some(run) = pick("MPMD_RUN_DIR", "APACHE_RUN_DIR") {
         if !run.is_dir() && std::fs::create_dir_all(&run).is_err() {
-            return Err(format!(
-                "Cannot create {}.\nPlease fix manually. Aborting.",
-                run.display()
-            ));
+            return Err(CtlError::CreateDir { dir: run });
         }
     }
     if let Some(lock) = pick("MPMD_LOCK_DIR", "APACHE_LOCK_DIR") {
@@ -345,38 +362,32 @@ fn make_run_dirs(env: &Env) -> Result<(), String> {
     Ok(())
 }
 
-fn mkdir_owned(dir: &Path, user: &str) -> Result<(), String> {
+fn mkdir_owned(dir: &Path, user: &str) -> Result<(), CtlError> {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let owner = nix::unistd::User::from_name(user).ok().flatten();
     let root = nix::unistd::Uid::effective().is_root();
+    let not_owned = || CtlError::NotOwnedDir {
+        dir: dir.to_owned(),
+        user: user.to_owned(),
+    };
     match std::fs::metadata(dir) {
         Ok(m) => {
             if !m.is_dir() {
-                return Err(format!(
-                    "{} already exists but is not a directory owned by {user}.\nPlease fix manually. Aborting.",
-                    dir.display()
-                ));
+                return Err(not_owned());
             }
             // systemd's RuntimeDirectory= makes it root-owned; hand it over rather than
             // refuse to start (apache2ctl aborts here).
             if let (true, Some(u)) = (root, owner) {
                 if u.uid.as_raw() != m.uid() {
-                    nix::unistd::chown(dir, Some(u.uid), Some(u.gid)).map_err(|_| {
-                        format!(
-                            "{} already exists but is not a directory owned by {user}.\nPlease fix manually. Aborting.",
-                            dir.display()
-                        )
-                    })?;
+                    nix::unistd::chown(dir, Some(u.uid), Some(u.gid)).map_err(|_| not_owned())?;
                 }
             }
             Ok(())
         }
         Err(_) => {
-            let fail = || {
-                format!(
-                    "Cannot create {} with owner {user}.\nPlease fix manually. Aborting.",
-                    dir.display()
-                )
+            let fail = || CtlError::CreateOwnedDir {
+                dir: dir.to_owned(),
+                user: user.to_owned(),
             };
             std::fs::create_dir_all(dir).map_err(|_| fail())?;
             let _ = std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755));

@@ -10,7 +10,16 @@ mod query;
 use std::io::{BufRead, Write};
 use std::path::{Component, Path, PathBuf};
 
-use crate::ctl::env::Env;
+use thiserror::Error;
+
+use crate::ctl::env::{Env, EnvError};
+
+/// What stops a tool before it looks at any object.
+#[derive(Debug, Error)]
+pub enum EnmodError {
+    #[error("Could not read {path}: {source}")]
+    Envvars { path: PathBuf, source: EnvError },
+}
 
 pub use query::query_main;
 
@@ -295,15 +304,18 @@ pub fn resolve_dirs(
     explicit: Option<&str>,
     env: &mut Env,
     suffix: &str,
-) -> Result<Dirs, String> {
+) -> Result<Dirs, EnmodError> {
     let (confdir, _) = confdir_for(explicit, env, suffix);
     env.set("MPMD_CONFDIR", &confdir.to_string_lossy());
     let envfile = env
         .var("MPMD_ENVVARS")
         .map(PathBuf::from)
         .unwrap_or_else(|| confdir.join("envvars"));
-    if let Err(e) = env.source_envvars(&envfile) {
-        return Err(format!("Could not read {}: {e}", envfile.display()));
+    if let Err(source) = env.source_envvars(&envfile) {
+        return Err(EnmodError::Envvars {
+            path: envfile,
+            source,
+        });
     }
     let (confdir, default_tree) = confdir_for(explicit, env, suffix);
     let up = kind.dir().to_uppercase();

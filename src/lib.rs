@@ -18,3 +18,4 @@ pub mod mpm;
 pub mod proto;
 pub mod scoreboard;
 pub mod supervisor;
+pub mod tls;

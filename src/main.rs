@@ -69,7 +69,11 @@ fn run(cli: &Cli) -> anyhow::Result<u8> {
     let loaded = config::load_with(&opts);
 
     if cli.build_settings {
-        return Ok(print_build_settings(&opts, loaded.as_ref().ok()));
+        // httpd reads the config first to find a DSO MPM; its errors go to stderr.
+        if let Err(e) = &loaded {
+            startup_message(cli, &e.report(ARGV0));
+        }
+        return Ok(print_build_settings(loaded.as_ref().ok()));
     }
 
     let cfg = match loaded {
@@ -138,7 +142,7 @@ fn startup_message(cli: &Cli, msg: &str) {
 
 /// `-V`. When the configuration cannot be read, `Server MPM:` stays empty and the exit code is
 /// 1, as httpd does with a DSO MPM.
-fn print_build_settings(opts: &LoadOptions, cfg: Option<&ServerConfig>) -> u8 {
+fn print_build_settings(cfg: Option<&ServerConfig>) -> u8 {
     println!("Server version: {}", server_version());
     println!("Server built:   {}", env!("CARGO_PKG_VERSION"));
     println!("Server's Module Magic Number: 20120211:142");
@@ -168,7 +172,6 @@ fn print_build_settings(opts: &LoadOptions, cfg: Option<&ServerConfig>) -> u8 {
         " -D SERVER_CONFIG_FILE=\"{}\"",
         config::load::DEFAULT_CONFIG_FILE
     );
-    let _ = opts;
     u8::from(cfg.is_none())
 }
 

@@ -125,3 +125,46 @@ fn dumps_replace_syntax_ok() {
     assert_eq!(text(&t.stderr), "Syntax OK\n");
     assert!(t.stdout.is_empty());
 }
+
+/// `-S` in httpd's exact format (spec/signals.md §6), without needing apache2 installed.
+#[test]
+fn vhost_and_run_settings_dump() {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().canonicalize().unwrap();
+    let root = r.to_str().unwrap();
+    std::fs::create_dir(r.join("logs")).unwrap();
+    let conf = format!(
+        "LoadModule mpm_worker_module x.so\nListen 127.0.0.1:19596\nServerName main.example\n\
+         DocumentRoot {root}\nErrorLog logs/error.log\nPidFile logs/httpd.pid\n\
+         <VirtualHost *:19596>\nServerName a.example\nServerAlias www.a.example *.a.example\n</VirtualHost>\n\
+         <VirtualHost *:19596>\nServerName b.example\n</VirtualHost>\n\
+         <VirtualHost 127.0.0.1:19597>\nServerName c.example\n</VirtualHost>\n"
+    );
+    std::fs::write(r.join("t.conf"), conf).unwrap();
+    let out = mpmd(&["-d", root, "-f", "t.conf", "-DEXTRA", "-S"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let f = format!("{root}/t.conf");
+    let want = format!(
+        "VirtualHost configuration:\n\
+         127.0.0.1:19597        c.example ({f}:14)\n\
+         *:19596                is a NameVirtualHost\n\
+         \x20        default server a.example ({f}:7)\n\
+         \x20        port 19596 namevhost a.example ({f}:7)\n\
+         \x20                alias www.a.example\n\
+         \x20                wild alias *.a.example\n\
+         \x20        port 19596 namevhost b.example ({f}:11)\n\
+         ServerRoot: \"{root}\"\n\
+         Main DocumentRoot: \"{root}\"\n\
+         Main ErrorLog: \"{root}/logs/error.log\"\n\
+         Mutex watchdog-callback: using_defaults\n\
+         Mutex mpm-accept: using_defaults\n\
+         Mutex default: dir=\"{root}/logs/\" mechanism=default \n\
+         PidFile: \"{root}/logs/httpd.pid\"\n\
+         Define: EXTRA\n\
+         Define: DUMP_VHOSTS\n\
+         Define: DUMP_RUN_CFG\n\
+         User: name=\"#-1\" id=4294967295\n\
+         Group: name=\"#-1\" id=4294967295\n"
+    );
+    assert_eq!(text(&out.stdout), want);
+}

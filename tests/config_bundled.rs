@@ -156,3 +156,47 @@ fn bench_harness_config_passes() {
         }
     }
 }
+
+/// As installed (/etc/mpmd, no -DLOCAL): the paths come from envvars, as mpmctl and systemd
+/// export them. The run and log directories are pointed at a temp dir; -T skips the
+/// /var/www/html check on machines without it.
+#[test]
+fn bundled_tree_as_installed_reads_envvars() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = tmp.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let script = format!(". {}/envvars; env", conf_dir().display());
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .output()
+        .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_mpmd"));
+    cmd.env_clear();
+    for line in text(&out.stdout).lines() {
+        if let Some((k, v)) = line.split_once('=') {
+            if k.starts_with("MPMD_") {
+                cmd.env(k, v);
+            }
+        }
+    }
+    cmd.env("MPMD_RUN_DIR", &run);
+    cmd.env("MPMD_LOG_DIR", tmp.path());
+    let out = cmd
+        .args([
+            "-d",
+            conf_dir().to_str().unwrap(),
+            "-f",
+            "mpmd.conf",
+            "-T",
+            "-S",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let s = text(&out.stdout);
+    assert!(s.contains("*:80 "), "{s}");
+    assert!(s.contains("User: name=\"www-data\""), "{s}");
+    assert!(s.contains("PidFile: \"/run/mpmd/mpmd.pid\""), "{s}");
+}

@@ -525,3 +525,35 @@ fn unsupported_access_directives_are_errors_not_ignored() {
     let body = "LoadModule authn_file_module m.so\n<Directory />\nAuthUserFile /etc/htpasswd\n</Directory>\n";
     assert_walk_errors("event", body, &[(3, "AuthUserFile is not supported by mpmd (it would change access control or request handling)")]);
 }
+
+#[test]
+fn read_pass_warnings_come_before_a_read_error() {
+    let c = Case::new();
+    let (main, out) = c.run("event", "Include ${MPMD_UNDEFINED_VAR}/x.conf\n", &[]);
+    let err = stderr(&out);
+    let mut lines = err.lines();
+    assert_eq!(
+        lines.next(),
+        Some("AH00111: Config variable ${MPMD_UNDEFINED_VAR} is not defined")
+    );
+    let prefix = format!(
+        "mpmd: Syntax error on line {} of {}: ",
+        PREAMBLE_LINES + 1,
+        main.display()
+    );
+    assert!(
+        lines.next().is_some_and(|l| l.starts_with(&prefix)),
+        "{err}"
+    );
+    assert_eq!(lines.next(), None, "{err}");
+    assert_eq!(out.status.code(), Some(1));
+}
+
+/// `<IfDirective>` sees the directives of the loaded MPM (each MPM declares its own).
+#[test]
+fn if_directive_follows_the_loaded_mpm() {
+    let body = "<IfDirective StartServers>\nError \"start\"\n</IfDirective>\n<IfDirective ThreadsPerChild>\nError \"threads\"\n</IfDirective>\n";
+    assert_walk_errors("event", body, &[(2, "start"), (5, "threads")]);
+    assert_walk_errors("worker", body, &[(2, "start"), (5, "threads")]);
+    assert_walk_errors("prefork", body, &[(2, "start")]);
+}

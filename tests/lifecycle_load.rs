@@ -224,8 +224,9 @@ fn spare_servers_shrink_and_grow(mpm: &str) {
                 .count();
             busy >= want && idle(&s) >= 1
         }),
-        "did not grow under load: {} children",
-        s.children().len()
+        "did not grow under load: {} children, scoreboard {}",
+        s.children().len(),
+        s.scoreboard().letters(tpc)
     );
     assert!(s.children().len() > shrunk);
     for h in held {

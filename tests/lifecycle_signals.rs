@@ -40,7 +40,12 @@ fn restart_works(mpm: &str) {
         assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
     }
     let before = s.children();
-    assert!(s.scoreboard().totals().0 >= 5);
+    // The access is counted right after the response is sent: wait for it.
+    assert!(wait_until(Duration::from_secs(5), || s
+        .scoreboard()
+        .totals()
+        .0
+        >= 5));
     let (code, _, err) = s.ctl("restart");
     assert_eq!(code, 0, "{err}");
     assert!(
@@ -199,7 +204,146 @@ fn unsafe_free_euid() -> u32 {
         .unwrap_or(u32::MAX)
 }
 
+fn error_log_reopened_on_graceful_and_piped(mpm: &str) {
+    let s = Server::start(mpm, &sizing(mpm, 1));
+    // Rotation: move the file away, graceful; the new generation writes a fresh file.
+    std::fs::rename(s.path("logs/error_log"), s.path("logs/error_log.1")).unwrap();
+    let (code, _, err) = s.ctl("graceful");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(Duration::from_secs(10), || s
+            .error_log()
+            .contains("configured -- resuming normal operations")),
+        "the error log was not reopened"
+    );
+    let old = std::fs::read_to_string(s.path("logs/error_log.1")).unwrap();
+    assert!(old.contains("restart"), "{old}");
+    drop(s);
+
+    // `ErrorLog "|cmd"`: lines reach the program's stdin.
+    let probe = tempfile::tempdir().unwrap();
+    let out = probe.path().join("piped.log");
+    let s = Server::start(
+        mpm,
+        &format!(
+            "ErrorLog \"|/bin/cat >> {}\"\n{}",
+            out.display(),
+            sizing(mpm, 1)
+        ),
+    );
+    assert!(
+        wait_until(Duration::from_secs(10), || std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .contains("configured -- resuming normal operations")),
+        "nothing reached the piped logger"
+    );
+    drop(s);
+}
+
+fn k_start_daemonizes_and_k_stop_stops(mpm: &str) {
+    let mut s = Server::prepare(mpm, &sizing(mpm, 2));
+    let out = std::process::Command::new(BIN)
+        .args(["-f", s.conf.to_str().unwrap(), "-k", "start"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        wait_until(Duration::from_secs(15), || get(s.port, "/index.html")
+            .is_ok_and(|r| r.status == 200)),
+        "daemon does not answer\n{}",
+        s.error_log()
+    );
+    let pid = s.pidfile_pid().expect("pid file");
+    let (ppid, sid) = ppid_sid(pid).unwrap();
+    assert_ne!(
+        ppid as u32,
+        std::process::id(),
+        "the daemon is not our direct child"
+    );
+    assert_eq!(sid, pid, "the daemon leads its own session");
+    // stderr now goes to the error log, not to /dev/null or our pipe.
+    let fd2 = std::fs::read_link(format!("/proc/{pid}/fd/2")).unwrap();
+    assert_eq!(fd2, s.path("logs/error_log"));
+    let children = s.children();
+    assert!(!children.is_empty());
+    let (code, _, _) = s.ctl("start");
+    assert_eq!(code, 0);
+    let (code, _, err) = s.ctl("stop");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(Duration::from_secs(15), || !pid_alive(pid)
+            && children.iter().all(|c| !pid_alive(*c))),
+        "daemon or children still alive after -k stop"
+    );
+    assert!(s.pidfile_pid().is_none());
+    let _ = s.wait_exit(Duration::from_millis(1));
+}
+
+fn sd_notify_ready_reloading_stopping(mpm: &str) {
+    let sockdir = tempfile::tempdir().unwrap();
+    let path = sockdir.path().join("notify");
+    let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    let mut s = Server::start_env(
+        mpm,
+        &sizing(mpm, 1),
+        &[],
+        &[("NOTIFY_SOCKET", path.to_str().unwrap())],
+    );
+    let next = || {
+        let mut buf = [0u8; 256];
+        let n = rx.recv(&mut buf).expect("a notification");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    };
+    let ready = next();
+    assert!(ready.starts_with("READY=1"), "{ready}");
+    assert!(ready.contains(&format!("MAINPID={}", s.pid())), "{ready}");
+    let (code, _, err) = s.ctl("graceful");
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(next(), "RELOADING=1");
+    assert_eq!(next(), "READY=1");
+    assert!(s.stop());
+    assert_eq!(next(), "STOPPING=1");
+}
+
+fn graceful_shutdown_timeout_ends_the_wait(mpm: &str) {
+    let mut s = Server::start(
+        mpm,
+        &format!("GracefulShutdownTimeout 1\n{}", sizing(mpm, 2)),
+    );
+    let stuck = partial_request(s.port).unwrap();
+    assert!(wait_until(Duration::from_secs(10), || s
+        .scoreboard()
+        .processes
+        .iter()
+        .flat_map(|p| &p.workers)
+        .any(|w| w.state == mpmd::scoreboard::WorkerState::BusyRead)));
+    let children = s.children();
+    let t0 = std::time::Instant::now();
+    let (code, _, _) = s.ctl("graceful-stop");
+    assert_eq!(code, 0);
+    let st = s.wait_exit(Duration::from_secs(15)).expect("parent exits");
+    assert!(st.success());
+    let waited = t0.elapsed();
+    assert!(
+        waited >= Duration::from_millis(900) && waited < Duration::from_secs(8),
+        "graceful-stop waited {waited:?} with GracefulShutdownTimeout 1"
+    );
+    assert!(children.iter().all(|c| !pid_alive(*c)));
+    // The request that never finished was cut off.
+    assert!(finish_request(stuck).is_err());
+}
+
 mpm_tests!(
+    graceful_shutdown_timeout_ends_the_wait,
+    sd_notify_ready_reloading_stopping,
+    k_start_daemonizes_and_k_stop_stops,
+    error_log_reopened_on_graceful_and_piped,
     stop_ends_everything,
     restart_works,
     graceful_stop_finishes_in_flight_request,

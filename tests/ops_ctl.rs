@@ -360,10 +360,16 @@ fn status_fails_cleanly_when_nothing_listens() {
     assert!(text(&o.stderr).contains("unsupported URL https://x/"));
 }
 
-/// With the real mpmd: configtest on a good tree says "Syntax OK"; graceful on a broken tree
-/// shows httpd's error and never signals.
+/// With the real mpmd, under each MPM: configtest on a good tree says "Syntax OK"; graceful
+/// on a broken tree shows httpd's error and neither signals nor starts a server.
 #[test]
 fn real_mpmd_configtest_and_refused_graceful() {
+    for mpm in ["prefork", "worker", "event"] {
+        real_mpmd_case(mpm);
+    }
+}
+
+fn real_mpmd_case(mpm: &str) {
     let mpmd = Path::new(MPMCTL).with_file_name("mpmd");
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path();
@@ -376,7 +382,7 @@ fn real_mpmd_configtest_and_refused_graceful() {
         .unwrap()
         .port();
     let good = format!(
-        "ServerRoot \"{r}\"\nListen 127.0.0.1:{port}\nServerName localhost\nLoadModule mpm_event_module /usr/lib/apache2/modules/mod_mpm_event.so\nDocumentRoot \"{r}/htdocs\"\nErrorLog \"{r}/logs/error.log\"\nPidFile \"{r}/logs/mpmd.pid\"\n",
+        "ServerRoot \"{r}\"\nListen 127.0.0.1:{port}\nServerName localhost\nLoadModule mpm_{mpm}_module /usr/lib/apache2/modules/mod_mpm_{mpm}.so\nDocumentRoot \"{r}/htdocs\"\nErrorLog \"{r}/logs/error.log\"\nPidFile \"{r}/logs/mpmd.pid\"\n",
         r = root.display()
     );
     std::fs::write(root.join("mpmd.conf"), &good).unwrap();
@@ -396,20 +402,27 @@ fn real_mpmd_configtest_and_refused_graceful() {
     assert_eq!(
         o.status.code(),
         Some(0),
-        "{}{}",
+        "{mpm}: {}{}",
         text(&o.stdout),
         text(&o.stderr)
     );
-    assert!(text(&o.stderr).contains("Syntax OK"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("Syntax OK"),
+        "{mpm}: {}",
+        text(&o.stderr)
+    );
 
     std::fs::write(root.join("mpmd.conf"), format!("{good}BogusDirective on\n")).unwrap();
     let o = run(&["graceful"]);
-    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(o.status.code(), Some(1), "{mpm}");
     let err = text(&o.stderr);
-    assert!(err.contains("Invalid command 'BogusDirective'"), "{err}");
+    assert!(
+        err.contains("Invalid command 'BogusDirective'"),
+        "{mpm}: {err}"
+    );
     assert!(text(&o.stdout).contains("Action 'graceful' failed."));
     assert!(
         !root.join("logs/mpmd.pid").exists(),
-        "no server was started"
+        "{mpm}: no server was started"
     );
 }

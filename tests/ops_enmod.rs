@@ -331,6 +331,26 @@ fn dismod_refuses_while_dependents_are_enabled_unless_forced() {
 }
 
 #[test]
+fn without_names_it_lists_the_choices_and_asks() {
+    let t = Tree::new();
+    let o = t.run_with("dismod", &[], "status alias\n");
+    // The declined prompt for alias ends the run with status 1, as a2dismod does.
+    assert_eq!(o.status.code(), Some(1));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        out.starts_with(
+            "Your choices are: alias mime mpm_event status\n\
+             Which module(s) do you want to disable (wildcards ok)?\n\
+             Module status disabled.\n"
+        ),
+        "{out}"
+    );
+    // alias is essential: the prompt comes, and EOF is not a yes.
+    assert!(out.contains("Aborting\n"), "{out}");
+    assert!(!t.enabled("mods", "status.load") && t.enabled("mods", "alias.load"));
+}
+
+#[test]
 fn essential_modules_need_confirmation_or_force() {
     let t = Tree::new();
     let o = t.run_with("dismod", &["mime"], "no\n");
@@ -670,4 +690,89 @@ fn matches_debian_a2enmod_on_a_copy_of_etc_apache2() {
         v
     };
     assert_eq!(files(&m.join("state")), files(&a.join("state")));
+}
+
+/// The bundled tree (conf/): every `# Depends:`/`# Conflicts:` name exists, the shipped
+/// enabled set is closed under Depends with exactly one MPM, and every module can be enabled
+/// and the MPM switched on a copy.
+#[test]
+fn bundled_tree_headers_resolve_and_every_module_enables() {
+    let conf = Path::new(env!("CARGO_MANIFEST_DIR")).join("conf");
+    if !conf.join("mods-available").is_dir() {
+        panic!("conf/mods-available is missing: the bundled tree is part of the repository");
+    }
+    let avail = conf.join("mods-available");
+    let mut names: Vec<String> = fs::read_dir(&avail)
+        .unwrap()
+        .filter_map(|e| {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            n.strip_suffix(".load").map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    let header = |name: &str, what: &str| {
+        let text = fs::read_to_string(avail.join(format!("{name}.load"))).unwrap();
+        mpmd::enmod::parse_header(&text, what)
+    };
+    for n in &names {
+        for what in ["Depends", "Conflicts"] {
+            for d in header(n, what) {
+                assert!(
+                    names.contains(&d),
+                    "{n}.load: {what} {d}, which has no {d}.load"
+                );
+            }
+        }
+    }
+    let enabled: Vec<String> = names
+        .iter()
+        .filter(|n| conf.join(format!("mods-enabled/{n}.load")).exists())
+        .cloned()
+        .collect();
+    for n in &enabled {
+        for d in header(n, "Depends") {
+            assert!(
+                enabled.contains(&d),
+                "{n} is enabled but its dependency {d} is not"
+            );
+        }
+    }
+    let mpms: Vec<&String> = enabled.iter().filter(|n| n.starts_with("mpm_")).collect();
+    assert_eq!(mpms.len(), 1, "exactly one MPM enabled: {mpms:?}");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let copy = tmp.path().join("mpmd");
+    assert!(Command::new("cp")
+        .args(["-a"])
+        .arg(&conf)
+        .arg(&copy)
+        .status()
+        .unwrap()
+        .success());
+    let run = |args: &[&str]| {
+        let o = Command::new(BIN)
+            .args(args)
+            .env("MPMD_CONFDIR", &copy)
+            .env("MPMD_STATE_DIRECTORY", tmp.path().join("state"))
+            .env_remove("MPMD_ENVVARS")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stdout).into_owned(),
+        )
+    };
+    for mpm in ["mpm_worker", "mpm_prefork", "mpm_event"] {
+        let (rc, out) = run(&["enmod", "-q", mpm]);
+        assert_eq!(rc, Some(0), "{out}");
+        let (_, q) = run(&["query", "-M"]);
+        assert_eq!(q.trim(), mpm.trim_start_matches("mpm_"));
+    }
+    for n in names.iter().filter(|n| !n.starts_with("mpm_")) {
+        let (rc, out) = run(&["enmod", "-q", n]);
+        assert_eq!(rc, Some(0), "enabling {n}: {out}");
+    }
+    let (rc, out) = run(&["query", "-q", "-M"]);
+    assert_eq!((rc, out.as_str()), (Some(0), ""));
 }

@@ -7,6 +7,46 @@
 //! The result is one tree: If* sections are replaced by their bodies (or dropped), Include by
 //! the included nodes; `Define`, `UnDefine`, `ServerRoot`, `LoadModule` and `LoadFile` stay
 //! where they were written so the config layer can still check their context.
+//!
+//! # The read-time directives (as httpd 2.4.71 runs them; names match case-insensitively)
+//!
+//! * Order: the `-C` directives (pseudo-file `-c/-C directives`), the main file (relative to
+//!   ServerRoot as `-C` left it), then the `-c` directives. Everything below affects only the
+//!   lines read after it, wherever it is written (a Define inside `<VirtualHost>` is global).
+//! * `Include path` / `IncludeOptional path`: relative paths (wildcards too) are taken from
+//!   the current ServerRoot; `.` and `..` are folded. A file is read; a directory is read
+//!   recursively (hidden files and any extension included, at most 128 levels); wildcards
+//!   `* ? [...]` may stand in any component: in the middle they match only real directories
+//!   (not symlinks), and never a leading `.`. Matches are read in byte order per level. Only
+//!   regular files (and /dev/null) are read. Include fails on a missing file
+//!   (`Could not open configuration file …`), a missing directory
+//!   (`Include/IncludeOptional: Could not open directory …`) or a wildcard without a match
+//!   (`Include/IncludeOptional: No matches for the wildcard '…' in '…', failing`);
+//!   IncludeOptional ignores all three. Nesting is limited to 128
+//!   (`Exceeded maximum include depth of 128, There appears to be a recursion.`). An error
+//!   inside an included file is reported after the chain of Include lines that led to it.
+//!   Sections never span files. `-t -D DUMP_INCLUDES` lists the files read
+//!   ([`Expanded::dump_includes`]).
+//! * `Define NAME [value]` / `UnDefine NAME`: NAME must not contain `:`. Defines (and `-D`)
+//!   make `<IfDefine NAME>` true (case-sensitive); a value also serves `${NAME}` (looked up
+//!   case-insensitively, before the environment). `Define NAME` without a value keeps an
+//!   earlier value; UnDefine removes both.
+//! * `ServerRoot dir`: relative to the working directory; must be a directory.
+//! * `LoadModule identifier path`: turns on the built-in module the identifier names (the
+//!   path is not opened); an identifier mpmd does not have is an error naming it; a static
+//!   module is `module X is built-in and can't be loaded`; a second LoadModule of the same
+//!   identifier warns `AH01574: module X is already loaded, skipping`. `LoadFile` is accepted
+//!   and ignored.
+//! * `<IfModule [!]name>` (identifier `ssl_module` or source file `mod_ssl.c`),
+//!   `<IfDefine [!]NAME>`, `<IfFile [!]path>` (stat, relative to ServerRoot),
+//!   `<IfDirective [!]Name>`, `<IfSection [!]Name>` (registered by a loaded module),
+//!   `<IfVersion [[!]op] version>` (compared with 2.4.71; `=`/`==`, `<`, `<=`, `>`, `>=`,
+//!   `~ regex` or `/regex/`; missing minor/patch count as 0). Modules count only once
+//!   loaded at that point of the read; static modules always. A true body is read in
+//!   place (it may even run to the end of its file); a false one is skipped unread (no
+//!   `${}`, no checks) except that nested sections must balance.
+//! * In `.htaccess` ([`expand_htaccess`]) only the If* sections run; the server-only
+//!   read-time directives stay plain nodes for the config layer to refuse.
 
 use std::fmt;
 use std::io;
@@ -39,6 +79,10 @@ pub struct ExpandOptions {
     pub post_directives: Vec<String>,
     /// Where `${NAME}` looks after the Defines; `None` means the process environment.
     pub env: Option<EnvLookup>,
+    /// The compiled-in main file (httpd's `SERVER_CONFIG_FILE`, relative to ServerRoot).
+    /// When `-C`/`-c` directives are given and the main file is this default and does not
+    /// exist, httpd runs on the directives alone; `None` always requires the main file.
+    pub default_config_file: Option<PathBuf>,
 }
 
 impl ExpandOptions {
@@ -49,6 +93,7 @@ impl ExpandOptions {
             pre_directives: Vec::new(),
             post_directives: Vec::new(),
             env: None,
+            default_config_file: None,
         }
     }
 
@@ -76,6 +121,7 @@ impl fmt::Debug for ExpandOptions {
             .field("pre_directives", &self.pre_directives)
             .field("post_directives", &self.post_directives)
             .field("env", &self.env.as_ref().map(|_| "custom"))
+            .field("default_config_file", &self.default_config_file)
             .finish()
     }
 }
@@ -166,8 +212,18 @@ pub fn expand_logged(
     state.sink = Some(on_warning);
     let mut nodes = state.command_line(&opts.pre_directives)?;
     let main = server_root_relative(&state.server_root, main_file);
-    nodes.extend(state.read_file(&main)?);
+    let has_directives = !opts.pre_directives.is_empty() || !opts.post_directives.is_empty();
+    let is_default = opts
+        .default_config_file
+        .as_ref()
+        .is_some_and(|d| server_root_relative(&state.server_root, d) == main);
+    if !(has_directives && is_default && std::fs::symlink_metadata(&main).is_err()) {
+        nodes.extend(state.read_file(&main)?);
+    }
     nodes.extend(state.command_line(&opts.post_directives)?);
+    if let Some(e) = state.missing_gt.take() {
+        return Err(e);
+    }
     Ok(state.finish(nodes))
 }
 
@@ -218,6 +274,9 @@ pub fn expand_htaccess(
         parse::MAX_HTACCESS_LINE_LEN,
     );
     let nodes = src.build_file(&mut st)?;
+    if let Some(e) = st.missing_gt.take() {
+        return Err(e);
+    }
     Ok((nodes, st.warnings))
 }
 
@@ -225,6 +284,8 @@ pub fn expand_htaccess(
 
 struct State<'o> {
     opts: &'o ExpandOptions,
+    /// The first section opened without its `>`, reported after the whole read.
+    missing_gt: Option<ConfError>,
     /// Sees each warning as it arises.
     sink: Option<&'o mut dyn FnMut(&str)>,
     catalog: &'o dyn ModuleCatalog,
@@ -352,9 +413,14 @@ fn take2(node: &Node, help: &str) -> Result<(String, String), ConfError> {
 
 /// The `strerror` text of an I/O error, as httpd's `%pm` prints it.
 fn strerror(e: &io::Error) -> String {
+    // std renders OS errors with the C library's strerror text plus " (os error N)".
+    let text = e.to_string();
     match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_string(),
-        None => e.to_string(),
+        Some(code) => text
+            .strip_suffix(&format!(" (os error {code})"))
+            .map(str::to_string)
+            .unwrap_or(text),
+        None => text,
     }
 }
 
@@ -384,6 +450,7 @@ impl<'o> State<'o> {
             loaded_ids: Vec::new(),
             warnings: Vec::new(),
             sink: None,
+            missing_gt: None,
             include_depth: 0,
             last_include_line: None,
             includes: IncludeTree::default(),
@@ -461,14 +528,24 @@ impl<'o> State<'o> {
 
     /// Opens and reads one file (`ap_process_resource_config`).
     fn read_file(&mut self, path: &Path) -> Result<Vec<Node>, ConfError> {
-        let bytes = std::fs::read(path).map_err(|e| ConfError {
-            chain: Vec::new(),
-            message: format!(
+        let cannot_open = |e: &io::Error| {
+            plain(format!(
                 "Could not open configuration file {}: {}",
                 path.display(),
-                strerror(&e)
-            ),
-        })?;
+                strerror(e)
+            ))
+        };
+        // httpd reads only regular files (and /dev/null); this also keeps a FIFO from
+        // blocking the read.
+        let meta = std::fs::metadata(path).map_err(|e| cannot_open(&e))?;
+        if !meta.is_file() && path != Path::new("/dev/null") {
+            self.warning(format!(
+                "AH00554: Access to file {} denied by server: not a regular file",
+                path.display()
+            ));
+            return Err(cannot_open(&io::Error::from_raw_os_error(libc::EBADF)));
+        }
+        let bytes = std::fs::read(path).map_err(|e| cannot_open(&e))?;
         self.includes.entries.push(IncludeEntry {
             depth: self.include_depth,
             line: self.last_include_line,
@@ -736,8 +813,9 @@ impl<'o> State<'o> {
             }
             ReadTimeKind::IfDirective => self
                 .catalog
-                .directive_module(&word)
-                .is_some_and(|m| self.is_loaded(m)),
+                .directive_modules(&word)
+                .into_iter()
+                .any(|m| self.is_loaded(m)),
             ReadTimeKind::IfSection => self
                 .catalog
                 .section_module(&word)
@@ -887,6 +965,10 @@ impl parse::ReadTime for State<'_> {
 
     fn warn(&mut self, message: String) {
         self.warning(message);
+    }
+
+    fn missing_gt(&mut self, error: ConfError) {
+        self.missing_gt.get_or_insert(error);
     }
 
     fn run(
@@ -1516,7 +1598,7 @@ pub(crate) mod tests {
     const BAD: &[Bad] = &[
         // Sections
         bad(&[("main.conf", "<Directory /x>\nRequire all granted\n\n# x\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:1: <Directory> was not closed."),
-        bad(&[("main.conf", "<Directory /x>\n<Files a>\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:2: <Files> was not closed.\n@/main.conf:1: <Directory> was not closed."),
+        bad(&[("main.conf", "<Directory /x>\n<Files a>\n")], "Syntax error on line 1 of @/main.conf: @/main.conf:2: <Files> was not closed.\\n@/main.conf:1: <Directory> was not closed."),
         bad(&[("main.conf", "\n</Directory>\n")], "Syntax error on line 2 of @/main.conf: </Directory> without matching <Directory> section"),
         bad(&[("main.conf", "<Directory /x>\n</Location>\n")], "Syntax error on line 2 of @/main.conf: Expected </Directory> but saw </Location>"),
         bad(&[("main.conf", "<Directory /x>\n</Directory foo>\n")], "Syntax error on line 2 of @/main.conf: </Directory> directive missing closing '>'"),
@@ -1626,13 +1708,7 @@ pub(crate) mod tests {
                         case.files
                     )
                 });
-            // The error log shows a newline inside a message as `\n`.
-            assert_eq!(
-                line,
-                case.want.replace('\n', "\\n"),
-                "files {:?}",
-                case.files
-            );
+            assert_eq!(line, case.want, "files {:?}", case.files);
         }
     }
 
@@ -2077,5 +2153,256 @@ pub(crate) mod tests {
         );
         assert!(r.is_err());
         assert_eq!(seen, ["AH00111: Config variable ${NOPE} is not defined"]);
+    }
+
+    #[test]
+    fn only_regular_files_are_read() {
+        let (d, r) = run(&[
+            ("main.conf", "Include /dev/null\nInclude d/fifo\n"),
+            ("d/x", ""),
+        ]);
+        nix::unistd::mkfifo(
+            &d.path().join("d/fifo"),
+            nix::sys::stat::Mode::from_bits_truncate(0o600),
+        )
+        .unwrap();
+        drop(r);
+        let mut seen = Vec::new();
+        let r = expand_logged(
+            Path::new("main.conf"),
+            &opts(d.path()),
+            &TestCatalog,
+            &mut |w| seen.push(w.replace(&*d.path().to_string_lossy(), "@")),
+        );
+        assert_eq!(
+            err_text(&d, r),
+            "Syntax error on line 2 of @/main.conf: Could not open configuration file @/d/fifo: Bad file descriptor"
+        );
+        assert_eq!(
+            seen,
+            ["AH00554: Access to file @/d/fifo denied by server: not a regular file"]
+        );
+        // The main file itself.
+        let r = expand(Path::new("d"), &opts(d.path()), &TestCatalog);
+        assert_eq!(
+            err_text(&d, r),
+            "Could not open configuration file @/d: Bad file descriptor"
+        );
+    }
+
+    /// Lines the differential test draws configs from: every section, read-time directive
+    /// and error form, with `${}` and continuations.
+    const POOL: &[&str] = &[
+        "<Directory /x>",
+        "</Directory>",
+        "<Files a>",
+        "</Files>",
+        "</Location>",
+        "</directory>",
+        "<Directory /y",
+        "</Directory x>",
+        "<",
+        "</>",
+        "<IfModule log_config_module>",
+        "<IfModule !log_config_module>",
+        "<IfModule nope_module>",
+        "<IfModule>",
+        "</IfModule>",
+        "<IfDefine D1>",
+        "<IfDefine !D1>",
+        "</IfDefine>",
+        "<IfVersion >= 2.4>",
+        "<IfVersion < 2>",
+        "</IfVersion>",
+        "Define D1",
+        "UnDefine D1",
+        "Define V \"a b\"",
+        "X ${V} ${W}",
+        "ServerAdmin ${V}",
+        "Define a:b",
+        "Include inc/*.conf",
+        "IncludeOptional nope/*.conf",
+        "Include sub",
+        "Include nope.conf",
+        "Timeout \\",
+        "# comment",
+        "",
+        "  \t",
+        "<Directory \"/a b\">",
+        "<IfModule ${V}>",
+        "<IfDefine ${D}>",
+        "<IfModule log_config_module >",
+        "</IfModule >",
+        "Include \"inc/a.conf\"",
+        "IncludeOptional sub/*",
+        "Define D1 ${V}",
+        "<IfVersion = /^2/>",
+        "<IfFile main.conf>",
+        "</IfFile>",
+        "<IfDirective LogFormat>",
+        "</IfDirective>",
+        "<IfSection !Directory>",
+        "</IfSection>",
+    ];
+
+    /// A small deterministic generator (no test may depend on chance).
+    struct Lcg(u64);
+    impl Lcg {
+        fn next(&mut self, n: usize) -> usize {
+            self.0 = self
+                .0
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((self.0 >> 33) as usize) % n
+        }
+        fn lines(&mut self, max: usize, includes: bool) -> String {
+            let mut out = String::new();
+            for _ in 0..self.next(max + 1) {
+                let line = POOL[self.next(POOL.len())];
+                if !includes && line.contains("Include") {
+                    continue;
+                }
+                out.push_str(line);
+                out.push('\n');
+            }
+            out
+        }
+    }
+
+    /// Random small configs through both apache2 and us: the read-phase error line (or its
+    /// absence) and the AH00111 warnings must be the same.
+    #[test]
+    fn differential_against_apache2() {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; differential test skipped");
+            return;
+        }
+        let mut rng = Lcg(0x5eed);
+        for case in 0..150 {
+            let main = rng.lines(8, true);
+            let a = rng.lines(4, false);
+            let b = rng.lines(4, false);
+            let c = rng.lines(3, false);
+            let dir = tempfile::tempdir().unwrap();
+            let root = dir.path().to_string_lossy().into_owned();
+            for (name, text) in [
+                ("main.conf", &main),
+                ("inc/a.conf", &a),
+                ("inc/b.conf", &b),
+                ("sub/c.conf", &c),
+            ] {
+                let p = dir.path().join(name);
+                fs::create_dir_all(p.parent().unwrap()).unwrap();
+                fs::write(p, text).unwrap();
+            }
+            let mut ours_warn = Vec::new();
+            let ours = expand_logged(
+                Path::new("main.conf"),
+                &opts(dir.path()),
+                &TestCatalog,
+                &mut |w| ours_warn.push(w.to_string()),
+            )
+            .map(|_| ())
+            .map_err(|e| e.to_string().replace(&root, "@"));
+            let out = std::process::Command::new(apache)
+                .arg("-d")
+                .arg(dir.path())
+                .arg("-f")
+                .arg(dir.path().join("main.conf"))
+                .arg("-t")
+                .env_clear()
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr).replace(&root, "@");
+            let theirs_read = stderr
+                .lines()
+                .find_map(|l| l.strip_prefix("apache2: "))
+                .map(str::to_string);
+            let theirs_warn: Vec<String> = stderr
+                .lines()
+                .filter_map(|l| l.find("AH00111: ").map(|i| l[i..].to_string()))
+                .collect();
+            let ctx = format!(
+                "case {case}\nmain:\n{main}\na:\n{a}\nb:\n{b}\nc:\n{c}\napache2:\n{stderr}"
+            );
+            match (&ours, &theirs_read) {
+                (Ok(()), None) => {}
+                (Err(e), Some(t)) => assert_eq!(e, t, "{ctx}"),
+                // We report a section's missing '>' while reading; httpd when it runs it.
+                // httpd finds a missing '>' only when it runs the section, after the read
+                // (and, with no MPM loaded here, not at all).
+                (Err(e), None) if e.ends_with("directive missing closing '>'") => {}
+                _ => panic!("ours {ours:?} vs theirs {theirs_read:?}\n{ctx}"),
+            }
+            assert_eq!(ours_warn, theirs_warn, "{ctx}");
+        }
+    }
+
+    fn apache2_read_error(d: &tempfile::TempDir) -> Option<String> {
+        let apache = Path::new("/usr/sbin/apache2");
+        if !apache.exists() {
+            eprintln!("note: /usr/sbin/apache2 not installed; not compared");
+            return None;
+        }
+        let out = std::process::Command::new(apache)
+            .arg("-d")
+            .arg(d.path())
+            .arg("-f")
+            .arg(d.path().join("main.conf"))
+            .arg("-t")
+            .env_clear()
+            .output()
+            .unwrap();
+        let stderr =
+            String::from_utf8_lossy(&out.stderr).replace(&*d.path().to_string_lossy(), "@");
+        stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("apache2: "))
+            .map(str::to_string)
+    }
+
+    #[test]
+    fn directory_recursion_stops_at_depth_128() {
+        // `d` is level 1, so the 128th `x` is the 129th level.
+        let deep = format!("d{}", "/x".repeat(128));
+        let file = format!("{deep}/x/a.conf");
+        let (d, r) = run(&[("main.conf", "\nInclude d\n"), (file.as_str(), "A\n")]);
+        let want = format!(
+            "Syntax error on line 2 of @/main.conf: Include/IncludeOptional: Directory '@/{deep}' exceeds the maximum include directory nesting level of 128. You have probably a recursion somewhere."
+        );
+        assert_eq!(err_text(&d, r), want);
+        if let Some(theirs) = apache2_read_error(&d) {
+            assert_eq!(theirs, want);
+        }
+    }
+
+    #[test]
+    fn a_symlink_loop_in_an_included_directory_fails_like_httpd() {
+        let (d, _) = run(&[("main.conf", "\nInclude d\n"), ("d/a.conf", "A\n")]);
+        std::os::unix::fs::symlink(d.path().join("d"), d.path().join("d/loop")).unwrap();
+        let r = expand(Path::new("main.conf"), &opts(d.path()), &TestCatalog);
+        let ours = err_text(&d, r);
+        assert!(ours.starts_with("Syntax error on line 2 of @/main.conf: Could not open configuration file @/d/loop/loop/"), "{ours}");
+        assert!(
+            ours.ends_with("/loop: Too many levels of symbolic links"),
+            "{ours}"
+        );
+        if let Some(theirs) = apache2_read_error(&d) {
+            assert_eq!(theirs, ours);
+        }
+    }
+
+    #[test]
+    fn a_missing_default_main_file_is_skipped_with_command_line_directives() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut o = opts(dir.path());
+        o.default_config_file = Some("main.conf".into());
+        assert!(expand(Path::new("main.conf"), &o, &TestCatalog).is_err());
+        o.pre_directives = vec!["A".into()];
+        let e = expand(Path::new("main.conf"), &o, &TestCatalog).unwrap();
+        assert_eq!(names(&e.nodes), ["A"]);
+        // Not the default: still required.
+        assert!(expand(Path::new("other.conf"), &o, &TestCatalog).is_err());
     }
 }

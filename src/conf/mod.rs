@@ -47,8 +47,8 @@ pub const COMMAND_LINE_FILE: &str = "-c/-C directives";
 /// A read-phase error: httpd prints it on one line, with the chain of Include sites in front:
 /// `Syntax error on line 2 of /a.conf: Syntax error on line 5 of /b.conf: <msg>`.
 /// A span in [`COMMAND_LINE_FILE`] prints as `Syntax error in -C/-c directive: `.
-/// The message may hold a newline (several `… was not closed.` lines); httpd's error log
-/// shows it escaped as `\n`.
+/// `message` is the raw text (it may hold a newline: several `… was not closed.` lines);
+/// `Display` gives the escaped line httpd's error log prints.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub struct ConfError {
     /// Outermost first: the Include lines that led to the file with the error, then the error's
@@ -58,21 +58,43 @@ pub struct ConfError {
 }
 
 impl fmt::Display for ConfError {
+    /// The line as httpd's error log shows it: see [`escape_errorlog`].
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut line = String::new();
         for span in &self.chain {
             if span.file.as_os_str() == COMMAND_LINE_FILE {
-                f.write_str("Syntax error in -C/-c directive: ")?;
+                line.push_str("Syntax error in -C/-c directive: ");
             } else {
-                write!(
-                    f,
+                line.push_str(&format!(
                     "Syntax error on line {} of {}: ",
                     span.line,
                     span.file.display()
-                )?;
+                ));
             }
         }
-        f.write_str(&self.message)
+        line.push_str(&self.message);
+        f.write_str(&escape_errorlog(&line))
     }
+}
+
+/// httpd's `ap_escape_errorlog_item`, which its error log applies to every message: a
+/// backslash is doubled; BS, LF, CR, TAB and VT become `\b \n \r \t \v`; other control
+/// bytes and all non-ASCII bytes become `\xNN`; quotes stay as they are.
+pub fn escape_errorlog(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for &b in s.as_bytes() {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\x08' => out.push_str("\\b"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            b'\x0b' => out.push_str("\\v"),
+            0x20..=0x7e => out.push(b as char),
+            _ => out.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    out
 }
 
 /// What `expand` needs to know about the built-in modules (implemented by `config`'s registry).
@@ -83,8 +105,65 @@ pub trait ModuleCatalog {
     fn module_by_any_name(&self, name: &str) -> Option<&'static str>;
     /// The module that registers a directive (case-insensitive), for `<IfDirective>`.
     fn directive_module(&self, directive: &str) -> Option<&'static str>;
+    /// Every module that registers a directive: the MPM directives are declared by each MPM,
+    /// so `<IfDirective StartServers>` must look at all of them.
+    fn directive_modules(&self, directive: &str) -> Vec<&'static str> {
+        self.directive_module(directive).into_iter().collect()
+    }
     /// The module that registers a section (name without `<`), for `<IfSection>`.
     fn section_module(&self, section: &str) -> Option<&'static str>;
     /// Modules compiled in and always loaded (core, so, log_config, version, unixd, …).
     fn static_modules(&self) -> &[&'static str];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(file: &str, line: u32) -> Span {
+        Span {
+            file: Arc::new(PathBuf::from(file)),
+            line,
+        }
+    }
+
+    #[test]
+    fn display_chains_the_include_sites() {
+        let e = ConfError {
+            chain: vec![span("/a.conf", 2), span("/b.conf", 5)],
+            message: "Expected </Directory> but saw </Location>".into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            "Syntax error on line 2 of /a.conf: Syntax error on line 5 of /b.conf: Expected </Directory> but saw </Location>"
+        );
+    }
+
+    #[test]
+    fn display_names_command_line_directives_like_httpd() {
+        let e = ConfError {
+            chain: vec![span(COMMAND_LINE_FILE, 1)],
+            message: "m".into(),
+        };
+        assert_eq!(e.to_string(), "Syntax error in -C/-c directive: m");
+    }
+
+    /// As apache2 printed `Include "/tmp/cx/a\\b\"q<TAB>t"` and a UTF-8 BOM.
+    #[test]
+    fn display_escapes_like_the_error_log() {
+        let e = ConfError {
+            chain: vec![span("/t.conf", 1)],
+            message:
+                "Could not open configuration file /tmp/cx/a\\b\"q\tt: No such file or directory"
+                    .into(),
+        };
+        assert_eq!(
+            e.to_string(),
+            r#"Syntax error on line 1 of /t.conf: Could not open configuration file /tmp/cx/a\\b"q\tt: No such file or directory"#
+        );
+        assert_eq!(
+            escape_errorlog("\u{feff}Bogus\n\r\x0b\x08\x01"),
+            r"\xef\xbb\xbfBogus\n\r\v\b\x01"
+        );
+    }
 }

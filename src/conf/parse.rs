@@ -29,8 +29,9 @@
 //! * **Sections**: a first word starting with `<` opens a section named without the `<` (and
 //!   without a trailing `>`). Its `raw_args` are the text up to the **last** `>` of the line
 //!   (text after it is ignored); no `>` at all is `<Name> directive missing closing '>'`
-//!   (httpd reports that one later, when the section's handler runs; we report it while
-//!   reading, with the name as written). A bare `<Name` or `<Name>` has empty arguments.
+//!   (the section still opens; httpd reports this when the section's handler runs, after
+//!   the whole read, so any read error wins over it; we then report it as a read error, with
+//!   the name as written). A bare `<Name` or `<Name>` has empty arguments.
 //!   Empty arguments are accepted here (`<Else>`, `<RequireAll>`); the directive layer checks
 //!   them. A first word starting with `</` closes the innermost open section; it must be
 //!   exactly `</Name>` with Name matching case-insensitively, else one of
@@ -389,6 +390,10 @@ pub trait ReadTime {
     fn lookup(&mut self, name: &str) -> Option<String>;
     /// A warning to show (already in httpd's words, with its AH number).
     fn warn(&mut self, message: String);
+    /// A section opened without its `>`. httpd finds this only when it runs the section,
+    /// after the whole read; so the reader keeps going (the section is opened as usual) and
+    /// the hook reports the first such error once everything has been read without another.
+    fn missing_gt(&mut self, error: ConfError);
     /// Runs `node` now if it is a read-time directive or section; `None` if it is not one.
     /// `args_text` is the text after the name as httpd's handler sees it (for a section with
     /// its `>`; see [`LineKind::Open`]). A section's body is still unread:
@@ -407,6 +412,7 @@ pub trait ReadTime {
 struct NoReadTime<'f> {
     lookup: &'f mut dyn FnMut(&str) -> Option<String>,
     warnings: Vec<String>,
+    missing_gt: Option<ConfError>,
 }
 
 impl ReadTime for NoReadTime<'_> {
@@ -415,6 +421,9 @@ impl ReadTime for NoReadTime<'_> {
     }
     fn warn(&mut self, message: String) {
         self.warnings.push(message);
+    }
+    fn missing_gt(&mut self, error: ConfError) {
+        self.missing_gt.get_or_insert(error);
     }
     fn run(
         &mut self,
@@ -614,7 +623,7 @@ impl<'a> Source<'a> {
                     return Ok(());
                 }
                 if closed.is_none() {
-                    return Err(err_at(
+                    hook.missing_gt(err_at(
                         &node.span,
                         format!("<{}> directive missing closing '>'", node.name),
                     ));
@@ -677,9 +686,13 @@ pub fn parse_limited(
     let mut hook = NoReadTime {
         lookup,
         warnings: Vec::new(),
+        missing_gt: None,
     };
     let mut src = Source::new(text, Arc::new(file.into()), max_len);
     let nodes = src.build_file(&mut hook)?;
+    if let Some(e) = hook.missing_gt {
+        return Err(e);
+    }
     Ok(Parsed {
         nodes,
         warnings: hook.warnings,
@@ -871,7 +884,7 @@ mod tests {
             ("X\n<Directory /x>\nRequire all granted\n", "Syntax error on line 2 of /t.conf: /t.conf:2: <Directory> was not closed."),
             (
                 "<Directory /x>\n<Files a>\n",
-                "Syntax error on line 1 of /t.conf: /t.conf:2: <Files> was not closed.\n/t.conf:1: <Directory> was not closed.",
+                "Syntax error on line 1 of /t.conf: /t.conf:2: <Files> was not closed.\\n/t.conf:1: <Directory> was not closed.",
             ),
             ("\n</Directory>\n", "Syntax error on line 2 of /t.conf: </Directory> without matching <Directory> section"),
             ("</Directory\n", "Syntax error on line 1 of /t.conf: </Directory without matching <Directory section"),

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::directives::{log_config, ApplyCtx};
+use super::overrides::{override_class, Override};
 use super::registry::{self, Args, Contexts, DirectiveDef, ModuleDef};
 use super::{
     checks, AllowEncodedSlashes, DirConf, HostnameLookups, HttpProtocolOptions, LogLevel, Matcher,
@@ -95,6 +96,8 @@ impl ServerConf {
             request_read_timeout: RequestReadTimeout::default(),
             limit_internal_recursion: (10, 10),
             http_protocol: HttpProtocolOptions::default(),
+            ssl: Default::default(),
+            h2: Default::default(),
             set_here: Vec::new(),
         }
     }
@@ -144,6 +147,7 @@ impl ServerConfig {
             include_dump: String::new(),
             notices: Vec::new(),
             skip_docroot_check: false,
+            tls: Default::default(),
         }
     }
 }
@@ -182,6 +186,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
         global,
         errors: Vec::new(),
         htaccess: false,
+        allowed: Override::ANY,
     };
 
     // The main server first, with every top-level directive wherever it is written (httpd
@@ -240,12 +245,13 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
 /// Walks the directives of one `.htaccess` file (already expanded with
 /// `conf::expand::expand_htaccess`) for the request's server: returns the settings written at
 /// its top level, its sections (`<Files>`, `<If>`, `<Limit>` …) and every error, in httpd's
-/// words. AllowOverride classes are the caller's to check; this checks that each directive
-/// may appear in .htaccess at all.
+/// words. A directive must be allowed in .htaccess at all and its class granted by
+/// `allowed` (the directory's `AllowOverride`), else `X not allowed here`.
 pub fn walk_htaccess(
     nodes: &[Node],
     global: &ServerConfig,
     server: &ServerConf,
+    allowed: Override,
 ) -> (DirConf, Vec<Section>, Vec<WalkError>) {
     let mut order = HashMap::new();
     number_nodes(nodes, &mut order);
@@ -253,6 +259,7 @@ pub fn walk_htaccess(
         global: global.clone(),
         errors: Vec::new(),
         htaccess: true,
+        allowed,
     };
     let mut server = server.clone();
     let mut dir = DirConf::default();
@@ -294,6 +301,27 @@ fn check_read_time(nodes: &[Node], server_root: &Path) -> Result<(), BuildError>
     Ok(())
 }
 
+/// Reads and walks one `.htaccess` file for a request: `${}` and the If* sections as the
+/// server's read pass left them, then the directives. The error is what httpd logs (at
+/// ALERT, answering 500): `<file>: <message>`, for the first problem only.
+pub fn read_htaccess(
+    text: &str,
+    file: &Path,
+    cfg: &ServerConfig,
+    server: &ServerConf,
+    allowed: Override,
+) -> Result<(DirConf, Vec<Section>), String> {
+    let state = cfg.read_state();
+    let (nodes, _warnings) =
+        crate::conf::expand::expand_htaccess(text, file, &state, &registry::Catalog)
+            .map_err(|e| format!("{}: {}", file.display(), e.message))?;
+    let (dir, sections, errors) = walk_htaccess(&nodes, cfg, server, allowed);
+    match errors.into_iter().next() {
+        Some(e) => Err(format!("{}: {}", file.display(), e.message)),
+        None => Ok((dir, sections)),
+    }
+}
+
 fn resolve_logs(formats: &HashMap<String, String>, s: &mut ServerConf) {
     for l in &mut s.custom_logs {
         l.format = log_config::resolve(formats, &l.format);
@@ -313,6 +341,8 @@ struct Walker {
     errors: Vec<(*const Node, WalkError)>,
     /// Walking an `.htaccess` file: only directives allowed there.
     htaccess: bool,
+    /// What `AllowOverride` grants the `.htaccess` being walked.
+    allowed: Override,
 }
 
 /// The name httpd prints for a directive in messages: sections keep their `<`.
@@ -404,8 +434,12 @@ impl Walker {
     /// httpd's context checks; `stack` holds the enclosing per-directory sections.
     fn context_error(&self, def: &DirectiveDef, stack: &[&Node], in_vhost: bool) -> Option<String> {
         let name = display_name(def);
-        if self.htaccess && !def.contexts.allows(Contexts::HTACCESS) {
-            return Some(format!("{name} not allowed here"));
+        if self.htaccess {
+            let class = override_class(def.name);
+            let permitted = class.is_some_and(|c| c.permitted_by(self.allowed));
+            if !def.contexts.allows(Contexts::HTACCESS) || !permitted {
+                return Some(format!("{name} not allowed here"));
+            }
         }
         // The top level of an .htaccess file is the directory's own context.
         if self.htaccess && stack.is_empty() {
@@ -868,7 +902,7 @@ mod tests {
             node("Directory", &["/"], Some(vec![])),
             node("Files", &["a"], Some(vec![])),
         ];
-        let (_, sections, errors) = walk_htaccess(&nodes, &cfg, &cfg.main);
+        let (_, sections, errors) = walk_htaccess(&nodes, &cfg, &cfg.main, Override::ANY);
         let msgs: Vec<&str> = errors.iter().map(|e| e.message.as_str()).collect();
         assert_eq!(
             msgs,
@@ -928,6 +962,26 @@ mod tests {
                 let _ = build(input);
             }
         }
+    }
+
+    #[test]
+    fn htaccess_text_is_read_with_the_servers_modules() {
+        let (d, cfg) = load("");
+        let file = d.path().join(".htaccess");
+        let ok = "<IfModule mpm_event_module>\n<Files x>\n</Files>\n</IfModule>\n";
+        let (_, sections) = read_htaccess(ok, &file, &cfg, &cfg.main, Override::ANY).unwrap();
+        assert_eq!(sections.len(), 1);
+        // <Files> is OR_ALL: any AllowOverride but None lets it through.
+        let err = read_htaccess(ok, &file, &cfg, &cfg.main, Override(0)).unwrap_err();
+        assert_eq!(err, format!("{}: <Files not allowed here", file.display()));
+        assert!(read_htaccess(ok, &file, &cfg, &cfg.main, Override::INDEXES).is_ok());
+        let err = read_htaccess("Bogus\n", &file, &cfg, &cfg.main, Override::ANY).unwrap_err();
+        assert_eq!(
+            err,
+            format!("{}: Invalid command 'Bogus', perhaps misspelled or defined by a module not included in the server configuration", file.display())
+        );
+        let err = read_htaccess("Listen 80\n", &file, &cfg, &cfg.main, Override::ANY).unwrap_err();
+        assert_eq!(err, format!("{}: Listen not allowed here", file.display()));
     }
 
     #[test]

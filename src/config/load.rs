@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use super::build::{self, BuildError, BuildInput};
 use super::registry::Catalog;
 use super::ServerConfig;
-use crate::conf::expand::{expand, ExpandOptions};
+use crate::conf::expand::{expand_logged, ExpandOptions};
 use crate::conf::ConfError;
 use crate::supervisor::RunOptions;
 
@@ -70,9 +70,13 @@ impl LoadOptions {
 /// Why the configuration could not be loaded. `report` gives httpd's stderr text.
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
-    /// Read phase: one line, `Syntax error on line N of FILE: …` chained over Includes.
-    #[error("{0}")]
-    Read(#[from] ConfError),
+    /// Read phase: one line, `Syntax error on line N of FILE: …` chained over Includes;
+    /// `warnings` are those the read pass gave before it stopped (AH00111 …).
+    #[error("{error}")]
+    Read {
+        error: ConfError,
+        warnings: Vec<String>,
+    },
     /// Walk phase or MPM count; `warnings` are what the read pass said before (AH00111 …),
     /// which httpd has printed by then.
     #[error("{error}")]
@@ -80,13 +84,20 @@ pub enum LoadError {
         error: BuildError,
         warnings: Vec<String>,
     },
+    /// Certificates, keys or the rustls setup of a TLS address (httpd's mod_ssl init).
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsError),
 }
 
 impl LoadError {
     /// The text httpd prints on stderr for this error, `argv0` being the program name.
     pub fn report(&self, argv0: &str) -> String {
         match self {
-            LoadError::Read(e) => format!("{argv0}: {e}"),
+            LoadError::Read { error, warnings } => {
+                let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
+                out.push_str(&format!("{argv0}: {error}"));
+                out
+            }
             LoadError::Build { error, warnings } => {
                 let mut out: String = warnings.iter().map(|w| format!("{w}\n")).collect();
                 out.push_str(&match error {
@@ -96,6 +107,7 @@ impl LoadError {
                 });
                 out
             }
+            LoadError::Tls(e) => format!("{e}\nAH00016: Configuration Failed"),
         }
     }
 }
@@ -126,7 +138,14 @@ pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
     xo.defines = opts.defines.iter().map(|d| (d.clone(), None)).collect();
     xo.pre_directives = opts.pre_directives.clone();
     xo.post_directives = opts.post_directives.clone();
-    let tree = expand(&main, &xo, &Catalog)?;
+    let mut read_warnings = Vec::new();
+    let tree = expand_logged(&main, &xo, &Catalog, &mut |w: &str| {
+        read_warnings.push(w.to_string())
+    })
+    .map_err(|error| LoadError::Read {
+        error,
+        warnings: read_warnings.clone(),
+    })?;
     let built = build::build(BuildInput {
         nodes: &tree.nodes,
         modules: tree.loaded_modules.iter().map(|(m, _)| *m).collect(),
@@ -143,5 +162,6 @@ pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
     let mut notices = tree.warnings;
     notices.append(&mut cfg.notices);
     cfg.notices = notices;
+    crate::tls::prepare(&mut cfg)?;
     Ok(cfg)
 }

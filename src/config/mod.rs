@@ -19,6 +19,7 @@ pub mod directives;
 pub mod docs;
 pub mod dump;
 pub mod load;
+pub mod overrides;
 pub mod registry;
 
 pub use dir::DirConf;
@@ -232,7 +233,14 @@ pub struct ServerConf {
     pub limit_internal_recursion: (u32, u32),
     /// `HttpProtocolOptions`.
     pub http_protocol: HttpProtocolOptions,
-    /// Which settings this vhost wrote itself (for inheritance from the main server).
+    /// mod_ssl settings (`crate::tls` builds the rustls configurations from them).
+    pub ssl: directives::ssl::SslConf,
+    /// mod_http2 settings.
+    pub h2: directives::http2::H2Conf,
+    /// Which settings this server wrote itself, by field name (`timeout`, `keep_alive_timeout`,
+    /// `document_root`, `custom_logs`, `request_read_timeout` …): a vhost starts as a copy of
+    /// the main server, so the others are inherited. httpd takes some values of name-based
+    /// vhosts from the first vhost of their address instead; this says which were set.
     pub set_here: Vec<&'static str>,
 }
 
@@ -396,9 +404,21 @@ pub struct ServerConfig {
     pub notices: Vec<String>,
     /// `-T`: do not check that DocumentRoot exists.
     pub skip_docroot_check: bool,
+    /// The TLS addresses with their rustls configurations, built by `crate::tls::prepare` at
+    /// load time in the parent (keys are read before privileges drop; children inherit them).
+    pub tls: crate::tls::TlsSetup,
 }
 
 impl ServerConfig {
+    /// What `conf::expand::expand_htaccess` needs to read `.htaccess` files at request time.
+    pub fn read_state(&self) -> crate::conf::expand::ReadState {
+        crate::conf::expand::ReadState {
+            server_root: self.server_root.clone(),
+            loaded_modules: self.modules.clone(),
+            defines: self.defines.clone(),
+        }
+    }
+
     /// The one startup notice listing directives that are parsed but have no effect yet
     /// (`None` when there are none). Each name appears once, with its first location.
     pub fn parsed_only_notice(&self) -> Option<String> {

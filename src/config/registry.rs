@@ -160,6 +160,14 @@ impl crate::conf::ModuleCatalog for Catalog {
             .find(|(_, d)| !d.section && d.name.eq_ignore_ascii_case(directive))
             .map(|(m, _)| m.name)
     }
+    fn directive_modules(&self, directive: &str) -> Vec<&'static str> {
+        let mut v: Vec<&'static str> = all_directives()
+            .filter(|(_, d)| !d.section && d.name.eq_ignore_ascii_case(directive))
+            .map(|(m, _)| m.name)
+            .collect();
+        v.dedup();
+        v
+    }
     fn section_module(&self, section: &str) -> Option<&'static str> {
         let section = section.trim_start_matches('<');
         all_directives()

@@ -29,6 +29,8 @@ const READ_CHUNK: usize = 16 * 1024;
 struct Io<'a> {
     stream: &'a TcpStream,
     blocking: bool,
+    /// Set on a TLS connection: every read and write goes through it.
+    tls: Option<&'a mut crate::tls::TlsSession>,
     /// The server's `Timeout` (what SO_RCVTIMEO normally holds).
     timeout: Duration,
     /// The mod_reqtimeout stage running, if any.
@@ -129,7 +131,11 @@ impl Io<'_> {
             if !self.arm() {
                 return ReadResult::TimedOut;
             }
-            match (&*self.stream).read(&mut chunk) {
+            let r = match self.tls.as_deref_mut() {
+                Some(t) => t.read(self.stream, &mut chunk),
+                None => (&*self.stream).read(&mut chunk),
+            };
+            match r {
                 Ok(0) => return ReadResult::Eof,
                 Ok(n) => {
                     buf.extend_from_slice(&chunk[..n]);
@@ -158,9 +164,26 @@ impl Io<'_> {
 
     fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {
-            match (&*self.stream).write(data) {
+            let r = match self.tls.as_deref_mut() {
+                Some(t) => t.write(self.stream, data),
+                None => (&*self.stream).write(data),
+            };
+            match r {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
                 Ok(n) => data = &data[n..],
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    if !self.ensure_blocking() {
+                        return Err(io::ErrorKind::TimedOut.into());
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        // TLS: the records of the last write may still be queued.
+        while let Some(t) = self.tls.as_deref_mut() {
+            match t.flush(self.stream) {
+                Ok(()) => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if !self.ensure_blocking() {
@@ -174,6 +197,18 @@ impl Io<'_> {
     }
 
     fn send_file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
+        if self.tls.is_some() {
+            // No sendfile through TLS: read and encrypt in chunks.
+            let mut buf = vec![0u8; INLINE_BODY as usize];
+            let mut done = 0u64;
+            while done < len {
+                let n = ((len - done) as usize).min(buf.len());
+                read_exact_at(file, &mut buf[..n], offset + done)?;
+                self.write_all(&buf[..n])?;
+                done += n as u64;
+            }
+            return Ok(());
+        }
         let mut off = offset as i64;
         let end = offset + len;
         while (off as u64) < end {
@@ -209,7 +244,61 @@ fn limits_for(config: &ServerConfig, s: &ServerConf) -> Limits {
 }
 
 /// Serves requests on `conn` until it must wait or close. See `ConnOutcome`.
+/// A connection on a TLS address is handshaken first; one that negotiates `h2` (ALPN) or
+/// opens with the HTTP/2 preface on cleartext (h2c, `H2Direct`) goes to `proto::h2`.
 pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
+    let config: &ServerConfig = ctx.config;
+    let default_server = modules::vhost::default_for(config, &conn.local);
+    let timeout = default_server.timeout.max(Duration::from_millis(1));
+    if conn.requests_served == 0 && conn.tls.is_none() && conn.read_buf.is_empty() {
+        if let Some(port) = config.tls.port_for(conn.local) {
+            let _ = conn.stream.set_nonblocking(false);
+            let hs = default_server
+                .request_read_timeout
+                .handshake
+                .filter(|s| s.timeout > 0)
+                .map_or(timeout, |s| Duration::from_secs(s.timeout.into()));
+            ctx.observer.state(WorkerState::BusyRead);
+            match crate::tls::handshake(&conn.stream, port, hs) {
+                Ok(s) => conn.tls = Some(Box::new(s)),
+                Err(e) => {
+                    tracing::debug!("{}: {e}", conn.peer);
+                    return ConnOutcome::Close;
+                }
+            }
+            if conn.tls.as_ref().and_then(|t| t.alpn()) == Some(b"h2") {
+                return crate::proto::h2::serve(conn, ctx);
+            }
+        } else if crate::proto::h2::direct_allowed(config, default_server) {
+            use crate::proto::h2::Preface;
+            match crate::proto::h2::sees_preface(&conn.stream, timeout) {
+                Preface::Http2 => return crate::proto::h2::serve(conn, ctx),
+                Preface::Other => {}
+                Preface::NotYet => return ConnOutcome::KeepAlive,
+                Preface::Gone => return ConnOutcome::Close,
+            }
+        }
+    }
+    let outcome = drive_h1(conn, ctx);
+    let Connection { stream, tls, .. } = conn;
+    if let Some(t) = tls.as_deref_mut() {
+        match outcome {
+            // Plaintext rustls already decrypted would never wake the poller: hand it over
+            // in read_buf, which the engines check before parking.
+            ConnOutcome::KeepAlive if conn.read_buf.is_empty() && t.has_buffered_plaintext() => {
+                let mut chunk = [0u8; READ_CHUNK];
+                if let Ok(n) = t.read(stream, &mut chunk) {
+                    conn.read_buf.extend_from_slice(&chunk[..n]);
+                }
+            }
+            ConnOutcome::Linger | ConnOutcome::Close => t.close_notify(stream),
+            _ => {}
+        }
+    }
+    outcome
+}
+
+fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let Connection {
         stream,
@@ -217,6 +306,7 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         local,
         read_buf,
         requests_served,
+        tls,
     } = conn;
     let (peer, local) = (*peer, *local);
     let default_server = modules::vhost::default_for(config, &local);
@@ -231,6 +321,7 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let mut io = Io {
         stream: &*stream,
         blocking: false,
+        tls: tls.as_deref_mut(),
         timeout,
         stage: None,
         shortened: false,

@@ -4,6 +4,8 @@
 
 mod driver;
 
+/// For a stopping child: GOAWAY to its HTTP/2 connections, wait for their streams (bounded).
+pub use crate::proto::h2::graceful_shutdown as drain_http2;
 pub use driver::{drive, lingering_close};
 
 use std::net::SocketAddr;
@@ -59,6 +61,10 @@ pub struct Connection {
     /// Bytes read but not yet consumed (pipelined requests). Released while parked.
     pub read_buf: Vec<u8>,
     pub requests_served: u32,
+    /// The TLS session when the connection arrived on a TLS address (set by the driver's
+    /// handshake); reads and writes then go through it. The driver leaves no plaintext
+    /// buffered in it when it returns `KeepAlive` (it moves it to `read_buf`).
+    pub tls: Option<Box<crate::tls::TlsSession>>,
 }
 
 impl Connection {
@@ -69,6 +75,7 @@ impl Connection {
             local,
             read_buf: Vec::new(),
             requests_served: 0,
+            tls: None,
         }
     }
 

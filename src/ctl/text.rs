@@ -38,6 +38,8 @@ struct Renderer {
     skip: usize,
     /// The current line already holds a table cell.
     in_row: bool,
+    /// Inside a <table>: rows are not wrapped, so columns stay apart.
+    table: usize,
 }
 
 impl Renderer {
@@ -68,10 +70,10 @@ impl Renderer {
                     self.pre += 1;
                 }
             }
-            "br" | "p" | "div" | "dt" | "dd" | "dl" | "li" | "ul" | "ol" | "table" | "h1"
-            | "h2" | "h3" | "h4" | "h5" | "h6" | "address" | "blockquote" => {
+            "br" | "p" | "div" | "dt" | "dd" | "dl" | "li" | "ul" | "ol" | "h1" | "h2" | "h3"
+            | "h4" | "h5" | "h6" | "address" | "blockquote" => {
                 self.newline();
-                if !closing && matches!(name.as_str(), "p" | "h1" | "h2" | "h3" | "table") {
+                if !closing && matches!(name.as_str(), "p" | "h1" | "h2" | "h3") {
                     self.blank();
                 }
                 if !closing && name == "dd" {
@@ -81,6 +83,15 @@ impl Renderer {
             "hr" => {
                 self.newline();
                 self.out.push("-".repeat(WIDTH));
+            }
+            "table" => {
+                self.newline();
+                if closing {
+                    self.table = self.table.saturating_sub(1);
+                } else {
+                    self.blank();
+                    self.table += 1;
+                }
             }
             "tr" => {
                 self.newline();
@@ -126,6 +137,10 @@ impl Renderer {
         let line = std::mem::take(&mut self.line);
         let line = line.trim();
         if line.is_empty() {
+            return;
+        }
+        if self.table > 0 {
+            self.out.push(line.to_owned());
             return;
         }
         self.out.extend(wrap(line, WIDTH));

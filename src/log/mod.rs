@@ -68,6 +68,10 @@ const NOTICE: u8 = 5;
 
 /// The configured LogLevel (index into `LEVEL_NAMES`); `warn` until a config says otherwise.
 static LEVEL: AtomicU8 = AtomicU8::new(4);
+/// The most verbose of LEVEL and every per-module level: what `enabled` lets through.
+static MAX_LEVEL: AtomicU8 = AtomicU8::new(4);
+/// `LogLevel mod:level` overrides.
+static MODULE_LEVELS: RwLock<Vec<(String, u8)>> = RwLock::new(Vec::new());
 
 enum Sink {
     Stderr,
@@ -89,7 +93,34 @@ pub fn init() {
 /// Sets the LogLevel (`LogLevel` directive). Notices are written whatever the level, as httpd
 /// does.
 pub fn set_level(level: LogLevel) {
+    set_levels(level, &[]);
+}
+
+/// The LogLevel plus its per-module overrides (`LogLevel info ssl:warn core:debug`).
+pub fn set_levels(level: LogLevel, per_module: &[(String, LogLevel)]) {
+    let mut m = MODULE_LEVELS.write().unwrap_or_else(|e| e.into_inner());
+    *m = per_module
+        .iter()
+        .map(|(name, l)| (module_key(name).to_string(), *l as u8))
+        .collect();
+    let max = m.iter().map(|(_, l)| *l).fold(level as u8, u8::max);
     LEVEL.store(level as u8, Ordering::Relaxed);
+    MAX_LEVEL.store(max, Ordering::Relaxed);
+}
+
+/// `mod_ssl.c`, `ssl_module` and `ssl` all name the module `ssl`.
+fn module_key(name: &str) -> &str {
+    let n = name.strip_suffix(".c").unwrap_or(name);
+    let n = n.strip_prefix("mod_").unwrap_or(n);
+    n.strip_suffix("_module").unwrap_or(n)
+}
+
+fn level_for(module: &str) -> u8 {
+    let m = MODULE_LEVELS.read().unwrap_or_else(|e| e.into_inner());
+    m.iter()
+        .find(|(name, _)| name == module)
+        .map(|(_, l)| *l)
+        .unwrap_or_else(|| LEVEL.load(Ordering::Relaxed))
 }
 
 /// The ErrorLog path of a config: `|cmd` for a piped log, else a file relative to ServerRoot.
@@ -117,7 +148,7 @@ pub fn error_log_target(config: &ServerConfig) -> String {
 /// destination of every log line; sets the LogLevel. The old file or pipe is closed.
 pub fn open(config: &ServerConfig) -> Result<(), LogError> {
     init();
-    set_level(config.log_level);
+    set_levels(config.log_level, &config.module_log_levels);
     let target = error_log_target(config);
     let sink = if let Some(cmd) = target.strip_prefix('|') {
         let cmd = cmd.trim_start_matches('$').trim().to_string();
@@ -227,7 +258,7 @@ fn level_of(level: &Level) -> u8 {
 
 /// The most verbose tracing level the configured LogLevel lets through (notices are INFO).
 fn max_tracing_level() -> Level {
-    match LEVEL.load(Ordering::Relaxed) {
+    match MAX_LEVEL.load(Ordering::Relaxed) {
         0..=5 => Level::INFO,
         6 => Level::INFO,
         7 => Level::DEBUG,
@@ -284,11 +315,11 @@ impl<S: Subscriber> Layer<S> for ErrorLogLayer {
         let level = f
             .aplevel
             .unwrap_or_else(|| level_of(event.metadata().level()));
-        if level != NOTICE && level > LEVEL.load(Ordering::Relaxed) {
-            return;
-        }
         let target = event.metadata().target();
         let module = target.rsplit("::").next().unwrap_or(target);
+        if level != NOTICE && level > level_for(module) {
+            return;
+        }
         f.message.push_str(&f.extra);
         let line = format_line(
             module,
@@ -321,6 +352,23 @@ mod tests {
         assert_eq!(LEVEL_NAMES[LogLevel::Notice as usize], "notice");
         assert_eq!(LEVEL_NAMES[LogLevel::Trace8 as usize], "trace8");
         assert_eq!(LEVEL_NAMES[LogLevel::Emerg as usize], "emerg");
+    }
+
+    #[test]
+    fn per_module_levels() {
+        set_levels(
+            LogLevel::Warn,
+            &[
+                ("mod_ssl.c".into(), LogLevel::Debug),
+                ("core".into(), LogLevel::Error),
+            ],
+        );
+        assert_eq!(level_for("ssl"), LogLevel::Debug as u8);
+        assert_eq!(level_for("core"), LogLevel::Error as u8);
+        assert_eq!(level_for("mpm_event"), LogLevel::Warn as u8);
+        assert_eq!(MAX_LEVEL.load(Ordering::Relaxed), LogLevel::Debug as u8);
+        set_level(LogLevel::Warn);
+        assert_eq!(level_for("ssl"), LogLevel::Warn as u8);
     }
 
     #[test]

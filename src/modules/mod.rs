@@ -105,10 +105,13 @@ fn is_http_url(s: &str) -> bool {
             .is_some_and(|(scheme, _)| scheme.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
-/// `http://host[:port]` for redirects built from the request (UseCanonicalName Off).
+/// `http[s]://host[:port]` for redirects built from the request (UseCanonicalName Off).
+/// A request that arrived on a TLS address gets `https` and default port 443.
 pub fn self_url(req: &Request<'_>) -> String {
+    let https = req.config.tls.port_for(req.local).is_some();
+    let (scheme, default_port) = if https { ("https", 443) } else { ("http", 80) };
     let (name, port) = match &req.hostname {
-        Some(h) if !h.is_empty() => (h.clone(), req.host_port.unwrap_or(80)),
+        Some(h) if !h.is_empty() => (h.clone(), req.host_port.unwrap_or(default_port)),
         _ => {
             // No Host: ServerName, with its port if it has one (httpd's default port else).
             let sn = req
@@ -118,16 +121,16 @@ pub fn self_url(req: &Request<'_>) -> String {
                 .unwrap_or_else(|| req.local.ip().to_string());
             match sn.rsplit_once(':') {
                 Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) && !h.is_empty() => {
-                    (h.to_string(), p.parse().unwrap_or(80))
+                    (h.to_string(), p.parse().unwrap_or(default_port))
                 }
-                _ => (sn, 80),
+                _ => (sn, default_port),
             }
         }
     };
-    if port == 80 {
-        format!("http://{name}")
+    if port == default_port {
+        format!("{scheme}://{name}")
     } else {
-        format!("http://{name}:{port}")
+        format!("{scheme}://{name}:{port}")
     }
 }
 
@@ -142,6 +145,7 @@ pub fn signature(req: &Request<'_>) -> String {
             };
             let port = match (&req.hostname, req.host_port) {
                 (Some(_), Some(p)) => p,
+                _ if req.config.tls.port_for(req.local).is_some() => 443,
                 _ => 80,
             };
             let name = if sig == ServerSignature::Email {

@@ -7,7 +7,7 @@
 //! accepts non-blocking; EAGAIN from a lost race is ignored. SO_REUSEPORT was rejected: with a
 //! socket per child, connections queued on a child that exits (graceful restart, recycling,
 //! MaxSpareServers) are reset, which breaks "zero failed requests across graceful"
-//! (docs/lifecycle.md has the measurement).
+//! (docs/lifecycle.md §3 has the measurement: EPOLLEXCLUSIVE vs plain epoll within noise).
 
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};

@@ -177,6 +177,7 @@ pub fn new_connection(stream: TcpStream) -> Option<Connection> {
         local,
         read_buf: Vec::new(),
         requests_served: 0,
+        tls: None,
     })
 }
 

@@ -136,6 +136,7 @@ pub fn child_main(mut ctx: ChildCtx) -> i32 {
     sb.process(ctx.slot).quiescing.store(1, Ordering::Relaxed);
     ctx.listeners.clear();
     shutdown(&shared, handles);
+    crate::conn::drain_http2(ctx.config.main.timeout.min(Duration::from_secs(30)));
     code
 }
 

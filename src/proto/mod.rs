@@ -2,3 +2,4 @@
 //! helpers that format response heads into a caller-owned buffer.
 
 pub mod h1;
+pub mod h2;

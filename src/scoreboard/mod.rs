@@ -488,8 +488,10 @@ impl Scoreboard {
         p.pid.store(0, Ordering::Release);
     }
 
-    /// The parent, right after forking `pid` into `slot`.
-    pub fn claim(&self, slot: usize, pid: i32, generation: u32, threads: usize) {
+    /// The parent, just BEFORE forking into `slot`: the slot shows `S` for the new child.
+    /// Done before the fork because the child may start writing its own slot (`_`, `R` …)
+    /// before the parent runs again; nothing written after the fork may overwrite that.
+    pub fn prepare(&self, slot: usize, generation: u32, threads: usize) {
         let p = self.process(slot);
         p.generation.store(generation, Ordering::Relaxed);
         p.quiescing.store(0, Ordering::Relaxed);
@@ -497,11 +499,17 @@ impl Scoreboard {
         for t in 0..threads.min(self.thread_limit) {
             let w = self.worker(slot, t);
             w.set_state(WorkerState::Starting);
-            w.pid.store(pid, Ordering::Relaxed);
+            w.pid.store(0, Ordering::Relaxed);
             w.generation.store(generation, Ordering::Relaxed);
             w.reset_child();
         }
-        p.pid.store(pid, Ordering::Release);
+        fence(Ordering::Release);
+    }
+
+    /// `prepare` then record `pid` as the slot's process (tests, `-X`).
+    pub fn claim(&self, slot: usize, pid: i32, generation: u32, threads: usize) {
+        self.prepare(slot, generation, threads);
+        self.process(slot).pid.store(pid, Ordering::Release);
     }
 
     /// The writer handle of one worker slot.

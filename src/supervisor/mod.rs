@@ -177,6 +177,10 @@ struct Supervisor {
     reported_max: bool,
     ready_sent: bool,
     pid_path: PathBuf,
+    /// worker/event: slots of current-generation children killed by a signal, refilled at
+    /// once (httpd does so up to 3 in a row, then waits for the next maintenance pass).
+    respawn: Vec<usize>,
+    respawned_in_a_row: u32,
 }
 
 /// Starts the server: binds, opens logs, detaches (unless told not to), writes the PidFile,
@@ -250,6 +254,8 @@ pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorErro
         reported_max: false,
         ready_sent: false,
         pid_path,
+        respawn: Vec::new(),
+        respawned_in_a_row: 0,
     };
     sup.publish_global();
     if sup.opts.one_process {
@@ -449,6 +455,7 @@ impl Supervisor {
             if let Some(code) = self.reap_all(false) {
                 return Ok(code);
             }
+            self.respawn_killed();
             if !self.ready_sent && self.some_child_ready() {
                 self.ready_sent = true;
                 notify::notify(&format!("READY=1\nMAINPID={}", std::process::id()));
@@ -470,14 +477,15 @@ impl Supervisor {
 
     /// Forks one child into `slot`.
     fn make_child(&mut self, slot: usize) -> bool {
+        self.sb
+            .prepare(slot, self.generation, self.threads_per_child());
         match sys::fork() {
             Ok(ForkResult::Parent { child }) => {
-                self.sb.claim(
-                    slot,
-                    child.as_raw(),
-                    self.generation,
-                    self.threads_per_child(),
-                );
+                // Only the pid: the child may already be writing its own slot.
+                self.sb
+                    .process(slot)
+                    .pid
+                    .store(child.as_raw(), Ordering::Release);
                 self.children.insert(
                     child.as_raw(),
                     ChildInfo {
@@ -494,6 +502,7 @@ impl Supervisor {
                     self.config.mpm,
                     "AH00159: fork: Unable to fork new process: {e}"
                 );
+                self.sb.mark_dead(slot, 0);
                 false
             }
         }
@@ -876,8 +885,30 @@ impl Supervisor {
         Ok(c)
     }
 
+    /// worker/event: replace children killed by a signal at once, three in a row at most
+    /// (then "children are killed successively!" and the next maintenance pass decides).
+    fn respawn_killed(&mut self) {
+        for slot in std::mem::take(&mut self.respawn) {
+            if self.respawned_in_a_row >= 3 {
+                mpm_log!(
+                    error,
+                    self.config.mpm,
+                    "AH10392: children are killed successively!"
+                );
+                return;
+            }
+            if self.sb.process(slot).pid.load(Ordering::Acquire) == 0
+                && self.active_children() < self.process_limit()
+            {
+                self.respawned_in_a_row += 1;
+                self.make_child(slot);
+            }
+        }
+    }
+
     /// One maintenance pass (spec/mpm.md §3).
     fn maintenance(&mut self) {
+        self.respawned_in_a_row = 0;
         let census = maintenance::census(
             self.sb,
             self.generation,

@@ -85,7 +85,42 @@ impl Server {
         Self::start_with(mpm, extra, &[])
     }
 
+    /// Writes ServerRoot and the config on a free port without starting anything (tests that
+    /// start the server themselves, e.g. daemonized with `-k start`).
+    pub fn prepare(mpm: &str, extra: &str) -> Server {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::create_dir_all(dir.path().join("logs")).unwrap();
+        std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();
+        std::fs::write(dir.path().join("htdocs/index.html"), b"hello mpmd\n").unwrap();
+        let conf = dir.path().join("test.conf");
+        let s = Server {
+            dir,
+            mpm: mpm.to_string(),
+            port: free_port(),
+            conf,
+            extra: extra.to_string(),
+            proc: None,
+            seen_children: Default::default(),
+        };
+        s.write_config();
+        s
+    }
+
+    /// The pid in the PidFile, if any.
+    pub fn pidfile_pid(&self) -> Option<i32> {
+        std::fs::read_to_string(self.path("logs/mpmd.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
     pub fn start_with(mpm: &str, extra: &str, args: &[&str]) -> Server {
+        Self::start_env(mpm, extra, args, &[])
+    }
+
+    /// `start_with` plus environment variables for the server (e.g. NOTIFY_SOCKET).
+    pub fn start_env(mpm: &str, extra: &str, args: &[&str], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("logs")).unwrap();
         std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();
@@ -107,6 +142,7 @@ impl Server {
             s.write_config();
             let mut cmd = Command::new(BIN);
             cmd.arg("-f").arg(&s.conf).arg("-DFOREGROUND").args(args);
+            cmd.envs(env.iter().copied());
             cmd.stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped());
@@ -242,6 +278,16 @@ impl Drop for Server {
             let _ = c.kill();
             let _ = c.wait();
         }
+        // A daemonized server (`-k start`) is found through its PidFile.
+        if let Some(pid) = self.pidfile_pid() {
+            if pid_alive(pid) && is_mpmd(pid) {
+                let _ = Command::new("kill")
+                    .arg("-15")
+                    .arg(pid.to_string())
+                    .status();
+                wait_until(Duration::from_secs(12), || !pid_alive(pid));
+            }
+        }
         // Children we saw that are somehow still ours: only if their parent was our server.
         for pid in self.seen_children.borrow().iter() {
             if pid_alive(*pid) && is_mpmd(*pid) {
@@ -262,6 +308,14 @@ fn is_mpmd(pid: i32) -> bool {
     std::fs::read_to_string(format!("/proc/{pid}/cmdline"))
         .unwrap_or_default()
         .contains("mpmd")
+}
+
+/// (ppid, session id) of a process, from /proc/PID/stat.
+pub fn ppid_sid(pid: i32) -> Option<(i32, i32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    Some((f.get(1)?.parse().ok()?, f.get(3)?.parse().ok()?))
 }
 
 /// `Uid:` real uid of a process.

@@ -1,20 +1,117 @@
-//! mod_http2: parsed only for now (the h2 engine reads `Protocols`; these tune it later).
+//! mod_http2: the settings `crate::proto::h2` reads (typed in `H2Conf`); the rest are parsed
+//! only. Which protocols a server speaks is core's `Protocols`.
 
-use super::po;
-use crate::config::registry::{Args::*, Contexts as C, DirectiveDef};
+use super::{def, po, ApplyCtx};
+use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::Implemented};
+
+/// mod_http2's per-server settings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct H2Conf {
+    /// `H2Direct`: h2 by prior knowledge on cleartext connections. `None` = httpd's default
+    /// (on for h2c when `Protocols` lists it).
+    pub direct: Option<bool>,
+    /// `H2Upgrade`: `Upgrade: h2c` on HTTP/1.1 requests. `None` = on for cleartext.
+    pub upgrade: Option<bool>,
+    /// `H2MaxSessionStreams`, default 100.
+    pub max_session_streams: u32,
+    /// `H2WindowSize`: the initial stream window for client DATA, default 65535.
+    pub window_size: u32,
+    /// `H2Push`: mpmd never pushes; `on` is accepted and has no effect.
+    pub push: bool,
+}
+
+impl Default for H2Conf {
+    fn default() -> Self {
+        H2Conf {
+            direct: None,
+            upgrade: None,
+            max_session_streams: 100,
+            window_size: 65535,
+            push: true,
+        }
+    }
+}
+
+fn on_off(ctx: &ApplyCtx<'_>) -> Result<bool, String> {
+    match ctx.arg(0).to_ascii_lowercase().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        _ => Err("value must be On or Off".into()),
+    }
+}
+
+fn number(ctx: &ApplyCtx<'_>) -> i64 {
+    super::atoi(ctx.arg(0))
+}
+
+fn direct(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.server.h2.direct = Some(on_off(ctx)?);
+    Ok(())
+}
+
+fn upgrade(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if ctx.context != C::SERVER && ctx.context != C::VHOST {
+        return Err("H2Upgrade in a per-directory context is not supported by mpmd".into());
+    }
+    ctx.server.h2.upgrade = Some(on_off(ctx)?);
+    Ok(())
+}
+
+fn push(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let on = on_off(ctx)?;
+    if ctx.context == C::SERVER || ctx.context == C::VHOST {
+        ctx.server.h2.push = on;
+    }
+    Ok(())
+}
+
+fn max_session_streams(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let n = number(ctx);
+    if n < 1 {
+        return Err("value must be > 0".into());
+    }
+    ctx.server.h2.max_session_streams = n.min(u32::MAX as i64) as u32;
+    Ok(())
+}
+
+fn window_size(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let n = number(ctx);
+    if n < 1024 {
+        return Err("value must be >= 1024".into());
+    }
+    // RFC 9113 §6.9.2: the largest window is 2^31-1.
+    ctx.server.h2.window_size = n.min((1 << 31) - 1) as u32;
+    Ok(())
+}
 
 const R: C = C::SERVER_VHOST;
 const D: C = C::ALL_BUT_HTACCESS;
 
 pub static DIRECTIVES: &[DirectiveDef] = &[
-    po("H2Direct", Flag, R, "on to enable direct HTTP/2 mode"),
-    po(
+    def(
+        "H2Direct",
+        Take1,
+        R,
+        Implemented,
+        "on to enable direct HTTP/2 mode",
+        direct,
+    ),
+    def(
         "H2MaxSessionStreams",
         Take1,
         R,
+        Implemented,
         "maximum number of open streams per session",
+        max_session_streams,
     ),
-    po("H2WindowSize", Take1, R, "window size on client DATA"),
+    def(
+        "H2WindowSize",
+        Take1,
+        R,
+        Implemented,
+        "window size on client DATA",
+        window_size,
+    ),
     po(
         "H2MinWorkers",
         Take1,
@@ -51,11 +148,13 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         R,
         "off to not impose RFC 7540 restrictions on TLS",
     ),
-    po(
+    def(
         "H2Upgrade",
-        Flag,
+        Take1,
         D,
+        Implemented,
         "on to allow HTTP/1 Upgrades to h2/h2c",
+        upgrade,
     ),
     po(
         "H2MaxDataFrameLen",
@@ -81,7 +180,14 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         R,
         "seconds of idle time on TLS before shrinking writes",
     ),
-    po("H2Push", Flag, D, "off to disable HTTP/2 server push"),
+    def(
+        "H2Push",
+        Take1,
+        D,
+        Implemented,
+        "off to disable HTTP/2 server push",
+        push,
+    ),
     po(
         "H2PushPriority",
         Take123,

@@ -2,7 +2,7 @@
 //! directive the loaded MPM lacks is "Invalid command". Values are stored as written (atoi);
 //! `checks::mpm` applies the startup checks once the whole config is read.
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 
 use super::{atoi, def, po, ApplyCtx};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
@@ -134,6 +134,17 @@ fn async_request_worker_factor(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 
+/// The wildcard address `Listen 80` and `Listen *:80` bind: like httpd, the IPv6 one when the
+/// host has IPv6 (the engine turns IPV6_V6ONLY off, so it takes IPv4 clients too), else IPv4.
+fn wildcard() -> IpAddr {
+    let has_v6 = std::fs::read_to_string("/proc/net/if_inet6").is_ok_and(|t| !t.trim().is_empty());
+    if has_v6 {
+        IpAddr::V6(Ipv6Addr::UNSPECIFIED)
+    } else {
+        IpAddr::V4(Ipv4Addr::UNSPECIFIED)
+    }
+}
+
 /// `apr_parse_addr_port` as Listen uses it: `port`, `host:port`, `[v6]:port`.
 pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     const INVALID: &str = "Invalid address or port";
@@ -146,7 +157,7 @@ pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
     };
     if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
         let port = port_of(s)?;
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+        return Ok(SocketAddr::new(wildcard(), port));
     }
     let (host, port) = if let Some(rest) = s.strip_prefix('[') {
         let end = rest.find(']').ok_or(INVALID)?;
@@ -172,7 +183,7 @@ pub fn parse_listen_addr(s: &str) -> Result<SocketAddr, String> {
         }
     };
     if host == "*" || host.is_empty() {
-        return Ok(SocketAddr::new(IpAddr::V4(Ipv4Addr::UNSPECIFIED), port));
+        return Ok(SocketAddr::new(wildcard(), port));
     }
     if let Ok(ip) = host.parse::<IpAddr>() {
         return Ok(SocketAddr::new(ip, port));
@@ -208,10 +219,9 @@ mod tests {
 
     #[test]
     fn listen_addresses() {
-        assert_eq!(
-            parse_listen_addr("80").unwrap(),
-            "0.0.0.0:80".parse().unwrap()
-        );
+        let any = parse_listen_addr("80").unwrap();
+        assert!(any.ip().is_unspecified() && any.port() == 80);
+        assert_eq!(parse_listen_addr("*:81").unwrap().ip(), any.ip());
         assert_eq!(
             parse_listen_addr("127.0.0.1:8080").unwrap(),
             "127.0.0.1:8080".parse().unwrap()

@@ -288,6 +288,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
     for h in handles {
         let _ = h.join();
     }
+    crate::conn::drain_http2(l.ctx.config.main.timeout.min(Duration::from_secs(30)));
     code
 }
 

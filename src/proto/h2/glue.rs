@@ -1,0 +1,303 @@
+//! The adapter from an HTTP/2 stream to the request pipeline HTTP/1 uses: the pseudo-headers
+//! and fields become an HTTP/1.1 head (parsed by `proto::h1` with the server's limits), run
+//! through `modules::process`, and the `Response` comes back as status, fields and a body
+//! source. This keeps one pipeline for both protocols; it is the one place where `proto::h2`
+//! reaches into `modules` (the pipeline has no protocol-neutral entry yet).
+
+use std::fs::File;
+use std::net::SocketAddr;
+use std::os::unix::fs::FileExt;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::config::ServerConfig;
+use crate::modules::{self, Body, LogRecord};
+use crate::proto::h1::head::{parse_head, Limits, Parsed};
+use crate::proto::h1::response::{error_page, http_date, now_secs, ErrorInfo};
+
+/// What one HTTP/2 connection shares with its streams.
+pub struct Shared {
+    pub config: Arc<ServerConfig>,
+    pub peer: SocketAddr,
+    pub local: SocketAddr,
+}
+
+/// An HTTP/2 request without its body.
+#[derive(Debug)]
+pub struct RequestParts {
+    pub method: String,
+    /// `:path` (path and query).
+    pub path: String,
+    /// `:authority`.
+    pub authority: Option<String>,
+    /// Regular fields, names lowercase.
+    pub headers: Vec<(String, Vec<u8>)>,
+    pub body_len: u64,
+}
+
+/// A response for an HTTP/2 stream.
+#[derive(Debug)]
+pub struct ResponseParts {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: ResponseBody,
+}
+
+/// Where the body comes from; `next_chunk` yields it in order.
+#[derive(Debug)]
+pub enum ResponseBody {
+    Bytes(Vec<u8>),
+    /// File ranges and literal pieces (a single range is one `File` piece).
+    Pieces(std::collections::VecDeque<Piece>),
+}
+
+#[derive(Debug)]
+pub enum Piece {
+    Bytes(Vec<u8>),
+    File {
+        file: Arc<File>,
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl ResponseBody {
+    pub fn is_empty(&self) -> bool {
+        match self {
+            ResponseBody::Bytes(b) => b.is_empty(),
+            ResponseBody::Pieces(p) => p.iter().all(|p| match p {
+                Piece::Bytes(b) => b.is_empty(),
+                Piece::File { len, .. } => *len == 0,
+            }),
+        }
+    }
+
+    /// The next part of the body, at most `max` bytes; `None` at the end or on a read error
+    /// (the stream then ends short, as a truncated HTTP/1 body would).
+    pub fn next_chunk(&mut self, max: usize) -> Option<Vec<u8>> {
+        match self {
+            ResponseBody::Bytes(b) => {
+                if b.is_empty() {
+                    None
+                } else {
+                    Some(std::mem::take(b))
+                }
+            }
+            ResponseBody::Pieces(pieces) => loop {
+                match pieces.front_mut()? {
+                    Piece::Bytes(b) => {
+                        let b = std::mem::take(b);
+                        pieces.pop_front();
+                        if !b.is_empty() {
+                            return Some(b);
+                        }
+                    }
+                    Piece::File { file, offset, len } => {
+                        if *len == 0 {
+                            pieces.pop_front();
+                            continue;
+                        }
+                        let n = (*len).min(max as u64) as usize;
+                        let mut buf = vec![0u8; n];
+                        if file.read_exact_at(&mut buf, *offset).is_err() {
+                            pieces.clear();
+                            return None;
+                        }
+                        *offset += n as u64;
+                        *len -= n as u64;
+                        return Some(buf);
+                    }
+                }
+            },
+        }
+    }
+}
+
+/// Runs the pipeline for one stream (blocking: file system, logs).
+pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
+    let config: &ServerConfig = &shared.config;
+    let started = Instant::now();
+    let time = now_secs();
+    let server = modules::vhost::default_for(config, &shared.local);
+    // The HTTP/1.1 head the pipeline understands. Host comes from :authority (RFC 9113
+    // §8.3.1: it takes precedence over a Host field).
+    let mut buf = Vec::with_capacity(256);
+    buf.extend_from_slice(req.method.as_bytes());
+    buf.push(b' ');
+    buf.extend_from_slice(req.path.as_bytes());
+    buf.extend_from_slice(b" HTTP/1.1\r\n");
+    if let Some(a) = &req.authority {
+        buf.extend_from_slice(b"Host: ");
+        buf.extend_from_slice(a.as_bytes());
+        buf.extend_from_slice(b"\r\n");
+    }
+    let mut cookies: Vec<&[u8]> = Vec::new();
+    for (n, v) in &req.headers {
+        if n == "host" && req.authority.is_some() {
+            continue;
+        }
+        // HTTP/2 may split Cookie into several fields; HTTP/1 wants one (RFC 9113 §8.2.3).
+        if n == "cookie" {
+            cookies.push(v);
+            continue;
+        }
+        buf.extend_from_slice(n.as_bytes());
+        buf.extend_from_slice(b": ");
+        buf.extend_from_slice(v);
+        buf.extend_from_slice(b"\r\n");
+    }
+    if !cookies.is_empty() {
+        buf.extend_from_slice(b"cookie: ");
+        buf.extend_from_slice(&cookies.join(&b"; "[..]));
+        buf.extend_from_slice(b"\r\n");
+    }
+    buf.extend_from_slice(b"\r\n");
+    let limits = Limits {
+        line: server.limit_request_line,
+        field_size: server.limit_request_field_size,
+        fields: server.limit_request_fields,
+        strict: server.http_protocol.strict && config.http_protocol_strict,
+    };
+    let request_line = format!("{} {} HTTP/2.0", req.method, req.path);
+    let head = match parse_head(&buf, &limits) {
+        Parsed::Complete(head, _) => head,
+        Parsed::Error(e) => {
+            return bare_error(config, server, e.status, &req.method);
+        }
+        Parsed::Partial | Parsed::Empty(_) => {
+            return bare_error(config, server, 400, &req.method);
+        }
+    };
+    let outcome = modules::process(config, &head, shared.peer, shared.local, time);
+    let resp = outcome.response;
+    let limit = outcome.limit_request_body;
+    let mut out = if limit > 0 && req.body_len > limit {
+        bare_error(config, outcome.server, 413, &req.method)
+    } else {
+        convert(config, resp, time)
+    };
+    let sent = body_len(&out.body);
+    modules::log_request(&LogRecord {
+        request_line: request_line.as_bytes(),
+        status: out.status,
+        bytes_sent: sent,
+        peer: shared.peer,
+        local: shared.local,
+        server: outcome.server,
+        head: Some(&head),
+        time,
+        duration: started.elapsed(),
+    });
+    if req.method == "HEAD" {
+        out.body = ResponseBody::Bytes(Vec::new());
+    }
+    out
+}
+
+fn body_len(b: &ResponseBody) -> u64 {
+    match b {
+        ResponseBody::Bytes(b) => b.len() as u64,
+        ResponseBody::Pieces(p) => p
+            .iter()
+            .map(|p| match p {
+                Piece::Bytes(b) => b.len() as u64,
+                Piece::File { len, .. } => *len,
+            })
+            .sum(),
+    }
+}
+
+fn common_headers(config: &ServerConfig, time: u64) -> Vec<(String, String)> {
+    vec![
+        ("date".into(), http_date(time)),
+        (
+            "server".into(),
+            modules::banner(config.server_tokens).to_string(),
+        ),
+    ]
+}
+
+fn convert(config: &ServerConfig, resp: modules::Response, time: u64) -> ResponseParts {
+    let mut headers = common_headers(config, time);
+    for (n, v) in resp.headers.iter().chain(resp.err_headers.iter()) {
+        headers.push((n.to_string(), v.clone()));
+    }
+    let no_body = resp.status == 304 || resp.status == 204 || (100..200).contains(&resp.status);
+    let len = resp.body.len();
+    if let Some(ct) = &resp.content_type {
+        if !no_body {
+            headers.push(("content-type".into(), ct.clone()));
+        }
+    }
+    if !no_body {
+        headers.push(("content-length".into(), len.to_string()));
+    }
+    let body = if no_body {
+        ResponseBody::Bytes(Vec::new())
+    } else {
+        match resp.body {
+            Body::Empty => ResponseBody::Bytes(Vec::new()),
+            Body::Bytes(b) => ResponseBody::Bytes(b),
+            Body::File { file, offset, len } => ResponseBody::Pieces(
+                [Piece::File {
+                    file: Arc::new(file),
+                    offset,
+                    len,
+                }]
+                .into(),
+            ),
+            Body::Multipart {
+                file,
+                parts,
+                trailer,
+            } => {
+                let file = Arc::new(file);
+                let mut v = std::collections::VecDeque::new();
+                for (h, off, l) in parts {
+                    v.push_back(Piece::Bytes(h));
+                    v.push_back(Piece::File {
+                        file: file.clone(),
+                        offset: off,
+                        len: l,
+                    });
+                }
+                v.push_back(Piece::Bytes(trailer));
+                ResponseBody::Pieces(v)
+            }
+        }
+    };
+    ResponseParts {
+        status: resp.status,
+        headers,
+        body,
+    }
+}
+
+/// An error page without a `Request` (a head the h1 parser refused, a body over the limit).
+fn bare_error(
+    config: &ServerConfig,
+    server: &crate::config::ServerConf,
+    status: u16,
+    method: &str,
+) -> ResponseParts {
+    let info = ErrorInfo {
+        method,
+        server_admin: server
+            .server_admin
+            .as_deref()
+            .unwrap_or("[no address given]"),
+        ..ErrorInfo::default()
+    };
+    let body = error_page(status, &info).into_bytes();
+    let mut headers = common_headers(config, now_secs());
+    headers.push((
+        "content-type".into(),
+        "text/html; charset=iso-8859-1".into(),
+    ));
+    headers.push(("content-length".into(), body.len().to_string()));
+    ResponseParts {
+        status,
+        headers,
+        body: ResponseBody::Bytes(body),
+    }
+}

@@ -1,0 +1,268 @@
+//! HTTP/2 under each MPM: h2c by prior knowledge, `Upgrade: h2c` answered over HTTP/1.1,
+//! nghttp over TLS, h2load without errors, and a stream stalled by flow control does not
+//! hold up the others of its connection.
+
+mod common;
+mod tlsutil;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::*;
+
+fn h2c_prior_knowledge_and_upgrade(mpm: &str) {
+    let s = tlsutil::start(mpm, "");
+    let (rc, body, info) = s.curl(&["--http2-prior-knowledge"], &s.http("/index.html"));
+    assert_eq!(rc, 0, "{info}");
+    assert_eq!(info, "2 200");
+    assert_eq!(body, b"hello mpmd\n");
+    // curl --http2 on cleartext sends `Upgrade: h2c`: mpmd answers over HTTP/1.1.
+    let (rc, body, info) = s.curl(&["--http2"], &s.http("/index.html"));
+    assert_eq!(rc, 0, "{info}");
+    assert_eq!(info, "1.1 200");
+    assert_eq!(body, b"hello mpmd\n");
+    // HTTP/1.1 still works on the same port after h2c connections.
+    assert_eq!(get(s.srv.port, "/index.html").unwrap().status, 200);
+}
+
+fn h2c_off_without_protocol(mpm: &str) {
+    // Without h2c in Protocols the preface is not inspected: HTTP/1 answers it.
+    let s = tlsutil::start(mpm, "Protocols http/1.1");
+    let (_, _, info) = s.curl(&["--http2-prior-knowledge"], &s.http("/index.html"));
+    assert!(!info.starts_with("2 "), "{info}");
+}
+
+fn nghttp_over_tls(mpm: &str) {
+    let s = tlsutil::start(mpm, "");
+    let out = tlsutil::run(Command::new("nghttp").args([
+        "-nv",
+        "-t",
+        "20",
+        &format!("https://127.0.0.1:{}/index.html", s.tls_port),
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("The negotiated protocol: h2"), "{text}");
+    assert!(text.contains(":status: 200"), "{text}");
+}
+
+fn h2load_without_errors(mpm: &str) {
+    let s = tlsutil::start(mpm, "");
+    for url in [
+        format!("https://127.0.0.1:{}/index.html", s.tls_port),
+        s.http("/index.html"),
+    ] {
+        let out = tlsutil::run(
+            Command::new("timeout")
+                .args(["120", "h2load", "-n", "2000", "-c", "10", "-m", "10", &url]),
+        );
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            text.contains("2000 total, 2000 started, 2000 done, 2000 succeeded, 0 failed, 0 errored, 0 timeout"),
+            "{url}: {text}"
+        );
+        assert!(text.contains("status codes: 2000 2xx"), "{url}: {text}");
+    }
+}
+
+/// Stream A asks for a large file and never reads it (its window stays at 1 KiB, so the
+/// server cannot finish it); stream B on the same connection must still complete.
+fn slow_stream_does_not_stall_a_fast_one(mpm: &str) {
+    let s = tlsutil::start(mpm, "");
+    std::fs::write(s.srv.path("htdocs/big.bin"), vec![b'x'; 1 << 20]).unwrap();
+    let port = s.srv.port;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (client, conn) = h2::client::Builder::new()
+            .initial_window_size(1024)
+            .handshake::<_, bytes::Bytes>(tcp)
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut client = client.ready().await.unwrap();
+        let get = |path: &str| {
+            http::Request::get(format!("http://127.0.0.1:{port}{path}"))
+                .body(())
+                .unwrap()
+        };
+        let (slow, _) = client.send_request(get("/big.bin"), true).unwrap();
+        let slow = tokio::time::timeout(Duration::from_secs(10), slow)
+            .await
+            .expect("headers of the slow stream")
+            .unwrap();
+        assert_eq!(slow.status(), 200);
+        let mut client = client.ready().await.unwrap();
+        let (fast, _) = client.send_request(get("/index.html"), true).unwrap();
+        let fast = tokio::time::timeout(Duration::from_secs(10), async {
+            let r = fast.await.unwrap();
+            let mut body = r.into_body();
+            let mut got = Vec::new();
+            while let Some(d) = body.data().await {
+                let d = d.unwrap();
+                let _ = body.flow_control().release_capacity(d.len());
+                got.extend_from_slice(&d);
+            }
+            got
+        })
+        .await
+        .expect("the fast stream finished while the slow one is stalled");
+        assert_eq!(fast, b"hello mpmd\n");
+        drop(slow);
+    });
+}
+
+mpm_tests!(
+    h2c_prior_knowledge_and_upgrade,
+    h2c_off_without_protocol,
+    nghttp_over_tls,
+    h2load_without_errors,
+    slow_stream_does_not_stall_a_fast_one,
+);
+
+/// worker and event: HTTP/2 connections live on the child's h2 runtime, so more idle h2c
+/// connections than there are MPM workers still leave the workers free for HTTP/1.
+/// (prefork serves an HTTP/2 connection in place and is left out on purpose.)
+fn idle_h2_connections_hold_no_worker(mpm: &str) {
+    let sizing = "StartServers 1\nServerLimit 1\nThreadsPerChild 2\nThreadLimit 2\n\
+                  MaxRequestWorkers 2\nMinSpareThreads 1\nMaxSpareThreads 2\n\
+                  KeepAliveTimeout 30\n";
+    let s = tlsutil::start(mpm, sizing);
+    let port = s.srv.port;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let _clients = rt.block_on(async move {
+        let mut clients = Vec::new();
+        for _ in 0..6 {
+            let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .unwrap();
+            let (client, conn) = h2::client::handshake(tcp).await.unwrap();
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            let mut client = client.ready().await.unwrap();
+            let req = http::Request::get(format!("http://127.0.0.1:{port}/index.html"))
+                .body(())
+                .unwrap();
+            let (resp, _) = client.send_request(req, true).unwrap();
+            let resp = tokio::time::timeout(Duration::from_secs(10), resp)
+                .await
+                .expect("an h2c answer")
+                .unwrap();
+            assert_eq!(resp.status(), 200);
+            clients.push(client);
+        }
+        clients
+    });
+    // Six h2 connections are open and idle; both MPM workers must be free.
+    for _ in 0..3 {
+        let r = get(port, "/index.html").expect("HTTP/1.1 served beside idle h2 connections");
+        assert_eq!(r.status, 200);
+    }
+    let snap = s.srv.scoreboard();
+    let busy: usize = snap
+        .live()
+        .map(|(_, p)| {
+            p.workers
+                .iter()
+                .take(2)
+                .filter(|w| {
+                    !matches!(
+                        w.state,
+                        mpmd::scoreboard::WorkerState::Ready | mpmd::scoreboard::WorkerState::Dead
+                    )
+                })
+                .count()
+        })
+        .sum();
+    assert!(busy <= 1, "{busy} workers busy with idle h2 connections");
+}
+
+mod threaded {
+    #[test]
+    fn worker_idle_h2_connections_hold_no_worker() {
+        super::idle_h2_connections_hold_no_worker("worker")
+    }
+    #[test]
+    fn event_idle_h2_connections_hold_no_worker() {
+        super::idle_h2_connections_hold_no_worker("event")
+    }
+}
+
+/// worker and event: a graceful restart lets an HTTP/2 stream in flight finish (the old
+/// child sends GOAWAY and waits for its streams before it exits).
+fn graceful_restart_finishes_h2_streams(mpm: &str) {
+    let s = tlsutil::start(mpm, "");
+    let size = 1usize << 20;
+    std::fs::write(s.srv.path("htdocs/big.bin"), vec![b'x'; size]).unwrap();
+    let port = s.srv.port;
+    let gen0 = s.srv.generation();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let srv = &s.srv;
+    rt.block_on(async move {
+        let tcp = tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .unwrap();
+        let (client, conn) = h2::client::Builder::new()
+            .initial_window_size(1024)
+            .handshake::<_, bytes::Bytes>(tcp)
+            .await
+            .unwrap();
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let mut client = client.ready().await.unwrap();
+        let req = http::Request::get(format!("http://127.0.0.1:{port}/big.bin"))
+            .body(())
+            .unwrap();
+        let (resp, _) = client.send_request(req, true).unwrap();
+        let resp = tokio::time::timeout(Duration::from_secs(10), resp)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        // The stream is stalled on our window; restart gracefully meanwhile.
+        let (rc, _, err) = srv.ctl("graceful");
+        assert_eq!(rc, 0, "{err}");
+        assert!(
+            wait_until(Duration::from_secs(15), || srv.generation() > gen0),
+            "no new generation"
+        );
+        let mut body = resp.into_body();
+        let mut got = 0usize;
+        let read = tokio::time::timeout(Duration::from_secs(30), async {
+            while let Some(d) = body.data().await {
+                let d = d.expect("the stream ends cleanly");
+                got += d.len();
+                let _ = body.flow_control().release_capacity(d.len());
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "body not finished in time");
+        assert_eq!(got, size, "the body was cut by the restart");
+    });
+}
+
+mod threaded_graceful {
+    #[test]
+    fn worker_graceful_restart_finishes_h2_streams() {
+        super::graceful_restart_finishes_h2_streams("worker")
+    }
+    #[test]
+    fn event_graceful_restart_finishes_h2_streams() {
+        super::graceful_restart_finishes_h2_streams("event")
+    }
+}
