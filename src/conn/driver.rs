@@ -402,6 +402,33 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             Parsed::Complete(head, used) => {
                 read_buf.drain(..used);
                 io.set_stage(None);
+                // HttpProtocolOptions Require1.0 / RegisteredMethods (default server's).
+                let opts = default_server.http_protocol;
+                let refuse = if opts.require_1_0 && head.is_http09() {
+                    Some(400)
+                } else if opts.registered_methods
+                    && modules::Method::parse(head.method()) == modules::Method::Other
+                {
+                    Some(501)
+                } else {
+                    None
+                };
+                if let Some(status) = refuse {
+                    ctx.observer.state(WorkerState::BusyWrite);
+                    let method = std::str::from_utf8(head.method()).unwrap_or("");
+                    let sent = send_bare_error(
+                        &mut io,
+                        &mut out,
+                        config,
+                        default_server,
+                        status,
+                        None,
+                        method,
+                    );
+                    ctx.observer.request_done(sent);
+                    *requests_served += 1;
+                    return ConnOutcome::Linger;
+                }
                 let started = Instant::now();
                 let time = now_secs();
                 let (outcome, keep) = serve_one(
@@ -643,6 +670,7 @@ fn serve_one(
     };
     let chunk_ok = resp.framing != Framing::Chunked || head.is_http11();
     let keep = !must_close
+        && !result.nokeepalive
         && !resp.close
         && !resp.close_silently
         && server.keep_alive

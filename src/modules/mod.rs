@@ -108,6 +108,8 @@ pub struct Outcome<'c> {
     pub expect_continue: bool,
     /// The request's environment at the end (SetEnvIf, SetEnv …), for the access log.
     pub env: Vec<(String, String)>,
+    /// The `nokeepalive` variable is set (and no Via header): close after the response.
+    pub nokeepalive: bool,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -283,6 +285,7 @@ pub fn process<'c>(
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
             env: req.env.clone(),
+            nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
         }
     };
     if bad {
