@@ -1,6 +1,6 @@
 //! mod_proxy + mod_proxy_http against a small std-TcpListener backend the test starts:
 //! ProxyPass, ProxyPassReverse, `!` exclusions, X-Forwarded-*, POST bodies, chunked backend
-//! bodies, backend down → 503, backend slow → 504 after ProxyTimeout.
+//! bodies, backend down → 503, backend slower than ProxyTimeout → 502 (as httpd 2.4.71 does).
 
 mod common;
 
@@ -241,19 +241,23 @@ fn backend_failures(mpm: &str) {
         "GET /down/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(r.status, 503);
+    assert_eq!(r.body.len(), 339, "httpd's page length");
     assert!(String::from_utf8_lossy(&r.body).contains("Service Unavailable"));
     let r = request(
         s.port,
         "GET /app/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
-    assert_eq!(r.status, 504);
-    assert!(String::from_utf8_lossy(&r.body).contains("Gateway Timeout"));
+    // httpd 2.4.71: a backend slower than ProxyTimeout is a 502 "Proxy Error".
+    assert_eq!(r.status, 502);
+    assert_eq!(r.body.len(), 381, "httpd's page length");
+    assert!(String::from_utf8_lossy(&r.body)
+        .contains("<p>Reason: <strong>Error reading from remote server</strong></p></p>"));
     let r = request(
         s.port,
         "GET /app/garbage HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(r.status, 502);
-    assert!(String::from_utf8_lossy(&r.body).contains("Bad Gateway"));
+    assert!(String::from_utf8_lossy(&r.body).contains("<h1>Proxy Error</h1>"));
     let r = request(
         s.port,
         "GET /denied/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",

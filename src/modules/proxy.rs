@@ -136,6 +136,23 @@ impl ErrCtx {
         }
     }
 
+    /// mod_proxy's own 502 page ("Proxy Error", with the reason), as httpd 2.4.71 sends it.
+    pub fn proxy_error(&self, reason: &str) -> Response {
+        let mut r = Response::new(502);
+        let body = format!(
+            "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
+             <html><head>\n<title>502 Proxy Error</title>\n</head><body>\n<h1>Proxy Error</h1>\n\
+             <p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\r\n\
+             The proxy server could not handle the request<p>Reason: <strong>{reason}</strong></p></p>\n\
+             {}</body></html>\n",
+            self.signature
+        );
+        r.body = super::Body::Bytes(body.into_bytes());
+        r.content_type = Some("text/html; charset=iso-8859-1".into());
+        r.generated = true;
+        r
+    }
+
     /// httpd's page for a proxy failure (502/503/504) with an optional error note.
     pub fn page(&self, status: u16, note: Option<&str>) -> Response {
         let info = ErrorInfo {

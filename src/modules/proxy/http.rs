@@ -250,18 +250,19 @@ impl BackendRequest {
                 if reused {
                     continue;
                 }
-                return errs.page(502, None);
+                return errs.proxy_error("Error reading from remote server");
             }
             match read_head(&mut s) {
                 Ok((status, headers, rest)) => {
                     return self.respond(s, status, headers, rest, reverse, errs);
                 }
                 Err(HeadError::Closed) if reused => continue,
-                Err(HeadError::Timeout) => return errs.page(504, None),
-                Err(_) => return errs.page(502, None),
+                // httpd answers a backend that times out or sends no valid head the same
+                // way: 502 "Error reading from remote server".
+                Err(_) => return errs.proxy_error("Error reading from remote server"),
             }
         }
-        errs.page(502, None)
+        errs.proxy_error("Error reading from remote server")
     }
 
     fn respond(
@@ -288,7 +289,7 @@ impl BackendRequest {
             match ln.as_str() {
                 "content-length" => match v.trim().parse::<u64>() {
                     Ok(n) if length.map_or(true, |l| l == n) => length = Some(n),
-                    _ => return errs.page(502, None),
+                    _ => return errs.proxy_error("Error reading from remote server"),
                 },
                 "transfer-encoding" => {
                     if v.to_ascii_lowercase().contains("chunked") {

@@ -241,7 +241,7 @@ pub fn error_page(status: u16, info: &ErrorInfo<'_>) -> String {
             s.push_str(" not supported for current URL.<br />\n</p>\n");
         }
         502 => s.push_str(
-            "<p>The proxy server received an invalid\nresponse from an upstream server.<br />\n</p>\n",
+            "<p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\r\n</p>\n",
         ),
         504 => s.push_str(
             "<p>The gateway did not receive a timely response\nfrom the upstream server or application.</p>\n",
