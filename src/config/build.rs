@@ -599,11 +599,6 @@ impl Walker {
                 return;
             }
         };
-        if matches!(kind, SectionKind::Proxy | SectionKind::ProxyMatch) {
-            self.global
-                .parsed_only
-                .push((def.name.to_string(), node.span.clone()));
-        }
         let mut sec = Section {
             kind,
             matcher,

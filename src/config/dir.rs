@@ -299,6 +299,13 @@ pub struct DirConf {
     /// `AcceptPathInfo`.
     pub accept_path_info: Option<bool>,
     pub enable_sendfile: Option<bool>,
+    /// mod_proxy: `ProxyPass`/`ProxyPassMatch` rules in file order.
+    pub proxy_pass: Vec<Arc<crate::config::directives::proxy::ProxyPassRule>>,
+    /// `ProxyPassReverse` (path, backend URL).
+    pub proxy_reverse: Vec<Arc<(String, String)>>,
+    pub proxy_preserve_host: Option<bool>,
+    pub proxy_timeout: Option<std::time::Duration>,
+    pub proxy_add_headers: Option<bool>,
 }
 
 fn pick<T: Clone>(base: &Option<T>, over: &Option<T>) -> Option<T> {
@@ -383,6 +390,11 @@ impl DirConf {
             trace_enable: pick(&self.trace_enable, &over.trace_enable),
             accept_path_info: pick(&self.accept_path_info, &over.accept_path_info),
             enable_sendfile: pick(&self.enable_sendfile, &over.enable_sendfile),
+            proxy_pass: concat(&self.proxy_pass, &over.proxy_pass),
+            proxy_reverse: concat(&self.proxy_reverse, &over.proxy_reverse),
+            proxy_preserve_host: pick(&self.proxy_preserve_host, &over.proxy_preserve_host),
+            proxy_timeout: pick(&self.proxy_timeout, &over.proxy_timeout),
+            proxy_add_headers: pick(&self.proxy_add_headers, &over.proxy_add_headers),
         }
     }
 

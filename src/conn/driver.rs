@@ -519,6 +519,7 @@ fn discard_body(
     framing_kind: BodyFraming,
     limit: u64,
     expect_continue: bool,
+    mut keep: Option<&mut Vec<u8>>,
 ) -> BodyEnd {
     let mut sent_continue = false;
     let mut send_continue = |io: &mut Io<'_>, buf_empty: bool| -> bool {
@@ -537,6 +538,9 @@ fn discard_body(
             let mut left = n;
             loop {
                 let take = (read_buf.len() as u64).min(left) as usize;
+                if let Some(k) = keep.as_deref_mut() {
+                    k.extend_from_slice(&read_buf[..take]);
+                }
                 read_buf.drain(..take);
                 left -= take as u64;
                 if left == 0 {
@@ -558,6 +562,9 @@ fn discard_body(
                 while !read_buf.is_empty() && !dec.is_done() {
                     match dec.feed(read_buf) {
                         Ok(step) => {
+                            if let Some(k) = keep.as_deref_mut() {
+                                k.extend_from_slice(&read_buf[step.data.clone()]);
+                            }
                             read_buf.drain(..step.used);
                             if limit > 0 && dec.total > limit {
                                 return BodyEnd::Refuse(413);
@@ -612,6 +619,9 @@ fn serve_one(
     );
     let mut resp = result.response;
     let env = result.env;
+    // A handler that needs the request body (mod_proxy) runs once it is read.
+    let deferred = resp.deferred.take();
+    let mut req_body = Vec::new();
 
     if head.is_http09() {
         ctx.observer.state(WorkerState::BusyWrite);
@@ -639,10 +649,23 @@ fn serve_one(
                 let rrt = server.request_read_timeout.with_defaults();
                 io.set_stage(ReadStage::new(rrt.body, Instant::now()));
             }
-            let end = discard_body(read_buf, io, kind, result.limit_request_body, expect);
+            let keep_body = deferred.as_ref().map(|_| &mut req_body);
+            let end = discard_body(
+                read_buf,
+                io,
+                kind,
+                result.limit_request_body,
+                expect,
+                keep_body,
+            );
             io.set_stage(None);
             match end {
-                BodyEnd::Ok => {}
+                BodyEnd::Ok => {
+                    if let Some(d) = deferred {
+                        ctx.observer.state(WorkerState::BusyWrite);
+                        resp = (d.0)(std::mem::take(&mut req_body));
+                    }
+                }
                 BodyEnd::Gone => return (Some(ConnOutcome::Close), false),
                 BodyEnd::Refuse(status) => {
                     resp = Response::new(status);
@@ -851,6 +874,44 @@ fn write_response(
         b""
     };
     match std::mem::take(&mut resp.body) {
+        Body::Stream(mut src, len) => {
+            // The head was written with the framing `resp.framing` chose; copy as it comes.
+            let mut pending = std::mem::take(out);
+            let mut buf = vec![0u8; READ_CHUNK];
+            let mut copied: u64 = 0;
+            loop {
+                let n = match src.0.read(&mut buf) {
+                    Ok(n) => n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => {
+                        io.write_all(&pending)?;
+                        return Err(e);
+                    }
+                };
+                if n == 0 {
+                    break;
+                }
+                copied += n as u64;
+                if chunked {
+                    pending.extend_from_slice(format!("{n:x}\r\n").as_bytes());
+                    pending.extend_from_slice(&buf[..n]);
+                    pending.extend_from_slice(b"\r\n");
+                } else {
+                    pending.extend_from_slice(&buf[..n]);
+                }
+                io.write_all(&pending)?;
+                pending.clear();
+            }
+            if chunked {
+                pending.extend_from_slice(b"0\r\n\r\n");
+            }
+            io.write_all(&pending)?;
+            *out = pending;
+            if len.is_some_and(|l| l != copied) {
+                return Err(io::ErrorKind::UnexpectedEof.into());
+            }
+            return Ok(head_len + copied);
+        }
         Body::Empty => {
             out.extend_from_slice(trailer);
             io.write_all(out)?;

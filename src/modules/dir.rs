@@ -59,6 +59,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 time: req.time,
                 prev_status: req.prev_status,
                 headers_in_override: req.headers_in_override.clone(),
+                proxy_target: None,
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {

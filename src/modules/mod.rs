@@ -15,6 +15,7 @@ pub mod htaccess;
 pub mod log_config;
 pub mod metrics;
 pub mod mime;
+pub mod proxy;
 pub mod request;
 pub mod setenvif;
 pub mod status;
@@ -32,7 +33,7 @@ use crate::config::dir::{opt, ErrorDoc};
 use crate::config::{AllowEncodedSlashes, ServerConf, ServerConfig, ServerSignature, ServerTokens};
 use crate::proto::h1::response::{error_page, ErrorInfo};
 use crate::proto::h1::Head;
-pub use request::{Body, Framing, Method, Request, Response};
+pub use request::{Body, Deferred, Framing, Method, Request, Response, StreamBody};
 
 /// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the
 /// status of the error to send.
@@ -272,6 +273,7 @@ pub fn process<'c>(
         time,
         prev_status: None,
         headers_in_override: Vec::new(),
+        proxy_target: None,
     };
     let expect = head.header("Expect");
     let expect_continue =
@@ -464,7 +466,11 @@ fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, b
 }
 
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
-    // Translate: mod_alias, then DocumentRoot.
+    // Translate: mod_proxy's ProxyPass first (as httpd's proxy_trans), then mod_alias, then
+    // DocumentRoot.
+    if let Some(target) = proxy::translate(req) {
+        return proxy::run(ctx.config, req, target, resp);
+    }
     let server_dir = &req.server.dir;
     match alias::translate(server_dir, &req.uri, req.query.as_deref()) {
         Some(alias::Mapped::Redirect(status, target)) => {

@@ -70,6 +70,28 @@ pub enum Body {
         parts: Vec<(Vec<u8>, u64, u64)>,
         trailer: Vec<u8>,
     },
+    /// Bytes produced while the response is written (a proxied backend's body), with the
+    /// length when it is known. Sent chunked (or close-delimited) without a length.
+    Stream(StreamBody, Option<u64>),
+}
+
+/// A streamed response body.
+pub struct StreamBody(pub Box<dyn std::io::Read + Send>);
+
+impl std::fmt::Debug for StreamBody {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StreamBody")
+    }
+}
+
+/// A handler that needs the request body (mod_proxy): the pipeline leaves it in the response;
+/// the driver reads the body (LimitRequestBody applies) and calls it for the real response.
+pub struct Deferred(pub Box<dyn FnOnce(Vec<u8>) -> Response + Send>);
+
+impl std::fmt::Debug for Deferred {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Deferred")
+    }
 }
 
 impl Body {
@@ -78,6 +100,7 @@ impl Body {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
             Body::File { len, .. } => *len,
+            Body::Stream(_, len) => len.unwrap_or(0),
             Body::Multipart { parts, trailer, .. } => {
                 parts
                     .iter()
@@ -122,6 +145,8 @@ pub struct Response {
     pub close_silently: bool,
     /// Skip the body for HEAD (set by the writer).
     pub head_only: bool,
+    /// Set by handlers that need the request body first (see `Deferred`).
+    pub deferred: Option<Deferred>,
 }
 
 impl Response {
@@ -174,6 +199,8 @@ pub struct Request<'a> {
     pub prev_status: Option<u16>,
     /// Extra request headers added by `RequestHeader` (set/append/unset are applied here).
     pub headers_in_override: Vec<(String, Option<String>)>,
+    /// mod_proxy's translate hook: the backend URL this request goes to.
+    pub proxy_target: Option<String>,
 }
 
 impl Request<'_> {

@@ -240,6 +240,12 @@ pub fn error_page(status: u16, info: &ErrorInfo<'_>) -> String {
             escape_html(info.method, &mut s);
             s.push_str(" not supported for current URL.<br />\n</p>\n");
         }
+        502 => s.push_str(
+            "<p>The proxy server received an invalid\r\nresponse from an upstream server.<br />\r\n</p>\n",
+        ),
+        504 => s.push_str(
+            "<p>The gateway did not receive a timely response\nfrom the upstream server or application.</p>\n",
+        ),
         503 => s.push_str(
             "<p>The server is temporarily unable to service your\nrequest due to maintenance downtime or capacity\n\
              problems. Please try again later.</p>\n",

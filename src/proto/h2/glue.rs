@@ -222,7 +222,17 @@ fn common_headers(config: &ServerConfig, time: u64) -> Vec<(String, String)> {
     ]
 }
 
-fn convert(config: &ServerConfig, resp: modules::Response, time: u64) -> ResponseParts {
+fn convert(config: &ServerConfig, mut resp: modules::Response, time: u64) -> ResponseParts {
+    // A streamed body (mod_proxy) is collected here: h2 responses carry a known length.
+    // TODO(h2 streaming): hand the reader to the h2 send loop instead of buffering it.
+    if let Body::Stream(stream, _) = &mut resp.body {
+        let mut bytes = Vec::new();
+        if std::io::Read::read_to_end(&mut stream.0, &mut bytes).is_err() {
+            resp.status = 502;
+            bytes.clear();
+        }
+        resp.body = Body::Bytes(bytes);
+    }
     let mut headers = common_headers(config, time);
     for (n, v) in resp.headers.iter().chain(resp.err_headers.iter()) {
         headers.push((n.to_string(), v.clone()));
@@ -243,6 +253,7 @@ fn convert(config: &ServerConfig, resp: modules::Response, time: u64) -> Respons
         match resp.body {
             Body::Empty => ResponseBody::Bytes(Vec::new()),
             Body::Bytes(b) => ResponseBody::Bytes(b),
+            Body::Stream(..) => unreachable!("streamed bodies are collected above"),
             Body::File { file, offset, len } => ResponseBody::Pieces(
                 [Piece::File {
                     file: Arc::new(file),
