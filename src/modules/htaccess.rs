@@ -97,6 +97,24 @@ fn check_overrides(nodes: &[Node], allowed: u16) -> Option<String> {
     None
 }
 
+/// Our AllowOverride bits as the config walk's `Override` classes.
+fn to_override(allowed: u16) -> crate::config::overrides::Override {
+    use crate::config::overrides::Override as O;
+    let mut b = 0u8;
+    for (ours, theirs) in [
+        (over::AUTHCFG, O::AUTH_CONFIG),
+        (over::FILEINFO, O::FILE_INFO),
+        (over::INDEXES, O::INDEXES),
+        (over::LIMIT, O::LIMIT),
+        (over::OPTIONS, O::OPTIONS),
+    ] {
+        if allowed & ours != 0 {
+            b |= theirs.0;
+        }
+    }
+    O(b)
+}
+
 fn parse(
     path: &Path,
     text: &str,
@@ -128,7 +146,8 @@ fn parse(
     if let Some(e) = check_overrides(&nodes, allowed) {
         return fail(e);
     }
-    let (conf, sections, errors) = crate::config::build::walk_htaccess(&nodes, config, server);
+    let (conf, sections, errors) =
+        crate::config::build::walk_htaccess(&nodes, config, server, to_override(allowed));
     if let Some(e) = errors.first() {
         return fail(e.to_string());
     }
