@@ -248,7 +248,6 @@ fn start_graceful_refused_graceful_and_graceful_stop_event() {
 
 /// The documented way to change engines: mpmd-enmod, then mpmctl graceful.
 #[test]
-#[ignore = "the supervisor refuses an MPM change on restart (\"The MPM cannot be changed during restart.\"); enable when it switches MPM on graceful"]
 fn mpmd_enmod_then_graceful_switches_mpm() {
     let s = Server::new("event");
     assert_eq!(s.ctl(&["start"]).status.code(), Some(0));

@@ -247,4 +247,31 @@ mod tests {
             }
         );
     }
+
+    /// After a graceful switch from event to prefork: the old event child's idle threads
+    /// are not spare capacity of the new prefork generation.
+    #[test]
+    fn census_after_an_mpm_switch_ignores_the_old_engine() {
+        let sb = Scoreboard::create(4, 64, None).unwrap();
+        sb.claim(0, 10, 0, 25); // event child of generation 0, 25 idle threads
+        for t in 0..25 {
+            sb.slot(0, t).start(10, 10 + t as i32, 0);
+        }
+        sb.claim(1, 11, 1, 1); // prefork child of generation 1
+        sb.slot(1, 0).start(11, 11, 1);
+        sb.claim(2, 12, 1, 1);
+        sb.slot(2, 0).set_state(WorkerState::BusyRead);
+        let c = super::census(&sb, 1, MpmKind::Prefork, 1);
+        assert_eq!(
+            c,
+            Census {
+                idle: 1,
+                total: 3,
+                active: 2,
+                stopping: 1
+            }
+        );
+        let p = prefork(2, 10, 150);
+        assert_eq!(decide(&p, &c, 1), Action::Spawn(1));
+    }
 }

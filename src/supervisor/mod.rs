@@ -292,11 +292,16 @@ fn resolve(config: &ServerConfig, p: &std::path::Path) -> PathBuf {
     }
 }
 
-/// Scoreboard size: prefork uses one worker slot per process.
+/// ThreadLimit's default under worker and event.
+const DEFAULT_THREAD_LIMIT: u32 = 64;
+
+/// Scoreboard size. Prefork uses one worker slot per process, but a graceful restart may
+/// switch to a threaded MPM, so the worker dimension is sized for the default ThreadLimit
+/// even then: it only costs shared memory.
 fn limits(config: &ServerConfig) -> (u32, u32) {
     let m = &config.mpm_config;
     match config.mpm {
-        MpmKind::Prefork => (m.server_limit.max(1), 1),
+        MpmKind::Prefork => (m.server_limit.max(1), DEFAULT_THREAD_LIMIT),
         _ => (m.server_limit.max(1), m.thread_limit.max(1)),
     }
 }
@@ -806,6 +811,15 @@ impl Supervisor {
         if let Err(e) = crate::modules::log_config::install(&new) {
             ap_log!(error, "log_config", "AH00649: {e}");
         }
+        if new.mpm != self.config.mpm {
+            ap_log!(
+                notice,
+                "core",
+                "MPMD0001: MPM changed from {} to {}: the new generation starts with the new engine",
+                self.config.mpm.name(),
+                new.mpm.name()
+            );
+        }
         self.config = Arc::new(new);
         let _ = crate::log::redirect_stderr();
         if !graceful {
@@ -853,34 +867,32 @@ impl Supervisor {
         notify::notify("READY=1");
     }
 
-    /// What may not change across a restart (spec/mpm.md §2): the MPM, and the scoreboard's
-    /// ServerLimit/ThreadLimit (kept, with httpd's messages).
+    /// What may not change across a restart (spec/mpm.md §2): the scoreboard's
+    /// ServerLimit/ThreadLimit (kept, with httpd's messages). Unlike httpd, the MPM may
+    /// change: the next generation runs the new engine (docs/lifecycle.md).
     fn check_new_config(&self, mut c: ServerConfig) -> Result<ServerConfig, String> {
-        if c.mpm != self.config.mpm {
-            return Err("The MPM cannot be changed during restart.".into());
-        }
+        // The scoreboard holds the first values (prefork's worker dimension is the default
+        // ThreadLimit, see `limits`).
         let (sl, tl) = (self.sb.server_limit() as u32, self.sb.thread_limit() as u32);
-        if c.mpm_config.server_limit != self.config.mpm_config.server_limit {
+        if c.mpm_config.server_limit != sl {
             ap_log!(
                 warn,
                 "core",
                 "AH00179: changing ServerLimit to {} from original value of {} not allowed during restart",
                 c.mpm_config.server_limit,
-                self.config.mpm_config.server_limit
+                sl
             );
-            c.mpm_config.server_limit = self.config.mpm_config.server_limit;
+            c.mpm_config.server_limit = sl;
         }
-        if c.mpm != MpmKind::Prefork
-            && c.mpm_config.thread_limit != self.config.mpm_config.thread_limit
-        {
+        if c.mpm != MpmKind::Prefork && c.mpm_config.thread_limit != tl {
             ap_log!(
                 warn,
                 "core",
                 "AH00502: changing ThreadLimit to {} from original value of {} not allowed during restart",
                 c.mpm_config.thread_limit,
-                self.config.mpm_config.thread_limit
+                tl
             );
-            c.mpm_config.thread_limit = self.config.mpm_config.thread_limit;
+            c.mpm_config.thread_limit = tl;
         }
         let m = &mut c.mpm_config;
         m.max_request_workers = m.max_request_workers.min(sl * tl.max(1));
