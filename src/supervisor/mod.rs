@@ -187,19 +187,10 @@ struct Supervisor {
 /// makes the scoreboard and runs the parent loop until stop. Returns the exit status.
 pub fn run(config: ServerConfig, opts: RunOptions) -> Result<i32, SupervisorError> {
     crate::log::init();
+    // Like httpd, a plain start (no `-k`) does not look at an existing PidFile: `-k start`
+    // already refused a live server in `control`, and a stale file (its pid maybe reused by
+    // an unrelated process) must not stop a start; AH00098 is logged when it is overwritten.
     let pid_path = pidfile::path(&config);
-    match pidfile::live_pid(&pid_path) {
-        Ok(Some(pid)) => {
-            println!("httpd (pid {pid}) already running");
-            return Ok(0);
-        }
-        Ok(None) => {}
-        Err(_) => {
-            eprintln!("AH00058: Error retrieving pid file {}", pid_path.display());
-            eprintln!("AH00059: Remove it before continuing if it is corrupted.");
-            return Ok(1);
-        }
-    }
     raise_fd_limit();
     let backlog = config.mpm_config.listen_backlog;
     let listeners = match listen::reconcile(Vec::new(), &config.listen, backlog) {
