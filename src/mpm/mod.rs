@@ -48,13 +48,19 @@ pub struct ChildCtx {
     pub generation: u32,
 }
 
+/// True once the parent wants `generation` gone (graceful restart) or the server is stopping
+/// gracefully; every engine asks this through the scoreboard's global record.
+pub(crate) fn generation_stopping(sb: &Scoreboard, generation: u32) -> bool {
+    let g = sb.global();
+    g.running_generation.load(Ordering::Acquire) != generation
+        || g.shutdown_pending.load(Ordering::Relaxed) != 0
+}
+
 impl ChildCtx {
     /// True once the parent wants this child's generation gone (graceful restart) or the
     /// server is stopping gracefully: keep-alive is refused from then on.
     pub fn parent_says_stop(&self) -> bool {
-        let g = self.scoreboard.global();
-        g.running_generation.load(Ordering::Acquire) != self.generation
-            || g.shutdown_pending.load(Ordering::Relaxed) != 0
+        generation_stopping(self.scoreboard, self.generation)
     }
 
     pub fn max_connections(&self) -> Option<u64> {

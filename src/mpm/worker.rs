@@ -46,10 +46,8 @@ impl Shared {
         self.q.lock().unwrap_or_else(|e| e.into_inner())
     }
     fn stopping(&self) -> bool {
-        let g = self.sb.global();
         self.stopping.load(Ordering::Relaxed)
-            || g.running_generation.load(Ordering::Acquire) != self.generation
-            || g.shutdown_pending.load(Ordering::Relaxed) != 0
+            || super::generation_stopping(self.sb, self.generation)
     }
 }
 

@@ -70,10 +70,8 @@ impl Shared {
     }
 
     fn stopping(&self) -> bool {
-        let g = self.sb.global();
         self.stopping.load(Ordering::Relaxed)
-            || g.running_generation.load(Ordering::Acquire) != self.generation
-            || g.shutdown_pending.load(Ordering::Relaxed) != 0
+            || super::generation_stopping(self.sb, self.generation)
     }
 
     fn hand_back(&self, conn: Connection, kind: Kind) {
