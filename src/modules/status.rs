@@ -762,20 +762,18 @@ fn worker_details(
             let ss = (info.now.saturating_sub(w.last_used) / 1_000_000) as i64;
             let dur_ms = w.duration / 1000;
             let t = info.cpu.children.get(&pid).copied().unwrap_or_default();
+            // A dead slot shows `-` where its pid would be.
+            let shown_pid = if w.state == WorkerState::Dead {
+                "-".to_string()
+            } else {
+                pid.to_string()
+            };
             if notable {
-                if w.state == WorkerState::Dead {
-                    let _ = write!(
-                        o,
-                        "<b>Server {i}-{gen}</b> (-): {}|{}|{} [",
-                        w.conn_count, w.my_access_count, w.access_count
-                    );
-                } else {
-                    let _ = write!(
-                        o,
-                        "<b>Server {i}-{gen}</b> ({pid}): {}|{}|{} [",
-                        w.conn_count, w.my_access_count, w.access_count
-                    );
-                }
+                let _ = write!(
+                    o,
+                    "<b>Server {i}-{gen}</b> ({shown_pid}): {}|{}|{} [",
+                    w.conn_count, w.my_access_count, w.access_count
+                );
                 o.push_str(match w.state {
                     WorkerState::Ready => "Ready",
                     WorkerState::Starting => "Starting",
@@ -811,19 +809,11 @@ fn worker_details(
                     escape_html(&w.vhost)
                 );
             } else {
-                if w.state == WorkerState::Dead {
-                    let _ = write!(
-                        o,
-                        "<tr><td><b>{i}-{gen}</b></td><td>-</td><td>{}/{}/{}",
-                        w.conn_count, w.my_access_count, w.access_count
-                    );
-                } else {
-                    let _ = write!(
-                        o,
-                        "<tr><td><b>{i}-{gen}</b></td><td>{pid}</td><td>{}/{}/{}",
-                        w.conn_count, w.my_access_count, w.access_count
-                    );
-                }
+                let _ = write!(
+                    o,
+                    "<tr><td><b>{i}-{gen}</b></td><td>{shown_pid}</td><td>{}/{}/{}",
+                    w.conn_count, w.my_access_count, w.access_count
+                );
                 o.push_str(match w.state {
                     WorkerState::Ready => "</td><td>_",
                     WorkerState::Starting => "</td><td><b>S</b>",
