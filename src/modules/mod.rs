@@ -279,26 +279,27 @@ pub fn process<'c>(
     let expect_continue =
         head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
     let mut resp = Response::new(200);
-    let out = |req: &Request<'_>, mut resp: Response| -> Outcome<'c> {
+    let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
         headers::fixup(req, &mut resp);
         Outcome {
             response: resp,
             server,
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
-            env: req.env.clone(),
             nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
+            // The request ends here: its environment moves to the access log, no copy.
+            env: std::mem::take(&mut req.env),
         }
     };
     if bad {
         error_response(&req, 400, None, &mut resp);
-        return out(&req, resp);
+        return out(&mut req, resp);
     }
     if let Some(e) = expect {
         if !e.eq_ignore_ascii_case(b"100-continue") && head.is_http11() {
             error_response(&req, 417, None, &mut resp);
             resp.close_silently = true;
-            return out(&req, resp);
+            return out(&mut req, resp);
         }
     }
     if method == Method::Trace {
@@ -306,7 +307,7 @@ pub fn process<'c>(
         if !trace {
             resp.headers.push(("Allow".into(), String::new()));
             error_response(&req, 405, None, &mut resp);
-            return out(&req, resp);
+            return out(&mut req, resp);
         }
         let mut b = head.request_line().to_vec();
         b.extend_from_slice(b"\r\n");
@@ -320,7 +321,7 @@ pub fn process<'c>(
         resp.content_type = Some("message/http".into());
         resp.body = Body::Bytes(b);
         resp.framing = Framing::Chunked;
-        return out(&req, resp);
+        return out(&mut req, resp);
     }
     if method == Method::Connect {
         resp.headers.push((
@@ -328,14 +329,14 @@ pub fn process<'c>(
             core::allow_header(req.dir.trace_enable.unwrap_or(req.config.trace_enable)).into(),
         ));
         error_response(&req, 405, None, &mut resp);
-        return out(&req, resp);
+        return out(&mut req, resp);
     }
     if path_query == b"*" {
         if method == Method::Options {
-            return out(&req, resp);
+            return out(&mut req, resp);
         }
         error_response(&req, 400, None, &mut resp);
-        return out(&req, resp);
+        return out(&mut req, resp);
     }
     let (raw_path, query) = match memchr::memchr(b'?', path_query) {
         Some(i) => (&path_query[..i], Some(&path_query[i + 1..])),
@@ -352,11 +353,11 @@ pub fn process<'c>(
         Err(s) => {
             req.uri = String::from_utf8_lossy(raw_path).into_owned();
             send_error(&ctx, &mut req, &mut resp, s);
-            return out(&req, resp);
+            return out(&mut req, resp);
         }
     }
     run_request(&ctx, &mut req, &mut resp);
-    out(&req, resp)
+    out(&mut req, resp)
 }
 
 /// Translate, walk, access, handler; then ErrorDocument. `req.uri` is set.
