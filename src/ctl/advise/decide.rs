@@ -212,6 +212,15 @@ pub fn decide(i: &Inputs) -> Recommendation {
                 );
             }
         }
+        if let Some((pool, _)) = &i.downstream.fpm_children {
+            let cap = FPM_FACTOR * pool;
+            if cap < tpc {
+                tpc = cap.max(1);
+                tpc_reason = format!(
+                    "{FPM_FACTOR}× the PHP-FPM pool of {pool}: a child bigger than MaxRequestWorkers may be"
+                );
+            }
+        }
         if let Some((max, url)) = &i.downstream.backend_max {
             if tpc > 2 * max {
                 tpc = (2 * max).max(1);
@@ -668,6 +677,15 @@ mod tests {
         let r = decide(&i);
         assert_eq!(r.value("MaxRequestWorkers"), Some(150));
         assert!(r.notes.iter().any(|n| n.contains("raise pm.max_children")));
+    }
+
+    #[test]
+    fn tiny_fpm_pool_shrinks_threads_per_child() {
+        let mut i = inputs(current(MpmKind::Event, 400), None);
+        i.downstream.fpm_children = Some((3, "[t] 3".into()));
+        let r = decide(&i);
+        assert_eq!(r.value("ThreadsPerChild"), Some(6));
+        assert_eq!(r.value("MaxRequestWorkers"), Some(6));
     }
 
     #[test]

@@ -63,7 +63,8 @@ impl Written {
 }
 
 /// The file to write for `mpm`: mods-enabled/mpm_X.conf (resolved), else mods-available/,
-/// else the file of the current MPM directives when the block is for the running MPM.
+/// else the file of the current MPM directives (an `<IfModule>` for another MPM is inert there
+/// until the switch).
 pub fn target_file(
     confdir: &Path,
     mpm: MpmKind,
@@ -80,9 +81,6 @@ pub fn target_file(
         if available.exists() {
             return Some(available);
         }
-    }
-    if mpm != cfg.mpm {
-        return None;
     }
     [
         "MaxRequestWorkers",
