@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use crate::cli;
 use crate::conf::expand::{expand_logged, ExpandOptions};
-use crate::config::lint::{self, ConfigFacts, HostRoots};
+use crate::config::lint::{self, ConfigFacts, HostRoots, LintHost};
 use crate::config::registry::Catalog;
 use crate::config::{self, LoadOptions, ServerConfig};
 
@@ -260,11 +260,10 @@ pub fn gather(cfg: &ServerConfig, facts: &ConfigFacts, o: &Options, status_url: 
         parent_pid,
         sample_note,
         fpm_note,
-        lint: cfg
-            .warnings
+        // Run the lint with the advisor's roots (--proc-root, --fpm-conf …), not the process's.
+        lint: lint::lint(cfg, facts, &LintHost::probe(roots, Some(&cfg.pid_file)))
             .iter()
-            .filter(|w| w.starts_with("MPMD-L"))
-            .cloned()
+            .map(ToString::to_string)
             .collect(),
     }
 }

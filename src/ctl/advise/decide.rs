@@ -217,7 +217,7 @@ pub fn decide(i: &Inputs) -> Recommendation {
             if cap < tpc {
                 tpc = cap.max(1);
                 tpc_reason = format!(
-                    "{FPM_FACTOR}× the PHP-FPM pool of {pool}: a child bigger than MaxRequestWorkers may be"
+                    "{FPM_FACTOR}× the PHP-FPM pool of {pool}, the MaxRequestWorkers cap: a child cannot have more threads"
                 );
             }
         }
