@@ -47,6 +47,9 @@ pub struct LoadSample {
     pub saturated: bool,
     /// Requests served during the window.
     pub requests: u64,
+    /// Samples where every running worker was taken below MaxRequestWorkers (the spare
+    /// settings did not start children fast enough).
+    pub starved: u32,
 }
 
 /// Memory, CPU and descriptor figures; `None` = could not be read.
@@ -256,18 +259,29 @@ pub fn decide(i: &Inputs) -> Recommendation {
                 )
             } else {
                 let w = (occupied.max(1) as f64 / TARGET_BUSY_SHARE).ceil() as u64;
-                (
-                    w,
-                    format!(
-                        "peak {occupied} busy{} in {:.0} s → stays under 60% busy",
-                        if mpm == MpmKind::Event {
-                            ""
-                        } else {
-                            " (keep-alive included)"
-                        },
-                        l.window_secs
-                    ),
-                )
+                if w <= cur_mrw && !switching {
+                    // Under 60% already: no reason to shrink (only a cap below does that).
+                    (
+                        cur_mrw,
+                        format!(
+                            "kept at {cur_mrw}: peak {occupied} busy is {:.0}%, under 60%",
+                            100.0 * occupied as f64 / cur_mrw as f64
+                        ),
+                    )
+                } else {
+                    (
+                        w,
+                        format!(
+                            "peak {occupied} busy{} in {:.0} s → stays under 60% busy",
+                            if mpm == MpmKind::Event {
+                                ""
+                            } else {
+                                " (keep-alive included)"
+                            },
+                            l.window_secs
+                        ),
+                    )
+                }
             }
         }
         _ => {
@@ -278,6 +292,12 @@ pub fn decide(i: &Inputs) -> Recommendation {
             (cur_mrw, format!("kept at {cur_mrw}: no load sample"))
         }
     };
+    if let Some(l) = i.load.as_ref().filter(|l| l.starved > 0 && !l.saturated) {
+        notes.push(format!(
+            "in {} of {} samples every running worker was taken below MaxRequestWorkers: the spare settings below start children sooner",
+            l.starved, l.samples
+        ));
+    }
     let floor = if mpm.is_threaded() {
         2 * tpc
     } else {
@@ -357,7 +377,8 @@ pub fn decide(i: &Inputs) -> Recommendation {
     if mpm.is_threaded() {
         let start =
             ((mean / TARGET_BUSY_SHARE / tpc as f64).ceil() as u64).clamp(2.min(procs), procs);
-        let spare_min = ((peak as f64 - mean).max(0.0) as u64).div_ceil(tpc).max(1) * tpc;
+        // Idle threads for the peak to stay under 60% of the threads running.
+        let spare_min = spare_for(peak).div_ceil(tpc).max(1) * tpc;
         let spare_min = spare_min.min(mrw);
         let spare_max = (spare_min + 2 * tpc).min(mrw.max(spare_min + tpc));
         let headroom = procs.div_ceil(4).max(1);
@@ -366,7 +387,9 @@ pub fn decide(i: &Inputs) -> Recommendation {
         if !switching {
             // A graceful reload keeps the first ServerLimit/ThreadLimit (AH00501/AH00506), so
             // keep them when they are big enough.
-            if c.server_limit >= sl {
+            // The graceful headroom is worth a restart only when the children themselves
+            // do not fit.
+            if c.server_limit >= procs {
                 sl = c.server_limit;
             } else {
                 needs_restart = true;
@@ -426,7 +449,14 @@ pub fn decide(i: &Inputs) -> Recommendation {
                     "{procs} children for MaxRequestWorkers + {headroom} for old-generation children finishing after a graceful reload"
                 )
             } else {
-                format!("kept at {sl} (≥ the {procs} children needed): changing it needs a full restart")
+                format!(
+                    "kept at {sl} (≥ the {procs} children needed{}): changing it needs a full restart",
+                    if sl < procs + headroom {
+                        format!("; {} would leave room for a graceful reload", procs + headroom)
+                    } else {
+                        String::new()
+                    }
+                )
             },
         });
         if mpm == MpmKind::Event {
@@ -445,7 +475,7 @@ pub fn decide(i: &Inputs) -> Recommendation {
         }
     } else {
         let start = ((mean / TARGET_BUSY_SHARE).ceil() as u64).clamp(5.min(mrw), mrw);
-        let spare_min = ((peak as f64 - mean).max(0.0) as u64).clamp(5.min(mrw), mrw);
+        let spare_min = spare_for(peak).clamp(5.min(mrw), mrw);
         let spare_max = (spare_min + 10).min(mrw.max(spare_min + 1));
         let mut sl = mrw;
         if !switching && c.server_limit >= mrw {
@@ -461,7 +491,9 @@ pub fn decide(i: &Inputs) -> Recommendation {
         dirs.push(Directive {
             name: "MinSpareServers",
             value: spare_min.to_string(),
-            reason: "covers the burst seen above the mean without a fork per request".into(),
+            reason: format!(
+                "{spare_min} idle for a peak of {peak} busy: no fork per request at the peak"
+            ),
         });
         dirs.push(Directive {
             name: "MaxSpareServers",
@@ -534,6 +566,11 @@ pub fn decide(i: &Inputs) -> Recommendation {
         },
         needs_restart,
     }
+}
+
+/// Idle workers that keep `peak` busy at 60% of those running.
+fn spare_for(peak: u64) -> u64 {
+    (peak as f64 * (1.0 / TARGET_BUSY_SHARE - 1.0)).ceil() as u64
 }
 
 fn fmt_factor(f: f64) -> String {
@@ -624,6 +661,7 @@ mod tests {
             mean_idle: 0.0,
             saturated,
             requests: 1000,
+            starved: 0,
         }
     }
 
@@ -644,7 +682,7 @@ mod tests {
     #[test]
     fn busy_peak_is_kept_under_sixty_percent() {
         let r = decide(&inputs(
-            current(MpmKind::Event, 400),
+            current(MpmKind::Event, 100),
             Some(load(120, 0, false)),
         ));
         assert_eq!(r.mpm, MpmKind::Event);
@@ -654,6 +692,16 @@ mod tests {
         assert!(!r.needs_restart);
         let busy_share = 120.0 / r.value("MaxRequestWorkers").unwrap() as f64;
         assert!(busy_share <= TARGET_BUSY_SHARE);
+        // Already under 60%: kept, not shrunk.
+        let r = decide(&inputs(
+            current(MpmKind::Event, 400),
+            Some(load(120, 0, false)),
+        ));
+        assert_eq!(r.value("MaxRequestWorkers"), Some(400));
+        assert!(r
+            .directives
+            .iter()
+            .any(|d| d.reason.contains("30%, under 60%")));
     }
 
     #[test]
@@ -668,6 +716,13 @@ mod tests {
         // 500/25 = 20 children > ServerLimit 16: restart needed.
         assert_eq!(r.value("ServerLimit"), Some(25));
         assert!(r.needs_restart);
+        // 14 children fit the current ServerLimit 16: kept, graceful is enough.
+        let mut c = current(MpmKind::Event, 16);
+        c.threads_per_child = 4;
+        let r = decide(&inputs(c, Some(load(16, 0, true))));
+        assert_eq!(r.value("MaxRequestWorkers"), Some(56));
+        assert_eq!(r.value("ServerLimit"), Some(16));
+        assert!(!r.needs_restart);
     }
 
     #[test]
@@ -739,7 +794,7 @@ mod tests {
 
     #[test]
     fn worker_counts_keep_alive_slots_as_busy() {
-        let mut c = current(MpmKind::Worker, 400);
+        let mut c = current(MpmKind::Worker, 50);
         c.keep_alive = false;
         let r = decide(&inputs(c, Some(load(30, 30, false))));
         assert_eq!(r.mpm, MpmKind::Worker);

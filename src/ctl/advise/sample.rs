@@ -34,14 +34,19 @@ pub fn tick_from_snapshot(s: &Snapshot) -> Tick {
         parent_pid: s.global.parent_pid,
         ..Default::default()
     };
+    // event stops accepting per child; the server is full only when every child has.
+    let mut children = 0;
+    let mut refusing = 0;
     for (_, p) in s.live() {
-        t.not_accepting |= p.not_accepting;
+        children += 1;
+        refusing += usize::from(p.not_accepting);
         // event's parked keep-alive connections hold no worker slot.
         t.keepalive += u64::from(p.keep_alive);
         for w in p.workers.iter().take(threads) {
             count(&mut t, w.state);
         }
     }
+    t.not_accepting = children > 0 && refusing == children;
     t.accesses = s.totals().0;
     t
 }
@@ -115,8 +120,12 @@ pub fn summarize(ticks: &[Tick], window_secs: f64, source: String, max_workers: 
         l.mean_idle += t.idle as f64 / n;
         // Saturated: no idle worker left while every worker the config allows is up, or
         // event's listener stopped accepting.
+        // (Every running child full below MaxRequestWorkers is the spare-thread settings
+        // lagging, counted in `starved`.)
         let occupied = t.slots - t.idle.min(t.slots);
-        l.saturated |= t.not_accepting || (t.idle == 0 && occupied >= max_workers);
+        let full = t.not_accepting || t.idle == 0;
+        l.saturated |= full && occupied >= max_workers;
+        l.starved += u32::from(full && occupied < max_workers);
     }
     if let (Some(a), Some(b)) = (ticks.first(), ticks.last()) {
         l.requests = b.accesses.saturating_sub(a.accesses);
@@ -197,6 +206,8 @@ mod tests {
         assert_eq!(l.peak_busy, 16);
         assert_eq!(l.mean_busy, 12.0);
         assert!(!summarize(&[half], 1.0, "t".into(), 16).saturated);
-        assert!(!summarize(&[full], 1.0, "t".into(), 32).saturated);
+        let below = summarize(&[full], 1.0, "t".into(), 32);
+        assert!(!below.saturated);
+        assert_eq!(below.starved, 1);
     }
 }
