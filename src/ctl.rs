@@ -270,6 +270,13 @@ pub fn main_with(argv0: &str, args: Vec<String>, env: Env) -> i32 {
             2
         }
         "configtest" => ctl.run(&["-t"]),
+        "-h" => {
+            // mpmd's flags, as apache2ctl passes -h through, then mpmctl's own verbs.
+            let code = ctl.run(&["-h"]);
+            eprint!("\n{}", usage(&prog));
+            eprint!("{}", advise::USAGE);
+            return code;
+        }
         "status" | "fullstatus" => return status(&ctl, joined == "status"),
         _ => {
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();

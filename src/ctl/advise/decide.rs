@@ -411,8 +411,7 @@ pub fn decide(i: &Inputs) -> Recommendation {
             name: "MinSpareThreads",
             value: spare_min.to_string(),
             reason: format!(
-                "covers the burst seen above the mean ({} → {peak})",
-                mean.round()
+                "{spare_min} idle for a peak of {peak} busy: the running threads stay under 60% busy"
             ),
         });
         dirs.push(Directive {
@@ -544,7 +543,7 @@ pub fn decide(i: &Inputs) -> Recommendation {
     }
     if switching {
         notes.push(format!(
-            "switching MPMs: `mpmd-dismod mpm_{} && mpmd-enmod mpm_{}`, then `mpmctl restart` (a graceful reload cannot change the MPM)",
+            "switching from {}: `mpmd-enmod mpm_{}` (it disables the other MPM), then `mpmctl restart` (the supervisor does not change the MPM on a graceful reload yet)",
             c.mpm.name(),
             mpm.name()
         ));

@@ -49,7 +49,7 @@ impl Written {
         }
         if let Some((from, to)) = self.switching {
             s.push_str(&format!(
-                "Switch the MPM and restart: mpmd-dismod mpm_{} && mpmd-enmod mpm_{} && mpmctl restart\n",
+                "Switch from {} and restart: mpmd-enmod mpm_{} && mpmctl restart\n",
                 from.name(),
                 to.name()
             ));
