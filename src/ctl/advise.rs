@@ -168,7 +168,7 @@ pub fn gather(cfg: &ServerConfig, facts: &ConfigFacts, o: &Options, status_url: 
         parent_pid = std::fs::read_to_string(&cfg.pid_file)
             .ok()
             .and_then(|s| s.trim().parse().ok())
-            .filter(|p: &i32| roots.comm(*p).is_some());
+            .filter(|p: &i32| roots.comm(*p).is_some_and(|c| c.starts_with("mpmd")));
     }
 
     // Memory and limits of the server's processes (or this host, when none runs).

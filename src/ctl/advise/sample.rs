@@ -133,6 +133,15 @@ pub fn summarize(ticks: &[Tick], window_secs: f64, source: String, max_workers: 
     l
 }
 
+fn parent_alive(pid: i32) -> bool {
+    use nix::errno::Errno;
+    pid > 0
+        && !matches!(
+            nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None),
+            Err(Errno::ESRCH)
+        )
+}
+
 /// Samples every `interval` for `window`; stops early after repeated failures.
 pub fn run(
     source: &Source,
@@ -141,7 +150,15 @@ pub fn run(
     max_workers: u64,
 ) -> Result<(LoadSample, Vec<Tick>), String> {
     let sb = match source {
-        Source::Scoreboard(p) => Some(Scoreboard::open(p).map_err(|e| e.to_string())?),
+        Source::Scoreboard(p) => {
+            let sb = Scoreboard::open(p).map_err(|e| e.to_string())?;
+            // A ScoreBoardFile outlives its server: only a live parent's counts are load.
+            let pid = sb.snapshot().global.parent_pid;
+            if !parent_alive(pid) {
+                return Err(format!("its server (pid {pid}) is not running"));
+            }
+            Some(sb)
+        }
         Source::Status(_) => None,
     };
     let label = match source {
