@@ -307,6 +307,33 @@ fn fd_limit_of_the_server_caps_threads(mpm: &str) {
     assert_eq!(num(&json, "cpus"), Some(1.5), "{json}");
 }
 
+/// A `ProxyPass … max=5` backend: a child gets at most 5 backend connections, so threaded
+/// children are kept to 10 threads.
+fn proxypass_max_caps_threads_per_child(mpm: &str) {
+    let host = tempfile::tempdir().unwrap();
+    fake_host(host.path(), 64 * GIB, 16, 65536);
+    let body = match mpm {
+        "prefork" => "\tMaxRequestWorkers 100\n",
+        _ => "\tThreadsPerChild 25\n\tMaxRequestWorkers 100\n",
+    };
+    let t = Tree::new(
+        mpm,
+        &block(mpm, body),
+        "LoadModule proxy_module x\nLoadModule proxy_http_module x\nProxyPass /app http://127.0.0.1:9/ max=5 timeout=3\n",
+    );
+    let json = text(
+        &t.advise(&["--window", "0", "--json"], &roots(host.path()))
+            .stdout,
+    );
+    assert_eq!(num(&json, "backend_max"), Some(5.0), "{json}");
+    assert_eq!(directive(&json, "ThreadsPerChild"), Some(10), "{json}");
+    assert_eq!(
+        directive(&json, "MaxRequestWorkers").unwrap() % 10,
+        0,
+        "{json}"
+    );
+}
+
 // ---- live server ------------------------------------------------------------------------
 
 struct Running {
@@ -539,6 +566,7 @@ mpm_tests!(
     oom_prefork_800_children_of_70mb,
     fpm_pool_of_80_behind_4000_workers,
     fd_limit_of_the_server_caps_threads,
+    proxypass_max_caps_threads_per_child,
     live_undersized_server,
     real_php_fpm_pool,
 );

@@ -953,4 +953,103 @@ mod tests {
         assert_eq!(fds_per_child(MpmKind::Worker, 25, 2.0), 50 + 64);
         assert_eq!(fds_per_child(MpmKind::Event, 25, 2.0), 150 + 64);
     }
+
+    fn write(root: &Path, rel: &str, text: &str) {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    #[test]
+    fn cgroup_v2_takes_the_smallest_limit_up_the_tree_and_v1_is_a_fallback() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let roots = HostRoots {
+            proc_root: d.join("proc"),
+            sys_root: d.join("sys"),
+            ..Default::default()
+        };
+        write(d, "proc/10/cgroup", "0::/system.slice/mpmd.service\n");
+        write(d, "sys/fs/cgroup/system.slice/memory.max", "1073741824\n");
+        write(
+            d,
+            "sys/fs/cgroup/system.slice/mpmd.service/memory.max",
+            "max\n",
+        );
+        write(
+            d,
+            "sys/fs/cgroup/system.slice/mpmd.service/cpu.max",
+            "50000 100000\n",
+        );
+        let cg = roots.cgroup("10");
+        assert_eq!(cg.memory_max, Some(1 << 30));
+        assert_eq!(cg.cpu_quota, Some(0.5));
+        assert_eq!(cg.version, Some(2));
+
+        write(
+            d,
+            "proc/11/cgroup",
+            "5:memory:/web\n4:cpu,cpuacct:/web\n0::/\n",
+        );
+        write(
+            d,
+            "sys/fs/cgroup/memory/web/memory.limit_in_bytes",
+            "2147483648\n",
+        );
+        write(d, "sys/fs/cgroup/cpu,cpuacct/web/cpu.cfs_quota_us", "-1\n");
+        write(d, "sys/fs/cgroup/cpu/web/cpu.cfs_quota_us", "300000\n");
+        write(d, "sys/fs/cgroup/cpu/web/cpu.cfs_period_us", "100000\n");
+        let cg = roots.cgroup("11");
+        assert_eq!(cg.memory_max, Some(2 << 30));
+        assert_eq!(cg.cpu_quota, Some(3.0));
+        assert_eq!(cg.version, Some(1));
+        // v1 "unlimited" is a huge number, not a limit.
+        write(
+            d,
+            "sys/fs/cgroup/memory/web/memory.limit_in_bytes",
+            "9223372036854771712\n",
+        );
+        assert_eq!(roots.cgroup("11").memory_max, None);
+    }
+
+    #[test]
+    fn proc_readers_find_children_memory_and_limits() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let roots = HostRoots {
+            proc_root: d.join("proc"),
+            ..Default::default()
+        };
+        write(
+            d,
+            "proc/meminfo",
+            "MemTotal:       16384 kB\nMemFree: 1 kB\n",
+        );
+        write(d, "proc/20/stat", "20 (mpmd) S 1 20 20\n");
+        write(d, "proc/21/stat", "21 (a (b) c) S 20 20 20\n");
+        write(d, "proc/22/stat", "22 (x) S 3 1 1\n");
+        write(
+            d,
+            "proc/21/smaps",
+            "Rss: 100 kB\nPss: 40 kB\nRss: 50 kB\nPss: 10 kB\n",
+        );
+        write(d, "proc/21/status", "Name:\tmpmd\nThreads:\t26\n");
+        write(
+            d,
+            "proc/20/limits",
+            "Limit Soft Hard Units\nMax open files            1024                 4096                 files\n",
+        );
+        assert_eq!(roots.mem_total(), Some(16384 * 1024));
+        assert_eq!(roots.children(20), vec![21]);
+        assert_eq!(
+            roots.memory(21),
+            Some(ProcMemory {
+                pss: 50 * 1024,
+                rss: 150 * 1024,
+                threads: 26
+            })
+        );
+        assert_eq!(roots.nofile("20"), Some(1024));
+        assert_eq!(roots.nofile("21"), None);
+    }
 }
