@@ -168,7 +168,7 @@ fn choose_mpm(i: &Inputs) -> (MpmKind, String) {
         k => (
             k,
             format!(
-                "{} fits (no h2, little keep-alive); staying avoids a full restart",
+                "{} fits (no h2, little keep-alive)",
                 k.name()
             ),
         ),
@@ -373,7 +373,7 @@ pub fn decide(i: &Inputs) -> Recommendation {
             }
         })
         .unwrap_or(0);
-    let mut needs_restart = switching;
+    let mut needs_restart = false;
     if mpm.is_threaded() {
         let start =
             ((mean / TARGET_BUSY_SHARE / tpc as f64).ceil() as u64).clamp(2.min(procs), procs);
@@ -399,6 +399,16 @@ pub fn decide(i: &Inputs) -> Recommendation {
             } else {
                 needs_restart = true;
             }
+        } else {
+            // mpmd changes the MPM on a graceful reload (docs/lifecycle.md), inside the
+            // scoreboard's first dimensions; under prefork its thread dimension is ThreadLimit's
+            // default, 64.
+            let slots = if c.mpm == MpmKind::Prefork {
+                c.thread_limit.max(64)
+            } else {
+                c.thread_limit
+            };
+            needs_restart = sl > c.server_limit || tl > slots;
         }
         dirs.push(Directive {
             name: "StartServers",
@@ -543,9 +553,11 @@ pub fn decide(i: &Inputs) -> Recommendation {
     }
     if switching {
         notes.push(format!(
-            "switching from {}: `mpmd-enmod mpm_{}` (it disables the other MPM), then `mpmctl restart` (the supervisor does not change the MPM on a graceful reload yet)",
+            "switching from {}: `mpmd-enmod mpm_{}` (it disables the other MPM), then `mpmctl {}` (mpmd changes the MPM on a graceful reload{})",
             c.mpm.name(),
-            mpm.name()
+            mpm.name(),
+            if needs_restart { "restart" } else { "graceful" },
+            if needs_restart { "; the new ServerLimit/ThreadLimit need a restart" } else { "" }
         ));
     } else if needs_restart {
         notes.push(
@@ -750,7 +762,7 @@ mod tests {
         i.host.children = 800;
         let r = decide(&i);
         assert_eq!(r.mpm, MpmKind::Event);
-        assert!(r.needs_restart);
+        assert!(r.notes.iter().any(|n| n.contains("mpmd-enmod mpm_event")));
         let mrw = r.value("MaxRequestWorkers").unwrap();
         let (per, measured) = per_worker(MpmKind::Event, 25, &i.host);
         assert!(measured);

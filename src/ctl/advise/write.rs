@@ -49,9 +49,14 @@ impl Written {
         }
         if let Some((from, to)) = self.switching {
             s.push_str(&format!(
-                "Switch from {} and restart: mpmd-enmod mpm_{} && mpmctl restart\n",
+                "Switch from {}: mpmd-enmod mpm_{} && mpmctl {}\n",
                 from.name(),
-                to.name()
+                to.name(),
+                if r.needs_restart {
+                    "restart"
+                } else {
+                    "graceful"
+                }
             ));
         } else if r.needs_restart {
             s.push_str("Run `mpmctl restart`: ServerLimit/ThreadLimit changed, which a graceful reload keeps.\n");
