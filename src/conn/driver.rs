@@ -717,12 +717,66 @@ fn serve_one(
             return (Some(ConnOutcome::Close), false);
         }
     };
+    if let Some(up) = resp.upgrade.take() {
+        // mod_proxy_wstunnel: after the 101 the connection belongs to the tunnel.
+        let mut client = TunnelClient {
+            stream: io.stream,
+            tls: io.tls.as_deref_mut(),
+        };
+        (up.0)(&mut client, std::mem::take(read_buf));
+        ctx.observer.request_done(sent);
+        log(
+            peer,
+            local,
+            head,
+            server,
+            &resp,
+            (sent, 0, false, requests_served + 1),
+            &env,
+            time,
+            started,
+        );
+        return (Some(ConnOutcome::Close), false);
+    }
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
     log(
         peer, local, head, server, &resp, counts, &env, time, started,
     );
     (None, keep)
+}
+
+/// The client connection as a tunnel end (see `modules::Upgrade`).
+struct TunnelClient<'a> {
+    stream: &'a TcpStream,
+    tls: Option<&'a mut crate::tls::TlsSession>,
+}
+
+impl modules::ClientIo for TunnelClient<'_> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.stream.set_nonblocking(on)
+    }
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.read(self.stream, buf),
+            None => (&*self.stream).read(buf),
+        }
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.write(self.stream, buf),
+            None => (&*self.stream).write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.flush(self.stream),
+            None => Ok(()),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -94,6 +94,29 @@ impl std::fmt::Debug for Deferred {
     }
 }
 
+/// The client side of a tunnel (mod_proxy_wstunnel): the connection's socket, through TLS
+/// when the connection has it. Non-blocking; `WouldBlock` means wait for the descriptor.
+pub trait ClientIo {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_>;
+    fn set_nonblocking(&self, on: bool) -> std::io::Result<()>;
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize>;
+    fn flush(&mut self) -> std::io::Result<()>;
+}
+
+/// Set with a `101 Switching Protocols` response: after the head is written, the driver hands
+/// the client connection (and any bytes it read past the request) to this, then closes it.
+pub struct Upgrade(pub Box<UpgradeFn>);
+
+/// What an `Upgrade` runs: the client end and the bytes the driver read past the request.
+pub type UpgradeFn = dyn FnOnce(&mut dyn ClientIo, Vec<u8>) + Send;
+
+impl std::fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upgrade")
+    }
+}
+
 impl Body {
     pub fn len(&self) -> u64 {
         match self {
@@ -147,6 +170,8 @@ pub struct Response {
     pub head_only: bool,
     /// Set by handlers that need the request body first (see `Deferred`).
     pub deferred: Option<Deferred>,
+    /// A protocol switch to run once the head is written (see `Upgrade`).
+    pub upgrade: Option<Upgrade>,
 }
 
 impl Response {
@@ -189,6 +214,8 @@ pub struct Request<'a> {
     pub uri: String,
     pub query: Option<String>,
     pub filename: PathBuf,
+    /// What follows an existing file in the URL (`/index.php/extra` → `/extra`).
+    pub path_info: String,
     pub finfo: Option<Metadata>,
     pub dir: Arc<DirConf>,
     /// Request environment (SetEnv, SetEnvIf, …).
