@@ -286,6 +286,10 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
     }
     let path = std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into());
     set(&mut env, "PATH", path);
+    // httpd passes the library path along (for CGI programs linked against it).
+    if let Ok(lp) = std::env::var("LD_LIBRARY_PATH") {
+        set(&mut env, "LD_LIBRARY_PATH", lp);
+    }
     let sig = super::super::signature(req);
     let sig = sig.strip_prefix("<hr>\n").unwrap_or(&sig).to_string();
     set(&mut env, "SERVER_SIGNATURE", sig);
