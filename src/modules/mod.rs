@@ -34,7 +34,7 @@ use crate::config::{AllowEncodedSlashes, ServerConf, ServerConfig, ServerSignatu
 use crate::proto::h1::response::{error_page, ErrorInfo};
 use crate::proto::h1::Head;
 pub use request::{
-    Body, ClientIo, Deferred, Framing, Method, Request, Response, StreamBody, Upgrade,
+    Body, BodySink, ClientIo, Deferred, Framing, Method, Request, Response, StreamBody, Upgrade,
 };
 
 /// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the

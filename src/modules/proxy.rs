@@ -10,7 +10,7 @@ pub mod tunnel;
 
 use std::sync::Arc;
 
-use super::{signature, walk, Deferred, Request, Response};
+use super::{signature, walk, BodySink, Deferred, Request, Response};
 use crate::config::directives::proxy::{ProxyPassRule, ProxyPath};
 use crate::config::{Matcher, SectionKind, ServerConfig};
 use crate::proto::h1::response::{error_page, ErrorInfo};
@@ -286,8 +286,8 @@ pub fn run(
         };
         let reuse = rule.reuse.unwrap_or(false);
         let backend = fcgi::FcgiRequest::new(req, addr, &script, timeout, reuse);
-        resp.deferred = Some(Deferred(Box::new(move |body: Vec<u8>| {
-            backend.exchange(body, &errs)
+        resp.deferred = Some(Deferred(Box::new(move |declared| {
+            backend.start(declared, errs)
         })));
         return Ok(());
     }
@@ -301,8 +301,8 @@ pub fn run(
     };
     let backend = http::BackendRequest::build(req, &target, timeout, upgrade.as_deref())?;
     let reverse = reverse_rules(req);
-    resp.deferred = Some(Deferred(Box::new(move |body: Vec<u8>| {
-        backend.exchange(body, &errs, &reverse)
+    resp.deferred = Some(Deferred(Box::new(move |declared| {
+        backend.start(declared, errs, reverse)
     })));
     Ok(())
 }
@@ -332,10 +332,42 @@ pub fn handler(req: &mut Request<'_>, spec: String, resp: &mut Response) -> Resu
     let timeout = req.dir.proxy_timeout.unwrap_or(req.server.timeout);
     let errs = ErrCtx::new(req);
     let backend = fcgi::FcgiRequest::new(req, addr, &script, timeout, false);
-    resp.deferred = Some(Deferred(Box::new(move |body: Vec<u8>| {
-        backend.exchange(body, &errs)
+    resp.deferred = Some(Deferred(Box::new(move |declared| {
+        backend.start(declared, errs)
     })));
     Ok(())
+}
+
+/// A body sink that keeps the whole body and answers from it at the end (bodiless requests,
+/// which may be retried on a new backend connection; chunked bodies FastCGI needs a length for).
+pub struct Buffered<F: FnOnce(Vec<u8>) -> Response + Send> {
+    body: Vec<u8>,
+    answer: F,
+}
+
+impl<F: FnOnce(Vec<u8>) -> Response + Send> Buffered<F> {
+    pub fn boxed(answer: F) -> Box<dyn BodySink>
+    where
+        F: 'static,
+    {
+        Box::new(Buffered {
+            body: Vec::new(),
+            answer,
+        })
+    }
+}
+
+impl<F: FnOnce(Vec<u8>) -> Response + Send> BodySink for Buffered<F> {
+    fn data(&mut self, chunk: &[u8]) {
+        self.body.extend_from_slice(chunk);
+    }
+    fn finish(self: Box<Self>, complete: bool) -> Response {
+        if !complete {
+            // The client's body was cut short: nothing goes to the backend.
+            return Response::new(400);
+        }
+        (self.answer)(self.body)
+    }
 }
 
 /// ProxyPassReverse: (backend URL prefix, replacement with the client-facing URL).

@@ -85,8 +85,18 @@ impl std::fmt::Debug for StreamBody {
 }
 
 /// A handler that needs the request body (mod_proxy): the pipeline leaves it in the response;
-/// the driver reads the body (LimitRequestBody applies) and calls it for the real response.
-pub struct Deferred(pub Box<dyn FnOnce(Vec<u8>) -> Response + Send>);
+/// the driver starts it with the body's declared length (`Some(0)` without a body, `None` when
+/// chunked), feeds it the body as it is read (LimitRequestBody applies) and takes the real
+/// response from `finish`.
+pub struct Deferred(pub Box<dyn FnOnce(Option<u64>) -> Box<dyn BodySink> + Send>);
+
+/// Where a deferred handler's request body goes while the driver reads it.
+pub trait BodySink: Send {
+    /// The next piece of the (de-chunked) body.
+    fn data(&mut self, chunk: &[u8]);
+    /// The body ended: complete (`true`) or cut short (client gone, refused); the response.
+    fn finish(self: Box<Self>, complete: bool) -> Response;
+}
 
 impl std::fmt::Debug for Deferred {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

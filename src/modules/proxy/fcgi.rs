@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use super::ErrCtx;
-use crate::modules::{Body, Framing, Request, Response, StreamBody};
+use crate::modules::{Body, BodySink, Framing, Request, Response, StreamBody};
 
 const VERSION: u8 = 1;
 const BEGIN_REQUEST: u8 = 1;
@@ -464,6 +464,53 @@ impl FcgiRequest {
         }
     }
 
+    /// The body sink for a request whose body is `declared` bytes long (`None`: chunked).
+    /// A body of known length streams to the FastCGI server as STDIN records while it
+    /// arrives; a chunked one is read whole first (PHP needs CONTENT_LENGTH).
+    pub fn start(self, declared: Option<u64>, errs: ErrCtx) -> Box<dyn BodySink> {
+        match declared {
+            Some(n) if n > 0 => {
+                let mut msg = self.preamble();
+                let conn = match self.connect() {
+                    Err(e) => Err(Box::new(self.fail(Fail::Connect(e), &errs))),
+                    Ok(c) => {
+                        c.set_timeouts(self.timeout);
+                        let mut c = c;
+                        match c.write_all(&msg) {
+                            Ok(()) => Ok(c),
+                            Err(e) if is_timeout(&e) => {
+                                Err(Box::new(self.fail(Fail::Timeout, &errs)))
+                            }
+                            Err(_) => Err(Box::new(
+                                self.fail(Fail::Broken("error writing the request"), &errs),
+                            )),
+                        }
+                    }
+                };
+                msg.clear();
+                Box::new(StdinStream {
+                    req: self,
+                    errs,
+                    conn,
+                    failed: None,
+                    buf: msg,
+                })
+            }
+            _ => super::Buffered::boxed(move |body| self.exchange(body, &errs)),
+        }
+    }
+
+    /// BEGIN_REQUEST and the PARAMS stream.
+    fn preamble(&self) -> Vec<u8> {
+        let mut msg = Vec::with_capacity(2048);
+        let flags = if self.reuse { KEEP_CONN } else { 0 };
+        let mut begin = RESPONDER.to_be_bytes().to_vec();
+        begin.extend_from_slice(&[flags, 0, 0, 0, 0, 0]);
+        record(&mut msg, BEGIN_REQUEST, &begin);
+        records(&mut msg, PARAMS, &encode_params(&self.params));
+        msg
+    }
+
     /// Sends the request with `body` and returns the client response: the script's head with
     /// its output streamed, or httpd's 503/504/502 page.
     pub fn exchange(mut self, body: Vec<u8>, errs: &ErrCtx) -> Response {
@@ -475,12 +522,7 @@ impl FcgiRequest {
                 None => self.params.push(("CONTENT_LENGTH".into(), len)),
             }
         }
-        let mut msg = Vec::with_capacity(1024 + body.len() + body.len() / 8);
-        let flags = if self.reuse { KEEP_CONN } else { 0 };
-        let mut begin = RESPONDER.to_be_bytes().to_vec();
-        begin.extend_from_slice(&[flags, 0, 0, 0, 0, 0]);
-        record(&mut msg, BEGIN_REQUEST, &begin);
-        records(&mut msg, PARAMS, &encode_params(&self.params));
+        let mut msg = self.preamble();
         records(&mut msg, STDIN, &body);
         let key = self.addr.key();
         for attempt in 0..2 {
@@ -497,7 +539,7 @@ impl FcgiRequest {
                     Err(e) => return self.fail(Fail::Connect(e), errs),
                 },
             };
-            match self.start(conn, &msg, reused) {
+            match self.send(conn, &msg, reused) {
                 Ok(resp) => return resp,
                 Err(Fail::Stale) => continue,
                 Err(f) => return self.fail(f, errs),
@@ -550,13 +592,9 @@ impl FcgiRequest {
     }
 
     /// Writes the request, reads records up to the end of the script's response head.
-    fn start(&self, conn: Conn, msg: &[u8], reused: bool) -> Result<Response, Fail> {
+    fn send(&self, mut conn: Conn, msg: &[u8], reused: bool) -> Result<Response, Fail> {
         conn.set_timeouts(self.timeout);
-        let mut r = RecordReader {
-            inner: BufReader::with_capacity(32 * 1024, conn),
-            client: self.client.clone(),
-        };
-        if let Err(e) = r.inner.get_mut().write_all(msg) {
+        if let Err(e) = conn.write_all(msg) {
             return Err(if reused {
                 Fail::Stale
             } else if is_timeout(&e) {
@@ -565,6 +603,15 @@ impl FcgiRequest {
                 Fail::Broken("error writing the request")
             });
         }
+        self.receive(conn, reused)
+    }
+
+    /// Reads records up to the end of the script's response head; the rest streams.
+    fn receive(&self, conn: Conn, reused: bool) -> Result<Response, Fail> {
+        let mut r = RecordReader {
+            inner: BufReader::with_capacity(32 * 1024, conn),
+            client: self.client.clone(),
+        };
         let mut head: Vec<u8> = Vec::new();
         let mut got_any = false;
         let end = loop {
@@ -662,6 +709,64 @@ impl FcgiRequest {
             }
         }
         Ok(resp)
+    }
+}
+
+/// A request body streamed as STDIN records while the client sends it.
+struct StdinStream {
+    req: FcgiRequest,
+    errs: ErrCtx,
+    /// The connection with BEGIN_REQUEST and PARAMS sent, or the error page to answer with.
+    conn: Result<Conn, Box<Response>>,
+    failed: Option<Fail>,
+    buf: Vec<u8>,
+}
+
+impl BodySink for StdinStream {
+    fn data(&mut self, chunk: &[u8]) {
+        let Ok(c) = &mut self.conn else { return };
+        if self.failed.is_some() {
+            return;
+        }
+        self.buf.clear();
+        for part in chunk.chunks(MAX_RECORD) {
+            record(&mut self.buf, STDIN, part);
+        }
+        if let Err(e) = c.write_all(&self.buf) {
+            self.failed = Some(if is_timeout(&e) {
+                Fail::Timeout
+            } else {
+                Fail::Broken("error writing the request body")
+            });
+        }
+    }
+
+    fn finish(self: Box<Self>, complete: bool) -> Response {
+        let this = *self;
+        let mut c = match this.conn {
+            Err(page) => return *page,
+            Ok(c) => c,
+        };
+        if !complete {
+            return Response::new(400);
+        }
+        if let Some(f) = this.failed {
+            return this.req.fail(f, &this.errs);
+        }
+        let mut end = Vec::with_capacity(8);
+        record(&mut end, STDIN, &[]);
+        if let Err(e) = c.write_all(&end) {
+            let f = if is_timeout(&e) {
+                Fail::Timeout
+            } else {
+                Fail::Broken("error writing the request body")
+            };
+            return this.req.fail(f, &this.errs);
+        }
+        match this.req.receive(c, false) {
+            Ok(r) => r,
+            Err(f) => this.req.fail(f, &this.errs),
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::ErrCtx;
-use crate::modules::{Body, Framing, Request, Response, StreamBody, Upgrade};
+use crate::modules::{Body, BodySink, Framing, Request, Response, StreamBody, Upgrade};
 use crate::proto::h1::body::ChunkedDecoder;
 
 /// Idle backend connections per thread, by `host:port`.
@@ -252,12 +252,47 @@ impl BackendRequest {
         Err(last)
     }
 
-    /// Sends the request with `body` and returns the client response: the backend's head
-    /// with its body streamed, or httpd's 502/503/504 page.
-    pub fn exchange(&self, body: Vec<u8>, errs: &ErrCtx, reverse: &[(String, String)]) -> Response {
+    /// The body sink for a request whose body is `declared` bytes long (`None`: chunked).
+    /// A body of known length streams to a new backend connection as it arrives; a bodiless
+    /// request may use (and retry) a pooled one; a chunked body is read whole first and sent
+    /// with its length, as backends expect.
+    pub fn start(
+        self,
+        declared: Option<u64>,
+        errs: ErrCtx,
+        reverse: Vec<(String, String)>,
+    ) -> Box<dyn BodySink> {
+        match declared {
+            Some(n) if n > 0 && self.upgrade.is_none() => {
+                let conn = self.connect().map_err(|st| Box::new(errs.page(st, None)));
+                let conn = conn.and_then(|mut s| {
+                    let _ = s.set_read_timeout(Some(self.timeout));
+                    let _ = s.set_write_timeout(Some(self.timeout));
+                    let head = self.head_with(Some(n));
+                    match s.write_all(&head) {
+                        Ok(()) => Ok(s),
+                        Err(_) => Err(Box::new(
+                            errs.proxy_error("Error reading from remote server"),
+                        )),
+                    }
+                });
+                Box::new(Streaming {
+                    req: self,
+                    errs,
+                    reverse,
+                    conn,
+                    failed: false,
+                })
+            }
+            _ => super::Buffered::boxed(move |body| self.exchange(body, &errs, &reverse)),
+        }
+    }
+
+    /// The request head with the body length and the connection headers.
+    fn head_with(&self, len: Option<u64>) -> Vec<u8> {
         let mut head = self.head.clone();
-        if self.has_body || !body.is_empty() {
-            push(&mut head, "Content-Length", &body.len().to_string());
+        if let Some(n) = len {
+            push(&mut head, "Content-Length", &n.to_string());
         }
         match &self.upgrade {
             Some(proto) => {
@@ -266,6 +301,14 @@ impl BackendRequest {
             }
             None => head.extend_from_slice(b"Connection: Keep-Alive\r\n\r\n"),
         }
+        head
+    }
+
+    /// Sends the request with `body` and returns the client response: the backend's head
+    /// with its body streamed, or httpd's 502/503/504 page.
+    pub fn exchange(&self, body: Vec<u8>, errs: &ErrCtx, reverse: &[(String, String)]) -> Response {
+        let len = (self.has_body || !body.is_empty()).then_some(body.len() as u64);
+        let head = self.head_with(len);
         for attempt in 0..2 {
             let pooled = if self.upgrade.is_none() && attempt == 0 {
                 pool_take(&self.key)
@@ -416,6 +459,44 @@ impl BackendRequest {
             }
         }
         resp
+    }
+}
+
+/// A request body streamed to the backend as the client sends it.
+struct Streaming {
+    req: BackendRequest,
+    errs: ErrCtx,
+    reverse: Vec<(String, String)>,
+    /// The backend connection with the head sent, or the error page to answer with.
+    conn: Result<TcpStream, Box<Response>>,
+    failed: bool,
+}
+
+impl BodySink for Streaming {
+    fn data(&mut self, chunk: &[u8]) {
+        if let Ok(s) = &mut self.conn {
+            if !self.failed && s.write_all(chunk).is_err() {
+                self.failed = true;
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, complete: bool) -> Response {
+        let this = *self;
+        let mut s = match this.conn {
+            Err(page) => return *page,
+            Ok(s) => s,
+        };
+        if !complete || this.failed {
+            return this.errs.proxy_error("Error reading from remote server");
+        }
+        match read_head(&mut s) {
+            Ok((status, headers, rest)) => {
+                this.req
+                    .respond(s, status, headers, rest, &this.reverse, &this.errs)
+            }
+            Err(_) => this.errs.proxy_error("Error reading from remote server"),
+        }
     }
 }
 
