@@ -157,6 +157,7 @@ impl Fpm {
         format!(
             "DocumentRoot {r}\n\
              DirectoryIndex index.html index.php\n\
+             SetEnvIfNoCase ^Authorization$ \"(.+)\" HTTP_AUTHORIZATION=$1\n\
              <Directory {r}>\n Require all granted\n</Directory>\n\
              <FilesMatch \\.php$>\n SetHandler \"proxy:unix:{s}|fcgi://localhost\"\n</FilesMatch>\n\
              ProxyPassMatch ^/pm/(.*\\.php(/.*)?)$ unix:{s}|fcgi://localhost{r}/$1\n"
@@ -184,6 +185,7 @@ const MODULES: &str = "LoadModule authz_core_module modules/mod_authz_core.so\n\
      LoadModule mime_module modules/mod_mime.so\n\
      LoadModule dir_module modules/mod_dir.so\n\
      LoadModule env_module modules/mod_env.so\n\
+     LoadModule setenvif_module modules/mod_setenvif.so\n\
      LoadModule proxy_module modules/mod_proxy.so\n\
      LoadModule proxy_fcgi_module modules/mod_proxy_fcgi.so\n\
      TypesConfig /etc/mime.types\n";
@@ -475,7 +477,8 @@ fn server_vars_match_apache(mpm: &str) {
         let fetch = |port: u16| {
             let mut raw = format!(
                 "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: mpmd-test\r\n\
-                 X-Custom-Header: one\r\nAccept: */*\r\nConnection: close\r\n"
+                 X-Custom-Header: one\r\nAccept: */*\r\nConnection: close\r\n\
+                 Authorization: Basic dXNlcjpwdw==\r\n"
             );
             if let Some(f) = form {
                 raw.push_str(&format!(
