@@ -214,6 +214,15 @@ fn php_pages(mpm: &str) {
     assert_eq!(body(&r), "Hello from PHP 42\n");
     assert_eq!(r.header("Content-Type"), Some("text/html; charset=UTF-8"));
 
+    // HEAD: no body and, as httpd answers it, no framing header either.
+    let r = request(
+        s.port,
+        b"HEAD /hello.php HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("Transfer-Encoding"), None);
+    assert!(r.body.is_empty());
+
     // A POST form.
     let form = b"b=two&a=1&c=%C3%A9";
     let mut raw = format!(

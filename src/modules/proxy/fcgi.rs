@@ -689,11 +689,13 @@ impl FcgiRequest {
                 }
             }
             if self.is_head {
+                // The script's Content-Length if it sent one; else no framing header at all,
+                // as httpd answers HEAD.
                 resp.body = Body::Stream(StreamBody(Box::new(io::empty())), length);
                 resp.framing = if length.is_some() {
                     Framing::Length
                 } else {
-                    Framing::Chunked
+                    Framing::Close
                 };
             }
             return Ok(resp);
