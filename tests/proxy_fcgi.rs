@@ -378,6 +378,32 @@ fn backend_failures(mpm: &str) {
     assert!(s.stop());
 }
 
+/// PHP over HTTP/2 (h2c by prior knowledge, curl): a page and a POST form.
+fn over_http2(mpm: &str) {
+    let Some(fpm) = Fpm::start() else { return };
+    let mut s = start(
+        mpm,
+        &fpm,
+        "LoadModule http2_module modules/mod_http2.so\nProtocols h2c http/1.1\n",
+    );
+    let curl = |args: &[&str], path: &str| {
+        let out = Command::new("curl")
+            .args(["-s", "--http2-prior-knowledge", "--max-time", "20"])
+            .args(["-w", "\n%{http_version} %{http_code}"])
+            .args(args)
+            .arg(format!("http://127.0.0.1:{}{path}", s.port))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    assert_eq!(curl(&[], "/hello.php"), "Hello from PHP 42\n\n2 200");
+    assert_eq!(
+        curl(&["-d", "b=two&a=1"], "/form.php"),
+        "a=1\nb=two\nPOST\n\n2 200"
+    );
+    assert!(s.stop());
+}
+
 fn parse_env(text: &str) -> std::collections::BTreeMap<String, String> {
     text.lines()
         .filter_map(|l| l.split_once('\t'))
@@ -529,6 +555,7 @@ fn server_vars_match_apache(mpm: &str) {
 
 mpm_tests!(
     php_pages,
+    over_http2,
     output_is_streamed,
     backend_failures,
     server_vars_match_apache

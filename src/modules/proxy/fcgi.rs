@@ -467,9 +467,14 @@ impl FcgiRequest {
     /// The body sink for a request whose body is `declared` bytes long (`None`: chunked).
     /// A body of known length streams to the FastCGI server as STDIN records while it
     /// arrives; a chunked one is read whole first (PHP needs CONTENT_LENGTH).
-    pub fn start(self, declared: Option<u64>, errs: ErrCtx) -> Box<dyn BodySink> {
+    pub fn start(mut self, declared: Option<u64>, errs: ErrCtx) -> Box<dyn BodySink> {
         match declared {
             Some(n) if n > 0 => {
+                // HTTP/2 requests may come without a Content-Length field.
+                match self.params.iter_mut().find(|(k, _)| k == "CONTENT_LENGTH") {
+                    Some(e) => e.1 = n.to_string(),
+                    None => self.params.push(("CONTENT_LENGTH".into(), n.to_string())),
+                }
                 let mut msg = self.preamble();
                 let conn = match self.connect() {
                     Err(e) => Err(Box::new(self.fail(Fail::Connect(e), &errs))),
