@@ -73,6 +73,8 @@ const SCRIPTS: &[(&str, &str)] = &[
 struct Fpm {
     dir: tempfile::TempDir,
     child: Child,
+    /// A second pool on TCP (`fcgi://127.0.0.1:PORT`).
+    tcp_port: u16,
 }
 
 impl Fpm {
@@ -94,11 +96,16 @@ impl Fpm {
         // The harness polls /index.html for readiness.
         std::fs::write(d.join("htdocs/index.html"), "hello mpmd\n").unwrap();
         let root = nix::unistd::geteuid().is_root();
+        let tcp_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .unwrap();
         let conf = format!(
             "[global]\nerror_log = {r}/fpm.log\ndaemonize = no\npid = {r}/fpm.pid\n\
              [test]\n{user}listen = {r}/fpm.sock\nlisten.mode = 0666\n\
              pm = static\npm.max_children = 4\ncatch_workers_output = yes\n\
-             php_admin_value[upload_tmp_dir] = {r}\nphp_admin_value[output_buffering] = 0\n",
+             php_admin_value[upload_tmp_dir] = {r}\nphp_admin_value[output_buffering] = 0\n\
+             [tcp]\n{user}listen = 127.0.0.1:{tcp_port}\npm = static\npm.max_children = 2\n",
             r = d.display(),
             user = if root {
                 "user = root\ngroup = root\n"
@@ -122,7 +129,11 @@ impl Fpm {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn php-fpm");
-        let fpm = Fpm { dir, child };
+        let fpm = Fpm {
+            dir,
+            child,
+            tcp_port,
+        };
         let sock = fpm.socket();
         assert!(
             wait_until(Duration::from_secs(20), || {
@@ -131,6 +142,12 @@ impl Fpm {
             "php-fpm did not listen on {}: {}",
             sock.display(),
             std::fs::read_to_string(fpm.path("fpm.log")).unwrap_or_default()
+        );
+        assert!(
+            wait_until(Duration::from_secs(20), || {
+                std::net::TcpStream::connect(("127.0.0.1", tcp_port)).is_ok()
+            }),
+            "php-fpm did not listen on 127.0.0.1:{tcp_port}"
         );
         Some(fpm)
     }
@@ -160,7 +177,9 @@ impl Fpm {
              SetEnvIfNoCase ^Authorization$ \"(.+)\" HTTP_AUTHORIZATION=$1\n\
              <Directory {r}>\n Require all granted\n</Directory>\n\
              <FilesMatch \\.php$>\n SetHandler \"proxy:unix:{s}|fcgi://localhost\"\n</FilesMatch>\n\
-             ProxyPassMatch ^/pm/(.*\\.php(/.*)?)$ unix:{s}|fcgi://localhost{r}/$1\n"
+             ProxyPassMatch ^/pm/(.*\\.php(/.*)?)$ unix:{s}|fcgi://localhost{r}/$1\n\
+             ProxyPass /tcp/ fcgi://127.0.0.1:{p}{r}/ enablereuse=on\n",
+            p = self.tcp_port
         )
     }
 }
@@ -313,6 +332,24 @@ fn php_pages(mpm: &str) {
     let r = get(s.port, "/sub/").unwrap();
     assert_eq!(r.status, 200);
     assert_eq!(body(&r), "index of /sub/index.php");
+    // ProxyPass to the TCP pool, connections kept (enablereuse=on): several requests on one
+    // client connection.
+    let mut c = common::Client::new(s.port);
+    for _ in 0..3 {
+        let r = c.get("/tcp/hello.php").unwrap();
+        assert_eq!(
+            (r.status, body(&r)),
+            (200, "Hello from PHP 42\n".to_string())
+        );
+    }
+    let r = c.get("/tcp/env.php/x").unwrap();
+    let env = parse_env(&body(&r));
+    // PHP splits the path itself (cgi.fix_pathinfo), as behind httpd.
+    assert_eq!(
+        env.get("SCRIPT_NAME").map(String::as_str),
+        Some("/tcp/env.php")
+    );
+    assert_eq!(env.get("PATH_INFO").map(String::as_str), Some("/x"));
     // Static files next to the scripts stay static.
     let r = get(s.port, "/target.html").unwrap();
     assert_eq!(body(&r), "target\n");

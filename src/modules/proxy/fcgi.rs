@@ -3,15 +3,14 @@
 //! the CGI environment httpd builds (ap_add_common_vars + ap_add_cgi_vars), and the script's
 //! CGI response head (`Status:`, `Location:`) turned into the HTTP response. The body is
 //! streamed to the client record by record; STDERR lines go to the error log.
-//! Connections are reused (FCGI_KEEP_CONN, a per-thread pool) only with `enablereuse=on`,
-//! as in httpd: an idle kept connection holds an FPM child.
+//! Connections are reused (FCGI_KEEP_CONN, a per-process pool) only with `enablereuse=on`,
+//! as in httpd: an idle kept connection holds an FPM child, so size `pm.max_children` for it.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
 use std::io::{self, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::ErrCtx;
@@ -120,31 +119,27 @@ impl Write for Conn {
     }
 }
 
-thread_local! {
-    static POOL: RefCell<HashMap<String, Vec<(Conn, Instant)>>> = RefCell::new(HashMap::new());
+/// Idle kept connections of this process, shared by its threads: a kept connection holds an
+/// FPM child, so any thread should use it rather than open another. Pruned after `POOL_IDLE`.
+static POOL: Mutex<Vec<(String, Conn, Instant)>> = Mutex::new(Vec::new());
+
+fn pool_lock() -> std::sync::MutexGuard<'static, Vec<(String, Conn, Instant)>> {
+    let mut p = POOL.lock().unwrap_or_else(|e| e.into_inner());
+    p.retain(|(_, _, at)| at.elapsed() < POOL_IDLE);
+    p
 }
 
 fn pool_take(key: &str) -> Option<Conn> {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        let v = p.get_mut(key)?;
-        while let Some((c, at)) = v.pop() {
-            if at.elapsed() < POOL_IDLE {
-                return Some(c);
-            }
-        }
-        None
-    })
+    let mut p = pool_lock();
+    let i = p.iter().rposition(|(k, _, _)| k == key)?;
+    Some(p.swap_remove(i).1)
 }
 
 fn pool_put(key: &str, c: Conn) {
-    POOL.with(|p| {
-        let mut p = p.borrow_mut();
-        let v = p.entry(key.to_string()).or_default();
-        if v.len() < POOL_MAX {
-            v.push((c, Instant::now()));
-        }
-    });
+    let mut p = pool_lock();
+    if p.iter().filter(|(k, _, _)| k == key).count() < POOL_MAX {
+        p.push((key.to_string(), c, Instant::now()));
+    }
 }
 
 /// Appends one FastCGI record (content ≤ 65535 bytes, padded to 8).
