@@ -33,7 +33,9 @@ use crate::config::dir::{opt, ErrorDoc};
 use crate::config::{AllowEncodedSlashes, ServerConf, ServerConfig, ServerSignature, ServerTokens};
 use crate::proto::h1::response::{error_page, ErrorInfo};
 use crate::proto::h1::Head;
-pub use request::{Body, Deferred, Framing, Method, Request, Response, StreamBody};
+pub use request::{
+    Body, BodySink, ClientIo, Deferred, Framing, Method, Request, Response, StreamBody, Upgrade,
+};
 
 /// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the
 /// status of the error to send.
@@ -267,6 +269,7 @@ pub fn process<'c>(
         uri: String::new(),
         query: None,
         filename: PathBuf::new(),
+        path_info: String::new(),
         finfo: None,
         dir: Arc::new(server.dir.clone()),
         env: Vec::new(),
@@ -429,8 +432,12 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
 }
 
 /// The longest existing prefix of `path`: (metadata of the whole path if it exists, the
-/// directory to walk, the file name for `<Files>`).
-fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
+/// directory to walk, the file name for `<Files>`). A regular file followed by more path
+/// (`/x.php/more`) is found too; `path_info` gets the rest.
+fn locate(
+    path: &Path,
+    path_info: &mut String,
+) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
     match std::fs::metadata(path) {
         Ok(m) => {
             if m.is_dir() {
@@ -449,11 +456,23 @@ fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, b
                 e.kind() == std::io::ErrorKind::NotFound && std::fs::symlink_metadata(path).is_ok();
             let too_long = e.raw_os_error() == Some(libc::ENAMETOOLONG)
                 || e.kind() == std::io::ErrorKind::PermissionDenied;
-            // Walk up to the first existing directory.
+            // Walk up to the first existing directory (or a file: then the rest is path info).
             let mut dir = path.parent();
             while let Some(d) = dir {
-                if d.is_dir() {
-                    break;
+                match std::fs::metadata(d) {
+                    Ok(m) if m.is_dir() => break,
+                    Ok(m) if m.is_file() && e.raw_os_error() == Some(libc::ENOTDIR) => {
+                        if let Ok(rest) = path.strip_prefix(d) {
+                            *path_info = format!("/{}", rest.to_string_lossy());
+                            let parent = d
+                                .parent()
+                                .map(Path::to_path_buf)
+                                .unwrap_or_else(|| PathBuf::from("/"));
+                            let name = d.file_name().map(|n| n.to_string_lossy().into_owned());
+                            return (Some(m), parent, name, false);
+                        }
+                    }
+                    _ => {}
                 }
                 dir = d.parent();
             }
@@ -492,7 +511,13 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             req.filename = PathBuf::from(f);
         }
     }
-    let (finfo, dir_path, file_name, refused) = locate(&req.filename);
+    let (finfo, dir_path, file_name, refused) = locate(&req.filename, &mut req.path_info);
+    if !req.path_info.is_empty() {
+        // `/x.php/extra`: the file is `x.php`, `/extra` is PATH_INFO.
+        let keep = req.filename.to_string_lossy().len() - req.path_info.len();
+        let f = req.filename.to_string_lossy()[..keep].to_string();
+        req.filename = PathBuf::from(f);
+    }
     req.finfo = finfo;
     let dir_str = dir_path.to_string_lossy();
     let dir_str = if dir_str.len() > 1 {
@@ -581,8 +606,17 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         return Ok(());
     }
 
-    // Handlers named by SetHandler/AddHandler.
+    run_handler(req, resp)
+}
+
+/// The handler phase: the handler named by SetHandler/AddHandler (`proxy:…` is mod_proxy's
+/// handler form), else mod_dir/autoindex/the default handler.
+pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     if let Some(h) = req.dir.handler.as_deref() {
+        if h.len() > 6 && h[..6].eq_ignore_ascii_case("proxy:") {
+            let h = h[6..].to_string();
+            return proxy::handler(req, h, resp);
+        }
         if !h.eq_ignore_ascii_case("none") {
             if let Some((_, f)) = HANDLERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(h)) {
                 return f(req, resp);
@@ -597,6 +631,10 @@ fn static_content(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };
+    // The default handler takes no path info (AcceptPathInfo Default).
+    if !req.path_info.is_empty() {
+        return Err(404);
+    }
     if meta.is_dir() {
         return dir::handle(req, resp);
     }
