@@ -26,6 +26,11 @@ fn provider(p: &Provider, req: &Request<'_>) -> R {
         Provider::Host(_) | Provider::ForwardDns(_) => R::Denied,
         Provider::Env(vars) => yes(vars.iter().any(|v| req.env_var(v).is_some())),
         Provider::Method(ms) => yes(ms.iter().any(|m| m.eq_ignore_ascii_case(req.method_str))),
+        Provider::User(names) => match req.env_var("REMOTE_USER") {
+            Some(u) => yes(names.iter().any(|n| n == u)),
+            None => R::Denied,
+        },
+        Provider::ValidUser => yes(req.env_var("REMOTE_USER").is_some()),
         Provider::Unsupported(_) => R::Denied,
     }
 }

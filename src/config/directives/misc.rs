@@ -1,6 +1,6 @@
 //! Small modules Debian's tree loads or that admins commonly use: watchdog, logio, unixd
-//! (User/Group), auth_basic, authn_file, negotiation, deflate, filter, expires, remoteip,
-//! rewrite. What would change access control or request routing without being built is
+//! (User/Group), negotiation, deflate, filter, remoteip (rewrite, auth_basic, authn_file and
+//! expires have their own files). What would change access control or request routing without being built is
 //! `Unsupported` (a config error); the rest is parsed only.
 
 use super::{def, po, un, ApplyCtx};
@@ -55,20 +55,6 @@ fn group(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     ctx.global.group = Some(ctx.arg(0).to_string());
     Ok(())
 }
-
-pub static AUTH_BASIC: &[DirectiveDef] = &[
-    un("AuthBasicProvider", Iterate, A, "specify the auth providers for a directory or location"),
-    un("AuthBasicAuthoritative", Flag, A, "Set to 'Off' to allow access control to be passed along to lower modules if the UserID is not known to this module"),
-    un("AuthBasicFake", Take12, A, "Fake basic authentication using the given expressions for username and password, 'off' to disable."),
-    un("AuthBasicUseDigestAlgorithm", Take1, A, "Set to 'MD5' to use the auth provider's authentication check for digest auth"),
-];
-
-pub static AUTHN_FILE: &[DirectiveDef] = &[un(
-    "AuthUserFile",
-    Take12,
-    A,
-    "text file containing user IDs and passwords",
-)];
 
 pub static NEGOTIATION: &[DirectiveDef] = &[
     po(
@@ -132,17 +118,6 @@ pub static FILTER: &[DirectiveDef] = &[
     ),
 ];
 
-pub static EXPIRES: &[DirectiveDef] = &[
-    po("ExpiresActive", Flag, A, "Limited to 'on' or 'off'"),
-    po(
-        "ExpiresByType",
-        Take2,
-        A,
-        "a MIME type followed by an expiry date code",
-    ),
-    po("ExpiresDefault", Take1, A, "expiry date code"),
-];
-
 pub static REMOTEIP: &[DirectiveDef] = &[
     un("RemoteIPHeader", Take1, R, "Specifies a request header to trust as the client IP, e.g. X-Forwarded-For"),
     un("RemoteIPProxiesHeader", Take1, R, "Specifies a request header to record proxy IP's, e.g. X-Forwarded-By; if not given then do not record"),
@@ -151,43 +126,4 @@ pub static REMOTEIP: &[DirectiveDef] = &[
     un("RemoteIPTrustedProxyList", Take1, R, "The filename to read the list of trusted proxies, see the RemoteIPTrustedProxy directive"),
     un("RemoteIPInternalProxyList", Take1, R, "The filename to read the list of internal proxies, see the RemoteIPInternalProxy directive"),
     un("RemoteIPProxyProtocol", Flag, R, "Enable PROXY protocol handling ('on', 'off')"),
-];
-
-pub static REWRITE: &[DirectiveDef] = &[
-    po(
-        "RewriteEngine",
-        Flag,
-        A,
-        "On or Off to enable or disable (default) the whole rewriting engine",
-    ),
-    po(
-        "RewriteOptions",
-        Iterate,
-        A,
-        "List of option strings to set",
-    ),
-    po(
-        "RewriteBase",
-        Take1,
-        A,
-        "the base URL of the per-directory context",
-    ),
-    un(
-        "RewriteCond",
-        RawArgs,
-        A,
-        "an input string and a to be applied regexp-pattern",
-    ),
-    un(
-        "RewriteRule",
-        RawArgs,
-        A,
-        "an URL-applied regexp-pattern and a substitution URL",
-    ),
-    po(
-        "RewriteMap",
-        Take23,
-        R,
-        "a mapname and a filename and options",
-    ),
 ];

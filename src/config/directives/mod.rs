@@ -5,12 +5,14 @@
 use super::registry::{Contexts, DirectiveDef, ModuleDef};
 
 pub mod alias;
+pub mod auth;
 pub mod authz;
 pub mod autoindex;
 pub mod core;
 pub mod core_dir;
 pub mod dir;
 pub mod env;
+pub mod expires;
 pub mod headers;
 pub mod http2;
 pub mod log_config;
@@ -19,6 +21,7 @@ pub mod misc;
 pub mod mpm;
 pub mod proxy;
 pub mod reqtimeout;
+pub mod rewrite;
 pub mod setenvif;
 pub mod so;
 pub mod ssl;
@@ -173,7 +176,7 @@ pub static MODULES: &[ModuleDef] = &[
         "auth_basic_module",
         "mod_auth_basic.c",
         false,
-        [misc::AUTH_BASIC]
+        [auth::AUTH_BASIC]
     ),
     module!(
         "authn_core",
@@ -187,7 +190,7 @@ pub static MODULES: &[ModuleDef] = &[
         "authn_file_module",
         "mod_authn_file.c",
         false,
-        [misc::AUTHN_FILE]
+        [auth::AUTHN_FILE]
     ),
     module!(
         "authz_core",
@@ -231,7 +234,7 @@ pub static MODULES: &[ModuleDef] = &[
         "expires_module",
         "mod_expires.c",
         false,
-        [misc::EXPIRES]
+        [expires::DIRECTIVES]
     ),
     module!(
         "filter",
@@ -315,7 +318,7 @@ pub static MODULES: &[ModuleDef] = &[
         "rewrite_module",
         "mod_rewrite.c",
         false,
-        [misc::REWRITE]
+        [rewrite::DIRECTIVES]
     ),
     module!(
         "setenvif",

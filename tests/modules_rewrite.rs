@@ -1,0 +1,283 @@
+//! mod_rewrite against Debian's apache2: server/vhost rules (redirects, internal rewrites,
+//! conditions, maps, flags), `.htaccess` front controllers (WordPress, Laravel) and
+//! `<Directory>` rules, each answer compared with apache2's, under every MPM.
+
+mod common;
+mod modules_oracle;
+
+use modules_oracle::{assert_same, available, get, Site};
+
+fn site_files(s: &Site) {
+    s.file("htdocs/a.html", b"page a\n");
+    s.file("htdocs/b.html", b"page b\n");
+    s.file("htdocs/items/42.html", b"item 42\n");
+    s.file("htdocs/notfound.html", b"map default\n");
+    s.file("htdocs/mapped.html", b"mapped by txt\n");
+    s.file("htdocs/other/file.txt", b"passed through to alias\n");
+    s.file("map.txt", b"# comment\nkey mapped.html\n");
+}
+
+const SERVER_RULES: &str = r#"
+LogLevel warn rewrite:trace3
+Alias /aliased @ROOT@/htdocs/other/file.txt
+RewriteEngine On
+RewriteMap lc int:tolower
+RewriteMap m txt:@ROOT@/map.txt
+RewriteRule ^/old/(.*)$ /new/$1 [R=301,L]
+RewriteRule ^/a-to-b$ /b.html [L]
+RewriteRule ^/pt$ /aliased [PT]
+RewriteCond %{QUERY_STRING} ^id=(\d+)$
+RewriteRule ^/item$ /items/%1.html? [L]
+RewriteRule ^/q$ /b.html?x=1 [QSA,R,L]
+RewriteRule ^/qsd$ /b.html [QSD,R=303,L]
+RewriteRule ^/secret - [F]
+RewriteRule ^/gone - [G]
+RewriteRule ^/UPPER$ /b.html [NC,L]
+RewriteCond %{HTTP_HOST} ^www\.(.+)$ [NC]
+RewriteRule ^/(.*)$ http://%1/$1 [R=301,L]
+RewriteCond %{HTTPS} off
+RewriteCond %{HTTP_HOST} ^secure\.
+RewriteRule ^/(.*)$ https://%{HTTP_HOST}/$1 [R=301,L]
+RewriteRule ^/lower/(.*)$ /${lc:$1} [R,L]
+RewriteRule ^/m/(.*)$ /${m:$1|notfound.html} [L]
+RewriteRule ^/chain/(.*)$ /$1 [C]
+RewriteRule ^/(b)\.html$ /a.html [L]
+RewriteRule ^/skip$ /a.html [S=1]
+RewriteRule ^/a\.html$ /b.html [L]
+RewriteRule ^/dash/(.*)-(.*)$ /dash/$1$2 [N]
+RewriteRule ^/dash/(.*)$ /$1.html [L]
+RewriteRule ^/env$ - [E=FOO:bar]
+RewriteCond %{ENV:FOO} =bar
+RewriteRule ^/env$ /a.html [L]
+RewriteCond %{THE_REQUEST} "^GET /the-req"
+RewriteRule ^/the-req$ /a.html [L]
+RewriteCond %{REQUEST_METHOD} =HEAD [OR]
+RewriteCond %{REQUEST_URI} ^/or-test$
+RewriteRule ^/or-test$ /b.html [L]
+RewriteCond %{DOCUMENT_ROOT}%{REQUEST_URI} !-f
+RewriteRule ^/nofile/ /b.html [L]
+RewriteRule ^/typed$ /b.html [T=text/x-mpmd,L]
+RewriteRule ^/cookie$ /b.html [CO=k:v:localhost:0:/,L]
+RewriteRule ^/ne$ /b.html?a=%2F [NE,R,L]
+RewriteRule ^/esc$ /b.html?a=b\ c [R,L]
+RewriteRule ^/to-proxy$ http://elsewhere.example/x [L]
+RewriteRule ^/notfound-abs$ /x/y/z.html [L]
+"#;
+
+fn server_rules(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&["rewrite"], SERVER_RULES);
+    site_files(&s);
+    let cases: Vec<(String, &[&str])> = vec![
+        (get("/old/x/y?z=1", &[]), &["Location"]),
+        (get("/a-to-b", &[]), &["Content-Type", "ETag"]),
+        (get("/pt", &[]), &["Content-Type"]),
+        (get("/item?id=42", &[]), &[]),
+        (get("/item?id=x", &[]), &[]),
+        (get("/q?orig=1", &[]), &["Location"]),
+        (get("/qsd?orig=1", &[]), &["Location"]),
+        (get("/secret/x", &[]), &[]),
+        (get("/gone", &[]), &[]),
+        (get("/upper", &[]), &[]),
+        (get("/path?x=1", &["Host: www.example.com"]), &["Location"]),
+        (get("/p", &["Host: secure.example.com"]), &["Location"]),
+        (get("/lower/ABC.Html", &[]), &["Location"]),
+        (get("/m/key", &[]), &[]),
+        (get("/m/nokey", &[]), &[]),
+        (get("/chain/b.html", &[]), &[]),
+        (get("/chain/a.html", &[]), &[]),
+        (get("/skip", &[]), &[]),
+        (get("/dash/b--", &[]), &[]),
+        (get("/env", &[]), &[]),
+        (get("/the-req", &[]), &[]),
+        (get("/or-test", &[]), &[]),
+        (get("/nofile/x", &[]), &[]),
+        (get("/typed", &[]), &["Content-Type"]),
+        (get("/cookie", &[]), &["Set-Cookie"]),
+        (get("/ne", &[]), &["Location"]),
+        (get("/esc", &[]), &["Location"]),
+        (get("/to-proxy", &[]), &["Location"]),
+        (get("/notfound-abs", &[]), &[]),
+    ];
+    let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
+    let (a, m) = s.both(mpm, &reqs);
+    for (i, (r, hs)) in cases.iter().enumerate() {
+        let line = r.lines().next().unwrap_or("");
+        assert_same(line, &a[i], &m[i], hs, true);
+    }
+    // The oracle itself did rewrite (the comparison alone would pass on two 404s).
+    assert_eq!(m[0].status, 301);
+    assert_eq!(m[1].body_text(), "page b\n");
+    assert_eq!(m[3].body_text(), "item 42\n");
+    assert_eq!(m[13].body_text(), "mapped by txt\n");
+    // rewrite:trace3 logs the engine's steps.
+    assert!(
+        s.log("mpmd_error_log").contains("applying pattern"),
+        "{}",
+        s.log("mpmd_error_log")
+    );
+}
+
+const HTACCESS_WP: &str = "RewriteEngine On
+RewriteBase /wp/
+RewriteRule ^index\\.php$ - [L]
+RewriteCond %{REQUEST_FILENAME} !-f
+RewriteCond %{REQUEST_FILENAME} !-d
+RewriteRule . /wp/index.php [L]
+RewriteRule ^old\\.html$ new.html [R=301,L]
+";
+
+const HTACCESS_LARAVEL: &str = "<IfModule mod_rewrite.c>
+    RewriteEngine On
+    RewriteCond %{HTTP:Authorization} .
+    RewriteRule .* - [E=HTTP_AUTHORIZATION:%{HTTP:Authorization}]
+    RewriteCond %{REQUEST_FILENAME} !-d
+    RewriteCond %{REQUEST_URI} (.+)/$
+    RewriteRule ^ %1 [L,R=301]
+    RewriteCond %{REQUEST_FILENAME} !-d
+    RewriteCond %{REQUEST_FILENAME} !-f
+    RewriteRule ^ index.php [L]
+</IfModule>
+";
+
+const PERDIR_CONF: &str = r#"
+DirectoryIndex index.php index.html
+<Directory @ROOT@/htdocs/wp>
+    AllowOverride All
+</Directory>
+<Directory @ROOT@/htdocs/laravel/public>
+    AllowOverride All
+</Directory>
+<Directory @ROOT@/htdocs/sec>
+    RewriteEngine On
+    RewriteRule ^x$ y.txt [L]
+    RewriteRule ^abs$ /a.html [L]
+    RewriteRule ^red$ /b.html [R,L]
+    RewriteRule ^relred$ y.txt [R=302,L]
+</Directory>
+<Directory @ROOT@/htdocs/loop>
+    RewriteEngine On
+    RewriteRule ^(.*)$ loop/$1
+</Directory>
+<Directory @ROOT@/htdocs/end>
+    RewriteEngine On
+    RewriteRule ^(.*)$ e/$1 [END]
+</Directory>
+<Directory @ROOT@/htdocs/nosym>
+    Options None
+    RewriteEngine On
+    RewriteRule ^x$ y.txt [L]
+</Directory>
+<Directory @ROOT@/htdocs/inh>
+    RewriteEngine On
+    RewriteRule ^parent$ /a.html [L]
+    AllowOverride All
+</Directory>
+"#;
+
+fn perdir_rules(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&["rewrite"], PERDIR_CONF);
+    site_files(&s);
+    s.file("htdocs/wp/.htaccess", HTACCESS_WP.as_bytes());
+    s.file("htdocs/wp/index.php", b"wordpress front controller\n");
+    s.file("htdocs/wp/real.txt", b"a real file\n");
+    s.file("htdocs/wp/sub/index.html", b"sub index\n");
+    s.file(
+        "htdocs/laravel/public/.htaccess",
+        HTACCESS_LARAVEL.as_bytes(),
+    );
+    s.file(
+        "htdocs/laravel/public/index.php",
+        b"laravel front controller\n",
+    );
+    s.file("htdocs/laravel/public/css/app.css", b"body{}\n");
+    s.file("htdocs/sec/y.txt", b"y file\n");
+    s.file("htdocs/end/e/x", b"ended\n");
+    s.file("htdocs/loop/x", b"never\n");
+    s.file("htdocs/nosym/y.txt", b"y\n");
+    s.file(
+        "htdocs/inh/sub/.htaccess",
+        b"RewriteEngine On\nRewriteOptions Inherit\nRewriteRule ^child$ /b.html [L]\n",
+    );
+    s.file("htdocs/noinh/.htaccess", b"RewriteEngine On\n");
+    let cases: Vec<(String, &[&str])> = vec![
+        (get("/wp/some/pretty/url", &[]), &["Content-Type"]),
+        (get("/wp/real.txt", &[]), &["Content-Type"]),
+        (get("/wp/", &[]), &[]),
+        (get("/wp/sub/", &[]), &[]),
+        (get("/wp/index.php", &[]), &[]),
+        (get("/wp/old.html?k=v", &[]), &["Location"]),
+        (get("/laravel/public/users/7", &[]), &[]),
+        (get("/laravel/public/css/app.css", &[]), &["Content-Type"]),
+        (get("/laravel/public/users/7/", &[]), &["Location"]),
+        (get("/sec/x", &[]), &[]),
+        (get("/sec/abs", &[]), &[]),
+        (get("/sec/red", &[]), &["Location"]),
+        (get("/sec/relred", &[]), &["Location"]),
+        (get("/loop/x", &[]), &[]),
+        (get("/end/x", &[]), &[]),
+        (get("/nosym/x", &[]), &[]),
+        (get("/inh/parent", &[]), &[]),
+        (get("/inh/sub/child", &[]), &[]),
+        (get("/inh/sub/parent", &[]), &[]),
+    ];
+    let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
+    let (a, m) = s.both(mpm, &reqs);
+    for (i, (r, hs)) in cases.iter().enumerate() {
+        let line = r.lines().next().unwrap_or("");
+        // Error pages (the 500 of the redirect loop) are compared by status only.
+        assert_same(line, &a[i], &m[i], hs, a[i].status < 500);
+    }
+    assert_eq!(m[0].body_text(), "wordpress front controller\n");
+    assert_eq!(m[6].body_text(), "laravel front controller\n");
+    assert_eq!(m[13].status, 500);
+    assert_eq!(m[14].body_text(), "ended\n");
+}
+
+const VHOST_CONF: &str = r#"
+RewriteEngine On
+RewriteRule ^/main-only$ /a.html [L]
+<VirtualHost *:*>
+    ServerName plain.test
+</VirtualHost>
+<VirtualHost *:*>
+    ServerName own.test
+    RewriteEngine On
+    RewriteRule ^/own$ /b.html [L]
+</VirtualHost>
+<VirtualHost *:*>
+    ServerName inherit.test
+    RewriteEngine On
+    RewriteOptions Inherit
+    RewriteRule ^/own$ /b.html [L]
+</VirtualHost>
+"#;
+
+fn vhost_rules(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&["rewrite"], VHOST_CONF);
+    site_files(&s);
+    let mut cases = Vec::new();
+    for host in ["plain.test", "own.test", "inherit.test"] {
+        for path in ["/main-only", "/own"] {
+            cases.push(get(path, &[&format!("Host: {host}")]));
+        }
+    }
+    let (a, m) = s.both(mpm, &cases);
+    for (i, r) in cases.iter().enumerate() {
+        assert_same(r, &a[i], &m[i], &[], true);
+    }
+    // Vhosts do not see the main server's rules unless they inherit them.
+    assert_eq!(m[0].status, 404);
+    assert_eq!(m[3].body_text(), "page b\n");
+    assert_eq!(m[4].body_text(), "page a\n");
+}
+
+mpm_tests!(server_rules, perdir_rules, vhost_rules);
