@@ -1,6 +1,6 @@
 //! Access control: mod_authz_core (`Require`, `<RequireAll|Any|None>`), mod_authz_host
 //! (`ip`, `host`, `local`, `forward-dns`), and mod_access_compat (`Order`, `Allow`, `Deny`,
-//! `Satisfy`). Without a client identity (no auth modules) user/group requirements never grant.
+//! `Satisfy`); `Require user`/`valid-user` (mod_authz_user) ask mod_auth_basic for the user.
 
 use std::net::IpAddr;
 
@@ -113,13 +113,51 @@ fn access_compat(a: &AccessCompat, req: &Request<'_>) -> bool {
     }
 }
 
-/// The access and authz phases: `Ok` or the status to answer with (403).
-pub fn check(req: &Request<'_>) -> Result<(), u16> {
-    let host_ok = req
-        .dir
+fn wants_user(a: &Authz) -> bool {
+    match a {
+        Authz::Require { provider, .. } => {
+            matches!(provider, Provider::User(_) | Provider::ValidUser)
+        }
+        Authz::All(v) | Authz::Any(v) | Authz::None(v) => v.iter().any(wants_user),
+    }
+}
+
+/// The access, authentication (mod_auth_basic) and authz phases: when the requirements are
+/// not met without a user and name one, the client must authenticate (401), then the
+/// requirements are checked again with the user (401 again when they still fail).
+pub fn check_auth(req: &mut Request<'_>, resp: &mut super::Response) -> Result<(), u16> {
+    let first = check(req);
+    let needs_user =
+        req.dir.authz.as_deref().is_some_and(wants_user) && req.env_var("REMOTE_USER").is_none();
+    let host_denied = req.dir.satisfy_any != Some(true) && !host_ok(req);
+    if first.is_ok() || !needs_user || host_denied {
+        return first;
+    }
+    super::auth_basic::authenticate(req, resp)?;
+    if check(req).is_err() {
+        let user = req.env_var("REMOTE_USER").unwrap_or("");
+        crate::ap_log!(
+            error,
+            "authz_core",
+            "AH01631: user {user}: authorization failure for \"{}\": ",
+            req.uri
+        );
+        super::auth_basic::note_failure(req, resp);
+        return Err(401);
+    }
+    Ok(())
+}
+
+fn host_ok(req: &Request<'_>) -> bool {
+    req.dir
         .access_compat
         .as_deref()
-        .map_or(true, |a| access_compat(a, req));
+        .map_or(true, |a| access_compat(a, req))
+}
+
+/// The access and authz phases: `Ok` or the status to answer with (403).
+pub fn check(req: &Request<'_>) -> Result<(), u16> {
+    let host_ok = host_ok(req);
     let authz_ok = match req.dir.authz.as_deref() {
         // No Require anywhere: granted (httpd 2.4 without authz configuration).
         None => true,

@@ -5,6 +5,8 @@
 //! The connection driver (`crate::conn`) owns the wire; this module only builds responses.
 
 pub mod alias;
+pub mod auth_basic;
+pub mod authn_file;
 pub mod authz;
 pub mod autoindex;
 pub mod core;
@@ -553,7 +555,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
     }
     setenvif::run(req);
-    authz::check(req)?;
+    authz::check_auth(req, resp)?;
     headers::request_fixup(req);
     env::fixup(req);
     match rewrite::fixup(req, resp) {
