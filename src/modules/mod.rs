@@ -12,6 +12,7 @@ pub mod autoindex;
 pub mod core;
 pub mod dir;
 pub mod env;
+pub mod expires;
 pub mod headers;
 pub mod htaccess;
 pub mod log_config;
@@ -284,6 +285,7 @@ pub fn process<'c>(
         head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
     let mut resp = Response::new(200);
     let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
+        expires::fixup(req, &mut resp);
         headers::fixup(req, &mut resp);
         Outcome {
             response: resp,
