@@ -318,6 +318,8 @@ pub struct DirConf {
     pub auth: Option<Arc<crate::config::directives::auth::AuthConf>>,
     /// mod_expires.
     pub expires: Option<Arc<crate::config::directives::expires::ExpiresConf>>,
+    /// mod_deflate (and the DEFLATE filter named by AddOutputFilterByType/SetOutputFilter).
+    pub deflate: Option<Arc<crate::config::directives::deflate::DeflateConf>>,
 }
 
 fn pick<T: Clone>(base: &Option<T>, over: &Option<T>) -> Option<T> {
@@ -424,6 +426,10 @@ impl DirConf {
                 (b, o) => pick(b, o),
             },
             expires: match (&self.expires, &over.expires) {
+                (Some(b), Some(o)) => Some(Arc::new(b.merge(o))),
+                (b, o) => pick(b, o),
+            },
+            deflate: match (&self.deflate, &over.deflate) {
                 (Some(b), Some(o)) => Some(Arc::new(b.merge(o))),
                 (b, o) => pick(b, o),
             },

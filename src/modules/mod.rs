@@ -10,6 +10,7 @@ pub mod authn_file;
 pub mod authz;
 pub mod autoindex;
 pub mod core;
+pub mod deflate;
 pub mod dir;
 pub mod env;
 pub mod expires;
@@ -287,6 +288,7 @@ pub fn process<'c>(
     let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
         expires::fixup(req, &mut resp);
         headers::fixup(req, &mut resp);
+        deflate::fixup(req, &mut resp);
         Outcome {
             response: resp,
             server,

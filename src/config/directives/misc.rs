@@ -1,6 +1,6 @@
 //! Small modules Debian's tree loads or that admins commonly use: watchdog, logio, unixd
-//! (User/Group), negotiation, deflate, filter, remoteip (rewrite, auth_basic, authn_file and
-//! expires have their own files). What would change access control or request routing without being built is
+//! (User/Group), negotiation, filter, remoteip (rewrite, auth_basic, authn_file, expires and
+//! deflate have their own files). What would change access control or request routing without being built is
 //! `Unsupported` (a config error); the rest is parsed only.
 
 use super::{def, po, un, ApplyCtx};
@@ -77,18 +77,6 @@ pub static NEGOTIATION: &[DirectiveDef] = &[
     ),
 ];
 
-pub static DEFLATE: &[DirectiveDef] = &[
-    po("DeflateFilterNote", Take12, R, "Set a note to report on compression ratio"),
-    po("DeflateWindowSize", Take1, R, "Set the Deflate window size (1-15)"),
-    po("DeflateBufferSize", Take1, R, "Set the Deflate Buffer Size"),
-    po("DeflateMemLevel", Take1, R, "Set the Deflate Memory Level (1-9)"),
-    po("DeflateCompressionLevel", Take1, R, "Set the Deflate Compression Level (1-9)"),
-    po("DeflateAlterETag", Take1, R, "Set how mod_deflate should modify ETAG response headers: 'AddSuffix' (default), 'NoChange' (2.2.x behavior), 'Remove'"),
-    po("DeflateInflateLimitRequestBody", Take1, D, "Set a limit on size of inflated input"),
-    po("DeflateInflateRatioLimit", Take1, D, "Set the inflation ratio limit above which inflation is aborted (default: 200)"),
-    po("DeflateInflateRatioBurst", Take1, D, "Set the maximum number of following inflation ratios above limit (default: 3)"),
-];
-
 pub static FILTER: &[DirectiveDef] = &[
     po("FilterDeclare", Take12, A, "filter-name [filter-type]"),
     po(
@@ -104,11 +92,13 @@ pub static FILTER: &[DirectiveDef] = &[
         "list of filter names with optional [+-=!@]",
     ),
     po("FilterTrace", Take2, D, "filter-name debug-level"),
-    po(
+    def(
         "AddOutputFilterByType",
         Iterate2,
         A,
+        Implemented,
         "output filter name followed by one or more content-types",
+        super::deflate::add_output_filter_by_type,
     ),
     po(
         "FilterProtocol",

@@ -10,6 +10,7 @@ pub mod authz;
 pub mod autoindex;
 pub mod core;
 pub mod core_dir;
+pub mod deflate;
 pub mod dir;
 pub mod env;
 pub mod expires;
@@ -225,7 +226,7 @@ pub static MODULES: &[ModuleDef] = &[
         "deflate_module",
         "mod_deflate.c",
         false,
-        [misc::DEFLATE]
+        [deflate::DIRECTIVES]
     ),
     module!("dir", "dir_module", "mod_dir.c", false, [dir::DIRECTIVES]),
     module!("env", "env_module", "mod_env.c", false, [env::DIRECTIVES]),
