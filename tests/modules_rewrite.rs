@@ -15,6 +15,7 @@ fn site_files(s: &Site) {
     s.file("htdocs/mapped.html", b"mapped by txt\n");
     s.file("htdocs/other/file.txt", b"passed through to alias\n");
     s.file("map.txt", b"# comment\nkey mapped.html\n");
+    s.file("rnd.txt", b"k a.html|a.html\n");
 }
 
 const SERVER_RULES: &str = r#"
@@ -62,6 +63,37 @@ RewriteRule ^/ne$ /b.html?a=%2F [NE,R,L]
 RewriteRule ^/esc$ /b.html?a=b\ c [R,L]
 RewriteRule ^/to-proxy$ http://elsewhere.example/x [L]
 RewriteRule ^/notfound-abs$ /x/y/z.html [L]
+RewriteMap uc int:toupper
+RewriteMap esc int:escape
+RewriteMap unesc int:unescape
+RewriteMap pick rnd:@ROOT@/rnd.txt
+RewriteRule ^/upper/(.*)$ /${uc:$1} [R,L]
+RewriteRule ^/esc2/(.*)$ /b.html?q=${esc:$1} [R,L,NE]
+RewriteRule ^/unesc/(.*)$ /b.html?q=${unesc:$1} [R,L,NE]
+RewriteRule ^/rnd$ /${pick:k} [L]
+RewriteRule ^/bflag/(.*)$ /b.html?q=$1 [B,R,L]
+RewriteCond %{HTTP:X-Test} ^yes$
+RewriteRule ^/hdr$ /a.html [L]
+RewriteCond %{SERVER_PORT} ^[0-9]+$
+RewriteCond %{REMOTE_ADDR} =127.0.0.1
+RewriteRule ^/addr$ /a.html [L]
+RewriteCond %{TIME_YEAR} >2000
+RewriteRule ^/time$ /a.html [L]
+RewriteCond %{REQUEST_URI} <m
+RewriteRule ^/lt$ /a.html [L]
+RewriteRule ^/r404$ - [R=404]
+RewriteRule ^/r410$ /x [R=410,L]
+RewriteCond %{DOCUMENT_ROOT}/a.html -s
+RewriteRule ^/sized$ /b.html [L]
+RewriteRule ^/dpi/(.*)$ /a.html [DPI,L]
+RewriteCond %{HTTP_USER_AGENT} curl [NC]
+RewriteRule ^/nc-cond$ /a.html [L]
+RewriteRule ^/q3f/(.*)$ /b.html?x=$1 [R,L]
+RewriteRule ^/qsa-empty$ /b.html? [R,L]
+RewriteRule ^/keepq$ /b.html [R,L]
+RewriteRule !^/neg- - [E=NEG:1]
+RewriteCond %{ENV:NEG} ^$
+RewriteRule ^/neg-x$ /a.html [L]
 "#;
 
 fn server_rules(mpm: &str) {
@@ -100,6 +132,25 @@ fn server_rules(mpm: &str) {
         (get("/esc", &[]), &["Location"]),
         (get("/to-proxy", &[]), &["Location"]),
         (get("/notfound-abs", &[]), &[]),
+        (get("/upper/abc", &[]), &["Location"]),
+        (get("/esc2/a%20b&c", &[]), &["Location"]),
+        (get("/unesc/a%2541", &[]), &["Location"]),
+        (get("/rnd", &[]), &[]),
+        (get("/bflag/a%20b&c", &[]), &["Location"]),
+        (get("/hdr", &["X-Test: yes"]), &[]),
+        (get("/hdr", &["X-Test: no"]), &[]),
+        (get("/addr", &[]), &[]),
+        (get("/time", &[]), &[]),
+        (get("/lt", &[]), &[]),
+        (get("/r404", &[]), &[]),
+        (get("/r410", &[]), &[]),
+        (get("/sized", &[]), &[]),
+        (get("/dpi/x", &[]), &[]),
+        (get("/nc-cond", &["User-Agent: CURL/8"]), &[]),
+        (get("/q3f/a%3Fb", &[]), &["Location"]),
+        (get("/qsa-empty?drop=1", &[]), &["Location"]),
+        (get("/keepq?keep=1", &[]), &["Location"]),
+        (get("/neg-x", &[]), &[]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
     let (a, m) = s.both(mpm, &reqs);
@@ -170,6 +221,20 @@ DirectoryIndex index.php index.html
     RewriteEngine On
     RewriteRule ^x$ y.txt [L]
 </Directory>
+<Directory @ROOT@/htdocs/noover>
+    AllowOverride AuthConfig
+</Directory>
+<Directory @ROOT@/htdocs/qs>
+    RewriteEngine On
+    RewriteBase /qs/
+    RewriteRule ^qsa$ b.html?y=2 [QSA,R,L]
+    RewriteRule ^env$ - [E=SEEN:yes]
+    RewriteCond %{ENV:SEEN} =yes
+    RewriteRule ^env$ target.txt [L]
+    RewriteCond %{REQUEST_FILENAME} -l
+    RewriteRule ^link$ target.txt [L]
+    RewriteRule ^internal-q$ target.txt?z=1 [L]
+</Directory>
 <Directory @ROOT@/htdocs/inh>
     RewriteEngine On
     RewriteRule ^parent$ /a.html [L]
@@ -205,6 +270,11 @@ fn perdir_rules(mpm: &str) {
         b"RewriteEngine On\nRewriteOptions Inherit\nRewriteRule ^child$ /b.html [L]\n",
     );
     s.file("htdocs/noinh/.htaccess", b"RewriteEngine On\n");
+    s.file("htdocs/inh/before/.htaccess", b"RewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^parent$ /b.html [L]\n");
+    s.file("htdocs/noover/.htaccess", b"RewriteEngine On\nRewriteRule ^x$ /a.html\n");
+    s.file("htdocs/noover/x", b"x\n");
+    s.file("htdocs/qs/target.txt", b"qs target\n");
+    std::os::unix::fs::symlink(s.root().join("htdocs/qs/target.txt"), s.root().join("htdocs/qs/link")).unwrap();
     let cases: Vec<(String, &[&str])> = vec![
         (get("/wp/some/pretty/url", &[]), &["Content-Type"]),
         (get("/wp/real.txt", &[]), &["Content-Type"]),
@@ -225,6 +295,12 @@ fn perdir_rules(mpm: &str) {
         (get("/inh/parent", &[]), &[]),
         (get("/inh/sub/child", &[]), &[]),
         (get("/inh/sub/parent", &[]), &[]),
+        (get("/inh/before/parent", &[]), &[]),
+        (get("/noover/x", &[]), &[]),
+        (get("/qs/qsa?o=1", &[]), &["Location"]),
+        (get("/qs/env", &[]), &[]),
+        (get("/qs/link", &[]), &[]),
+        (get("/qs/internal-q", &[]), &[]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
     let (a, m) = s.both(mpm, &reqs);

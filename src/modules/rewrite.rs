@@ -283,7 +283,7 @@ fn lookup_map(c: &Ctx<'_, '_>, name: &str, key: &str) -> Option<String> {
     match &**m {
         Map::ToLower => Some(key.to_lowercase()),
         Map::ToUpper => Some(key.to_uppercase()),
-        Map::Escape => Some(escape_backref(key)),
+        Map::Escape => Some(escape_uri(key)),
         Map::Unescape => Some(unescape(key)),
         Map::Txt(p) => map_file(p)?.get(key).cloned(),
         Map::Rnd(p) => {
@@ -471,13 +471,15 @@ fn cond_matches(
             } else {
                 (input.clone(), rhs)
             };
+            // httpd orders by length first, then bytes.
+            let ord = a.len().cmp(&b.len()).then_with(|| a.cmp(&b));
             match op {
                 StrOp::Eq => a == b,
                 StrOp::Ne => a != b,
-                StrOp::Lt => a < b,
-                StrOp::Le => a <= b,
-                StrOp::Gt => a > b,
-                StrOp::Ge => a >= b,
+                StrOp::Lt => ord.is_lt(),
+                StrOp::Le => ord.is_le(),
+                StrOp::Gt => ord.is_gt(),
+                StrOp::Ge => ord.is_ge(),
             }
         }
         CondTest::Int(op, rhs) => {
