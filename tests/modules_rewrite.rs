@@ -94,13 +94,16 @@ RewriteRule ^/keepq$ /b.html [R,L]
 RewriteRule !^/neg- - [E=NEG:1]
 RewriteCond %{ENV:NEG} ^$
 RewriteRule ^/neg-x$ /a.html [L]
+RewriteRule ^/viaproxy$ http://127.0.0.1:@PORT@/a.html [P]
+RewriteCond %{SERVER_PORT} =80
+RewriteRule ^/port80$ /a.html [L]
 "#;
 
 fn server_rules(mpm: &str) {
     if !available() {
         return;
     }
-    let s = Site::new(&["rewrite"], SERVER_RULES);
+    let s = Site::new(&["rewrite", "proxy", "proxy_http"], SERVER_RULES);
     site_files(&s);
     let cases: Vec<(String, &[&str])> = vec![
         (get("/old/x/y?z=1", &[]), &["Location"]),
@@ -151,6 +154,8 @@ fn server_rules(mpm: &str) {
         (get("/qsa-empty?drop=1", &[]), &["Location"]),
         (get("/keepq?keep=1", &[]), &["Location"]),
         (get("/neg-x", &[]), &[]),
+        (get("/viaproxy", &[]), &["Content-Type", "ETag"]),
+        (get("/port80", &[]), &[]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
     let (a, m) = s.both(mpm, &reqs);

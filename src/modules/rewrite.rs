@@ -210,7 +210,14 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
             _ => req.server.server_name.clone().unwrap_or_default(),
         },
         "SERVER_ADDR" => req.local.ip().to_canonical().to_string(),
-        "SERVER_PORT" => req.local.port().to_string(),
+        // UseCanonicalName Off: the port the client named (its scheme's default without one).
+        "SERVER_PORT" => match &req.hostname {
+            Some(h) if !h.is_empty() => req
+                .host_port
+                .unwrap_or(if https { 443 } else { 80 })
+                .to_string(),
+            _ => req.local.port().to_string(),
+        },
         "SERVER_PROTOCOL" => if req.head.is_http11() {
             "HTTP/1.1"
         } else {

@@ -54,7 +54,8 @@ impl Drop for Proc {
 /// A temp ServerRoot with `htdocs/` and a config body shared by both servers.
 pub struct Site {
     pub dir: tempfile::TempDir,
-    /// Directives after the common head; `@ROOT@` is replaced by the ServerRoot.
+    /// Directives after the common head; `@ROOT@` is replaced by the ServerRoot and `@PORT@`
+    /// by the server's port.
     pub body: String,
     /// Extra modules to load (Debian names: `rewrite`, `auth_basic` …).
     pub modules: Vec<&'static str>,
@@ -123,7 +124,12 @@ impl Site {
              <Directory />\n Require all denied\n AllowOverride None\n</Directory>\n\
              <Directory {r}/htdocs>\n Require all granted\n</Directory>\n"
         ));
-        c.push_str(&self.body.replace("@ROOT@", &r.to_string()));
+        c.push_str(
+            &self
+                .body
+                .replace("@ROOT@", &r.to_string())
+                .replace("@PORT@", &port.to_string()),
+        );
         c.push('\n');
         let p = self.dir.path().join(format!("{tag}.conf"));
         std::fs::write(&p, c).unwrap();
