@@ -275,16 +275,27 @@ fn perdir_rules(mpm: &str) {
         b"RewriteEngine On\nRewriteOptions Inherit\nRewriteRule ^child$ /b.html [L]\n",
     );
     s.file("htdocs/noinh/.htaccess", b"RewriteEngine On\n");
-    s.file("htdocs/inh/before/.htaccess", b"RewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^parent$ /b.html [L]\n");
-    s.file("htdocs/noover/.htaccess", b"RewriteEngine On\nRewriteRule ^x$ /a.html\n");
+    s.file(
+        "htdocs/inh/before/.htaccess",
+        b"RewriteEngine On\nRewriteOptions InheritBefore\nRewriteRule ^parent$ /b.html [L]\n",
+    );
+    s.file(
+        "htdocs/noover/.htaccess",
+        b"RewriteEngine On\nRewriteRule ^x$ /a.html\n",
+    );
     s.file("htdocs/noover/x", b"x\n");
     s.file("htdocs/qs/target.txt", b"qs target\n");
-    std::os::unix::fs::symlink(s.root().join("htdocs/qs/target.txt"), s.root().join("htdocs/qs/link")).unwrap();
+    std::os::unix::fs::symlink(
+        s.root().join("htdocs/qs/target.txt"),
+        s.root().join("htdocs/qs/link"),
+    )
+    .unwrap();
     let cases: Vec<(String, &[&str])> = vec![
         (get("/wp/some/pretty/url", &[]), &["Content-Type"]),
         (get("/wp/real.txt", &[]), &["Content-Type"]),
         (get("/wp/", &[]), &[]),
         (get("/wp/sub/", &[]), &[]),
+        (get("/wp/sub", &[]), &["Location"]),
         (get("/wp/index.php", &[]), &[]),
         (get("/wp/old.html?k=v", &[]), &["Location"]),
         (get("/laravel/public/users/7", &[]), &[]),
@@ -315,9 +326,9 @@ fn perdir_rules(mpm: &str) {
         assert_same(line, &a[i], &m[i], hs, a[i].status < 500);
     }
     assert_eq!(m[0].body_text(), "wordpress front controller\n");
-    assert_eq!(m[6].body_text(), "laravel front controller\n");
-    assert_eq!(m[13].status, 500);
-    assert_eq!(m[14].body_text(), "ended\n");
+    assert_eq!(m[7].body_text(), "laravel front controller\n");
+    assert_eq!(m[14].status, 500);
+    assert_eq!(m[15].body_text(), "ended\n");
 }
 
 const VHOST_CONF: &str = r#"

@@ -1100,6 +1100,7 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
 mod tests {
     use super::*;
     use crate::config::directives::rewrite::{split_args, Flags};
+    use crate::modules::Body;
 
     fn rule(pat: &str, subst: &str, flags: Flags) -> Rule {
         Rule {
@@ -1110,6 +1111,74 @@ mod tests {
             conds: Vec::new(),
             text: String::new(),
         }
+    }
+
+    /// Runs one request through the whole pipeline with `rules` in the server config.
+    fn run(rules: &str, target: &str) -> (u16, Option<String>, Vec<u8>) {
+        use crate::proto::h1::head::{parse_head, Limits, Parsed};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("b.html"), b"page b").unwrap();
+        std::fs::create_dir(dir.path().join("d")).unwrap();
+        let body = format!(
+            "LoadModule rewrite_module m.so\nLoadModule authz_core_module m.so\n<Directory {}>\nRequire all granted\n</Directory>\n{rules}",
+            dir.path().display()
+        );
+        let cfg = crate::modules::log_config::config_from(dir.path(), &body);
+        let raw = format!("GET {target} HTTP/1.1\r\nHost: example.test\r\n\r\n");
+        let Parsed::Complete(head, _) = parse_head(raw.as_bytes(), &Limits::default()) else {
+            panic!("bad head");
+        };
+        let peer = "127.0.0.1:5000".parse().unwrap();
+        let local = "127.0.0.1:8080".parse().unwrap();
+        let out = super::super::process(&cfg, &head, peer, local, 1_700_000_000);
+        let loc = out.response.header("Location").map(str::to_string);
+        let body = match out.response.body {
+            Body::Bytes(b) => b,
+            Body::File { mut file, .. } => {
+                let mut v = Vec::new();
+                std::io::Read::read_to_end(&mut file, &mut v).unwrap();
+                v
+            }
+            _ => Vec::new(),
+        };
+        (out.response.status, loc, body)
+    }
+
+    #[test]
+    fn engine_end_to_end() {
+        let rules = "RewriteEngine On\n\
+                     RewriteRule ^/r/(.*)$ /x/$1 [R=301,L]\n\
+                     RewriteCond %{QUERY_STRING} (^|&)id=([0-9]+)\n\
+                     RewriteRule ^/item$ /b.html?n=%2 [R,L]\n\
+                     RewriteRule ^/in$ /b.html [L]\n\
+                     RewriteRule ^/c1$ /nope [C]\n\
+                     RewriteRule ^/zzz$ /b.html [L]\n\
+                     RewriteRule ^/f - [F]\n\
+                     RewriteRule ^/s$ /nope [S=1]\n\
+                     RewriteRule ^/nope$ /zzz [L]\n\
+                     RewriteRule ^/nope$ /b.html [L]\n";
+        let (st, loc, _) = run(rules, "/r/a/b?q=1");
+        assert_eq!(
+            (st, loc.as_deref()),
+            (301, Some("http://example.test/x/a/b?q=1"))
+        );
+        let (st, loc, _) = run(rules, "/item?x=1&id=42");
+        assert_eq!(
+            (st, loc.as_deref()),
+            (302, Some("http://example.test/b.html?n=42"))
+        );
+        let (st, _, body) = run(rules, "/in");
+        assert_eq!((st, body.as_slice()), (200, &b"page b"[..]));
+        // A chain whose first rule fails skips the rest of the chain.
+        assert_eq!(run(rules, "/c1").0, 404);
+        assert_eq!(run(rules, "/f/x").0, 403);
+        // S=1 skips the next rule: /s -> /nope -> (skip /zzz) -> /b.html
+        assert_eq!(run(rules, "/s").2, b"page b");
+        // Engine off: nothing applies.
+        assert_eq!(
+            run("RewriteEngine Off\nRewriteRule ^/in$ /b.html\n", "/in").0,
+            404
+        );
     }
 
     #[test]
