@@ -240,6 +240,14 @@ DirectoryIndex index.php index.html
     RewriteRule ^link$ target.txt [L]
     RewriteRule ^internal-q$ target.txt?z=1 [L]
 </Directory>
+<Location /loc>
+    RewriteEngine On
+    RewriteRule ^(.*)$ /b.html [L]
+</Location>
+<Location /loc2>
+    RewriteEngine On
+    RewriteRule x$ /a.html [R,L]
+</Location>
 <Directory @ROOT@/htdocs/inh>
     RewriteEngine On
     RewriteRule ^parent$ /a.html [L]
@@ -317,6 +325,8 @@ fn perdir_rules(mpm: &str) {
         (get("/qs/env", &[]), &[]),
         (get("/qs/link", &[]), &[]),
         (get("/qs/internal-q", &[]), &[]),
+        (get("/loc/abc", &[]), &[]),
+        (get("/loc2/x", &[]), &["Location"]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
     let (a, m) = s.both(mpm, &reqs);
@@ -372,4 +382,54 @@ fn vhost_rules(mpm: &str) {
     assert_eq!(m[4].body_text(), "page a\n");
 }
 
-mpm_tests!(server_rules, perdir_rules, vhost_rules);
+/// What mpmd refuses, with httpd's wording where httpd has one (`mpmd -t`).
+fn config_errors(mpm: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let r = dir.path().display();
+    let cases = [
+        (
+            "RewriteMap p prg:/bin/cat",
+            "prg: maps are not supported by mpmd",
+        ),
+        (
+            "RewriteRule ^(x /y",
+            "RewriteRule: cannot compile regular expression '^(x'",
+        ),
+        ("RewriteRule ^x /y [L,Q]", "RewriteRule: unknown flag 'q'"),
+        ("RewriteRule ^x /y L", "RewriteRule: bad flag delimiters"),
+        (
+            "RewriteBase /x",
+            "RewriteBase: only valid in per-directory config files",
+        ),
+        (
+            "RewriteOptions Bogus",
+            "RewriteOptions: unknown option 'Bogus'",
+        ),
+        (
+            "RewriteCond %{HTTP_HOST} expr",
+            "expr conditions are not supported by mpmd",
+        ),
+    ];
+    for (line, want) in cases {
+        let conf = dir.path().join("t.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "ServerRoot {r}\nLoadModule mpm_{mpm}_module m.so\nLoadModule rewrite_module m.so\n\
+                 Listen 127.0.0.1:0\nDocumentRoot {r}\nErrorLog {r}/e\n{line}\n"
+            ),
+        )
+        .unwrap();
+        let out = std::process::Command::new(modules_oracle::BIN)
+            .arg("-t")
+            .arg("-f")
+            .arg(&conf)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{line}: accepted\n{err}");
+        assert!(err.contains(want), "{line}: {err}");
+    }
+}
+
+mpm_tests!(server_rules, perdir_rules, vhost_rules, config_errors);

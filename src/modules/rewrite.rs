@@ -942,8 +942,13 @@ fn perdir_of(req: &Request<'_>, conf: &RewriteConf) -> Option<String> {
             }
         }
         let sec = found?;
+        // httpd uses the section's path as written; in a <Location> it rarely prefixes the
+        // file name, so the rules then see the whole path.
         match (&sec.kind, &sec.matcher) {
-            (SectionKind::Directory, crate::config::Matcher::Literal(p)) => p.clone(),
+            (
+                SectionKind::Directory | SectionKind::Location,
+                crate::config::Matcher::Literal(p) | crate::config::Matcher::Wildcard(p),
+            ) => p.clone(),
             _ => return None,
         }
     };
