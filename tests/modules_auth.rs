@@ -35,6 +35,15 @@ const CONF: &str = r#"
         Require valid-user
     </RequireAny>
 </Directory>
+<Directory @ROOT@/htdocs/all>
+    AuthType Basic
+    AuthName all
+    AuthUserFile @ROOT@/htpasswd
+    <RequireAll>
+        Require ip 10.9.9.9
+        Require valid-user
+    </RequireAll>
+</Directory>
 <Directory @ROOT@/htdocs/nofile>
     AuthType Basic
     AuthName nofile
@@ -67,7 +76,7 @@ fn basic_auth(mpm: &str) {
         &["authn_core", "auth_basic", "authn_file", "authz_user"],
         CONF,
     );
-    for d in ["private", "alice", "ht", "any", "nofile"] {
+    for d in ["private", "alice", "ht", "any", "nofile", "all"] {
         s.file(
             &format!("htdocs/{d}/index.html"),
             format!("{d} secret\n").as_bytes(),
@@ -110,6 +119,8 @@ fn basic_auth(mpm: &str) {
         get("/any/", &[]),
         get("/nofile/", &[&bob]),
         get("/index.html", &[&bob]),
+        get("/all/", &[]),
+        get("/all/", &[&bob]),
     ];
     s.file("htdocs/index.html", b"public\n");
     let (a, m) = s.both(mpm, &cases);

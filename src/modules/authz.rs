@@ -15,7 +15,7 @@ enum R {
     Neutral,
 }
 
-fn provider(p: &Provider, req: &Request<'_>) -> R {
+fn provider(p: &Provider, req: &Request<'_>, any_user: bool) -> R {
     let ip = req.peer.ip().to_canonical();
     let yes = |b: bool| if b { R::Granted } else { R::Denied };
     match p {
@@ -26,6 +26,7 @@ fn provider(p: &Provider, req: &Request<'_>) -> R {
         Provider::Host(_) | Provider::ForwardDns(_) => R::Denied,
         Provider::Env(vars) => yes(vars.iter().any(|v| req.env_var(v).is_some())),
         Provider::Method(ms) => yes(ms.iter().any(|m| m.eq_ignore_ascii_case(req.method_str))),
+        Provider::User(_) | Provider::ValidUser if any_user => R::Granted,
         Provider::User(names) => match req.env_var("REMOTE_USER") {
             Some(u) => yes(names.iter().any(|n| n == u)),
             None => R::Denied,
@@ -35,13 +36,14 @@ fn provider(p: &Provider, req: &Request<'_>) -> R {
     }
 }
 
-fn eval(a: &Authz, req: &Request<'_>) -> R {
+/// `any_user`: pretend the user requirements are met (would credentials help at all?).
+fn eval(a: &Authz, req: &Request<'_>, any_user: bool) -> R {
     match a {
         Authz::Require {
             negate,
             provider: p,
         } => {
-            let r = provider(p, req);
+            let r = provider(p, req, any_user);
             if *negate {
                 match r {
                     R::Granted => R::Denied,
@@ -55,7 +57,7 @@ fn eval(a: &Authz, req: &Request<'_>) -> R {
         Authz::All(items) => {
             let mut any_granted = false;
             for i in items {
-                match eval(i, req) {
+                match eval(i, req, any_user) {
                     R::Denied => return R::Denied,
                     R::Granted => any_granted = true,
                     R::Neutral => {}
@@ -70,7 +72,7 @@ fn eval(a: &Authz, req: &Request<'_>) -> R {
         Authz::Any(items) => {
             let mut denied = false;
             for i in items {
-                match eval(i, req) {
+                match eval(i, req, any_user) {
                     R::Granted => return R::Granted,
                     R::Denied => denied = true,
                     R::Neutral => {}
@@ -84,7 +86,7 @@ fn eval(a: &Authz, req: &Request<'_>) -> R {
         }
         Authz::None(items) => {
             for i in items {
-                if eval(i, req) == R::Granted {
+                if eval(i, req, any_user) == R::Granted {
                     return R::Denied;
                 }
             }
@@ -127,8 +129,14 @@ fn wants_user(a: &Authz) -> bool {
 /// requirements are checked again with the user (401 again when they still fail).
 pub fn check_auth(req: &mut Request<'_>, resp: &mut super::Response) -> Result<(), u16> {
     let first = check(req);
-    let needs_user =
-        req.dir.authz.as_deref().is_some_and(wants_user) && req.env_var("REMOTE_USER").is_none();
+    // Ask for credentials only when a user could change the answer (a failed `Require ip`
+    // inside `<RequireAll>` stays a 403, as in httpd).
+    let needs_user = req
+        .dir
+        .authz
+        .as_deref()
+        .is_some_and(|a| wants_user(a) && eval(a, req, true) == R::Granted)
+        && req.env_var("REMOTE_USER").is_none();
     let host_denied = req.dir.satisfy_any != Some(true) && !host_ok(req);
     if first.is_ok() || !needs_user || host_denied {
         return first;
@@ -161,7 +169,7 @@ pub fn check(req: &Request<'_>) -> Result<(), u16> {
     let authz_ok = match req.dir.authz.as_deref() {
         // No Require anywhere: granted (httpd 2.4 without authz configuration).
         None => true,
-        Some(a) => eval(a, req) == R::Granted,
+        Some(a) => eval(a, req, false) == R::Granted,
     };
     let ok = if req.dir.satisfy_any == Some(true) {
         host_ok || authz_ok

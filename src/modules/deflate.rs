@@ -14,6 +14,8 @@ use crate::config::directives::deflate::AlterETag;
 
 /// httpd leaves bodies this short uncompressed (found by probing apache2 2.4).
 const MIN_LEN: u64 = 69;
+/// Larger bodies are sent uncompressed (the filter works in memory).
+const MAX_LEN: u64 = 64 << 20;
 
 /// Does `Accept-Encoding` accept gzip (`gzip`/`x-gzip` without `q=0`)?
 fn accepts_gzip(ae: &str) -> bool {
@@ -136,7 +138,8 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
             None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),
         }
     }
-    if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) {
+    // Bodies are compressed in memory: very large ones go out as they are.
+    if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) || full_len > MAX_LEN {
         return;
     }
     let Some(plain) = read_all(req, resp) else {
