@@ -61,6 +61,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 prev_status: req.prev_status,
                 headers_in_override: req.headers_in_override.clone(),
                 proxy_target: None,
+                rewrite: Default::default(),
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {

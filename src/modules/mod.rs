@@ -5,11 +5,15 @@
 //! The connection driver (`crate::conn`) owns the wire; this module only builds responses.
 
 pub mod alias;
+pub mod auth_basic;
+pub mod authn_file;
 pub mod authz;
 pub mod autoindex;
 pub mod core;
+pub mod deflate;
 pub mod dir;
 pub mod env;
+pub mod expires;
 pub mod headers;
 pub mod htaccess;
 pub mod log_config;
@@ -17,6 +21,7 @@ pub mod metrics;
 pub mod mime;
 pub mod proxy;
 pub mod request;
+pub mod rewrite;
 pub mod setenvif;
 pub mod status;
 pub mod uri;
@@ -277,13 +282,16 @@ pub fn process<'c>(
         prev_status: None,
         headers_in_override: Vec::new(),
         proxy_target: None,
+        rewrite: Default::default(),
     };
     let expect = head.header("Expect");
     let expect_continue =
         head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
     let mut resp = Response::new(200);
     let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
+        expires::fixup(req, &mut resp);
         headers::fixup(req, &mut resp);
+        deflate::fixup(req, &mut resp);
         Outcome {
             response: resp,
             server,
@@ -486,13 +494,24 @@ fn locate(
 }
 
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
-    // Translate: mod_proxy's ProxyPass first (as httpd's proxy_trans), then mod_alias, then
-    // DocumentRoot.
-    if let Some(target) = proxy::translate(req) {
+    // Translate: mod_rewrite, mod_proxy's ProxyPass (as httpd's proxy_trans), then mod_alias,
+    // then DocumentRoot.
+    let rewritten = match rewrite::translate(req, resp) {
+        rewrite::Action::Mapped => true,
+        rewrite::Action::Status(s) => return Err(s),
+        rewrite::Action::Proxy(t) => return proxy::run(ctx.config, req, t, resp),
+        rewrite::Action::Continue | rewrite::Action::Internal => false,
+    };
+    if let Some(target) = proxy::translate(req).filter(|_| !rewritten) {
         return proxy::run(ctx.config, req, target, resp);
     }
     let server_dir = &req.server.dir;
-    match alias::translate(server_dir, &req.uri, req.query.as_deref()) {
+    let mapped = if rewritten {
+        Some(alias::Mapped::File(std::mem::take(&mut req.filename)))
+    } else {
+        alias::translate(server_dir, &req.uri, req.query.as_deref())
+    };
+    match mapped {
         Some(alias::Mapped::Redirect(status, target)) => {
             if let Some(t) = target {
                 let t = if is_http_url(&t) {
@@ -565,9 +584,15 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
     }
     setenvif::run(req);
-    authz::check(req)?;
+    authz::check_auth(req, resp)?;
     headers::request_fixup(req);
     env::fixup(req);
+    match rewrite::fixup(req, resp) {
+        rewrite::Action::Status(s) => return Err(s),
+        rewrite::Action::Proxy(t) => return proxy::run(ctx.config, req, t, resp),
+        rewrite::Action::Internal => return internal_redirect(ctx, req, resp),
+        rewrite::Action::Continue | rewrite::Action::Mapped => {}
+    }
 
     if refused {
         return Err(403);
@@ -624,6 +649,20 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
         }
     }
     static_content(req, resp)
+}
+
+/// An internal redirect to `req.uri` (mod_rewrite per-dir): the whole request again, at most
+/// 10 deep (httpd's LimitInternalRecursion default).
+fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    req.rewrite.redirects += 1;
+    if req.rewrite.redirects > 10 {
+        crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
+        return Err(500);
+    }
+    req.filename = PathBuf::new();
+    req.finfo = None;
+    req.dir = Arc::new(req.server.dir.clone());
+    map_and_handle(ctx, req, resp)
 }
 
 /// mod_dir + autoindex + the default handler for what translate found.

@@ -262,7 +262,7 @@ pub fn run(
     }
     req.dir = dir;
     super::setenvif::run(req);
-    super::authz::check(req)?;
+    super::authz::check_auth(req, resp)?;
     super::headers::request_fixup(req);
     super::env::fixup(req);
     req.proxy_target = Some(target.clone());

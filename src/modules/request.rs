@@ -238,6 +238,8 @@ pub struct Request<'a> {
     pub headers_in_override: Vec<(String, Option<String>)>,
     /// mod_proxy's translate hook: the backend URL this request goes to.
     pub proxy_target: Option<String>,
+    /// mod_rewrite's per-request state (END, internal redirects, T=/H=).
+    pub rewrite: super::rewrite::Notes,
 }
 
 impl Request<'_> {
