@@ -499,7 +499,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     let rewritten = match rewrite::translate(req, resp) {
         rewrite::Action::Mapped => true,
         rewrite::Action::Status(s) => return Err(s),
-        rewrite::Action::Proxy(t) => return proxy::run(ctx.config, req, t, resp),
+        rewrite::Action::Proxy(t) => {
+            return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
+        }
         rewrite::Action::Continue | rewrite::Action::Internal => false,
     };
     if let Some(target) = proxy::translate(req).filter(|_| !rewritten) {
@@ -589,7 +591,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     env::fixup(req);
     match rewrite::fixup(req, resp) {
         rewrite::Action::Status(s) => return Err(s),
-        rewrite::Action::Proxy(t) => return proxy::run(ctx.config, req, t, resp),
+        rewrite::Action::Proxy(t) => {
+            return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
+        }
         rewrite::Action::Internal => return internal_redirect(ctx, req, resp),
         rewrite::Action::Continue | rewrite::Action::Mapped => {}
     }

@@ -21,6 +21,25 @@ pub struct Target {
     pub rule: Arc<ProxyPassRule>,
 }
 
+impl Target {
+    /// A backend URL that mod_rewrite's `[P]` flag produced: no ProxyPass line stands behind
+    /// it, so the worker parameters are httpd's defaults (as its default proxy worker).
+    pub fn rewritten(url: String) -> Target {
+        let rule = ProxyPassRule {
+            path: ProxyPath::InLocation,
+            url: Some(url.clone()),
+            timeout: None,
+            retry: None,
+            reuse: None,
+            upgrade: None,
+        };
+        Target {
+            url,
+            rule: Arc::new(rule),
+        }
+    }
+}
+
 /// httpd's proxy_trans: the backend URL for `req.uri` by the ProxyPass rules written inside
 /// `<Location>` (the last matching section wins, as the location merge does), then the
 /// server's (file order, first match; `!` excludes), with the query string appended.
