@@ -681,7 +681,7 @@ fn fd_exhaustion_logged_and_recovered(mpm: &str) {
         assert!(st.success(), "prlimit failed");
     }
     // Hold more connections than there are fds (each sends half a request head).
-    let hold = (spare as usize + 2) * children.len() + 4;
+    let hold = (spare + 2) * children.len() + 4;
     let held: Vec<_> = (0..hold)
         .map(|_| partial_request(s.port).expect("connect"))
         .collect();
