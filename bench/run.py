@@ -57,8 +57,7 @@ TUNING = {
                 ("ServerLimit", 256), ("MaxRequestWorkers", 256), ("MaxConnectionsPerChild", 0)],
 }
 COMMON = [("Timeout", 60), ("KeepAlive", "On"), ("KeepAliveTimeout", 60), ("MaxKeepAliveRequests", 0),
-          ("ListenBacklog", 511), ("EnableSendfile", "On"), ("HostnameLookups", "Off"),
-          ("ExtendedStatus", "Off")]
+          ("ListenBacklog", 511), ("EnableSendfile", "On"), ("HostnameLookups", "Off")]
 
 
 def free_port():
@@ -119,7 +118,7 @@ http {{
     # nginx 1.22 serves h2c (prior knowledge) only on a port of its own
     server {{ listen 127.0.0.1:{h2port} http2 backlog=511; root {docroot}; }}
 }}
-""".format(user=user, nofile=NOFILE, root=root, port=port, h2port=h2port, docroot=docroot)
+""".format(user=user, nofile=resource.getrlimit(resource.RLIMIT_NOFILE)[0], root=root, port=port, h2port=h2port, docroot=docroot)
 
 
 # ------------------------------------------------------------------ processes and memory
@@ -159,7 +158,13 @@ def pss_kib(root):
 
 
 def limit_nofile():
-    resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
+    """Soft RLIMIT_NOFILE up to NOFILE, or the hard limit when that is lower."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = NOFILE if hard == resource.RLIM_INFINITY else min(NOFILE, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, want if hard != resource.RLIM_INFINITY else hard))
+    except (ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
 
 
 class Server:
@@ -496,15 +501,15 @@ def main():
     def log(msg):
         print(msg, file=sys.stderr, flush=True)
 
-    binary = args.bin
+    binary = os.path.abspath(args.bin) if args.bin else None
     if not binary and "mpmd" in servers:
         log("cargo build --release")
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=REPO, check=True)
         binary = os.path.join(REPO, "target", "release", "mpmd")
-    try:
-        resource.setrlimit(resource.RLIMIT_NOFILE, (NOFILE, NOFILE))
-    except (ValueError, OSError):
-        sys.exit("cannot raise RLIMIT_NOFILE to %d (run as root or raise the hard limit)" % NOFILE)
+    limit_nofile()
+    nofile = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+    if "idle" in args.workloads and nofile < args.idle + 1000:
+        log("warning: RLIMIT_NOFILE %d is low for --idle %d" % (nofile, args.idle))
     if not args.no_pin:
         os.sched_setaffinity(0, {CLIENT_CPU})
 

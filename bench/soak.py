@@ -44,7 +44,7 @@ def main():
     ap.add_argument("--no-pin", action="store_true")
     args = ap.parse_args()
     args.factor = "8"
-    binary = args.bin
+    binary = os.path.abspath(args.bin) if args.bin else None
     if not binary:
         subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=bench.REPO, check=True)
         binary = os.path.join(bench.REPO, "target", "release", "mpmd")
