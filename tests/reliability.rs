@@ -721,8 +721,12 @@ fn fd_exhaustion_logged_and_recovered(mpm: &str) {
     drop(held);
     for q in queued {
         let r = q.join().expect("queued client");
+        // Answered: 200, or httpd's 403 when the file open itself met EMFILE in the instant
+        // the accept got the first freed fd (AH00132 in the log).
         assert!(
-            r.as_ref().is_ok_and(|r| r.status == 200),
+            r.as_ref().is_ok_and(
+                |r| r.status == 200 || (r.status == 403 && s.error_log().contains("AH00132"))
+            ),
             "queued client after recovery: {r:?}\n{}",
             s.error_log()
         );
