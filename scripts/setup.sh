@@ -12,9 +12,10 @@ SUDO=""
 #   systemd (systemd-analyze)    – unit verification
 #   debhelper devscripts lintian fakeroot – the package build test
 #   logrotate php-fpm prometheus-apache-exporter goaccess – real peers of the ops, proxy and status tests
+#   slowhttptest                 – the slowloris attacker of tests/reliability.rs
 PKGS="apache2 apache2-utils curl nghttp2-client openssl nginx wrk systemd \
       debhelper devscripts lintian fakeroot build-essential python3 logrotate \
-      php-fpm prometheus-apache-exporter goaccess"
+      php-fpm prometheus-apache-exporter goaccess slowhttptest"
 missing=""
 for p in $PKGS; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

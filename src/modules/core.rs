@@ -260,8 +260,19 @@ pub fn serve_file(
     };
     let file = match File::open(&req.filename) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => return Err(403),
-        Err(_) => return Err(404),
+        // Gone between the walk's stat and here.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(404),
+        // httpd's default handler answers 403 for any other open failure, EMFILE included.
+        Err(e) => {
+            crate::ap_log!(
+                error,
+                "core",
+                "({}){e}: AH00132: file permissions deny server access: {}",
+                e.raw_os_error().unwrap_or(0),
+                req.filename.display()
+            );
+            return Err(403);
+        }
     };
     let len = meta.size();
     let mtime = (meta.mtime().max(0) as u64).min(req.time);

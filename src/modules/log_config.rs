@@ -8,6 +8,7 @@ use std::cell::RefCell;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::ServerConfig;
@@ -758,22 +759,42 @@ struct Writer {
     sink: Sink,
     /// `BufferedLogs On`: lines kept here until LOG_BUFSIZE or child exit.
     buffer: Option<Mutex<Vec<u8>>>,
+    /// The last write failed: the error was logged once (AH00646) and is not repeated for
+    /// every request until a write succeeds again (a full disk must not flood the error log).
+    failing: AtomicBool,
 }
 
 impl Writer {
+    /// One write; a failure (ENOSPC, EPIPE …) loses the line, is logged and serving goes on.
+    fn put(&self, bytes: &[u8]) {
+        match self.sink.file().write_all(bytes) {
+            Ok(()) => self.failing.store(false, Ordering::Relaxed),
+            Err(e) => {
+                if !self.failing.swap(true, Ordering::Relaxed) {
+                    crate::ap_log!(
+                        error,
+                        "log_config",
+                        "AH00646: Error writing to {}: {e}",
+                        self.target
+                    );
+                }
+            }
+        }
+    }
+
     fn write_line(&self, line: &[u8]) {
         let Some(buf) = &self.buffer else {
             // one write per line: O_APPEND files and pipes keep lines whole across children
-            let _ = self.sink.file().write_all(line);
+            self.put(line);
             return;
         };
         let mut b = buf.lock().unwrap_or_else(|e| e.into_inner());
         if b.len() + line.len() > LOG_BUFSIZE {
-            let _ = self.sink.file().write_all(&b);
+            self.put(&b);
             b.clear();
         }
         if line.len() >= LOG_BUFSIZE {
-            let _ = self.sink.file().write_all(line);
+            self.put(line);
         } else {
             b.extend_from_slice(line);
         }
@@ -783,7 +804,7 @@ impl Writer {
         if let Some(buf) = &self.buffer {
             let mut b = buf.lock().unwrap_or_else(|e| e.into_inner());
             if !b.is_empty() {
-                let _ = self.sink.file().write_all(&b);
+                self.put(&b);
                 b.clear();
             }
         }
@@ -870,6 +891,7 @@ fn open_target(target: &str, buffered: bool) -> Result<Writer, LogConfigError> {
         target: target.to_string(),
         sink,
         buffer: buffered.then(|| Mutex::new(Vec::with_capacity(LOG_BUFSIZE))),
+        failing: AtomicBool::new(false),
     })
 }
 

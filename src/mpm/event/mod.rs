@@ -204,7 +204,14 @@ struct Listener {
     factor: usize,
     accepted: u64,
     dying: bool,
+    /// After a resource error from accept (EMFILE, ENFILE, ENOBUFS …): no accept before this
+    /// instant, then retry even without a new edge on the listener (the queued connections
+    /// are still there; an edge-triggered listener would not wake us for them).
+    accept_backoff: Option<Instant>,
 }
+
+/// How long the listener waits before retrying accept after a resource error.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 
 pub fn child_main(ctx: ChildCtx) -> i32 {
     let sb = ctx.scoreboard;
@@ -280,6 +287,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         factor,
         accepted: 0,
         dying: false,
+        accept_backoff: None,
     };
     let code = l.run();
     close_queue(&shared);
@@ -318,7 +326,12 @@ impl Listener {
                 .next_deadline()
                 .map(|d| d.saturating_duration_since(Instant::now()))
                 .unwrap_or(Duration::from_secs(1))
-                .min(Duration::from_secs(1));
+                .min(Duration::from_secs(1))
+                .min(
+                    self.accept_backoff
+                        .map(|t| t.saturating_duration_since(Instant::now()))
+                        .unwrap_or(Duration::MAX),
+                );
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     ap_log!(crit, "mpm_event", "AH03267: poll failed: {e}");
@@ -414,6 +427,12 @@ impl Listener {
         if self.dying {
             return;
         }
+        if let Some(t) = self.accept_backoff {
+            if Instant::now() < t {
+                return;
+            }
+            self.accept_backoff = None;
+        }
         let proc_rec = self.ctx.scoreboard.process(self.ctx.slot);
         loop {
             if self.over_limit() {
@@ -468,8 +487,10 @@ impl Listener {
                 }
                 Err(e) if accept_error_is_transient(&e) => {}
                 Err(e) => {
+                    // Out of fds (or buffers): back off, keep the listener marked pending so
+                    // the queue is retried once connections have closed.
                     ap_log!(error, "mpm_event", "AH00472: accept failed: {e}");
-                    self.accept_pending[i] = false;
+                    self.accept_backoff = Some(Instant::now() + ACCEPT_BACKOFF);
                     return;
                 }
             }
