@@ -6,7 +6,7 @@ SUDO=""
 [ "$(id -u)" = 0 ] || SUDO="sudo"
 
 # Debian packages the tests use as oracle and real clients:
-#   apache2 apache2-utils (ab)  – the differential oracle and its MPM modules
+#   apache2 apache2-utils (ab, htpasswd) – the differential oracle and its MPM modules
 #   curl nghttp2-client (h2load, nghttp) openssl – real clients
 #   nginx wrk                    – the shared benchmark
 #   systemd (systemd-analyze)    – unit verification

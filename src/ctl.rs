@@ -6,6 +6,7 @@
 //! it as text, cut after the scoreboard key, so its output reads like apache2ctl's
 //! `www-browser -dump` without needing a browser; `?auto` stays for monitoring tools.
 
+pub mod advise;
 pub mod env;
 pub mod http;
 pub mod text;
@@ -201,6 +202,8 @@ fn runs_in_foreground(args: &[String]) -> bool {
 fn usage(prog: &str) -> String {
     format!(
         "Usage: {prog} start|stop|restart|graceful|graceful-stop|configtest|status|fullstatus|help\n\
+         \x20      {prog} advise [--window SECS] [--interval SECS] [--json] [--write] …\n\
+         \x20                    (size the MPM from the running server; {prog} advise -h)\n\
          \x20      {prog} <mpmd args>\n\
          \x20      {prog} -h            (for help on <mpmd args>)\n"
     )
@@ -225,6 +228,9 @@ pub fn main_with(argv0: &str, args: Vec<String>, env: Env) -> i32 {
     if let Err(msg) = make_run_dirs(&ctl.env) {
         println!("{msg}");
         return 1;
+    }
+    if args[0] == "advise" {
+        return advise::main(&ctl, &args[1..]);
     }
     let code = match joined.as_str() {
         "start" => {
@@ -264,6 +270,13 @@ pub fn main_with(argv0: &str, args: Vec<String>, env: Env) -> i32 {
             2
         }
         "configtest" => ctl.run(&["-t"]),
+        "-h" => {
+            // mpmd's flags, as apache2ctl passes -h through, then mpmctl's own verbs.
+            let code = ctl.run(&["-h"]);
+            eprint!("\n{}", usage(&prog));
+            eprint!("{}", advise::USAGE);
+            return code;
+        }
         "status" | "fullstatus" => return status(&ctl, joined == "status"),
         _ => {
             let argv: Vec<&str> = args.iter().map(String::as_str).collect();

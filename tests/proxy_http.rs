@@ -266,7 +266,74 @@ fn backend_failures(mpm: &str) {
     s.stop();
 }
 
+/// The request body streams to the backend: the backend sees the request head (and the first
+/// half of the body) before the client has sent the second half.
+fn request_body_streams(mpm: &str) {
+    let l = TcpListener::bind("127.0.0.1:0").unwrap();
+    let bport = l.local_addr().unwrap().port();
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    thread::spawn(move || {
+        let Ok((c, _)) = l.accept() else { return };
+        let _ = c.set_read_timeout(Some(Duration::from_secs(20)));
+        let mut r = BufReader::new(c.try_clone().unwrap());
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if r.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            head.push_str(&line);
+            if line == "\r\n" {
+                break;
+            }
+        }
+        let mut first = [0u8; 5];
+        if r.read_exact(&mut first).is_err() {
+            return;
+        }
+        let _ = tx.send(format!("{head}{}", String::from_utf8_lossy(&first)));
+        let mut second = [0u8; 5];
+        if r.read_exact(&mut second).is_err() {
+            return;
+        }
+        let body = format!(
+            "{}{}",
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&second)
+        );
+        let _ = write!(
+            &c,
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+    });
+    let mut s = Server::start(
+        mpm,
+        &format!(
+            "LoadModule proxy_module modules/mod_proxy.so\n\
+             LoadModule proxy_http_module modules/mod_proxy_http.so\n\
+             ProxyPass /up/ http://127.0.0.1:{bport}/\n"
+        ),
+    );
+    let c = connect(s.port).unwrap();
+    (&c).write_all(
+        b"POST /up/x HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\
+          Content-Length: 10\r\n\r\nfirst",
+    )
+    .unwrap();
+    let seen = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the backend got the head and the first half before the rest was sent");
+    assert!(seen.starts_with("POST /x HTTP/1.1\r\n"), "{seen}");
+    assert!(seen.contains("Content-Length: 10\r\n"), "{seen}");
+    (&c).write_all(b"+rest").unwrap();
+    let r = read_response(&mut BufReader::new(c)).unwrap();
+    assert_eq!((r.status, r.body.as_slice()), (200, &b"first+rest"[..]));
+    assert!(s.stop());
+}
+
 mpm_tests!(
+    request_body_streams,
     proxied_get_and_headers,
     post_body_and_reuse,
     reverse_rewrites_location,

@@ -119,7 +119,11 @@ pub enum Provider {
     ForwardDns(Vec<String>),
     Env(Vec<String>),
     Method(Vec<String>),
-    /// `Require expr …`, `user`, `group`, `valid-user`: need features we do not have; never
+    /// `Require user a b` (mod_authz_user).
+    User(Vec<String>),
+    /// `Require valid-user` (mod_authz_user).
+    ValidUser,
+    /// `Require expr …`, `group`, `file-owner`: need features we do not have; never
     /// granted (denied, which is the safe answer).
     Unsupported(String),
 }
@@ -306,6 +310,16 @@ pub struct DirConf {
     pub proxy_preserve_host: Option<bool>,
     pub proxy_timeout: Option<std::time::Duration>,
     pub proxy_add_headers: Option<bool>,
+    /// mod_rewrite in `<Directory>`/`.htaccess` (the fixups phase).
+    pub rewrite: Option<Arc<crate::config::directives::rewrite::RewriteConf>>,
+    /// mod_rewrite at server/vhost level (the URL-to-filename phase).
+    pub rewrite_server: Option<Arc<crate::config::directives::rewrite::RewriteConf>>,
+    /// mod_auth_basic / mod_authn_file / mod_authn_core.
+    pub auth: Option<Arc<crate::config::directives::auth::AuthConf>>,
+    /// mod_expires.
+    pub expires: Option<Arc<crate::config::directives::expires::ExpiresConf>>,
+    /// mod_deflate (and the DEFLATE filter named by AddOutputFilterByType/SetOutputFilter).
+    pub deflate: Option<Arc<crate::config::directives::deflate::DeflateConf>>,
 }
 
 fn pick<T: Clone>(base: &Option<T>, over: &Option<T>) -> Option<T> {
@@ -395,6 +409,30 @@ impl DirConf {
             proxy_preserve_host: pick(&self.proxy_preserve_host, &over.proxy_preserve_host),
             proxy_timeout: pick(&self.proxy_timeout, &over.proxy_timeout),
             proxy_add_headers: pick(&self.proxy_add_headers, &over.proxy_add_headers),
+            rewrite: match (&self.rewrite, &over.rewrite) {
+                (Some(b), Some(o)) => Some(Arc::new(
+                    crate::config::directives::rewrite::merge_dir(b, o),
+                )),
+                (b, o) => pick(b, o),
+            },
+            rewrite_server: match (&self.rewrite_server, &over.rewrite_server) {
+                (Some(b), Some(o)) => Some(Arc::new(
+                    crate::config::directives::rewrite::merge_server(b, o),
+                )),
+                (b, o) => pick(b, o),
+            },
+            auth: match (&self.auth, &over.auth) {
+                (Some(b), Some(o)) => Some(Arc::new(b.merge(o))),
+                (b, o) => pick(b, o),
+            },
+            expires: match (&self.expires, &over.expires) {
+                (Some(b), Some(o)) => Some(Arc::new(b.merge(o))),
+                (b, o) => pick(b, o),
+            },
+            deflate: match (&self.deflate, &over.deflate) {
+                (Some(b), Some(o)) => Some(Arc::new(b.merge(o))),
+                (b, o) => pick(b, o),
+            },
         }
     }
 

@@ -159,6 +159,8 @@ pub fn load_with(opts: &LoadOptions) -> Result<ServerConfig, LoadError> {
         warnings: tree.warnings.clone(),
     })?;
     cfg.include_dump = tree.dump_includes();
+    let lints = super::lint::startup_lines(&cfg, &tree.nodes);
+    cfg.warnings.extend(lints);
     let mut notices = tree.warnings;
     notices.append(&mut cfg.notices);
     cfg.notices = notices;

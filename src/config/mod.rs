@@ -18,6 +18,7 @@ pub mod dir;
 pub mod directives;
 pub mod docs;
 pub mod dump;
+pub mod lint;
 pub mod load;
 pub mod overrides;
 pub mod registry;

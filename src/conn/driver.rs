@@ -531,6 +531,9 @@ enum BodyEnd {
     Gone,
 }
 
+/// Where a deferred handler's body bytes go while they are read.
+type BodyFeed<'a> = &'a mut dyn FnMut(&[u8]);
+
 /// Reads and discards the request body (static handlers do not use it), enforcing
 /// LimitRequestBody; sends `100 Continue` first when the client waits for it.
 fn discard_body(
@@ -539,7 +542,7 @@ fn discard_body(
     framing_kind: BodyFraming,
     limit: u64,
     expect_continue: bool,
-    mut keep: Option<&mut Vec<u8>>,
+    mut keep: Option<BodyFeed<'_>>,
 ) -> BodyEnd {
     let mut sent_continue = false;
     let mut send_continue = |io: &mut Io<'_>, buf_empty: bool| -> bool {
@@ -559,7 +562,7 @@ fn discard_body(
             loop {
                 let take = (read_buf.len() as u64).min(left) as usize;
                 if let Some(k) = keep.as_deref_mut() {
-                    k.extend_from_slice(&read_buf[..take]);
+                    k(&read_buf[..take]);
                 }
                 read_buf.drain(..take);
                 left -= take as u64;
@@ -583,7 +586,7 @@ fn discard_body(
                     match dec.feed(read_buf) {
                         Ok(step) => {
                             if let Some(k) = keep.as_deref_mut() {
-                                k.extend_from_slice(&read_buf[step.data.clone()]);
+                                k(&read_buf[step.data.clone()]);
                             }
                             read_buf.drain(..step.used);
                             if limit > 0 && dec.total > limit {
@@ -641,7 +644,6 @@ fn serve_one(
     let env = result.env;
     // A handler that needs the request body (mod_proxy) runs once it is read.
     let deferred = resp.deferred.take();
-    let mut req_body = Vec::new();
 
     if head.is_http09() {
         ctx.observer.state(WorkerState::BusyWrite);
@@ -669,21 +671,34 @@ fn serve_one(
                 let rrt = server.request_read_timeout.with_defaults();
                 io.set_stage(ReadStage::new(rrt.body, Instant::now()));
             }
-            let keep_body = deferred.as_ref().map(|_| &mut req_body);
-            let end = discard_body(
-                read_buf,
-                io,
-                kind,
-                result.limit_request_body,
-                expect,
-                keep_body,
-            );
+            // A deferred handler (mod_proxy) gets the body as it is read, unless it is
+            // refused for its declared length first.
+            let limit = result.limit_request_body;
+            let mut sink = match (deferred, kind) {
+                (Some(_), BodyFraming::Length(n)) if limit > 0 && n > limit => None,
+                (Some(d), BodyFraming::Length(n)) => Some((d.0)(Some(n))),
+                (Some(d), BodyFraming::None) => Some((d.0)(Some(0))),
+                (Some(d), BodyFraming::Chunked) => Some((d.0)(None)),
+                (None, _) => None,
+            };
+            let end = match sink.as_mut() {
+                Some(s) => {
+                    let mut feed = |c: &[u8]| s.data(c);
+                    discard_body(read_buf, io, kind, limit, expect, Some(&mut feed))
+                }
+                None => discard_body(read_buf, io, kind, limit, expect, None),
+            };
             io.set_stage(None);
+            if !matches!(end, BodyEnd::Ok) {
+                if let Some(s) = sink.take() {
+                    drop(s.finish(false));
+                }
+            }
             match end {
                 BodyEnd::Ok => {
-                    if let Some(d) = deferred {
+                    if let Some(s) = sink {
                         ctx.observer.state(WorkerState::BusyWrite);
-                        resp = (d.0)(std::mem::take(&mut req_body));
+                        resp = s.finish(true);
                     }
                 }
                 BodyEnd::Gone => return (Some(ConnOutcome::Close), false),
@@ -737,12 +752,66 @@ fn serve_one(
             return (Some(ConnOutcome::Close), false);
         }
     };
+    if let Some(up) = resp.upgrade.take() {
+        // mod_proxy_wstunnel: after the 101 the connection belongs to the tunnel.
+        let mut client = TunnelClient {
+            stream: io.stream,
+            tls: io.tls.as_deref_mut(),
+        };
+        (up.0)(&mut client, std::mem::take(read_buf));
+        ctx.observer.request_done(sent);
+        log(
+            peer,
+            local,
+            head,
+            server,
+            &resp,
+            (sent, 0, false, requests_served + 1),
+            &env,
+            time,
+            started,
+        );
+        return (Some(ConnOutcome::Close), false);
+    }
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
     log(
         peer, local, head, server, &resp, counts, &env, time, started,
     );
     (None, keep)
+}
+
+/// The client connection as a tunnel end (see `modules::Upgrade`).
+struct TunnelClient<'a> {
+    stream: &'a TcpStream,
+    tls: Option<&'a mut crate::tls::TlsSession>,
+}
+
+impl modules::ClientIo for TunnelClient<'_> {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.stream.as_fd()
+    }
+    fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        self.stream.set_nonblocking(on)
+    }
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.read(self.stream, buf),
+            None => (&*self.stream).read(buf),
+        }
+    }
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.write(self.stream, buf),
+            None => (&*self.stream).write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.flush(self.stream),
+            None => Ok(()),
+        }
+    }
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -53,6 +53,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 uri: format!("{}{}", req.uri, name),
                 query: req.query.clone(),
                 filename: candidate,
+                path_info: String::new(),
                 finfo: Some(m),
                 dir: req.dir.clone(),
                 env: req.env.clone(),
@@ -60,6 +61,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 prev_status: req.prev_status,
                 headers_in_override: req.headers_in_override.clone(),
                 proxy_target: None,
+                rewrite: Default::default(),
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {
@@ -75,7 +77,8 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
             };
             sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target)?;
             super::authz::check(&sub)?;
-            return super::static_content(&sub, resp);
+            // The index may have a handler of its own (`SetHandler proxy:…` for index.php).
+            return super::run_handler(&mut sub, resp);
         }
     }
     if req.dir.options_bits() & opt::INDEXES != 0 {

@@ -1146,6 +1146,12 @@ fn hook(rec: &super::LogRecord<'_>) {
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,
+        user: rec
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "REMOTE_USER")
+            .map(|(_, v)| v.as_str()),
         ..LogRecord::default()
     };
     logs.log(server, &r);

@@ -5,11 +5,15 @@
 //! The connection driver (`crate::conn`) owns the wire; this module only builds responses.
 
 pub mod alias;
+pub mod auth_basic;
+pub mod authn_file;
 pub mod authz;
 pub mod autoindex;
 pub mod core;
+pub mod deflate;
 pub mod dir;
 pub mod env;
+pub mod expires;
 pub mod headers;
 pub mod htaccess;
 pub mod log_config;
@@ -17,6 +21,7 @@ pub mod metrics;
 pub mod mime;
 pub mod proxy;
 pub mod request;
+pub mod rewrite;
 pub mod setenvif;
 pub mod status;
 pub mod uri;
@@ -33,7 +38,9 @@ use crate::config::dir::{opt, ErrorDoc};
 use crate::config::{AllowEncodedSlashes, ServerConf, ServerConfig, ServerSignature, ServerTokens};
 use crate::proto::h1::response::{error_page, ErrorInfo};
 use crate::proto::h1::Head;
-pub use request::{Body, Deferred, Framing, Method, Request, Response, StreamBody};
+pub use request::{
+    Body, BodySink, ClientIo, Deferred, Framing, Method, Request, Response, StreamBody, Upgrade,
+};
 
 /// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the
 /// status of the error to send.
@@ -267,6 +274,7 @@ pub fn process<'c>(
         uri: String::new(),
         query: None,
         filename: PathBuf::new(),
+        path_info: String::new(),
         finfo: None,
         dir: Arc::new(server.dir.clone()),
         env: Vec::new(),
@@ -274,13 +282,16 @@ pub fn process<'c>(
         prev_status: None,
         headers_in_override: Vec::new(),
         proxy_target: None,
+        rewrite: Default::default(),
     };
     let expect = head.header("Expect");
     let expect_continue =
         head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
     let mut resp = Response::new(200);
     let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
+        expires::fixup(req, &mut resp);
         headers::fixup(req, &mut resp);
+        deflate::fixup(req, &mut resp);
         Outcome {
             response: resp,
             server,
@@ -429,8 +440,12 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
 }
 
 /// The longest existing prefix of `path`: (metadata of the whole path if it exists, the
-/// directory to walk, the file name for `<Files>`).
-fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
+/// directory to walk, the file name for `<Files>`). A regular file followed by more path
+/// (`/x.php/more`) is found too; `path_info` gets the rest.
+fn locate(
+    path: &Path,
+    path_info: &mut String,
+) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
     match std::fs::metadata(path) {
         Ok(m) => {
             if m.is_dir() {
@@ -449,11 +464,23 @@ fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, b
                 e.kind() == std::io::ErrorKind::NotFound && std::fs::symlink_metadata(path).is_ok();
             let too_long = e.raw_os_error() == Some(libc::ENAMETOOLONG)
                 || e.kind() == std::io::ErrorKind::PermissionDenied;
-            // Walk up to the first existing directory.
+            // Walk up to the first existing directory (or a file: then the rest is path info).
             let mut dir = path.parent();
             while let Some(d) = dir {
-                if d.is_dir() {
-                    break;
+                match std::fs::metadata(d) {
+                    Ok(m) if m.is_dir() => break,
+                    Ok(m) if m.is_file() && e.raw_os_error() == Some(libc::ENOTDIR) => {
+                        if let Ok(rest) = path.strip_prefix(d) {
+                            *path_info = format!("/{}", rest.to_string_lossy());
+                            let parent = d
+                                .parent()
+                                .map(Path::to_path_buf)
+                                .unwrap_or_else(|| PathBuf::from("/"));
+                            let name = d.file_name().map(|n| n.to_string_lossy().into_owned());
+                            return (Some(m), parent, name, false);
+                        }
+                    }
+                    _ => {}
                 }
                 dir = d.parent();
             }
@@ -467,13 +494,26 @@ fn locate(path: &Path) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, b
 }
 
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
-    // Translate: mod_proxy's ProxyPass first (as httpd's proxy_trans), then mod_alias, then
-    // DocumentRoot.
-    if let Some(target) = proxy::translate(req) {
+    // Translate: mod_rewrite, mod_proxy's ProxyPass (as httpd's proxy_trans), then mod_alias,
+    // then DocumentRoot.
+    let rewritten = match rewrite::translate(req, resp) {
+        rewrite::Action::Mapped => true,
+        rewrite::Action::Status(s) => return Err(s),
+        rewrite::Action::Proxy(t) => {
+            return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
+        }
+        rewrite::Action::Continue | rewrite::Action::Internal => false,
+    };
+    if let Some(target) = proxy::translate(req).filter(|_| !rewritten) {
         return proxy::run(ctx.config, req, target, resp);
     }
     let server_dir = &req.server.dir;
-    match alias::translate(server_dir, &req.uri, req.query.as_deref()) {
+    let mapped = if rewritten {
+        Some(alias::Mapped::File(std::mem::take(&mut req.filename)))
+    } else {
+        alias::translate(server_dir, &req.uri, req.query.as_deref())
+    };
+    match mapped {
         Some(alias::Mapped::Redirect(status, target)) => {
             if let Some(t) = target {
                 let t = if is_http_url(&t) {
@@ -492,7 +532,13 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             req.filename = PathBuf::from(f);
         }
     }
-    let (finfo, dir_path, file_name, refused) = locate(&req.filename);
+    let (finfo, dir_path, file_name, refused) = locate(&req.filename, &mut req.path_info);
+    if !req.path_info.is_empty() {
+        // `/x.php/extra`: the file is `x.php`, `/extra` is PATH_INFO.
+        let keep = req.filename.to_string_lossy().len() - req.path_info.len();
+        let f = req.filename.to_string_lossy()[..keep].to_string();
+        req.filename = PathBuf::from(f);
+    }
     req.finfo = finfo;
     let dir_str = dir_path.to_string_lossy();
     let dir_str = if dir_str.len() > 1 {
@@ -540,9 +586,17 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
     }
     setenvif::run(req);
-    authz::check(req)?;
+    authz::check_auth(req, resp)?;
     headers::request_fixup(req);
     env::fixup(req);
+    match rewrite::fixup(req, resp) {
+        rewrite::Action::Status(s) => return Err(s),
+        rewrite::Action::Proxy(t) => {
+            return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
+        }
+        rewrite::Action::Internal => return internal_redirect(ctx, req, resp),
+        rewrite::Action::Continue | rewrite::Action::Mapped => {}
+    }
 
     if refused {
         return Err(403);
@@ -581,8 +635,17 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         return Ok(());
     }
 
-    // Handlers named by SetHandler/AddHandler.
+    run_handler(req, resp)
+}
+
+/// The handler phase: the handler named by SetHandler/AddHandler (`proxy:…` is mod_proxy's
+/// handler form), else mod_dir/autoindex/the default handler.
+pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     if let Some(h) = req.dir.handler.as_deref() {
+        if h.len() > 6 && h[..6].eq_ignore_ascii_case("proxy:") {
+            let h = h[6..].to_string();
+            return proxy::handler(req, h, resp);
+        }
         if !h.eq_ignore_ascii_case("none") {
             if let Some((_, f)) = HANDLERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(h)) {
                 return f(req, resp);
@@ -592,11 +655,29 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     static_content(req, resp)
 }
 
+/// An internal redirect to `req.uri` (mod_rewrite per-dir): the whole request again, at most
+/// 10 deep (httpd's LimitInternalRecursion default).
+fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    req.rewrite.redirects += 1;
+    if req.rewrite.redirects > 10 {
+        crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
+        return Err(500);
+    }
+    req.filename = PathBuf::new();
+    req.finfo = None;
+    req.dir = Arc::new(req.server.dir.clone());
+    map_and_handle(ctx, req, resp)
+}
+
 /// mod_dir + autoindex + the default handler for what translate found.
 fn static_content(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };
+    // The default handler takes no path info (AcceptPathInfo Default).
+    if !req.path_info.is_empty() {
+        return Err(404);
+    }
     if meta.is_dir() {
         return dir::handle(req, resp);
     }

@@ -1,37 +1,135 @@
-//! mod_proxy's request side: the ProxyPass translate hook, `<Proxy>` sections, and the
-//! deferred handler that runs once the driver has the request body. The backend protocol lives
-//! in `proxy_http` (HTTP/1.1 with a per-thread keep-alive pool).
+//! mod_proxy's request side: the ProxyPass translate hook (server rules and the one-argument
+//! form inside `<Location>`), the `SetHandler "proxy:…"` handler form, `<Proxy>` sections, and
+//! the deferred handler that runs once the driver has the request body. The backend protocols
+//! live in `http` (HTTP/1.1 with a per-thread keep-alive pool, WebSocket upgrades tunnelled by
+//! `tunnel`) and `fcgi` (FastCGI, PHP-FPM).
 
+pub mod fcgi;
 pub mod http;
+pub mod tunnel;
 
 use std::sync::Arc;
 
-use super::{signature, walk, Deferred, Request, Response};
+use super::{signature, walk, BodySink, Deferred, Request, Response};
 use crate::config::directives::proxy::{ProxyPassRule, ProxyPath};
 use crate::config::{Matcher, SectionKind, ServerConfig};
 use crate::proto::h1::response::{error_page, ErrorInfo};
 
-/// httpd's proxy_trans: the backend URL for `req.uri` by the server's ProxyPass rules (file
-/// order, first match; `!` excludes), with the query string appended.
-pub fn translate(req: &Request<'_>) -> Option<String> {
+/// A translated request: the backend URL and the rule that mapped it.
+pub struct Target {
+    pub url: String,
+    pub rule: Arc<ProxyPassRule>,
+}
+
+impl Target {
+    /// A backend URL that mod_rewrite's `[P]` flag produced: no ProxyPass line stands behind
+    /// it, so the worker parameters are httpd's defaults (as its default proxy worker).
+    pub fn rewritten(url: String) -> Target {
+        let rule = ProxyPassRule {
+            path: ProxyPath::InLocation,
+            url: Some(url.clone()),
+            timeout: None,
+            retry: None,
+            reuse: None,
+            upgrade: None,
+        };
+        Target {
+            url,
+            rule: Arc::new(rule),
+        }
+    }
+}
+
+/// httpd's proxy_trans: the backend URL for `req.uri` by the ProxyPass rules written inside
+/// `<Location>` (the last matching section wins, as the location merge does), then the
+/// server's (file order, first match; `!` excludes), with the query string appended.
+pub fn translate(req: &Request<'_>) -> Option<Target> {
     if req.prev_status.is_some() {
         return None;
     }
-    let mut url = None;
-    for r in &req.server.dir.proxy_pass {
-        if !rule_matches(r, &req.uri) {
+    let mut found: Option<(Arc<ProxyPassRule>, String)> = None;
+    let mut excluded = false;
+    for sec in &req.server.sections {
+        if !matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch) {
             continue;
         }
-        // `!` stops the search: the URL is served locally.
-        url = Some(map_rule(r, &req.uri)?.1);
-        break;
+        let Some(rule) = sec
+            .conf
+            .proxy_pass
+            .iter()
+            .rev()
+            .find(|r| matches!(r.path, ProxyPath::InLocation))
+        else {
+            continue;
+        };
+        if let Some(url) = map_location(&sec.matcher, rule, &req.uri) {
+            excluded = rule.url.is_none();
+            found = Some((rule.clone(), url));
+        }
     }
-    let mut url = url?;
+    if excluded {
+        return None;
+    }
+    if found.is_none() {
+        for r in &req.server.dir.proxy_pass {
+            if !rule_matches(r, &req.uri) {
+                continue;
+            }
+            // `!` stops the search: the URL is served locally.
+            let (_, url) = map_rule(r, &req.uri)?;
+            found = Some((r.clone(), url));
+            break;
+        }
+    }
+    let (rule, mut url) = found?;
     if let Some(q) = &req.query {
         url.push('?');
         url.push_str(q);
     }
-    Some(url)
+    Some(Target { url, rule })
+}
+
+/// The URL a one-argument ProxyPass inside a `<Location>`/`<LocationMatch>` maps `uri` to
+/// (an empty string for the `!` exclusion).
+fn map_location(m: &Matcher, rule: &ProxyPassRule, uri: &str) -> Option<String> {
+    let base = rule.url.as_deref();
+    match m {
+        Matcher::Literal(p) => {
+            let n = prefix_len(p, uri)?;
+            Some(base.map_or(String::new(), |b| format!("{b}{}", encode_path(&uri[n..]))))
+        }
+        Matcher::Regex(re) => {
+            let caps = re.captures(uri)?;
+            let Some(b) = base else {
+                return Some(String::new());
+            };
+            let mut out = String::new();
+            caps.expand(&dollar_template(b), &mut out);
+            Some(out)
+        }
+        Matcher::Wildcard(p) => super::vhost::wildcard_match(p.as_bytes(), uri.as_bytes())
+            .then(|| base.unwrap_or("").to_string()),
+        Matcher::Expr(_) => None,
+    }
+}
+
+/// httpd's `$N` (one digit: `$1x` is group 1 then `x`) as a `regex` expansion template.
+fn dollar_template(base: &str) -> String {
+    let mut tmpl = String::with_capacity(base.len() + 8);
+    let mut it = base.chars().peekable();
+    while let Some(c) = it.next() {
+        match (c, it.peek()) {
+            ('$', Some(d)) if d.is_ascii_digit() => {
+                tmpl.push_str("${");
+                tmpl.push(*d);
+                tmpl.push('}');
+                it.next();
+            }
+            ('$', _) => tmpl.push_str("$$"),
+            _ => tmpl.push(c),
+        }
+    }
+    tmpl
 }
 
 /// Is `uri` under the ProxyPass prefix `path` (httpd's alias_match: a prefix ending without
@@ -52,6 +150,7 @@ fn rule_matches(rule: &ProxyPassRule, uri: &str) -> bool {
     match &rule.path {
         ProxyPath::Prefix(p) => prefix_len(p, uri).is_some(),
         ProxyPath::Regex(re) => re.is_match(uri),
+        ProxyPath::InLocation => false,
     }
 }
 
@@ -67,24 +166,10 @@ fn map_rule<'r>(rule: &'r Arc<ProxyPassRule>, uri: &str) -> Option<(&'r ProxyPas
             let caps = re.captures(uri)?;
             let base = rule.url.as_deref()?;
             let mut out = String::new();
-            // httpd's `$N` is one digit: `$1x` is group 1 then `x`.
-            let mut tmpl = String::with_capacity(base.len() + 8);
-            let mut it = base.chars().peekable();
-            while let Some(c) = it.next() {
-                match (c, it.peek()) {
-                    ('$', Some(d)) if d.is_ascii_digit() => {
-                        tmpl.push_str("${");
-                        tmpl.push(*d);
-                        tmpl.push('}');
-                        it.next();
-                    }
-                    ('$', _) => tmpl.push_str("$$"),
-                    _ => tmpl.push(c),
-                }
-            }
-            caps.expand(&tmpl, &mut out);
+            caps.expand(&dollar_template(base), &mut out);
             Some((rule, out))
         }
+        ProxyPath::InLocation => None,
     }
 }
 
@@ -175,9 +260,10 @@ impl ErrCtx {
 pub fn run(
     config: &ServerConfig,
     req: &mut Request<'_>,
-    target: String,
+    target: Target,
     resp: &mut Response,
 ) -> Result<(), u16> {
+    let Target { url: target, rule } = target;
     req.filename = std::path::PathBuf::from(format!("proxy:{target}"));
     let t = walk::Target {
         dir: None,
@@ -195,27 +281,112 @@ pub fn run(
     }
     req.dir = dir;
     super::setenvif::run(req);
-    super::authz::check(req)?;
+    super::authz::check_auth(req, resp)?;
     super::headers::request_fixup(req);
     super::env::fixup(req);
     req.proxy_target = Some(target.clone());
 
-    let timeout = req
-        .server
-        .dir
-        .proxy_pass
-        .iter()
-        .find(|r| rule_matches(r, &req.uri))
-        .and_then(|r| r.timeout)
+    let timeout = rule
+        .timeout
         .or(req.dir.proxy_timeout)
         .unwrap_or(req.server.timeout);
-    let backend = http::BackendRequest::build(req, &target, timeout)?;
     let errs = ErrCtx::new(req);
+    if let Some((addr, canon, path)) = fcgi::parse_target(&target) {
+        if !req.config.modules.contains(&"proxy_fcgi") {
+            // httpd: no protocol handler was valid for the URL.
+            return Err(500);
+        }
+        // httpd's r->filename for a proxied FastCGI request; PHP-FPM strips the
+        // `proxy:fcgi://host:port` part and splits PATH_INFO itself.
+        let script = fcgi::Script {
+            filename: format!("proxy:{canon}{path}"),
+            name: req.uri.clone(),
+            path_info: String::new(),
+        };
+        let reuse = rule.reuse.unwrap_or(false);
+        let backend = fcgi::FcgiRequest::new(req, addr, &script, timeout, reuse);
+        resp.deferred = Some(Deferred(Box::new(move |declared| {
+            backend.start(declared, errs)
+        })));
+        return Ok(());
+    }
+    // ws:// is HTTP/1.1 with an Upgrade allowed (mod_proxy_wstunnel); http:// upgrades only
+    // with `upgrade=` (httpd 2.4.47+).
+    let scheme = target.split("://").next().unwrap_or("");
+    let upgrade = if scheme.eq_ignore_ascii_case("ws") {
+        Some(rule.upgrade.clone().unwrap_or_else(|| "websocket".into()))
+    } else {
+        rule.upgrade.clone()
+    };
+    let backend = http::BackendRequest::build(req, &target, timeout, upgrade.as_deref())?;
     let reverse = reverse_rules(req);
-    resp.deferred = Some(Deferred(Box::new(move |body: Vec<u8>| {
-        backend.exchange(body, &errs, &reverse)
+    resp.deferred = Some(Deferred(Box::new(move |declared| {
+        backend.start(declared, errs, reverse)
     })));
     Ok(())
+}
+
+/// `SetHandler "proxy:unix:/run/php/php-fpm.sock|fcgi://localhost"` (or `proxy:fcgi://…`):
+/// the file the request mapped to is run by the FastCGI server.
+pub fn handler(req: &mut Request<'_>, spec: String, resp: &mut Response) -> Result<(), u16> {
+    let Some((addr, _, _)) = fcgi::parse_target(&spec) else {
+        // Only FastCGI has a meaning for a handler-form backend here.
+        return Err(500);
+    };
+    if !req.config.modules.contains(&"proxy_fcgi") {
+        return Err(500);
+    }
+    let filename = req.filename.to_string_lossy().into_owned();
+    let name = req
+        .uri
+        .strip_suffix(req.path_info.as_str())
+        .unwrap_or(&req.uri)
+        .to_string();
+    let script = fcgi::Script {
+        filename,
+        name,
+        path_info: req.path_info.clone(),
+    };
+    req.proxy_target = Some(spec.clone());
+    let timeout = req.dir.proxy_timeout.unwrap_or(req.server.timeout);
+    let errs = ErrCtx::new(req);
+    let backend = fcgi::FcgiRequest::new(req, addr, &script, timeout, false);
+    resp.deferred = Some(Deferred(Box::new(move |declared| {
+        backend.start(declared, errs)
+    })));
+    Ok(())
+}
+
+/// A body sink that keeps the whole body and answers from it at the end (bodiless requests,
+/// which may be retried on a new backend connection; chunked bodies FastCGI needs a length for).
+pub struct Buffered<F: FnOnce(Vec<u8>) -> Response + Send> {
+    body: Vec<u8>,
+    answer: F,
+}
+
+impl<F: FnOnce(Vec<u8>) -> Response + Send> Buffered<F> {
+    pub fn boxed(answer: F) -> Box<dyn BodySink>
+    where
+        F: 'static,
+    {
+        Box::new(Buffered {
+            body: Vec::new(),
+            answer,
+        })
+    }
+}
+
+impl<F: FnOnce(Vec<u8>) -> Response + Send> BodySink for Buffered<F> {
+    fn data(&mut self, chunk: &[u8]) {
+        self.body.extend_from_slice(chunk);
+    }
+    fn finish(self: Box<Self>, complete: bool) -> Response {
+        if !complete {
+            // The client's body was cut short: nothing goes to the backend.
+            return Response::new(400);
+        }
+        (self.answer)(self.body)
+    }
 }
 
 /// ProxyPassReverse: (backend URL prefix, replacement with the client-facing URL).
@@ -263,6 +434,8 @@ mod tests {
             url: Some("fcgi://127.0.0.1:9000/var/www/$1".into()),
             timeout: None,
             retry: None,
+            reuse: None,
+            upgrade: None,
         });
         let (_, u) = map_rule(&rule, "/a/b.php").unwrap();
         assert_eq!(u, "fcgi://127.0.0.1:9000/var/www/a/b.php");

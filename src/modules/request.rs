@@ -85,12 +85,45 @@ impl std::fmt::Debug for StreamBody {
 }
 
 /// A handler that needs the request body (mod_proxy): the pipeline leaves it in the response;
-/// the driver reads the body (LimitRequestBody applies) and calls it for the real response.
-pub struct Deferred(pub Box<dyn FnOnce(Vec<u8>) -> Response + Send>);
+/// the driver starts it with the body's declared length (`Some(0)` without a body, `None` when
+/// chunked), feeds it the body as it is read (LimitRequestBody applies) and takes the real
+/// response from `finish`.
+pub struct Deferred(pub Box<dyn FnOnce(Option<u64>) -> Box<dyn BodySink> + Send>);
+
+/// Where a deferred handler's request body goes while the driver reads it.
+pub trait BodySink: Send {
+    /// The next piece of the (de-chunked) body.
+    fn data(&mut self, chunk: &[u8]);
+    /// The body ended: complete (`true`) or cut short (client gone, refused); the response.
+    fn finish(self: Box<Self>, complete: bool) -> Response;
+}
 
 impl std::fmt::Debug for Deferred {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Deferred")
+    }
+}
+
+/// The client side of a tunnel (mod_proxy_wstunnel): the connection's socket, through TLS
+/// when the connection has it. Non-blocking; `WouldBlock` means wait for the descriptor.
+pub trait ClientIo {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_>;
+    fn set_nonblocking(&self, on: bool) -> std::io::Result<()>;
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize>;
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize>;
+    fn flush(&mut self) -> std::io::Result<()>;
+}
+
+/// Set with a `101 Switching Protocols` response: after the head is written, the driver hands
+/// the client connection (and any bytes it read past the request) to this, then closes it.
+pub struct Upgrade(pub Box<UpgradeFn>);
+
+/// What an `Upgrade` runs: the client end and the bytes the driver read past the request.
+pub type UpgradeFn = dyn FnOnce(&mut dyn ClientIo, Vec<u8>) + Send;
+
+impl std::fmt::Debug for Upgrade {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Upgrade")
     }
 }
 
@@ -147,6 +180,8 @@ pub struct Response {
     pub head_only: bool,
     /// Set by handlers that need the request body first (see `Deferred`).
     pub deferred: Option<Deferred>,
+    /// A protocol switch to run once the head is written (see `Upgrade`).
+    pub upgrade: Option<Upgrade>,
 }
 
 impl Response {
@@ -189,6 +224,8 @@ pub struct Request<'a> {
     pub uri: String,
     pub query: Option<String>,
     pub filename: PathBuf,
+    /// What follows an existing file in the URL (`/index.php/extra` → `/extra`).
+    pub path_info: String,
     pub finfo: Option<Metadata>,
     pub dir: Arc<DirConf>,
     /// Request environment (SetEnv, SetEnvIf, …).
@@ -201,6 +238,8 @@ pub struct Request<'a> {
     pub headers_in_override: Vec<(String, Option<String>)>,
     /// mod_proxy's translate hook: the backend URL this request goes to.
     pub proxy_target: Option<String>,
+    /// mod_rewrite's per-request state (END, internal redirects, T=/H=).
+    pub rewrite: super::rewrite::Notes,
 }
 
 impl Request<'_> {

@@ -32,25 +32,48 @@ pub fn run(req: &mut Request<'_>) {
     }
     let rules = req.dir.setenvif.clone();
     for rule in rules.iter() {
-        let matched = if let Some(re) = &rule.attribute_regex {
-            req.head.fields.iter().any(|f| {
+        // The attribute value that matched (for `$1` … in the variable values).
+        let matched: Option<String> = if let Some(re) = &rule.attribute_regex {
+            req.head.fields.iter().find_map(|f| {
                 let n = String::from_utf8_lossy(req.head.name(f));
                 let v = String::from_utf8_lossy(req.head.value(f));
-                re.is_match(&n) && rule.regex.is_match(&v)
+                (re.is_match(&n) && rule.regex.is_match(&v)).then(|| v.into_owned())
             })
         } else {
-            match attribute(req, &rule.attribute) {
-                Some(v) => rule.regex.is_match(&v),
-                None => rule.regex.is_match(""),
-            }
+            let v = attribute(req, &rule.attribute).map(|v| v.into_owned());
+            let v = v.unwrap_or_default();
+            rule.regex.is_match(&v).then_some(v)
         };
-        if matched {
+        if let Some(subject) = matched {
             for (name, value) in &rule.vars {
                 match value {
+                    Some(v) if v.contains('$') => {
+                        let v = substitute(&rule.regex, &subject, v);
+                        req.set_env(name, &v)
+                    }
                     Some(v) => req.set_env(name, v),
                     None => req.unset_env(name),
                 }
             }
         }
     }
+}
+
+/// httpd's ap_pregsub: `$0`…`$9` in `template` become the groups of `re` matched on `subject`.
+fn substitute(re: &regex::Regex, subject: &str, template: &str) -> String {
+    let Some(caps) = re.captures(subject) else {
+        return template.to_string();
+    };
+    let mut out = String::with_capacity(template.len() + subject.len());
+    let mut it = template.chars().peekable();
+    while let Some(c) = it.next() {
+        match (c, it.peek().and_then(|d| d.to_digit(10))) {
+            ('$', Some(d)) => {
+                it.next();
+                out.push_str(caps.get(d as usize).map_or("", |m| m.as_str()));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }

@@ -37,8 +37,8 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("Allow", RawArgs, AUTH, Implemented, "'from' followed by hostnames or IP-address wildcards", allow),
     def("Deny", RawArgs, AUTH, Implemented, "'from' followed by hostnames or IP-address wildcards", deny),
     def("Satisfy", Take1, AUTH, Implemented, "access policy if both allow and require used ('all' or 'any')", satisfy),
-    po("AuthType", Take1, AUTH, "an HTTP authorization type (e.g., \"Basic\")"),
-    po("AuthName", Take1, AUTH, "the authentication realm (e.g. \"Members Only\")"),
+    def("AuthType", Take1, AUTH, Implemented, "an HTTP authorization type (e.g., \"Basic\")", super::auth::auth_type),
+    def("AuthName", Take1, AUTH, Implemented, "the authentication realm (e.g. \"Members Only\")", super::auth::auth_name),
 ];
 
 fn parse_ipnet(s: &str) -> Option<IpNet> {
@@ -116,7 +116,9 @@ fn provider(words: &[String]) -> Result<(bool, Provider), String> {
         "forward-dns" => Provider::ForwardDns(args),
         "env" => Provider::Env(args),
         "method" => Provider::Method(args),
-        "expr" | "user" | "group" | "valid-user" | "file-owner" | "file-group" => {
+        "user" => Provider::User(args),
+        "valid-user" => Provider::ValidUser,
+        "expr" | "group" | "file-owner" | "file-group" => {
             Provider::Unsupported(format!("{name} {}", args.join(" ")))
         }
         _ => return Err(format!("Unknown Authz provider: {name}")),

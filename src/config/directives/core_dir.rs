@@ -25,7 +25,7 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("MaxRanges", Take1, ALL, Implemented, "Maximum number of Ranges in a request before returning the entire resource, or 0 for unlimited", max_ranges),
     def("MaxRangeOverlaps", Take1, ALL, Implemented, "Maximum number of overlaps in Ranges in a request before returning the entire resource, or 0 for unlimited", max_range_overlaps),
     def("MaxRangeReversals", Take1, ALL, Implemented, "Maximum number of reversals in Ranges in a request before returning the entire resource, or 0 for unlimited", max_range_reversals),
-    po("SetOutputFilter", Take1, ALL, "filter (or ; delimited list of filters) to be run on the request content"),
+    def("SetOutputFilter", Take1, ALL, Implemented, "filter (or ; delimited list of filters) to be run on the request content", super::deflate::set_output_filter),
     po("SetInputFilter", Take1, ALL, "filter (or ; delimited list of filters) to be run on the request body"),
     po("CGIPassAuth", Flag, ALL, "Controls whether HTTP authorization headers, normally hidden, will be passed to scripts"),
     po("CGIVar", Take2, ALL, "Controls how some CGI variables are set"),

@@ -61,11 +61,13 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         ALL,
         "input filter name (or ; delimited names) followed by one or more file extensions",
     ),
-    po(
+    def(
         "AddOutputFilter",
         Iterate2,
         ALL,
+        Implemented,
         "output filter name (or ; delimited names) followed by one or more file extensions",
+        super::deflate::add_output_filter,
     ),
     def(
         "RemoveType",

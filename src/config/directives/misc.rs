@@ -1,6 +1,6 @@
 //! Small modules Debian's tree loads or that admins commonly use: watchdog, logio, unixd
-//! (User/Group), auth_basic, authn_file, negotiation, deflate, filter, expires, remoteip,
-//! rewrite. What would change access control or request routing without being built is
+//! (User/Group), negotiation, filter, remoteip (rewrite, auth_basic, authn_file, expires and
+//! deflate have their own files). What would change access control or request routing without being built is
 //! `Unsupported` (a config error); the rest is parsed only.
 
 use super::{def, po, un, ApplyCtx};
@@ -56,20 +56,6 @@ fn group(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 
-pub static AUTH_BASIC: &[DirectiveDef] = &[
-    un("AuthBasicProvider", Iterate, A, "specify the auth providers for a directory or location"),
-    un("AuthBasicAuthoritative", Flag, A, "Set to 'Off' to allow access control to be passed along to lower modules if the UserID is not known to this module"),
-    un("AuthBasicFake", Take12, A, "Fake basic authentication using the given expressions for username and password, 'off' to disable."),
-    un("AuthBasicUseDigestAlgorithm", Take1, A, "Set to 'MD5' to use the auth provider's authentication check for digest auth"),
-];
-
-pub static AUTHN_FILE: &[DirectiveDef] = &[un(
-    "AuthUserFile",
-    Take12,
-    A,
-    "text file containing user IDs and passwords",
-)];
-
 pub static NEGOTIATION: &[DirectiveDef] = &[
     po(
         "CacheNegotiatedDocs",
@@ -91,18 +77,6 @@ pub static NEGOTIATION: &[DirectiveDef] = &[
     ),
 ];
 
-pub static DEFLATE: &[DirectiveDef] = &[
-    po("DeflateFilterNote", Take12, R, "Set a note to report on compression ratio"),
-    po("DeflateWindowSize", Take1, R, "Set the Deflate window size (1-15)"),
-    po("DeflateBufferSize", Take1, R, "Set the Deflate Buffer Size"),
-    po("DeflateMemLevel", Take1, R, "Set the Deflate Memory Level (1-9)"),
-    po("DeflateCompressionLevel", Take1, R, "Set the Deflate Compression Level (1-9)"),
-    po("DeflateAlterETag", Take1, R, "Set how mod_deflate should modify ETAG response headers: 'AddSuffix' (default), 'NoChange' (2.2.x behavior), 'Remove'"),
-    po("DeflateInflateLimitRequestBody", Take1, D, "Set a limit on size of inflated input"),
-    po("DeflateInflateRatioLimit", Take1, D, "Set the inflation ratio limit above which inflation is aborted (default: 200)"),
-    po("DeflateInflateRatioBurst", Take1, D, "Set the maximum number of following inflation ratios above limit (default: 3)"),
-];
-
 pub static FILTER: &[DirectiveDef] = &[
     po("FilterDeclare", Take12, A, "filter-name [filter-type]"),
     po(
@@ -118,11 +92,13 @@ pub static FILTER: &[DirectiveDef] = &[
         "list of filter names with optional [+-=!@]",
     ),
     po("FilterTrace", Take2, D, "filter-name debug-level"),
-    po(
+    def(
         "AddOutputFilterByType",
         Iterate2,
         A,
+        Implemented,
         "output filter name followed by one or more content-types",
+        super::deflate::add_output_filter_by_type,
     ),
     po(
         "FilterProtocol",
@@ -130,17 +106,6 @@ pub static FILTER: &[DirectiveDef] = &[
         A,
         "filter-name [provider-name] protocol-args",
     ),
-];
-
-pub static EXPIRES: &[DirectiveDef] = &[
-    po("ExpiresActive", Flag, A, "Limited to 'on' or 'off'"),
-    po(
-        "ExpiresByType",
-        Take2,
-        A,
-        "a MIME type followed by an expiry date code",
-    ),
-    po("ExpiresDefault", Take1, A, "expiry date code"),
 ];
 
 pub static REMOTEIP: &[DirectiveDef] = &[
@@ -151,43 +116,4 @@ pub static REMOTEIP: &[DirectiveDef] = &[
     un("RemoteIPTrustedProxyList", Take1, R, "The filename to read the list of trusted proxies, see the RemoteIPTrustedProxy directive"),
     un("RemoteIPInternalProxyList", Take1, R, "The filename to read the list of internal proxies, see the RemoteIPInternalProxy directive"),
     un("RemoteIPProxyProtocol", Flag, R, "Enable PROXY protocol handling ('on', 'off')"),
-];
-
-pub static REWRITE: &[DirectiveDef] = &[
-    po(
-        "RewriteEngine",
-        Flag,
-        A,
-        "On or Off to enable or disable (default) the whole rewriting engine",
-    ),
-    po(
-        "RewriteOptions",
-        Iterate,
-        A,
-        "List of option strings to set",
-    ),
-    po(
-        "RewriteBase",
-        Take1,
-        A,
-        "the base URL of the per-directory context",
-    ),
-    un(
-        "RewriteCond",
-        RawArgs,
-        A,
-        "an input string and a to be applied regexp-pattern",
-    ),
-    un(
-        "RewriteRule",
-        RawArgs,
-        A,
-        "an URL-applied regexp-pattern and a substitution URL",
-    ),
-    po(
-        "RewriteMap",
-        Take23,
-        R,
-        "a mapname and a filename and options",
-    ),
 ];

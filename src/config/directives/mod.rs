@@ -5,12 +5,15 @@
 use super::registry::{Contexts, DirectiveDef, ModuleDef};
 
 pub mod alias;
+pub mod auth;
 pub mod authz;
 pub mod autoindex;
 pub mod core;
 pub mod core_dir;
+pub mod deflate;
 pub mod dir;
 pub mod env;
+pub mod expires;
 pub mod headers;
 pub mod http2;
 pub mod log_config;
@@ -19,6 +22,7 @@ pub mod misc;
 pub mod mpm;
 pub mod proxy;
 pub mod reqtimeout;
+pub mod rewrite;
 pub mod setenvif;
 pub mod so;
 pub mod ssl;
@@ -173,7 +177,7 @@ pub static MODULES: &[ModuleDef] = &[
         "auth_basic_module",
         "mod_auth_basic.c",
         false,
-        [misc::AUTH_BASIC]
+        [auth::AUTH_BASIC]
     ),
     module!(
         "authn_core",
@@ -187,7 +191,7 @@ pub static MODULES: &[ModuleDef] = &[
         "authn_file_module",
         "mod_authn_file.c",
         false,
-        [misc::AUTHN_FILE]
+        [auth::AUTHN_FILE]
     ),
     module!(
         "authz_core",
@@ -222,7 +226,7 @@ pub static MODULES: &[ModuleDef] = &[
         "deflate_module",
         "mod_deflate.c",
         false,
-        [misc::DEFLATE]
+        [deflate::DIRECTIVES]
     ),
     module!("dir", "dir_module", "mod_dir.c", false, [dir::DIRECTIVES]),
     module!("env", "env_module", "mod_env.c", false, [env::DIRECTIVES]),
@@ -231,7 +235,7 @@ pub static MODULES: &[ModuleDef] = &[
         "expires_module",
         "mod_expires.c",
         false,
-        [misc::EXPIRES]
+        [expires::DIRECTIVES]
     ),
     module!(
         "filter",
@@ -315,7 +319,7 @@ pub static MODULES: &[ModuleDef] = &[
         "rewrite_module",
         "mod_rewrite.c",
         false,
-        [misc::REWRITE]
+        [rewrite::DIRECTIVES]
     ),
     module!(
         "setenvif",

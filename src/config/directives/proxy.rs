@@ -15,6 +15,8 @@ pub enum ProxyPath {
     Prefix(String),
     /// ProxyPassMatch: a regex; `$1`… are expanded in the URL.
     Regex(regex::Regex),
+    /// The one-argument form inside `<Location>`/`<LocationMatch>`: the section's path.
+    InLocation,
 }
 
 /// One `ProxyPass`/`ProxyPassMatch` line.
@@ -27,6 +29,10 @@ pub struct ProxyPassRule {
     pub timeout: Option<Duration>,
     /// `retry=` (seconds; accepted, the pool does not put workers in error state).
     pub retry: Option<u32>,
+    /// `enablereuse=`/`disablereuse=`: keep backend connections (FastCGI defaults to off).
+    pub reuse: Option<bool>,
+    /// `upgrade=websocket` (or `*`): a client's `Upgrade:` of that protocol is tunnelled.
+    pub upgrade: Option<String>,
 }
 
 fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), String> {
@@ -36,10 +42,15 @@ fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), Strin
     } else {
         "ProxyPass"
     };
+    let in_location = ctx.context == C::DIRECTORY;
     let (path, url, params) = match args.as_slice() {
+        // The URL-first form inside <Location>: the section's path is the path.
+        [u, rest @ ..]
+            if in_location && (u.contains("://") || u == "!" || u.starts_with("unix:")) =>
+        {
+            (String::new(), u.clone(), rest)
+        }
         [p, u, rest @ ..] => (p.clone(), u.clone(), rest),
-        // The one-argument form inside <Location>: not supported yet.
-        [_] => return Ok(()),
         _ => {
             return Err(format!(
                 "{name} needs a path when not defined in a location"
@@ -48,6 +59,8 @@ fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), Strin
     };
     let mut timeout = None;
     let mut retry = None;
+    let mut reuse = None;
+    let mut upgrade = None;
     for a in params {
         let Some((k, v)) = a.split_once('=') else {
             return Err(
@@ -68,6 +81,19 @@ fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), Strin
                         .map_err(|_| format!("{name}: invalid retry value {v}"))?,
                 );
             }
+            "enablereuse" | "disablereuse" => {
+                let on = match v.to_ascii_lowercase().as_str() {
+                    "on" => true,
+                    "off" => false,
+                    _ => return Err(format!("{name}: {k} must be On|Off")),
+                };
+                reuse = Some(if k.eq_ignore_ascii_case("enablereuse") {
+                    on
+                } else {
+                    !on
+                });
+            }
+            "upgrade" => upgrade = Some(v.to_string()),
             _ => {}
         }
     }
@@ -79,7 +105,9 @@ fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), Strin
         }
         Some(url)
     };
-    let path = if is_match {
+    let path = if path.is_empty() {
+        ProxyPath::InLocation
+    } else if is_match {
         ProxyPath::Regex(
             regex::Regex::new(&path)
                 .map_err(|_| "Regular expression could not be compiled.".to_string())?,
@@ -92,6 +120,8 @@ fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), Strin
         url,
         timeout,
         retry,
+        reuse,
+        upgrade,
     }));
     Ok(())
 }

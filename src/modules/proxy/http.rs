@@ -9,7 +9,7 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use super::ErrCtx;
-use crate::modules::{Body, Framing, Request, Response, StreamBody};
+use crate::modules::{Body, BodySink, Framing, Request, Response, StreamBody, Upgrade};
 use crate::proto::h1::body::ChunkedDecoder;
 
 /// Idle backend connections per thread, by `host:port`.
@@ -118,14 +118,37 @@ pub struct BackendRequest {
     timeout: Duration,
     /// The client sent a body (or the method usually has one): send Content-Length.
     has_body: bool,
+    /// The client asked to upgrade to a protocol the rule allows: forward the Upgrade and
+    /// tunnel after a 101.
+    upgrade: Option<String>,
 }
 
 impl BackendRequest {
-    pub fn build(req: &Request<'_>, target: &str, timeout: Duration) -> Result<Self, u16> {
+    pub fn build(
+        req: &Request<'_>,
+        target: &str,
+        timeout: Duration,
+        allow_upgrade: Option<&str>,
+    ) -> Result<Self, u16> {
         let u = parse_url(target).ok_or(500u16)?;
-        if !u.scheme.eq_ignore_ascii_case("http") {
+        if !u.scheme.eq_ignore_ascii_case("http") && !u.scheme.eq_ignore_ascii_case("ws") {
             return Err(500);
         }
+        // mod_proxy_wstunnel: `Connection: Upgrade` + `Upgrade: <proto>` the rule allows.
+        let upgrade = match (allow_upgrade, req.header_in("Upgrade")) {
+            (Some(allow), Some(want))
+                if req.header_in("Connection").is_some_and(|c| {
+                    c.split(',')
+                        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"))
+                }) && (allow == "*"
+                    || allow
+                        .split(',')
+                        .any(|a| a.trim().eq_ignore_ascii_case(want.trim()))) =>
+            {
+                Some(want.trim().to_string())
+            }
+            _ => None,
+        };
         let path = if u.path.is_empty() || u.path.starts_with('?') {
             format!("/{}", u.path)
         } else {
@@ -208,6 +231,7 @@ impl BackendRequest {
             is_head: req.method_str == "HEAD",
             timeout,
             has_body,
+            upgrade,
         })
     }
 
@@ -228,17 +252,71 @@ impl BackendRequest {
         Err(last)
     }
 
+    /// The body sink for a request whose body is `declared` bytes long (`None`: chunked).
+    /// A body of known length streams to a new backend connection as it arrives; a bodiless
+    /// request may use (and retry) a pooled one; a chunked body is read whole first and sent
+    /// with its length, as backends expect.
+    pub fn start(
+        self,
+        declared: Option<u64>,
+        errs: ErrCtx,
+        reverse: Vec<(String, String)>,
+    ) -> Box<dyn BodySink> {
+        match declared {
+            Some(n) if n > 0 && self.upgrade.is_none() => {
+                let conn = self.connect().map_err(|st| Box::new(errs.page(st, None)));
+                let conn = conn.and_then(|mut s| {
+                    let _ = s.set_read_timeout(Some(self.timeout));
+                    let _ = s.set_write_timeout(Some(self.timeout));
+                    let head = self.head_with(Some(n));
+                    match s.write_all(&head) {
+                        Ok(()) => Ok(s),
+                        Err(_) => Err(Box::new(
+                            errs.proxy_error("Error reading from remote server"),
+                        )),
+                    }
+                });
+                Box::new(Streaming {
+                    req: self,
+                    errs,
+                    reverse,
+                    conn,
+                    failed: false,
+                })
+            }
+            _ => super::Buffered::boxed(move |body| self.exchange(body, &errs, &reverse)),
+        }
+    }
+
+    /// The request head with the body length and the connection headers.
+    fn head_with(&self, len: Option<u64>) -> Vec<u8> {
+        let mut head = self.head.clone();
+        if let Some(n) = len {
+            push(&mut head, "Content-Length", &n.to_string());
+        }
+        match &self.upgrade {
+            Some(proto) => {
+                push(&mut head, "Upgrade", proto);
+                head.extend_from_slice(b"Connection: Upgrade\r\n\r\n");
+            }
+            None => head.extend_from_slice(b"Connection: Keep-Alive\r\n\r\n"),
+        }
+        head
+    }
+
     /// Sends the request with `body` and returns the client response: the backend's head
     /// with its body streamed, or httpd's 502/503/504 page.
     pub fn exchange(&self, body: Vec<u8>, errs: &ErrCtx, reverse: &[(String, String)]) -> Response {
-        let mut head = self.head.clone();
-        if self.has_body || !body.is_empty() {
-            push(&mut head, "Content-Length", &body.len().to_string());
-        }
-        head.extend_from_slice(b"Connection: Keep-Alive\r\n\r\n");
+        let len = (self.has_body || !body.is_empty()).then_some(body.len() as u64);
+        let head = self.head_with(len);
         for attempt in 0..2 {
-            let (mut s, reused) = match pool_take(&self.key) {
-                Some(s) if attempt == 0 => (s, true),
+            let pooled = if self.upgrade.is_none() && attempt == 0 {
+                pool_take(&self.key)
+            } else {
+                None
+            };
+            let (mut s, reused) = match pooled {
+                Some(s) => (s, true),
                 _ => match self.connect() {
                     Ok(s) => (s, false),
                     Err(st) => return errs.page(st, None),
@@ -253,6 +331,9 @@ impl BackendRequest {
                 return errs.proxy_error("Error reading from remote server");
             }
             match read_head(&mut s) {
+                Ok((101, headers, rest)) if self.upgrade.is_some() => {
+                    return self.switch(s, headers, rest);
+                }
                 Ok((status, headers, rest)) => {
                     return self.respond(s, status, headers, rest, reverse, errs);
                 }
@@ -263,6 +344,26 @@ impl BackendRequest {
             }
         }
         errs.proxy_error("Error reading from remote server")
+    }
+
+    /// The backend switched protocols: send its 101 and tunnel both ways (the idle timeout is
+    /// the proxy timeout).
+    fn switch(&self, s: TcpStream, headers: Vec<(String, String)>, rest: Vec<u8>) -> Response {
+        let mut resp = Response::new(101);
+        for (n, v) in headers {
+            let ln = n.to_ascii_lowercase();
+            match ln.as_str() {
+                "date" | "server" | "content-length" | "transfer-encoding" | "keep-alive" => {}
+                _ => resp.headers.push((n.into(), v)),
+            }
+        }
+        // The head carries the backend's Connection/Upgrade; the driver adds none.
+        resp.close_silently = true;
+        let idle = self.timeout;
+        resp.upgrade = Some(Upgrade(Box::new(move |client, pending| {
+            super::tunnel::pump(client, pending, s, rest, idle);
+        })));
+        resp
     }
 
     fn respond(
@@ -277,7 +378,7 @@ impl BackendRequest {
         let mut resp = Response::new(status);
         let mut length = None;
         let mut chunked = false;
-        let mut close = false;
+        let mut close = self.upgrade.is_some();
         let conn_tokens: Vec<String> = headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case("connection"))
@@ -358,6 +459,44 @@ impl BackendRequest {
             }
         }
         resp
+    }
+}
+
+/// A request body streamed to the backend as the client sends it.
+struct Streaming {
+    req: BackendRequest,
+    errs: ErrCtx,
+    reverse: Vec<(String, String)>,
+    /// The backend connection with the head sent, or the error page to answer with.
+    conn: Result<TcpStream, Box<Response>>,
+    failed: bool,
+}
+
+impl BodySink for Streaming {
+    fn data(&mut self, chunk: &[u8]) {
+        if let Ok(s) = &mut self.conn {
+            if !self.failed && s.write_all(chunk).is_err() {
+                self.failed = true;
+            }
+        }
+    }
+
+    fn finish(self: Box<Self>, complete: bool) -> Response {
+        let this = *self;
+        let mut s = match this.conn {
+            Err(page) => return *page,
+            Ok(s) => s,
+        };
+        if !complete || this.failed {
+            return this.errs.proxy_error("Error reading from remote server");
+        }
+        match read_head(&mut s) {
+            Ok((status, headers, rest)) => {
+                this.req
+                    .respond(s, status, headers, rest, &this.reverse, &this.errs)
+            }
+            Err(_) => this.errs.proxy_error("Error reading from remote server"),
+        }
     }
 }
 

@@ -33,7 +33,12 @@ pub struct RequestParts {
     /// Regular fields, names lowercase.
     pub headers: Vec<(String, Vec<u8>)>,
     pub body_len: u64,
+    /// The body itself when it is at most `KEEP_BODY` bytes.
+    pub body: Vec<u8>,
 }
+
+/// The largest request body kept for a handler that reads it (larger ones get 413 there).
+pub const KEEP_BODY: usize = 64 << 20;
 
 /// A response for an HTTP/2 stream.
 #[derive(Debug)]
@@ -169,9 +174,20 @@ pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
         }
     };
     let outcome = modules::process(config, &head, shared.peer, shared.local, time);
-    let resp = outcome.response;
+    let mut resp = outcome.response;
     let limit = outcome.limit_request_body;
-    let mut out = if limit > 0 && req.body_len > limit {
+    // A handler that needs the body (mod_proxy): feed it what the stream carried.
+    // A body larger than what the stream kept cannot be handed over: 413.
+    let mut body_lost = false;
+    if let Some(d) = resp.deferred.take() {
+        body_lost = req.body.len() as u64 != req.body_len;
+        if !body_lost && (limit == 0 || req.body_len <= limit) {
+            let mut sink = (d.0)(Some(req.body_len));
+            sink.data(&req.body);
+            resp = sink.finish(true);
+        }
+    }
+    let mut out = if (limit > 0 && req.body_len > limit) || body_lost {
         bare_error(config, outcome.server, 413, &req.method)
     } else {
         convert(config, resp, time)

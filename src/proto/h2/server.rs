@@ -114,10 +114,15 @@ async fn stream(
     // The static pipeline does not read request bodies: drain and discard (bounded by the
     // flow-control window we grant).
     let mut body_len = 0u64;
+    // Kept (up to a bound) for a handler that reads it (mod_proxy, PHP-FPM).
+    let mut kept = Vec::new();
     while let Some(chunk) = body.data().await {
         match chunk {
             Ok(b) => {
                 body_len += b.len() as u64;
+                if kept.len() + b.len() <= glue::KEEP_BODY {
+                    kept.extend_from_slice(&b);
+                }
                 let _ = body.flow_control().release_capacity(b.len());
             }
             Err(_) => return,
@@ -137,6 +142,7 @@ async fn stream(
             .map(|(n, v)| (n.as_str().to_string(), v.as_bytes().to_vec()))
             .collect(),
         body_len,
+        body: kept,
     };
     let is_head = request.method == "HEAD";
     let response = if serial {

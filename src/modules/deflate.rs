@@ -1,0 +1,231 @@
+//! mod_deflate's output filter: gzip for the types `AddOutputFilterByType DEFLATE` names
+//! (or everything under `SetOutputFilter DEFLATE`) when the client accepts gzip, with
+//! `Vary: Accept-Encoding`, the ETag suffixed `-gzip` (DeflateAlterETag) and, like httpd, a
+//! byte range taken from the compressed body. Bodies under 69 bytes, generated pages, 204/304,
+//! already-encoded responses and `no-gzip` requests are left alone.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use super::request::{Body, Request, Response};
+use crate::config::directives::deflate::AlterETag;
+
+/// httpd leaves bodies this short uncompressed (found by probing apache2 2.4).
+const MIN_LEN: u64 = 69;
+/// Larger bodies are sent uncompressed (the filter works in memory).
+const MAX_LEN: u64 = 64 << 20;
+
+/// Does `Accept-Encoding` accept gzip (`gzip`/`x-gzip` without `q=0`)?
+fn accepts_gzip(ae: &str) -> bool {
+    ae.split(',').any(|item| {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or("").trim();
+        if !(coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip")) {
+            return false;
+        }
+        !parts.any(|p| {
+            p.trim()
+                .strip_prefix("q=")
+                .and_then(|q| q.trim().parse::<f32>().ok())
+                .is_some_and(|q| q == 0.0)
+        })
+    })
+}
+
+fn wanted(req: &Request<'_>, resp: &Response) -> bool {
+    let Some(conf) = req.dir.deflate.as_deref() else {
+        return false;
+    };
+    if conf.set_filter == Some(true) {
+        return true;
+    }
+    let ctype = resp.content_type.as_deref().map(|t| {
+        t.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    });
+    if ctype.is_some_and(|t| conf.by_type.contains(&t)) {
+        return true;
+    }
+    let name = req
+        .filename
+        .file_name()
+        .map(|n| n.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.split('.')
+        .skip(1)
+        .any(|e| conf.by_ext.iter().any(|x| x == e))
+}
+
+/// A single `bytes=` range of a body of `len` bytes, inclusive.
+fn single_range(h: &str, len: u64) -> Option<(u64, u64)> {
+    let spec = h.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (a, b) = (a.trim(), b.trim());
+    if a.is_empty() {
+        let n: u64 = b.parse().ok()?;
+        return (n > 0).then(|| (len.saturating_sub(n), len - 1));
+    }
+    let start: u64 = a.parse().ok()?;
+    let end = if b.is_empty() {
+        len - 1
+    } else {
+        b.parse::<u64>().ok()?.min(len - 1)
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+fn read_all(req: &Request<'_>, resp: &mut Response) -> Option<Vec<u8>> {
+    match &mut resp.body {
+        Body::Bytes(b) => Some(b.clone()),
+        Body::File { file, offset, len } if resp.status == 200 => {
+            let mut v = Vec::with_capacity(*len as usize);
+            file.seek(SeekFrom::Start(*offset)).ok()?;
+            file.take(*len).read_to_end(&mut v).ok()?;
+            Some(v)
+        }
+        // A range: the whole file, compressed, then the range of that.
+        Body::File { .. } => std::fs::read(&req.filename).ok(),
+        _ => None,
+    }
+}
+
+/// The DEFLATE output filter (after mod_headers, as in httpd's filter order).
+pub fn fixup(req: &Request<'_>, resp: &mut Response) {
+    if !wanted(req, resp)
+        || resp.generated
+        || !matches!(resp.status, 200 | 206)
+        || req.env_var("no-gzip").is_some()
+    {
+        return;
+    }
+    if resp
+        .header("Content-Encoding")
+        .is_some_and(|e| !e.eq_ignore_ascii_case("identity"))
+    {
+        return;
+    }
+    let full_len = match (&resp.body, resp.status) {
+        (Body::Bytes(b), 200) => b.len() as u64,
+        (Body::File { len, .. }, 200) => *len,
+        (Body::File { .. }, 206) => req.finfo.as_ref().map_or(0, |m| m.len()),
+        _ => return,
+    };
+    if full_len < MIN_LEN {
+        return;
+    }
+    if req.env_var("dont-vary").is_none() {
+        match resp
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case("Vary"))
+        {
+            Some((_, v)) => {
+                if !v
+                    .split(',')
+                    .any(|x| x.trim().eq_ignore_ascii_case("Accept-Encoding"))
+                {
+                    v.push_str(",Accept-Encoding");
+                }
+            }
+            None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),
+        }
+    }
+    // Bodies are compressed in memory: very large ones go out as they are.
+    if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) || full_len > MAX_LEN {
+        return;
+    }
+    let Some(plain) = read_all(req, resp) else {
+        return;
+    };
+    let level = req
+        .dir
+        .deflate
+        .as_deref()
+        .and_then(|c| c.level)
+        .unwrap_or(6);
+    let mut enc = GzEncoder::new(
+        Vec::with_capacity(plain.len() / 3 + 32),
+        Compression::new(level),
+    );
+    if enc.write_all(&plain).is_err() {
+        return;
+    }
+    let Ok(gz) = enc.finish() else {
+        return;
+    };
+    let alter = req
+        .dir
+        .deflate
+        .as_deref()
+        .and_then(|c| c.alter_etag)
+        .unwrap_or(AlterETag::AddSuffix);
+    match alter {
+        AlterETag::AddSuffix => {
+            if let Some((_, v)) = resp
+                .headers
+                .iter_mut()
+                .find(|(n, _)| n.eq_ignore_ascii_case("ETag"))
+            {
+                if let Some(stripped) = v.strip_suffix('"') {
+                    *v = format!("{stripped}-gzip\"");
+                }
+            }
+        }
+        AlterETag::Remove => resp
+            .headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("ETag")),
+        AlterETag::NoChange => {}
+    }
+    resp.headers
+        .retain(|(n, _)| !n.eq_ignore_ascii_case("Content-Length"));
+    resp.headers
+        .push(("Content-Encoding".into(), "gzip".into()));
+    if resp.status == 206 {
+        let total = gz.len() as u64;
+        match req.header_in("Range").and_then(|h| single_range(h, total)) {
+            Some((a, b)) => {
+                resp.set("Content-Range", format!("bytes {a}-{b}/{total}"));
+                resp.body = Body::Bytes(gz[a as usize..=b as usize].to_vec());
+            }
+            None => {
+                resp.status = 200;
+                resp.headers
+                    .retain(|(n, _)| !n.eq_ignore_ascii_case("Content-Range"));
+                resp.body = Body::Bytes(gz);
+            }
+        }
+        return;
+    }
+    resp.body = Body::Bytes(gz);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_encoding() {
+        assert!(accepts_gzip("gzip, deflate, br"));
+        assert!(accepts_gzip("deflate, x-gzip"));
+        assert!(!accepts_gzip("gzip;q=0"));
+        assert!(accepts_gzip("gzip;q=0.5"));
+        assert!(!accepts_gzip("br"));
+    }
+
+    #[test]
+    fn ranges() {
+        assert_eq!(single_range("bytes=0-9", 53), Some((0, 9)));
+        assert_eq!(single_range("bytes=-5", 53), Some((48, 52)));
+        assert_eq!(single_range("bytes=50-", 53), Some((50, 52)));
+        assert_eq!(single_range("bytes=60-70", 53), None);
+        assert_eq!(single_range("bytes=0-1,3-4", 53), None);
+    }
+}
