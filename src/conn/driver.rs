@@ -23,6 +23,8 @@ use crate::scoreboard::WorkerState;
 /// write; larger ones go out with sendfile.
 const INLINE_BODY: u64 = 64 * 1024;
 const READ_CHUNK: usize = 16 * 1024;
+/// How much a plain-socket read asks for (httpd reads in 8 KiB buckets).
+const PLAIN_READ: usize = 8 * 1024;
 
 /// Socket I/O with the engine's socket in either mode: a non-blocking socket is switched to
 /// blocking on its first `WouldBlock` (SO_RCVTIMEO/SO_SNDTIMEO then bound each wait).
@@ -95,18 +97,22 @@ impl Io<'_> {
         true
     }
 
-    /// Starts (or ends, with `None`) a mod_reqtimeout stage.
+    /// Starts (or ends, with `None`) a mod_reqtimeout stage. A shortened SO_RCVTIMEO is put
+    /// back lazily, by the next read that runs without a stage: the usual keep-alive request
+    /// (header stage, no body) then costs one setsockopt instead of two.
     fn set_stage(&mut self, stage: Option<ReadStage>) {
         self.stage = stage;
-        if stage.is_none() && self.shortened {
-            self.shortened = false;
-            let _ = self.stream.set_read_timeout(Some(self.timeout));
-        }
     }
 
     /// Bounds the next read by the stage deadline; false when it has passed.
     fn arm(&mut self) -> bool {
-        let Some(st) = self.stage else { return true };
+        let Some(st) = self.stage else {
+            if self.shortened {
+                self.shortened = false;
+                let _ = self.stream.set_read_timeout(Some(self.timeout));
+            }
+            return true;
+        };
         let now = Instant::now();
         let deadline = st.deadline();
         if deadline <= now {
@@ -126,19 +132,18 @@ impl Io<'_> {
     }
 
     fn read_into(&mut self, buf: &mut Vec<u8>, may_park: bool) -> ReadResult {
-        let mut chunk = [0u8; READ_CHUNK];
         loop {
             if !self.arm() {
                 return ReadResult::TimedOut;
             }
             let r = match self.tls.as_deref_mut() {
-                Some(t) => t.read(self.stream, &mut chunk),
-                None => (&*self.stream).read(&mut chunk),
+                Some(t) => tls_read_append(t, self.stream, buf),
+                // Plain: straight into the buffer's spare room, nothing zeroed first.
+                None => super::sys::read_append(self.stream, buf, PLAIN_READ),
             };
             match r {
                 Ok(0) => return ReadResult::Eof,
                 Ok(n) => {
-                    buf.extend_from_slice(&chunk[..n]);
                     if let Some(st) = &mut self.stage {
                         st.bytes += n as u64;
                     }
@@ -234,6 +239,22 @@ impl Io<'_> {
     }
 }
 
+/// A TLS read appended to `buf`. The room is made in `buf` (on the heap), not in a stack
+/// array: a 16 KiB array makes the compiler probe (touch) 16 KiB of every worker thread's
+/// stack on each call, which stays resident — 64 threads × the driver's arrays was most of an
+/// event child's memory.
+fn tls_read_append(
+    t: &mut crate::tls::TlsSession,
+    stream: &TcpStream,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let start = buf.len();
+    buf.resize(start + READ_CHUNK, 0);
+    let r = t.read(stream, &mut buf[start..]);
+    buf.truncate(start + *r.as_ref().unwrap_or(&0));
+    r
+}
+
 fn limits_for(config: &ServerConfig, s: &ServerConf) -> Limits {
     Limits {
         line: s.limit_request_line,
@@ -286,10 +307,7 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             // Plaintext rustls already decrypted would never wake the poller: hand it over
             // in read_buf, which the engines check before parking.
             ConnOutcome::KeepAlive if conn.read_buf.is_empty() && t.has_buffered_plaintext() => {
-                let mut chunk = [0u8; READ_CHUNK];
-                if let Ok(n) = t.read(stream, &mut chunk) {
-                    conn.read_buf.extend_from_slice(&chunk[..n]);
-                }
+                let _ = tls_read_append(t, stream, &mut conn.read_buf);
             }
             ConnOutcome::Linger | ConnOutcome::Close => t.close_notify(stream),
             _ => {}
@@ -316,6 +334,9 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         let _ = stream.set_read_timeout(Some(timeout));
         let _ = stream.set_write_timeout(Some(timeout));
     }
+    // mod_reqtimeout: the header stage runs from now (the connection start, or the first
+    // byte of a keep-alive request, which is what woke the engine).
+    let reqtimeout = config.modules.contains(&"reqtimeout");
     // The socket's mode is unknown (event hands over non-blocking ones): assume
     // non-blocking until a WouldBlock says so, which costs nothing on blocking sockets.
     let mut io = Io {
@@ -324,11 +345,9 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         tls: tls.as_deref_mut(),
         timeout,
         stage: None,
-        shortened: false,
+        // An earlier drive may have left a stage's shorter SO_RCVTIMEO on the socket.
+        shortened: reqtimeout && *requests_served > 0,
     };
-    // mod_reqtimeout: the header stage runs from now (the connection start, or the first
-    // byte of a keep-alive request, which is what woke the engine).
-    let reqtimeout = config.modules.contains(&"reqtimeout");
     let rrt = default_server.request_read_timeout.with_defaults();
     let header_stage = |at: Instant| {
         if reqtimeout {
@@ -354,7 +373,8 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     read_buf.drain(..n);
                 }
                 if read_buf.is_empty() && served_here {
-                    *read_buf = Vec::new();
+                    // The buffer is kept for the next request; engines that park the
+                    // connection (event) release it there.
                     return ConnOutcome::KeepAlive;
                 }
                 ctx.observer.state(WorkerState::BusyRead);
@@ -492,7 +512,7 @@ fn send_bare_error(
 
 fn write_status_line(out: &mut Vec<u8>, status: u16, time: u64, config: &ServerConfig) {
     out.extend_from_slice(b"HTTP/1.1 ");
-    out.extend_from_slice(status.to_string().as_bytes());
+    push_decimal(out, u64::from(status));
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
     out.extend_from_slice(b"\r\nDate: ");
@@ -862,6 +882,21 @@ fn write_body_only(io: &mut Io<'_>, out: &mut Vec<u8>, resp: &mut Response) -> u
     }
 }
 
+/// Appends `n` in decimal without going through `fmt` (no allocation).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
+}
+
 fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(name.as_bytes());
     out.extend_from_slice(b": ");
@@ -896,7 +931,7 @@ fn write_response(
             Framing::Length if is_head && resp.generated => {}
             Framing::Length => {
                 out.extend_from_slice(b"Content-Length: ");
-                out.extend_from_slice(body_len.to_string().as_bytes());
+                push_decimal(out, body_len);
                 out.extend_from_slice(b"\r\n");
             }
             Framing::Chunked if keep => {
@@ -908,12 +943,13 @@ fn write_response(
     }
     if keep {
         if client_ka {
-            let t = server.keep_alive_timeout.as_secs();
-            if server.max_keep_alive_requests == 0 {
-                push_header(out, "Keep-Alive", &format!("timeout={t}"));
-            } else {
-                push_header(out, "Keep-Alive", &format!("timeout={t}, max={left}"));
+            out.extend_from_slice(b"Keep-Alive: timeout=");
+            push_decimal(out, server.keep_alive_timeout.as_secs());
+            if server.max_keep_alive_requests != 0 {
+                out.extend_from_slice(b", max=");
+                push_decimal(out, u64::from(left));
             }
+            out.extend_from_slice(b"\r\n");
             out.extend_from_slice(b"Connection: Keep-Alive\r\n");
         }
     } else if !resp.close_silently {
@@ -1050,6 +1086,20 @@ pub fn lingering_close(stream: &TcpStream, short: bool) {
         match (&*stream).read(&mut buf) {
             Ok(0) | Err(_) => break,
             Ok(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::push_decimal;
+
+    #[test]
+    fn decimals_match_display() {
+        for n in [0u64, 7, 10, 200, 1024, 65535, 1 << 40, u64::MAX] {
+            let mut v = b"x".to_vec();
+            push_decimal(&mut v, n);
+            assert_eq!(v, format!("x{n}").into_bytes());
         }
     }
 }

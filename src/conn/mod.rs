@@ -3,6 +3,7 @@
 //! protocol code knows which engine runs it (DESIGN.md contract 1).
 
 mod driver;
+mod sys;
 
 /// For a stopping child: GOAWAY to its HTTP/2 connections, wait for their streams (bounded).
 pub use crate::proto::h2::graceful_shutdown as drain_http2;

@@ -989,6 +989,14 @@ impl Logs {
 
     /// Writes `r` to every log of server `server` (0 = main, `i + 1` = vhost `i`) whose
     /// condition holds.
+    /// True when `server` (as `log` resolves it) has at least one access log.
+    pub fn logs_anything(&self, server: usize) -> bool {
+        self.servers
+            .get(server)
+            .or_else(|| self.servers.first())
+            .is_some_and(|e| !e.is_empty())
+    }
+
     pub fn log(&self, server: usize, r: &LogRecord<'_>) {
         let Some(entries) = self.servers.get(server).or_else(|| self.servers.first()) else {
             return;
@@ -1089,6 +1097,10 @@ fn hook(rec: &super::LogRecord<'_>) {
         .iter()
         .position(|k| *k == rec.server.span)
         .unwrap_or(0);
+    // No CustomLog for this server: build nothing (the record below costs allocations).
+    if !logs.logs_anything(server) {
+        return;
+    }
     let empty = crate::proto::h1::Head::default();
     let head = rec.head.unwrap_or(&empty);
     let headers_in: Vec<(&[u8], &[u8])> = head

@@ -14,7 +14,8 @@ fn types_for(path: &Path) -> &'static Types {
     static ALL: OnceLock<Mutex<Vec<(std::path::PathBuf, &'static Types)>>> = OnceLock::new();
     let all = ALL.get_or_init(|| Mutex::new(Vec::new()));
     let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((_, t)) = all.iter().find(|(p, _)| p == path) {
+    // Byte comparison: `Path == Path` walks components (measurable per request).
+    if let Some((_, t)) = all.iter().find(|(p, _)| p.as_os_str() == path.as_os_str()) {
         return t;
     }
     let t: &'static Types = Box::leak(Box::new(load(path)));

@@ -107,7 +107,8 @@ fn worker_thread(shared: &Shared, config: &Arc<ServerConfig>, slot: usize, t: us
         if conn.requests_served == 0 {
             ws.connection(&conn.peer);
         }
-        let _ = conn.stream.set_nonblocking(false);
+        // Sockets arrive blocking (new_connection) and stay so while parked (mio does not
+        // change the mode); the driver copes with a non-blocking one anyway. No fcntl here.
         loop {
             let ctx = ServeCtx {
                 config,

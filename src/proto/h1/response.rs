@@ -106,8 +106,21 @@ pub fn push_http_date(out: &mut Vec<u8>, secs: u64) {
     });
 }
 
+/// The RFC 1123 date for `secs` (Last-Modified): the last one formatted is kept per thread,
+/// as the files of a site mostly repeat their modification times.
 pub fn http_date(secs: u64) -> String {
-    httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs))
+    thread_local! {
+        static LAST: std::cell::RefCell<(u64, String)> =
+            const { std::cell::RefCell::new((u64::MAX, String::new())) };
+    }
+    LAST.with(|l| {
+        let mut l = l.borrow_mut();
+        if l.0 != secs {
+            l.1 = httpdate::fmt_http_date(UNIX_EPOCH + std::time::Duration::from_secs(secs));
+            l.0 = secs;
+        }
+        l.1.clone()
+    })
 }
 
 /// Escapes text for HTML (`ap_escape_html`).
