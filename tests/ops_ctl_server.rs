@@ -364,7 +364,6 @@ fn foreground_under_a_notify_socket_event() {
 
 /// `mpmctl status` / `fullstatus` on the real server-status page, under each MPM.
 #[test]
-#[ignore = "server-status is served now, but fullstatus lacks the request line (GET /server-status) in the worker table: to investigate"]
 fn status_reads_the_real_server_status_page() {
     for mpm in MPMS {
         let s = Server::new(mpm);

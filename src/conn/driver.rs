@@ -634,12 +634,23 @@ fn serve_one(
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
-    let result = modules::process(config, head, peer, local, time);
+    let result = modules::process_observed(config, head, peer, local, time, &mut |server| {
+        // httpd's vhost column: the answering server's name and the local port.
+        let name = server
+            .server_name
+            .as_deref()
+            .or(config.main.server_name.as_deref())
+            .unwrap_or("");
+        let mut buf = [0u8; 128];
+        let mut w = &mut buf[..];
+        let n = match write!(w, "{}:{}", name, local.port()) {
+            Ok(()) => 128 - w.len(),
+            Err(_) => 0,
+        };
+        let vhost = std::str::from_utf8(&buf[..n]).unwrap_or("");
+        ctx.observer.request_start(head.request_line(), vhost);
+    });
     let server = result.server;
-    ctx.observer.request_start(
-        head.request_line(),
-        server.server_name.as_deref().unwrap_or(""),
-    );
     let mut resp = result.response;
     let env = result.env;
     // A handler that needs the request body (mod_proxy) runs once it is read.

@@ -236,6 +236,20 @@ pub fn process<'c>(
     local: SocketAddr,
     time: u64,
 ) -> Outcome<'c> {
+    process_observed(config, head, peer, local, time, &mut |_| {})
+}
+
+/// [`process`], telling `on_server` which server answers as soon as the Host header has chosen
+/// it, before any handler runs: the scoreboard shows the request line and virtual host of a
+/// request in progress (server-status lists its own request, as httpd's does).
+pub fn process_observed<'c>(
+    config: &'c ServerConfig,
+    head: &Head,
+    peer: SocketAddr,
+    local: SocketAddr,
+    time: u64,
+    on_server: &mut dyn FnMut(&ServerConf),
+) -> Outcome<'c> {
     let ctx = Ctx { config };
     let method_str = std::str::from_utf8(head.method()).unwrap_or("");
     let method = Method::parse(head.method());
@@ -260,6 +274,7 @@ pub fn process<'c>(
         &local,
         hostname.as_deref().filter(|h| !h.is_empty()),
     );
+    on_server(server);
     let mut req = Request {
         head,
         method,
