@@ -1,4 +1,4 @@
-//! HTTP/2 under each MPM: h2c by prior knowledge, `Upgrade: h2c` answered over HTTP/1.1,
+//! HTTP/2 under each MPM: h2c by prior knowledge and by `Upgrade: h2c` (not with a body),
 //! nghttp over TLS, h2load without errors, and a stream stalled by flow control does not
 //! hold up the others of its connection.
 
@@ -16,11 +16,36 @@ fn h2c_prior_knowledge_and_upgrade(mpm: &str) {
     assert_eq!(rc, 0, "{info}");
     assert_eq!(info, "2 200");
     assert_eq!(body, b"hello mpmd\n");
-    // curl --http2 on cleartext sends `Upgrade: h2c`: mpmd answers over HTTP/1.1.
+    // curl --http2 on cleartext sends `Upgrade: h2c`: 101, then the answer on stream 1.
     let (rc, body, info) = s.curl(&["--http2"], &s.http("/index.html"));
+    assert_eq!(rc, 0, "{info}");
+    assert_eq!(info, "2 200");
+    assert_eq!(body, b"hello mpmd\n");
+    // With a request body httpd does not upgrade: HTTP/1.1 answers.
+    let (rc, body, info) = s.curl(&["--http2", "-d", "abc"], &s.http("/index.html"));
     assert_eq!(rc, 0, "{info}");
     assert_eq!(info, "1.1 200");
     assert_eq!(body, b"hello mpmd\n");
+    // nghttp -u: the upgraded request on stream 1, then more streams on the connection.
+    let out = tlsutil::run(Command::new("nghttp").args([
+        "-nvu",
+        "-t",
+        "20",
+        &s.http("/index.html"),
+        &s.http("/missing"),
+    ]));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("HTTP Upgrade response"), "{text}");
+    assert!(text.contains("HTTP/1.1 101 Switching Protocols"), "{text}");
+    assert!(text.contains(":status: 200"), "{text}");
+    assert!(text.contains(":status: 404"), "{text}");
+    // H2Upgrade off: answered over HTTP/1.1 again.
+    drop(s);
+    let s = tlsutil::start(mpm, "H2Upgrade off");
+    let (rc, _, info) = s.curl(&["--http2"], &s.http("/index.html"));
+    assert_eq!(rc, 0, "{info}");
+    assert_eq!(info, "1.1 200");
     // HTTP/1.1 still works on the same port after h2c connections.
     assert_eq!(get(s.srv.port, "/index.html").unwrap().status, 200);
 }

@@ -449,6 +449,13 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     *requests_served += 1;
                     return ConnOutcome::Linger;
                 }
+                if io.tls.is_none() {
+                    if let Some(o) =
+                        crate::proto::h2::upgrade_h2c(stream, peer, local, &head, read_buf, ctx)
+                    {
+                        return o;
+                    }
+                }
                 let started = Instant::now();
                 let time = now_secs();
                 let (outcome, keep) = serve_one(

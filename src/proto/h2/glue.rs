@@ -118,8 +118,15 @@ impl ResponseBody {
     }
 }
 
-/// Runs the pipeline for one stream (blocking: file system, logs).
-pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
+/// Runs the pipeline for one stream. With `inline` (the h2 runtime's own thread), a request
+/// whose handler does blocking network work (a deferred handler: mod_proxy) is handed back
+/// untouched as `Err` so the caller can run it on the blocking pool; the static pipeline
+/// (file system lookups, logging) runs in place.
+pub fn process(
+    shared: &Shared,
+    req: RequestParts,
+    inline: bool,
+) -> Result<ResponseParts, RequestParts> {
     let config: &ServerConfig = &shared.config;
     let started = Instant::now();
     let time = now_secs();
@@ -167,10 +174,10 @@ pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
     let head = match parse_head(&buf, &limits) {
         Parsed::Complete(head, _) => head,
         Parsed::Error(e) => {
-            return bare_error(config, server, e.status, &req.method);
+            return Ok(bare_error(config, server, e.status, &req.method));
         }
         Parsed::Partial | Parsed::Empty(_) => {
-            return bare_error(config, server, 400, &req.method);
+            return Ok(bare_error(config, server, 400, &req.method));
         }
     };
     let outcome = modules::process(config, &head, shared.peer, shared.local, time);
@@ -179,6 +186,9 @@ pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
     // A handler that needs the body (mod_proxy): feed it what the stream carried.
     // A body larger than what the stream kept cannot be handed over: 413.
     let mut body_lost = false;
+    if resp.deferred.is_some() && inline && !(limit > 0 && req.body_len > limit) {
+        return Err(req);
+    }
     if let Some(d) = resp.deferred.take() {
         body_lost = req.body.len() as u64 != req.body_len;
         if !body_lost && (limit == 0 || req.body_len <= limit) {
@@ -212,7 +222,7 @@ pub fn process(shared: &Shared, req: RequestParts) -> ResponseParts {
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
     }
-    out
+    Ok(out)
 }
 
 fn body_len(b: &ResponseBody) -> u64 {

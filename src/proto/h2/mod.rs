@@ -15,13 +15,14 @@
 //!   stream stalled by flow control does not hold up the others). AH10034 is logged at
 //!   startup.
 //!
-//! h2c: prior knowledge (the preface on a cleartext connection, `H2Direct`). `Upgrade: h2c`
-//! is not offered: the h2 crate cannot adopt the upgraded request as stream 1, so such a
-//! request is answered over HTTP/1.1, which RFC 9113 allows (httpd does the same on prefork).
+//! h2c: prior knowledge (the preface on a cleartext connection, `H2Direct`) and
+//! `Upgrade: h2c` on an HTTP/1.1 request without a body (`H2Upgrade`, see `upgrade`): 101,
+//! then the request is answered on stream 1.
 
 mod glue;
 mod server;
 mod tls_io;
+mod upgrade;
 
 use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -108,8 +109,53 @@ pub struct Settings {
 /// Takes over an HTTP/2 connection (see the module comment for where it then lives).
 /// The engine gets `Close`: nothing is left for it to do.
 pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
+    let tls = conn.tls.take().map(|t| t.conn);
+    take_over(&conn.stream, conn.peer, conn.local, tls, None, ctx)
+}
+
+/// The HTTP/1 driver's hook for `Upgrade: h2c`: `None` when this request is not one we
+/// upgrade (serve it over HTTP/1.1); otherwise 101 was sent and the connection, with the
+/// request as stream 1 and `read_buf`'s bytes (already read past the request), went to
+/// HTTP/2 as in `serve`.
+pub fn upgrade_h2c(
+    stream: &TcpStream,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+    head: &crate::proto::h1::Head,
+    read_buf: &mut Vec<u8>,
+    ctx: &ServeCtx<'_>,
+) -> Option<ConnOutcome> {
+    head.header("HTTP2-Settings")?;
+    let config: &ServerConfig = ctx.config;
+    let server = crate::modules::vhost::default_for(config, &local);
+    if !config.modules.contains(&"http2")
+        || !server.protocols.iter().any(|p| p == "h2c")
+        || server.h2.upgrade == Some(false)
+        || config.tls.port_for(local).is_some()
+    {
+        return None;
+    }
+    let up = upgrade::candidate(head)?;
+    let _ = stream.set_nonblocking(false);
+    let _ = stream.set_write_timeout(Some(server.timeout));
+    let reply = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+    if std::io::Write::write_all(&mut &*stream, reply).is_err() {
+        return Some(ConnOutcome::Close);
+    }
+    let early = std::mem::take(read_buf);
+    Some(take_over(stream, peer, local, None, Some((up, early)), ctx))
+}
+
+fn take_over(
+    stream: &TcpStream,
+    peer: std::net::SocketAddr,
+    local: std::net::SocketAddr,
+    tls: Option<rustls::ServerConnection>,
+    upgraded: Option<(upgrade::Upgraded, Vec<u8>)>,
+    ctx: &ServeCtx<'_>,
+) -> ConnOutcome {
     let config = ctx.config.clone();
-    let server = crate::modules::vhost::default_for(&config, &conn.local);
+    let server = crate::modules::vhost::default_for(&config, &local);
     let serial = config.mpm == MpmKind::Prefork;
     let settings = Settings {
         max_streams: server.h2.max_session_streams,
@@ -124,15 +170,14 @@ pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     };
     let shared = Arc::new(glue::Shared {
         config: config.clone(),
-        peer: conn.peer,
-        local: conn.local,
+        peer,
+        local,
     });
     ctx.observer.state(crate::scoreboard::WorkerState::BusyRead);
-    let tls = conn.tls.take().map(|t| t.conn);
-    let _ = conn.stream.set_read_timeout(None);
-    let _ = conn.stream.set_write_timeout(None);
+    let _ = stream.set_read_timeout(None);
+    let _ = stream.set_write_timeout(None);
     if serial {
-        let Ok(stream) = conn.stream.try_clone() else {
+        let Ok(stream) = stream.try_clone() else {
             return ConnOutcome::Close;
         };
         thread_local! {
@@ -143,18 +188,22 @@ pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         }
         RT.with(|rt| {
             if let Some(rt) = rt {
-                rt.block_on(server::serve_connection(stream, tls, settings, shared));
+                rt.block_on(server::serve_connection(
+                    stream, tls, upgraded, settings, shared,
+                ));
             }
         });
         return ConnOutcome::Close;
     }
     // The engine closes its descriptor; the runtime keeps this duplicate.
-    let Ok(stream) = conn.stream.try_clone() else {
+    let Ok(stream) = stream.try_clone() else {
         return ConnOutcome::Close;
     };
     match runtime(&config) {
         Some(handle) => {
-            handle.spawn(server::serve_connection(stream, tls, settings, shared));
+            handle.spawn(server::serve_connection(
+                stream, tls, upgraded, settings, shared,
+            ));
         }
         None => tracing::error!("AH10020: could not start the HTTP/2 runtime of this child"),
     }

@@ -12,6 +12,7 @@ use tokio::io::{AsyncRead, AsyncWrite};
 
 use super::glue::{self, RequestParts, Shared};
 use super::tls_io::TlsIo;
+use super::upgrade::{self, Prefixed, Upgraded};
 use super::Settings;
 
 /// Largest DATA chunk we queue at once.
@@ -20,6 +21,7 @@ const CHUNK: usize = 16 * 1024;
 pub async fn serve_connection(
     stream: std::net::TcpStream,
     tls: Option<rustls::ServerConnection>,
+    upgraded: Option<(Upgraded, Vec<u8>)>,
     settings: Settings,
     shared: Arc<Shared>,
 ) {
@@ -30,9 +32,19 @@ pub async fn serve_connection(
     let Ok(tcp) = tokio::net::TcpStream::from_std(stream) else {
         return;
     };
-    match tls {
-        Some(conn) => run(TlsIo::new(conn, tcp), settings, shared).await,
-        None => run(tcp, settings, shared).await,
+    match (tls, upgraded) {
+        (Some(conn), _) => run(TlsIo::new(conn, tcp), settings, shared).await,
+        (None, Some((up, early))) => {
+            let mut tcp = tcp;
+            let spliced =
+                tokio::time::timeout(settings.timeout, upgrade::splice(&mut tcp, early, &up)).await;
+            match spliced {
+                Ok(Ok(prefix)) => run(Prefixed::new(prefix, tcp), settings, shared).await,
+                Ok(Err(e)) => tracing::debug!("{}: h2c upgrade: {e}", shared.peer),
+                Err(_) => {}
+            }
+        }
+        (None, None) => run(tcp, settings, shared).await,
     }
 }
 
@@ -111,8 +123,8 @@ async fn stream(
     serial: bool,
 ) {
     let (parts, mut body) = req.into_parts();
-    // The static pipeline does not read request bodies: drain and discard (bounded by the
-    // flow-control window we grant).
+    // The static pipeline does not read request bodies: count them (and keep a bounded copy
+    // for a deferred handler), bounded by the flow-control window we grant.
     let mut body_len = 0u64;
     // Kept (up to a bound) for a handler that reads it (mod_proxy, PHP-FPM).
     let mut kept = Vec::new();
@@ -145,15 +157,20 @@ async fn stream(
         body: kept,
     };
     let is_head = request.method == "HEAD";
-    let response = if serial {
-        glue::process(&shared, request)
-    } else {
-        let s = shared.clone();
-        match tokio::task::spawn_blocking(move || glue::process(&s, request)).await {
-            Ok(r) => r,
-            Err(_) => {
-                respond.send_reset(h2::Reason::INTERNAL_ERROR);
-                return;
+    // The static pipeline runs here on the runtime thread (a few file-system calls, like an
+    // event loop's): no thread hand-off per stream. A handler that talks to the network
+    // (mod_proxy) goes to the blocking pool so that it cannot stall the other streams;
+    // prefork runs it in place, one request at a time, as httpd does there.
+    let response = match glue::process(&shared, request, !serial) {
+        Ok(r) => r,
+        Err(request) => {
+            let s = shared.clone();
+            match tokio::task::spawn_blocking(move || glue::process(&s, request, false)).await {
+                Ok(Ok(r)) => r,
+                _ => {
+                    respond.send_reset(h2::Reason::INTERNAL_ERROR);
+                    return;
+                }
             }
         }
     };
@@ -181,6 +198,8 @@ async fn stream(
     }
     let mut body = response.body;
     while let Some(chunk) = body.next_chunk(CHUNK) {
+        // The last DATA frame carries END_STREAM (no empty frame after it).
+        let last = body.is_empty();
         let mut data = Bytes::from(chunk);
         while !data.is_empty() {
             send.reserve_capacity(data.len());
@@ -192,9 +211,12 @@ async fn stream(
                 continue;
             }
             let piece = data.split_to(cap.min(data.len()));
-            if send.send_data(piece, false).is_err() {
+            if send.send_data(piece, last && data.is_empty()).is_err() {
                 return;
             }
+        }
+        if last {
+            return;
         }
     }
     let _ = send.send_data(Bytes::new(), true);
