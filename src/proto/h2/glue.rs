@@ -126,7 +126,7 @@ pub fn process(
     shared: &Shared,
     req: RequestParts,
     inline: bool,
-) -> Result<ResponseParts, RequestParts> {
+) -> Result<ResponseParts, Box<RequestParts>> {
     let config: &ServerConfig = &shared.config;
     let started = Instant::now();
     let time = now_secs();
@@ -187,7 +187,7 @@ pub fn process(
     // A body larger than what the stream kept cannot be handed over: 413.
     let mut body_lost = false;
     if resp.deferred.is_some() && inline && !(limit > 0 && req.body_len > limit) {
-        return Err(req);
+        return Err(Box::new(req));
     }
     if let Some(d) = resp.deferred.take() {
         body_lost = req.body.len() as u64 != req.body_len;

@@ -165,7 +165,7 @@ async fn stream(
         Ok(r) => r,
         Err(request) => {
             let s = shared.clone();
-            match tokio::task::spawn_blocking(move || glue::process(&s, request, false)).await {
+            match tokio::task::spawn_blocking(move || glue::process(&s, *request, false)).await {
                 Ok(Ok(r)) => r,
                 _ => {
                     respond.send_reset(h2::Reason::INTERNAL_ERROR);
