@@ -248,6 +248,11 @@ DirectoryIndex index.php index.html
     RewriteEngine On
     RewriteRule x$ /a.html [R,L]
 </Location>
+<Directory @ROOT@/htdocs/guard>
+    RewriteEngine On
+    RewriteCond %{ENV:REDIRECT_STATUS} ^$
+    RewriteRule ^(.*)$ front.txt [L]
+</Directory>
 <Directory @ROOT@/htdocs/inh>
     RewriteEngine On
     RewriteRule ^parent$ /a.html [L]
@@ -293,6 +298,7 @@ fn perdir_rules(mpm: &str) {
     );
     s.file("htdocs/noover/x", b"x\n");
     s.file("htdocs/qs/target.txt", b"qs target\n");
+    s.file("htdocs/guard/front.txt", b"guarded front\n");
     std::os::unix::fs::symlink(
         s.root().join("htdocs/qs/target.txt"),
         s.root().join("htdocs/qs/link"),
@@ -326,6 +332,7 @@ fn perdir_rules(mpm: &str) {
         (get("/qs/link", &[]), &[]),
         (get("/qs/internal-q", &[]), &[]),
         (get("/loc/abc", &[]), &[]),
+        (get("/guard/anything", &[]), &[]),
         (get("/loc2/x", &[]), &["Location"]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
@@ -339,6 +346,12 @@ fn perdir_rules(mpm: &str) {
     assert_eq!(m[7].body_text(), "laravel front controller\n");
     assert_eq!(m[14].status, 500);
     assert_eq!(m[15].body_text(), "ended\n");
+    let guard = cases
+        .iter()
+        .position(|(r, _)| r.contains("/guard/anything"))
+        .unwrap();
+    // The REDIRECT_STATUS loop guard works (else the internal redirects would end in a 500).
+    assert_eq!(m[guard].body_text(), "guarded front\n");
 }
 
 const VHOST_CONF: &str = r#"

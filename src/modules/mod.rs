@@ -678,8 +678,10 @@ fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) 
         crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
         return Err(500);
     }
+    rewrite::redirect_env(req);
     req.filename = PathBuf::new();
     req.finfo = None;
+    req.path_info = String::new();
     req.dir = Arc::new(req.server.dir.clone());
     map_and_handle(ctx, req, resp)
 }

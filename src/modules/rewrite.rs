@@ -921,6 +921,20 @@ pub fn translate(req: &mut Request<'_>, resp: &mut Response) -> Action {
     Action::Mapped
 }
 
+/// The environment of an internal redirect, as httpd builds it: every variable renamed
+/// `REDIRECT_<name>`, plus `REDIRECT_STATUS` (what `RewriteCond %{ENV:REDIRECT_STATUS} ^$`
+/// loop guards test). The authenticated user stays (httpd copies `r->user`).
+pub fn redirect_env(req: &mut Request<'_>) {
+    let old = std::mem::take(&mut req.env);
+    for (k, v) in old {
+        if k == "REMOTE_USER" || k == "AUTH_TYPE" {
+            req.env.push((k.clone(), v.clone()));
+        }
+        req.env.push((format!("REDIRECT_{k}"), v));
+    }
+    req.set_env("REDIRECT_STATUS", "200");
+}
+
 /// The directory of the per-dir rules in force, with a trailing slash.
 fn perdir_of(req: &Request<'_>, conf: &RewriteConf) -> Option<String> {
     let origin = conf.origin.as_ref()?;
