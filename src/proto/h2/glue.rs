@@ -131,6 +131,16 @@ pub fn process(
     let started = Instant::now();
     let time = now_secs();
     let server = modules::vhost::default_for(config, &shared.local);
+    // mod_http2's own limits: a field (name, ": ", value) over LimitRequestFieldSize or more
+    // regular fields than LimitRequestFields is 431 (the pseudo-headers do not count).
+    let too_large = req
+        .headers
+        .iter()
+        .any(|(n, v)| n.len() + 2 + v.len() > server.limit_request_field_size)
+        || (server.limit_request_fields > 0 && req.headers.len() > server.limit_request_fields);
+    if too_large {
+        return Ok(bare_error(config, server, 431, &req.method));
+    }
     // The HTTP/1.1 head the pipeline understands. Host comes from :authority (RFC 9113
     // §8.3.1: it takes precedence over a Host field).
     let mut buf = Vec::with_capacity(256);
@@ -164,10 +174,12 @@ pub fn process(
         buf.extend_from_slice(b"\r\n");
     }
     buf.extend_from_slice(b"\r\n");
+    // The fields were checked above; the h1 parser's own counting (Host included) must not
+    // apply again.
     let limits = Limits {
         line: server.limit_request_line,
-        field_size: server.limit_request_field_size,
-        fields: server.limit_request_fields,
+        field_size: 1 << 20,
+        fields: 1 << 16,
         strict: server.http_protocol.strict && config.http_protocol_strict,
     };
     let request_line = format!("{} {} HTTP/2.0", req.method, req.path);
@@ -200,7 +212,7 @@ pub fn process(
     let mut out = if (limit > 0 && req.body_len > limit) || body_lost {
         bare_error(config, outcome.server, 413, &req.method)
     } else {
-        convert(config, resp, time)
+        convert(config, resp, time, req.method == "HEAD")
     };
     let sent = body_len(&out.body);
     modules::log_request(&LogRecord {
@@ -248,7 +260,17 @@ fn common_headers(config: &ServerConfig, time: u64) -> Vec<(String, String)> {
     ]
 }
 
-fn convert(config: &ServerConfig, mut resp: modules::Response, time: u64) -> ResponseParts {
+fn convert(
+    config: &ServerConfig,
+    mut resp: modules::Response,
+    time: u64,
+    is_head: bool,
+) -> ResponseParts {
+    // httpd sends no length where HTTP/1.1 would chunk (handler output such as
+    // server-status), nor for the generated page of a HEAD request.
+    let send_length = resp.framing != modules::Framing::Chunked
+        && resp.status != 416
+        && !(is_head && resp.generated);
     // A streamed body (mod_proxy) is collected here: h2 responses carry a known length.
     // TODO(h2 streaming): hand the reader to the h2 send loop instead of buffering it.
     if let Body::Stream(stream, _) = &mut resp.body {
@@ -270,7 +292,7 @@ fn convert(config: &ServerConfig, mut resp: modules::Response, time: u64) -> Res
             headers.push(("content-type".into(), ct.clone()));
         }
     }
-    if !no_body {
+    if !no_body && send_length {
         headers.push(("content-length".into(), len.to_string()));
     }
     let body = if no_body {
@@ -330,7 +352,19 @@ fn bare_error(
             .unwrap_or("[no address given]"),
         ..ErrorInfo::default()
     };
-    let body = error_page(status, &info).into_bytes();
+    let body = if status == 431 {
+        // The page mod_http2 answers oversized fields with (HTTP/1 never sends 431).
+        let reason = "Request Header Fields Too Large";
+        format!(
+            "<!DOCTYPE HTML PUBLIC \"-//W3C//DTD HTML 4.01//EN\" \"http://www.w3.org/TR/html4/strict.dtd\">\n\
+             <html><head>\n<title>431 {reason}</title>\n</head><body>\n<h1>{reason}</h1>\n\
+             <p>The server refused this request because\nthe request header fields are too large.</p>\n\
+             </body></html>\n"
+        )
+        .into_bytes()
+    } else {
+        error_page(status, &info).into_bytes()
+    };
     let mut headers = common_headers(config, now_secs());
     headers.push((
         "content-type".into(),
