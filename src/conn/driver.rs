@@ -325,6 +325,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         read_buf,
         requests_served,
         tls,
+        keep_alive_timeout,
     } = conn;
     let (peer, local) = (*peer, *local);
     let default_server = modules::vhost::default_for(config, &local);
@@ -458,7 +459,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 }
                 let started = Instant::now();
                 let time = now_secs();
-                let (outcome, keep) = serve_one(
+                let (outcome, keep_for) = serve_one(
                     read_buf,
                     *requests_served,
                     peer,
@@ -472,9 +473,12 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 );
                 served_here = true;
                 *requests_served += 1;
+                if keep_for.is_some() {
+                    *keep_alive_timeout = keep_for;
+                }
                 match outcome {
                     Some(o) => return o,
-                    None if keep => {
+                    None if keep_for.is_some() => {
                         io.set_stage(header_stage(Instant::now()));
                         continue;
                     }
@@ -636,7 +640,7 @@ fn serve_one(
     head: &Head,
     time: u64,
     started: Instant,
-) -> (Option<ConnOutcome>, bool) {
+) -> (Option<ConnOutcome>, Option<Duration>) {
     let config: &ServerConfig = ctx.config;
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
@@ -672,7 +676,7 @@ fn serve_one(
         log(
             peer, local, head, server, &resp, counts, &env, time, started,
         );
-        return (Some(ConnOutcome::Close), false);
+        return (Some(ConnOutcome::Close), None);
     }
 
     // Body framing, then consume the body.
@@ -719,7 +723,7 @@ fn serve_one(
                         resp = s.finish(true);
                     }
                 }
-                BodyEnd::Gone => return (Some(ConnOutcome::Close), false),
+                BodyEnd::Gone => return (Some(ConnOutcome::Close), None),
                 BodyEnd::Refuse(status) => {
                     resp = Response::new(status);
                     render_plain_error(&mut resp, config, server, head, None);
@@ -767,7 +771,7 @@ fn serve_one(
         Ok(n) => n,
         Err(_) => {
             ctx.observer.request_done(0);
-            return (Some(ConnOutcome::Close), false);
+            return (Some(ConnOutcome::Close), None);
         }
     };
     if let Some(up) = resp.upgrade.take() {
@@ -789,14 +793,14 @@ fn serve_one(
             time,
             started,
         );
-        return (Some(ConnOutcome::Close), false);
+        return (Some(ConnOutcome::Close), None);
     }
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
     log(
         peer, local, head, server, &resp, counts, &env, time, started,
     );
-    (None, keep)
+    (None, keep.then_some(server.keep_alive_timeout))
 }
 
 /// The client connection as a tunnel end (see `modules::Upgrade`).

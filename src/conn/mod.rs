@@ -66,6 +66,9 @@ pub struct Connection {
     /// handshake); reads and writes then go through it. The driver leaves no plaintext
     /// buffered in it when it returns `KeepAlive` (it moves it to `read_buf`).
     pub tls: Option<Box<crate::tls::TlsSession>>,
+    /// The KeepAliveTimeout of the virtual host that answered the last request (set by the
+    /// driver with each response that keeps the connection open); `None` before any.
+    pub keep_alive_timeout: Option<std::time::Duration>,
 }
 
 impl Connection {
@@ -77,6 +80,7 @@ impl Connection {
             read_buf: Vec::new(),
             requests_served: 0,
             tls: None,
+            keep_alive_timeout: None,
         }
     }
 

@@ -19,6 +19,7 @@ use crate::scoreboard::{Scoreboard, WorkerSlot, WorkerState};
 pub mod event;
 pub mod listen;
 pub mod prefork;
+mod sys;
 pub mod worker;
 
 // The connection driver every engine calls.
@@ -187,6 +188,7 @@ pub fn new_connection(stream: TcpStream) -> Option<Connection> {
         read_buf: Vec::new(),
         requests_served: 0,
         tls: None,
+        keep_alive_timeout: None,
     })
 }
 

@@ -9,14 +9,16 @@
 use std::collections::VecDeque;
 use std::io::Read;
 use std::net::Shutdown;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::thread::Thread;
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
 use mio::{Events, Interest, Poll, Token, Waker};
 
+use super::sys::{arm_oneshot, Arm};
 use super::{
     accept_error_is_transient, drive, listener_gone, new_connection, pod_says_stop, tid, ChildCtx,
     EXIT_CHILDSICK, EXIT_OK,
@@ -24,7 +26,7 @@ use super::{
 use crate::ap_log;
 use crate::config::ServerConfig;
 use crate::conn::{ConnOutcome, Connection, ServeCtx};
-use crate::scoreboard::{Scoreboard, WorkerState};
+use crate::scoreboard::{Scoreboard, WorkerSlot, WorkerState};
 
 mod queues;
 
@@ -38,22 +40,65 @@ const CONN_BASE: usize = 1 << 20;
 const LINGER_NORMAL: Duration = Duration::from_secs(30);
 const LINGER_SHORT: Duration = Duration::from_secs(2);
 
-/// A connection a worker hands back to the listener, and what it waits for.
-struct Returned {
+/// A connection on its way to a worker.
+struct Job {
     conn: Connection,
-    kind: Kind,
+    /// Its socket is in the listener's epoll set already (disarmed): park it with a MOD.
+    registered: bool,
 }
 
+/// The jobs and the idle workers. Idle workers sleep on their own park token and are woken
+/// newest first (LIFO: a hot stack and cache), and only as many as needed: while a woken
+/// worker has not yet taken a job (`woken > 0`) nobody else is woken for the next one; a
+/// worker that takes a job and sees more queued wakes the next sleeper itself. So a batch of
+/// ready connections on one core runs in one worker without a context switch per request,
+/// and on more cores the workers fan out one after the other. Whenever jobs are queued and
+/// a worker sleeps, at least one worker is woken, so a job never waits behind a busy one.
 struct WorkQueue {
-    jobs: VecDeque<Connection>,
-    idle: usize,
+    jobs: VecDeque<Job>,
+    /// Sleeping workers (indices into `Shared::workers`), most recent last.
+    sleepers: Vec<usize>,
+    /// Workers woken that have not yet looked at the queue.
+    woken: usize,
     closed: bool,
+}
+
+/// A worker's park token.
+struct Sleeper {
+    thread: OnceLock<Thread>,
+    wake: AtomicBool,
+}
+
+/// Every parked connection, and their timeout queues. Workers park connections here
+/// themselves (and arm their socket in the listener's epoll set); the listener takes them
+/// out when they are ready or expire.
+struct Table {
+    slots: Vec<Option<Parked>>,
+    free: Vec<usize>,
+    queues: TimeoutQueues,
+    serial: u64,
+    /// The listener is stopping: idle keep-alive connections are closed, not parked.
+    dying: bool,
+    /// When the listener will wake up next at the latest; a park whose deadline is earlier
+    /// wakes it.
+    next_wake: Option<Instant>,
+}
+
+/// One parked connection.
+struct Parked {
+    conn: Connection,
+    kind: Kind,
+    serial: u64,
+    /// When lingering began (the 30 s limit covers the whole linger).
+    since: Instant,
 }
 
 struct Shared {
     q: Mutex<WorkQueue>,
-    work: Condvar,
-    returns: Mutex<Vec<Returned>>,
+    workers: Vec<Sleeper>,
+    table: Mutex<Table>,
+    /// The listener's epoll set (the mio `Poll`'s descriptor).
+    epfd: RawFd,
     waker: Waker,
     /// Connections this process owns (in workers or parked), lingering ones included.
     connections: AtomicUsize,
@@ -69,17 +114,94 @@ impl Shared {
         self.q.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    fn table(&self) -> MutexGuard<'_, Table> {
+        self.table.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn stopping(&self) -> bool {
         self.stopping.load(Ordering::Relaxed)
             || super::generation_stopping(self.sb, self.generation)
     }
 
-    fn hand_back(&self, conn: Connection, kind: Kind) {
-        self.returns
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(Returned { conn, kind });
-        let _ = self.waker.wake();
+    /// Takes the next sleeper off the stack (the caller wakes it once the lock is dropped).
+    fn pick_sleeper(q: &mut WorkQueue) -> Option<usize> {
+        let w = q.sleepers.pop()?;
+        q.woken += 1;
+        Some(w)
+    }
+
+    fn wake(&self, w: Option<usize>) {
+        if let Some(s) = w.and_then(|w| self.workers.get(w)) {
+            s.wake.store(true, Ordering::Release);
+            if let Some(t) = s.thread.get() {
+                t.unpark();
+            }
+        }
+    }
+
+    /// Queues jobs for the workers, waking one when none is on its way.
+    fn dispatch(&self, jobs: impl IntoIterator<Item = Job>) {
+        let w = {
+            let mut q = self.lock();
+            q.jobs.extend(jobs);
+            if q.woken == 0 && !q.jobs.is_empty() {
+                Self::pick_sleeper(&mut q)
+            } else {
+                None
+            }
+        };
+        self.wake(w);
+    }
+
+    /// Parks a connection: into the table with its deadline, socket armed for one event.
+    fn park(&self, conn: Connection, kind: Kind, registered: bool, timeout: Duration) {
+        let fd = conn.stream.as_raw_fd();
+        let now = Instant::now();
+        let mut t = self.table();
+        if t.dying && kind == Kind::KeepAlive {
+            drop(t);
+            drop(conn);
+            self.closed_one();
+            return;
+        }
+        let timeout = match kind {
+            Kind::Linger if t.dying => LINGER_SHORT,
+            _ => timeout,
+        };
+        let idx = match t.free.pop() {
+            Some(i) => i,
+            None => {
+                t.slots.push(None);
+                t.slots.len() - 1
+            }
+        };
+        let what = match kind {
+            Kind::WriteCompletion => Arm::Writable,
+            _ => Arm::Readable,
+        };
+        // Armed under the lock: the listener cannot expire (close) it before it is armed,
+        // and an event for it cannot be seen before it is in the table.
+        if arm_oneshot(self.epfd, fd, CONN_BASE + idx, what, registered).is_err() {
+            t.free.push(idx);
+            drop(t);
+            drop(conn);
+            self.closed_one();
+            return;
+        }
+        t.serial += 1;
+        let serial = t.serial;
+        t.queues.push(kind, timeout, now, idx, serial);
+        t.slots[idx] = Some(Parked {
+            conn,
+            kind,
+            serial,
+            since: now,
+        });
+        let wake = t.next_wake.is_some_and(|w| now + timeout < w);
+        drop(t);
+        if wake {
+            let _ = self.waker.wake();
+        }
     }
 
     fn closed_one(&self) {
@@ -93,76 +215,108 @@ impl Shared {
 fn worker_thread(shared: &Shared, config: &Arc<ServerConfig>, slot: usize, t: usize) {
     let ws = shared.sb.slot(slot, t);
     ws.start(std::process::id() as i32, tid(), shared.generation);
+    let me = &shared.workers[t];
+    let _ = me.thread.set(std::thread::current());
+    let mut q = shared.lock();
     loop {
-        let job = {
-            let mut q = shared.lock();
-            q.idle += 1;
-            while q.jobs.is_empty() && !q.closed {
-                q = shared.work.wait(q).unwrap_or_else(|e| e.into_inner());
+        let Some(job) = q.jobs.pop_front() else {
+            if q.closed {
+                break;
             }
-            q.idle -= 1;
-            q.jobs.pop_front()
+            q.sleepers.push(t);
+            drop(q);
+            while !me.wake.swap(false, Ordering::Acquire) {
+                std::thread::park();
+            }
+            q = shared.lock();
+            q.woken = q.woken.saturating_sub(1);
+            continue;
         };
-        let Some(mut conn) = job else { break };
-        if conn.requests_served == 0 {
-            ws.connection(&conn.peer);
-        }
-        // Sockets arrive blocking (new_connection) and stay so while parked (mio does not
-        // change the mode); the driver copes with a non-blocking one anyway. No fcntl here.
-        loop {
-            let ctx = ServeCtx {
-                config,
-                observer: &ws,
-                stopping: shared.stopping(),
-            };
-            match drive(&mut conn, &ctx) {
-                ConnOutcome::KeepAlive if !conn.read_buf.is_empty() => continue,
-                ConnOutcome::KeepAlive => {
-                    ws.set_state(WorkerState::BusyKeepalive);
-                    if shared.stopping() {
-                        ws.set_state(WorkerState::Closing);
-                        start_linger(shared, conn);
-                    } else {
-                        // Park it without its buffer: an idle connection costs no memory
-                        // beyond its socket.
-                        conn.read_buf = Vec::new();
-                        shared.hand_back(conn, Kind::KeepAlive);
-                    }
-                }
-                ConnOutcome::WriteCompletion => {
-                    ws.set_state(WorkerState::BusyWrite);
-                    shared.hand_back(conn, Kind::WriteCompletion);
-                }
-                ConnOutcome::Linger => {
-                    ws.set_state(WorkerState::Closing);
-                    start_linger(shared, conn);
-                }
-                ConnOutcome::Close => {
-                    drop(conn);
-                    shared.closed_one();
-                }
-            }
-            break;
-        }
+        // More work queued and nobody on the way for it: wake the next sleeper.
+        let w = if q.woken == 0 && !q.jobs.is_empty() {
+            Shared::pick_sleeper(&mut q)
+        } else {
+            None
+        };
+        drop(q);
+        shared.wake(w);
+        serve(shared, config, &ws, job);
         ws.set_state(if shared.stopping.load(Ordering::Relaxed) {
             WorkerState::Graceful
         } else {
             WorkerState::Ready
         });
+        if shared.not_accepting.load(Ordering::Relaxed) {
+            // The listener re-counts idle workers to accept again.
+            let _ = shared.waker.wake();
+        }
+        q = shared.lock();
     }
+    drop(q);
     ws.stop();
+}
+
+fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'_>, job: Job) {
+    let Job {
+        mut conn,
+        registered,
+    } = job;
+    if conn.requests_served == 0 {
+        ws.connection(&conn.peer);
+    }
+    // Sockets arrive blocking (new_connection) and stay so while parked (epoll does not
+    // change the mode); the driver copes with a non-blocking one anyway. No fcntl here.
+    loop {
+        let ctx = ServeCtx {
+            config,
+            observer: ws,
+            stopping: shared.stopping(),
+        };
+        match drive(&mut conn, &ctx) {
+            ConnOutcome::KeepAlive if !conn.read_buf.is_empty() => continue,
+            ConnOutcome::KeepAlive => {
+                ws.set_state(WorkerState::BusyKeepalive);
+                if shared.stopping() {
+                    ws.set_state(WorkerState::Closing);
+                    start_linger(shared, conn, registered);
+                } else {
+                    // Park it without its buffer: an idle connection costs no memory
+                    // beyond its socket.
+                    conn.read_buf = Vec::new();
+                    // The KeepAliveTimeout of the virtual host that answered last.
+                    let timeout = conn
+                        .keep_alive_timeout
+                        .unwrap_or(config.main.keep_alive_timeout);
+                    shared.park(conn, Kind::KeepAlive, registered, timeout);
+                }
+            }
+            ConnOutcome::WriteCompletion => {
+                ws.set_state(WorkerState::BusyWrite);
+                shared.park(conn, Kind::WriteCompletion, registered, config.main.timeout);
+            }
+            ConnOutcome::Linger => {
+                ws.set_state(WorkerState::Closing);
+                start_linger(shared, conn, registered);
+            }
+            ConnOutcome::Close => {
+                drop(conn);
+                shared.closed_one();
+            }
+        }
+        break;
+    }
 }
 
 /// Lingering close without blocking a worker: stop sending, drain what is there, and park the
 /// rest of the wait with the listener.
-fn start_linger(shared: &Shared, mut conn: Connection) {
+fn start_linger(shared: &Shared, mut conn: Connection, registered: bool) {
     if conn.stream.shutdown(Shutdown::Write).is_err() || !drain(&mut conn) {
         drop(conn);
         shared.closed_one();
         return;
     }
     conn.read_buf = Vec::new();
-    shared.hand_back(conn, Kind::Linger);
+    shared.park(conn, Kind::Linger, registered, LINGER_NORMAL);
 }
 
 /// Reads and discards without blocking; false once the peer is done (EOF or error).
@@ -182,23 +336,10 @@ fn drain(conn: &mut Connection) -> bool {
     }
 }
 
-/// One parked connection.
-struct Parked {
-    conn: Connection,
-    kind: Kind,
-    serial: u64,
-    /// When lingering began (the 30 s limit covers the whole linger).
-    since: Instant,
-}
-
 struct Listener {
     ctx: ChildCtx,
     shared: Arc<Shared>,
     poll: Poll,
-    parked: Vec<Option<Parked>>,
-    free: Vec<usize>,
-    queues: TimeoutQueues,
-    serial: u64,
     accept_pending: Vec<bool>,
     listening: bool,
     threads: usize,
@@ -209,6 +350,10 @@ struct Listener {
     /// instant, then retry even without a new edge on the listener (the queued connections
     /// are still there; an edge-triggered listener would not wake us for them).
     accept_backoff: Option<Instant>,
+    /// Connections found ready in this pass, handed to the workers in one go.
+    ready: Vec<Job>,
+    /// Connections to close (expired, or idle when stopping), closed outside the lock.
+    doomed: Vec<Connection>,
 }
 
 /// How long the listener waits before retrying accept after a resource error.
@@ -235,11 +380,25 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
     let shared = Arc::new(Shared {
         q: Mutex::new(WorkQueue {
             jobs: VecDeque::new(),
-            idle: 0,
+            sleepers: Vec::with_capacity(threads),
+            woken: 0,
             closed: false,
         }),
-        work: Condvar::new(),
-        returns: Mutex::new(Vec::new()),
+        workers: (0..threads)
+            .map(|_| Sleeper {
+                thread: OnceLock::new(),
+                wake: AtomicBool::new(false),
+            })
+            .collect(),
+        table: Mutex::new(Table {
+            slots: Vec::new(),
+            free: Vec::new(),
+            queues: TimeoutQueues::default(),
+            serial: 0,
+            dying: false,
+            next_wake: None,
+        }),
+        epfd: poll.as_raw_fd(),
         waker,
         connections: AtomicUsize::new(0),
         not_accepting: AtomicBool::new(false),
@@ -278,10 +437,6 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         ctx,
         shared: shared.clone(),
         poll,
-        parked: Vec::new(),
-        free: Vec::new(),
-        queues: TimeoutQueues::default(),
-        serial: 0,
         accept_pending: vec![true; n],
         listening: false,
         threads,
@@ -289,20 +444,31 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         accepted: 0,
         dying: false,
         accept_backoff: None,
+        ready: Vec::new(),
+        doomed: Vec::new(),
     };
     let code = l.run();
     close_queue(&shared);
     for h in handles {
         let _ = h.join();
     }
+    // Whatever is still parked (lingering connections at exit) closes with the table.
     crate::conn::drain_http2(l.ctx.config.main.timeout.min(Duration::from_secs(30)));
     code
 }
 
 fn close_queue(shared: &Shared) {
     shared.stopping.store(true, Ordering::Relaxed);
-    shared.lock().closed = true;
-    shared.work.notify_all();
+    let all: Vec<usize> = {
+        let mut q = shared.lock();
+        q.closed = true;
+        let all: Vec<usize> = q.sleepers.drain(..).collect();
+        q.woken += all.len();
+        all
+    };
+    for w in all {
+        shared.wake(Some(w));
+    }
 }
 
 impl Listener {
@@ -322,21 +488,43 @@ impl Listener {
         }
         let mut events = Events::with_capacity(256);
         loop {
-            let timeout = self
-                .queues
-                .next_deadline()
-                .map(|d| d.saturating_duration_since(Instant::now()))
-                .unwrap_or(Duration::from_secs(1))
-                .min(Duration::from_secs(1))
-                .min(
-                    self.accept_backoff
-                        .map(|t| t.saturating_duration_since(Instant::now()))
-                        .unwrap_or(Duration::MAX),
-                );
+            let now = Instant::now();
+            let timeout = {
+                let mut t = self.shared.table();
+                let timeout = t
+                    .queues
+                    .next_deadline()
+                    .map(|d| d.saturating_duration_since(now))
+                    .unwrap_or(Duration::from_secs(1))
+                    .min(Duration::from_secs(1))
+                    .min(
+                        self.accept_backoff
+                            .map(|t| t.saturating_duration_since(now))
+                            .unwrap_or(Duration::MAX),
+                    );
+                t.next_wake = Some(now + timeout);
+                timeout
+            };
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     ap_log!(crit, "mpm_event", "AH03267: poll failed: {e}");
                     return EXIT_CHILDSICK;
+                }
+            }
+            let mut conns = events
+                .iter()
+                .filter(|e| e.token().0 >= CONN_BASE && e.token() != POD && e.token() != WAKER)
+                .peekable();
+            if conns.peek().is_some() {
+                let mut t = self.shared.table();
+                for ev in conns {
+                    on_ready(
+                        &self.shared,
+                        &mut t,
+                        ev.token().0 - CONN_BASE,
+                        &mut self.ready,
+                        &mut self.doomed,
+                    );
                 }
             }
             for ev in events.iter() {
@@ -347,7 +535,7 @@ impl Listener {
                         }
                     }
                     WAKER => {}
-                    Token(t) if t >= CONN_BASE => self.ready(t - CONN_BASE),
+                    Token(t) if t >= CONN_BASE => {}
                     Token(i) => {
                         if let Some(p) = self.accept_pending.get_mut(i) {
                             *p = true;
@@ -355,7 +543,10 @@ impl Listener {
                     }
                 }
             }
-            self.take_returns();
+            if !self.ready.is_empty() {
+                self.shared.dispatch(self.ready.drain(..));
+            }
+            self.close_doomed();
             if !self.dying
                 && (self.shared.stopping()
                     || self
@@ -410,12 +601,12 @@ impl Listener {
     fn over_limit(&self) -> bool {
         let idle = {
             let q = self.shared.lock();
-            q.idle.saturating_sub(q.jobs.len())
+            (q.sleepers.len() + q.woken).saturating_sub(q.jobs.len())
         };
         if idle == 0 {
             return true;
         }
-        let lingering = self.queues.len(Kind::Linger);
+        let lingering = self.shared.table().queues.len(Kind::Linger);
         let conns = self
             .shared
             .connections
@@ -468,7 +659,10 @@ impl Listener {
                     self.accepted += 1;
                     if let Some(conn) = new_connection(stream) {
                         self.shared.connections.fetch_add(1, Ordering::AcqRel);
-                        self.dispatch(conn);
+                        self.shared.dispatch(Some(Job {
+                            conn,
+                            registered: false,
+                        }));
                     }
                     if self
                         .ctx
@@ -498,128 +692,32 @@ impl Listener {
         }
     }
 
-    fn dispatch(&self, conn: Connection) {
-        self.shared.lock().jobs.push_back(conn);
-        self.shared.work.notify_one();
-    }
-
-    fn close(&self, conn: Connection) {
-        drop(conn);
-        self.shared.closed_one();
-    }
-
-    fn take_returns(&mut self) {
-        let returned = std::mem::take(
-            &mut *self
-                .shared
-                .returns
-                .lock()
-                .unwrap_or_else(|e| e.into_inner()),
-        );
-        for Returned { conn, kind } in returned {
-            if self.dying && kind == Kind::KeepAlive {
-                self.close(conn);
-                continue;
-            }
-            self.park(conn, kind);
-        }
-    }
-
-    fn timeout_of(&self, kind: Kind) -> Duration {
-        match kind {
-            Kind::KeepAlive => self.ctx.config.main.keep_alive_timeout,
-            Kind::WriteCompletion => self.ctx.config.main.timeout,
-            Kind::Linger if self.dying => LINGER_SHORT,
-            Kind::Linger => LINGER_NORMAL,
-        }
-    }
-
-    fn park(&mut self, conn: Connection, kind: Kind) {
-        let idx = match self.free.pop() {
-            Some(i) => i,
-            None => {
-                self.parked.push(None);
-                self.parked.len() - 1
-            }
-        };
-        let interest = match kind {
-            Kind::WriteCompletion => Interest::WRITABLE,
-            _ => Interest::READABLE,
-        };
-        if self
-            .poll
-            .registry()
-            .register(
-                &mut SourceFd(&conn.stream.as_raw_fd()),
-                Token(CONN_BASE + idx),
-                interest,
-            )
-            .is_err()
-        {
-            self.free.push(idx);
-            self.close(conn);
-            return;
-        }
-        self.serial += 1;
-        let now = Instant::now();
-        self.queues
-            .push(kind, self.timeout_of(kind), now, idx, self.serial);
-        self.parked[idx] = Some(Parked {
-            conn,
-            kind,
-            serial: self.serial,
-            since: now,
-        });
-    }
-
-    fn unpark(&mut self, idx: usize) -> Option<Parked> {
-        let p = self.parked.get_mut(idx)?.take()?;
-        let _ = self
-            .poll
-            .registry()
-            .deregister(&mut SourceFd(&p.conn.stream.as_raw_fd()));
-        self.queues.forget(p.kind);
-        self.free.push(idx);
-        Some(p)
-    }
-
-    /// A parked connection is ready.
-    fn ready(&mut self, idx: usize) {
-        let Some(p) = self.parked.get_mut(idx).and_then(|p| p.as_mut()) else {
-            return;
-        };
-        if p.kind == Kind::Linger {
-            // Throw the input away; the connection stays parked until EOF or its time is up.
-            if drain(&mut p.conn) && p.since.elapsed() < LINGER_NORMAL {
-                return;
-            }
-            if let Some(p) = self.unpark(idx) {
-                self.close(p.conn);
-            }
-            return;
-        }
-        if let Some(p) = self.unpark(idx) {
-            // Never close an idle keep-alive early because the workers are busy: it waits in
-            // the queue for the next free worker (httpd would close it here).
-            self.dispatch(p.conn);
+    fn close_doomed(&mut self) {
+        for conn in self.doomed.drain(..) {
+            drop(conn);
+            self.shared.closed_one();
         }
     }
 
     /// Closes what has waited too long, oldest first per queue.
     fn expire(&mut self) {
         let now = Instant::now();
-        while let Some((idx, serial)) = self.queues.pop_expired(now) {
-            let current = self
-                .parked
-                .get(idx)
-                .and_then(|p| p.as_ref())
-                .is_some_and(|p| p.serial == serial);
-            if current {
-                if let Some(p) = self.unpark(idx) {
-                    self.close(p.conn);
+        {
+            let mut t = self.shared.table();
+            while let Some((idx, serial)) = t.queues.pop_expired(now) {
+                let current = t
+                    .slots
+                    .get(idx)
+                    .and_then(|p| p.as_ref())
+                    .is_some_and(|p| p.serial == serial);
+                if current {
+                    if let Some(p) = unpark(&mut t, idx) {
+                        self.doomed.push(p.conn);
+                    }
                 }
             }
         }
+        self.close_doomed();
     }
 
     /// Graceful: stop listening for good, close every idle keep-alive connection, cut
@@ -634,18 +732,23 @@ impl Listener {
         self.ctx.listeners.clear();
         let rec = self.ctx.scoreboard.process(self.ctx.slot);
         rec.quiescing.store(1, Ordering::Relaxed);
-        let idle: Vec<usize> = self
-            .parked
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| p.as_ref().is_some_and(|p| p.kind == Kind::KeepAlive))
-            .map(|(i, _)| i)
-            .collect();
-        for idx in idle {
-            if let Some(p) = self.unpark(idx) {
-                self.close(p.conn);
+        {
+            let mut t = self.shared.table();
+            t.dying = true;
+            let idle: Vec<usize> = t
+                .slots
+                .iter()
+                .enumerate()
+                .filter(|(_, p)| p.as_ref().is_some_and(|p| p.kind == Kind::KeepAlive))
+                .map(|(i, _)| i)
+                .collect();
+            for idx in idle {
+                if let Some(p) = unpark(&mut t, idx) {
+                    self.doomed.push(p.conn);
+                }
             }
         }
+        self.close_doomed();
         // Workers stay until the last connection is gone (a write-completion wake-up still
         // needs one); they show `G` meanwhile.
         for t in 0..self.threads {
@@ -663,13 +766,66 @@ impl Listener {
             self.shared.connections.load(Ordering::Relaxed) as u32,
             Ordering::Relaxed,
         );
-        rec.keep_alive
-            .store(self.queues.len(Kind::KeepAlive) as u32, Ordering::Relaxed);
-        rec.write_completion.store(
-            self.queues.len(Kind::WriteCompletion) as u32,
-            Ordering::Relaxed,
-        );
-        rec.lingering_close
-            .store(self.queues.len(Kind::Linger) as u32, Ordering::Relaxed);
+        let (ka, wc, li) = {
+            let t = self.shared.table();
+            (
+                t.queues.len(Kind::KeepAlive),
+                t.queues.len(Kind::WriteCompletion),
+                t.queues.len(Kind::Linger),
+            )
+        };
+        rec.keep_alive.store(ka as u32, Ordering::Relaxed);
+        rec.write_completion.store(wc as u32, Ordering::Relaxed);
+        rec.lingering_close.store(li as u32, Ordering::Relaxed);
+    }
+}
+
+/// Takes a connection out of the table (its queue entry goes stale). Its socket stays in the
+/// epoll set, disarmed, until it is parked again or closed.
+fn unpark(t: &mut Table, idx: usize) -> Option<Parked> {
+    let p = t.slots.get_mut(idx)?.take()?;
+    t.queues.forget(p.kind);
+    t.free.push(idx);
+    Some(p)
+}
+
+/// A parked connection is ready (its one-shot registration fired, so it is disarmed).
+fn on_ready(
+    shared: &Shared,
+    t: &mut Table,
+    idx: usize,
+    ready: &mut Vec<Job>,
+    doomed: &mut Vec<Connection>,
+) {
+    let Some(p) = t.slots.get_mut(idx).and_then(|p| p.as_mut()) else {
+        return;
+    };
+    if p.kind == Kind::Linger {
+        // Throw the input away; the connection stays parked until EOF or its time is up.
+        if drain(&mut p.conn)
+            && p.since.elapsed() < LINGER_NORMAL
+            && arm_oneshot(
+                shared.epfd,
+                p.conn.stream.as_raw_fd(),
+                CONN_BASE + idx,
+                Arm::Readable,
+                true,
+            )
+            .is_ok()
+        {
+            return;
+        }
+        if let Some(p) = unpark(t, idx) {
+            doomed.push(p.conn);
+        }
+        return;
+    }
+    if let Some(p) = unpark(t, idx) {
+        // Never close an idle keep-alive early because the workers are busy: it waits in
+        // the queue for the next free worker (httpd would close it here).
+        ready.push(Job {
+            conn: p.conn,
+            registered: true,
+        });
     }
 }
