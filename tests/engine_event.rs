@@ -5,6 +5,7 @@ mod common;
 
 use std::io::BufReader;
 use std::io::Write;
+use std::net::TcpStream;
 use std::time::Duration;
 
 use common::*;
@@ -125,4 +126,50 @@ fn stops_accepting_over_async_request_worker_factor() {
         "not accepting again after the connections closed"
     );
     assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+}
+
+/// The idle wait after a response is the KeepAliveTimeout of the virtual host that answered
+/// it (httpd's behaviour), not the main server's: a vhost with 1 s closes its idle
+/// connections long before the main server's 60 s, and the main server's stay open.
+#[test]
+fn keep_alive_timeout_of_the_answering_vhost() {
+    for mpm in ["event", "worker", "prefork"] {
+        let s = Server::start(
+            mpm,
+            "StartServers 1\nKeepAliveTimeout 60\n\
+             <VirtualHost *:*>\n  ServerName main.test\n</VirtualHost>\n\
+             <VirtualHost *:*>\n  ServerName short.test\n  KeepAliveTimeout 1\n</VirtualHost>\n",
+        );
+        let open_one = |host: &str| {
+            let mut c = connect(s.port).unwrap();
+            write!(c, "GET /index.html HTTP/1.1\r\nHost: {host}\r\n\r\n").unwrap();
+            let mut r = BufReader::new(c);
+            let resp = read_response(&mut r).unwrap();
+            assert_eq!(resp.status, 200, "{mpm} {host}");
+            assert!(!resp.closes(), "{mpm} {host}: not kept alive");
+            r
+        };
+        let long = open_one("main.test");
+        let short = open_one("short.test");
+        let closed = |r: &BufReader<TcpStream>| {
+            let s = r.get_ref();
+            s.set_nonblocking(true).unwrap();
+            let mut b = [0u8; 1];
+            let gone = match s.peek(&mut b) {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) => e.kind() != std::io::ErrorKind::WouldBlock,
+            };
+            s.set_nonblocking(false).unwrap();
+            gone
+        };
+        assert!(
+            wait_until(Duration::from_secs(20), || closed(&short)),
+            "{mpm}: the short vhost's idle connection is still open after 20 s"
+        );
+        assert!(
+            !closed(&long),
+            "{mpm}: the main vhost's idle connection closed before its 60 s"
+        );
+    }
 }

@@ -134,7 +134,8 @@ pub fn lingering_close(stream: &TcpStream) {
 }
 
 /// Serves one connection to the end in the calling thread (prefork and worker): drive, wait
-/// in place on keep-alive (`K`) up to KeepAliveTimeout, lingering close (`C`).
+/// in place on keep-alive (`K`) up to the KeepAliveTimeout of the virtual host that answered
+/// last, lingering close (`C`).
 /// `stopping` is asked before each drive: true answers with `Connection: close`.
 pub fn serve_blocking(
     mut conn: Connection,
@@ -143,7 +144,6 @@ pub fn serve_blocking(
     stopping: &dyn Fn() -> bool,
 ) {
     slot.connection(&conn.peer);
-    let keep_alive_timeout = config.main.keep_alive_timeout;
     loop {
         let ctx = ServeCtx {
             config,
@@ -156,6 +156,9 @@ pub fn serve_blocking(
                     continue; // a pipelined request is already here
                 }
                 slot.set_state(WorkerState::BusyKeepalive);
+                let keep_alive_timeout = conn
+                    .keep_alive_timeout
+                    .unwrap_or(config.main.keep_alive_timeout);
                 if !wait_ready(&conn.stream, PollFlags::POLLIN, keep_alive_timeout) {
                     break;
                 }
