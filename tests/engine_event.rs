@@ -173,3 +173,55 @@ fn keep_alive_timeout_of_the_answering_vhost() {
         );
     }
 }
+
+/// Worker threads start on demand: a child that has only served one request at a time runs
+/// few threads, yet shows its full ThreadsPerChild as idle capacity in the scoreboard; slow
+/// requests occupying the running workers make it start more, so a new client is still
+/// served at once.
+#[test]
+fn worker_threads_start_on_demand() {
+    let s = Server::start(
+        "event",
+        "StartServers 1\nServerLimit 1\nThreadLimit 16\nThreadsPerChild 16\n\
+         MaxRequestWorkers 16\nMinSpareThreads 1\nMaxSpareThreads 64\n\
+         AsyncRequestWorkerFactor 4\nTimeout 30\n",
+    );
+    let child = s.children()[0];
+    let threads = || {
+        std::fs::read_dir(format!("/proc/{child}/task"))
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    for _ in 0..20 {
+        assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+    }
+    let idle = |s: &Server| {
+        s.scoreboard().processes[0]
+            .workers
+            .iter()
+            .take(16)
+            .filter(|w| w.state.is_idle())
+            .count()
+    };
+    assert!(
+        wait_until(Duration::from_secs(5), || idle(&s) == 16),
+        "all 16 workers must show as idle capacity, {} do",
+        idle(&s)
+    );
+    let before = threads();
+    assert!(
+        before < 16,
+        "{before} threads after sequential requests: expected fewer than ThreadsPerChild"
+    );
+    // 6 requests stuck in their head hold 6 workers.
+    let slow: Vec<TcpStream> = (0..6).map(|_| partial_request(s.port).unwrap()).collect();
+    assert!(
+        wait_until(Duration::from_secs(10), || 16 - idle(&s) >= 6),
+        "the slow requests do not hold workers"
+    );
+    assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+    assert!(threads() >= 8, "{} threads with 6 busy workers", threads());
+    for c in slow {
+        assert_eq!(finish_request(c).unwrap().status, 200);
+    }
+}

@@ -54,13 +54,28 @@ struct Job {
 /// ready connections on one core runs in one worker without a context switch per request,
 /// and on more cores the workers fan out one after the other. Whenever jobs are queued and
 /// a worker sleeps, at least one worker is woken, so a job never waits behind a busy one.
+///
+/// Threads start on demand: a child begins with one worker, and a job that finds no worker
+/// asleep or on its way starts the next one (up to ThreadsPerChild), so a child that only
+/// holds idle connections has few threads (each costs ~40 KiB of resident stack). The
+/// threads not started yet are spare capacity like idle ones: they count as idle for
+/// AsyncRequestWorkerFactor, and their scoreboard slots show `_` (Ready, no thread id), so
+/// the parent's spare-thread count and server-status see the child's full capacity.
 struct WorkQueue {
     jobs: VecDeque<Job>,
     /// Sleeping workers (indices into `Shared::workers`), most recent last.
     sleepers: Vec<usize>,
-    /// Workers woken that have not yet looked at the queue.
+    /// Workers woken (or being started) that have not yet looked at the queue.
     woken: usize,
+    /// Worker indices whose thread has not been started, next to start last.
+    unstarted: Vec<usize>,
     closed: bool,
+}
+
+/// Which worker to get going for a queued job.
+enum Pick {
+    Wake(usize),
+    Start(usize),
 }
 
 /// A worker's park token.
@@ -96,6 +111,9 @@ struct Parked {
 struct Shared {
     q: Mutex<WorkQueue>,
     workers: Vec<Sleeper>,
+    handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    config: Arc<ServerConfig>,
+    slot: usize,
     table: Mutex<Table>,
     /// The listener's epoll set (the mio `Poll`'s descriptor).
     epfd: RawFd,
@@ -123,29 +141,67 @@ impl Shared {
             || super::generation_stopping(self.sb, self.generation)
     }
 
-    /// Takes the next sleeper off the stack (the caller wakes it once the lock is dropped).
-    fn pick_sleeper(q: &mut WorkQueue) -> Option<usize> {
-        let w = q.sleepers.pop()?;
+    /// Takes the next sleeper off the stack, or else a thread to start (the caller acts on
+    /// it once the lock is dropped).
+    fn pick(q: &mut WorkQueue) -> Option<Pick> {
+        if q.closed {
+            return None;
+        }
+        let p = match q.sleepers.pop() {
+            Some(w) => Pick::Wake(w),
+            None => Pick::Start(q.unstarted.pop()?),
+        };
         q.woken += 1;
-        Some(w)
+        Some(p)
     }
 
-    fn wake(&self, w: Option<usize>) {
-        if let Some(s) = w.and_then(|w| self.workers.get(w)) {
-            s.wake.store(true, Ordering::Release);
-            if let Some(t) = s.thread.get() {
-                t.unpark();
+    fn wake(self: &Arc<Self>, p: Option<Pick>) {
+        match p {
+            Some(Pick::Wake(w)) => {
+                if let Some(s) = self.workers.get(w) {
+                    s.wake.store(true, Ordering::Release);
+                    if let Some(t) = s.thread.get() {
+                        t.unpark();
+                    }
+                }
             }
+            Some(Pick::Start(t)) => {
+                if let Err(e) = self.start_worker(t) {
+                    ap_log!(
+                        alert,
+                        "mpm_event",
+                        "AH00480: unable to create worker thread: {e}"
+                    );
+                    let mut q = self.lock();
+                    q.woken = q.woken.saturating_sub(1);
+                    q.unstarted.push(t);
+                }
+            }
+            None => {}
         }
     }
 
+    fn start_worker(self: &Arc<Self>, t: usize) -> std::io::Result<()> {
+        let shared = self.clone();
+        let mut b = std::thread::Builder::new().name(format!("worker-{t}"));
+        if self.config.mpm_config.thread_stack_size > 0 {
+            b = b.stack_size(self.config.mpm_config.thread_stack_size);
+        }
+        let h = b.spawn(move || worker_thread(&shared, t))?;
+        self.handles
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(h);
+        Ok(())
+    }
+
     /// Queues jobs for the workers, waking one when none is on its way.
-    fn dispatch(&self, jobs: impl IntoIterator<Item = Job>) {
+    fn dispatch(self: &Arc<Self>, jobs: impl IntoIterator<Item = Job>) {
         let w = {
             let mut q = self.lock();
             q.jobs.extend(jobs);
             if q.woken == 0 && !q.jobs.is_empty() {
-                Self::pick_sleeper(&mut q)
+                Self::pick(&mut q)
             } else {
                 None
             }
@@ -212,12 +268,15 @@ impl Shared {
     }
 }
 
-fn worker_thread(shared: &Shared, config: &Arc<ServerConfig>, slot: usize, t: usize) {
-    let ws = shared.sb.slot(slot, t);
+fn worker_thread(shared: &Arc<Shared>, t: usize) {
+    let config = &shared.config;
+    let ws = shared.sb.slot(shared.slot, t);
     ws.start(std::process::id() as i32, tid(), shared.generation);
     let me = &shared.workers[t];
     let _ = me.thread.set(std::thread::current());
     let mut q = shared.lock();
+    // Started for a job like a woken sleeper.
+    q.woken = q.woken.saturating_sub(1);
     loop {
         let Some(job) = q.jobs.pop_front() else {
             if q.closed {
@@ -234,7 +293,7 @@ fn worker_thread(shared: &Shared, config: &Arc<ServerConfig>, slot: usize, t: us
         };
         // More work queued and nobody on the way for it: wake the next sleeper.
         let w = if q.woken == 0 && !q.jobs.is_empty() {
-            Shared::pick_sleeper(&mut q)
+            Shared::pick(&mut q)
         } else {
             None
         };
@@ -382,6 +441,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
             jobs: VecDeque::new(),
             sleepers: Vec::with_capacity(threads),
             woken: 0,
+            unstarted: (0..threads).rev().collect(),
             closed: false,
         }),
         workers: (0..threads)
@@ -390,6 +450,9 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
                 wake: AtomicBool::new(false),
             })
             .collect(),
+        handles: Mutex::new(Vec::with_capacity(threads)),
+        config: ctx.config.clone(),
+        slot: ctx.slot,
         table: Mutex::new(Table {
             slots: Vec::new(),
             free: Vec::new(),
@@ -406,29 +469,24 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         sb,
         generation: ctx.generation,
     });
-    let mut handles = Vec::with_capacity(threads);
+    // Threads not started yet show as idle capacity (see `WorkQueue`).
+    let pid = std::process::id() as i32;
     for t in 0..threads {
-        let shared2 = shared.clone();
-        let config = ctx.config.clone();
-        let slot = ctx.slot;
-        let mut b = std::thread::Builder::new().name(format!("worker-{t}"));
-        if ctx.config.mpm_config.thread_stack_size > 0 {
-            b = b.stack_size(ctx.config.mpm_config.thread_stack_size);
-        }
-        match b.spawn(move || worker_thread(&shared2, &config, slot, t)) {
-            Ok(h) => handles.push(h),
-            Err(e) => {
-                ap_log!(
-                    alert,
-                    "mpm_event",
-                    "AH00480: unable to create worker thread: {e}"
-                );
-                close_queue(&shared);
-                for h in handles {
-                    let _ = h.join();
-                }
-                return EXIT_CHILDSICK;
-            }
+        sb.slot(ctx.slot, t).start(pid, 0, ctx.generation);
+    }
+    // The first worker now; the others when jobs find no idle one.
+    let first = {
+        let mut q = shared.lock();
+        Shared::pick(&mut q)
+    };
+    if let Some(Pick::Start(t)) = first {
+        if let Err(e) = shared.start_worker(t) {
+            ap_log!(
+                alert,
+                "mpm_event",
+                "AH00480: unable to create worker thread: {e}"
+            );
+            return EXIT_CHILDSICK;
         }
     }
     let factor = (ctx.config.mpm_config.async_request_worker_factor.floor() as usize).max(1);
@@ -449,15 +507,24 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
     };
     let code = l.run();
     close_queue(&shared);
-    for h in handles {
-        let _ = h.join();
+    loop {
+        let hs = std::mem::take(&mut *shared.handles.lock().unwrap_or_else(|e| e.into_inner()));
+        if hs.is_empty() {
+            break;
+        }
+        for h in hs {
+            let _ = h.join();
+        }
+    }
+    for t in std::mem::take(&mut shared.lock().unstarted) {
+        sb.slot(l.ctx.slot, t).stop();
     }
     // Whatever is still parked (lingering connections at exit) closes with the table.
     crate::conn::drain_http2(l.ctx.config.main.timeout.min(Duration::from_secs(30)));
     code
 }
 
-fn close_queue(shared: &Shared) {
+fn close_queue(shared: &Arc<Shared>) {
     shared.stopping.store(true, Ordering::Relaxed);
     let all: Vec<usize> = {
         let mut q = shared.lock();
@@ -467,7 +534,7 @@ fn close_queue(shared: &Shared) {
         all
     };
     for w in all {
-        shared.wake(Some(w));
+        shared.wake(Some(Pick::Wake(w)));
     }
 }
 
@@ -601,7 +668,7 @@ impl Listener {
     fn over_limit(&self) -> bool {
         let idle = {
             let q = self.shared.lock();
-            (q.sleepers.len() + q.woken).saturating_sub(q.jobs.len())
+            (q.sleepers.len() + q.woken + q.unstarted.len()).saturating_sub(q.jobs.len())
         };
         if idle == 0 {
             return true;
