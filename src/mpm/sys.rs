@@ -58,6 +58,20 @@ fn ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, token: usize) -> io
     }
 }
 
+/// Puts the calling thread in the SCHED_BATCH policy (same nice level and CPU share as
+/// SCHED_OTHER, but its wake-ups do not preempt the thread running on the CPU).
+pub fn sched_batch_this_thread() -> io::Result<()> {
+    let param = libc::sched_param { sched_priority: 0 };
+    // SAFETY: `param` is a valid sched_param for the duration of the call; pid 0 is the
+    // calling thread; the kernel only reads the struct.
+    let r = unsafe { libc::sched_setscheduler(0, libc::SCHED_BATCH, &param) };
+    if r < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,5 +108,22 @@ mod tests {
         poll.poll(&mut events, Some(Duration::from_secs(5)))
             .unwrap();
         assert!(events.iter().any(|e| e.token().0 == 11 && e.is_writable()));
+    }
+
+    #[test]
+    fn batch_policy_applies_to_the_calling_thread_only() {
+        let policy = || {
+            // SAFETY: sched_getscheduler(0) only reads the calling thread's policy.
+            unsafe { libc::sched_getscheduler(0) }
+        };
+        let before = policy();
+        let inner = std::thread::spawn(move || {
+            sched_batch_this_thread().unwrap();
+            policy()
+        })
+        .join()
+        .unwrap();
+        assert_eq!(inner, libc::SCHED_BATCH);
+        assert_eq!(policy(), before);
     }
 }
