@@ -674,15 +674,20 @@ impl Listener {
 
     /// AsyncRequestWorkerFactor: over the limit when no worker is idle, or when the
     /// connections not lingering reach `ThreadsPerChild + idle × factor`.
+    /// A new connection waiting for its first bytes has a worker reserved: it is not
+    /// counted idle (as in httpd, where it would already sit in one).
     fn over_limit(&self) -> bool {
+        let (lingering, fresh) = {
+            let t = self.shared.table();
+            (t.queues.len(Kind::Linger), t.queues.len(Kind::Accepted))
+        };
         let idle = {
             let q = self.shared.lock();
-            (q.sleepers.len() + q.woken + q.unstarted.len()).saturating_sub(q.jobs.len())
+            (q.sleepers.len() + q.woken + q.unstarted.len()).saturating_sub(q.jobs.len() + fresh)
         };
         if idle == 0 {
             return true;
         }
-        let lingering = self.shared.table().queues.len(Kind::Linger);
         let conns = self
             .shared
             .connections
@@ -734,11 +739,11 @@ impl Listener {
                 Ok((stream, _)) => {
                     self.accepted += 1;
                     if let Some(conn) = new_connection(stream) {
+                        // A worker gets it once its first bytes are there, not before: a
+                        // client slow to send its request holds no thread meanwhile.
                         self.shared.connections.fetch_add(1, Ordering::AcqRel);
-                        self.shared.dispatch(Some(Job {
-                            conn,
-                            registered: false,
-                        }));
+                        let timeout = self.ctx.config.main.timeout;
+                        self.shared.park(conn, Kind::Accepted, false, timeout);
                     }
                     if self
                         .ctx

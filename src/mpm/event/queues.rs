@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 /// What a parked connection waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
+    /// A new connection waiting for its first bytes.
+    Accepted,
     KeepAlive,
     WriteCompletion,
     Linger,
@@ -20,6 +22,7 @@ impl Kind {
             Kind::KeepAlive => 0,
             Kind::WriteCompletion => 1,
             Kind::Linger => 2,
+            Kind::Accepted => 3,
         }
     }
 }
@@ -35,7 +38,7 @@ struct Queue {
 pub struct TimeoutQueues {
     queues: Vec<Queue>,
     /// Live (non-stale) entries per kind.
-    counts: [usize; 3],
+    counts: [usize; 4],
 }
 
 impl TimeoutQueues {
