@@ -132,6 +132,7 @@ impl ServerConfig {
             enable_sendfile: false,
             http_protocol_strict: true,
             types_config: PathBuf::from("/etc/mime.types"),
+            mime_types: Default::default(),
             log_formats: HashMap::new(),
             main,
             vhosts: Vec::new(),
@@ -241,6 +242,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     let (mpm_config, warnings) = checks::mpm(g.mpm, &g.mpm_directives);
     g.mpm_config = mpm_config;
     g.warnings = warnings;
+    g.mime_types = std::sync::Arc::new(crate::modules::mime::read_types(&g.types_config));
     Ok(g)
 }
 

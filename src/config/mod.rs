@@ -375,6 +375,10 @@ pub struct ServerConfig {
     /// `HttpProtocolOptions`: Strict (default) or Unsafe.
     pub http_protocol_strict: bool,
     pub types_config: PathBuf,
+    /// The TypesConfig table (extension → type), read when the configuration is built: in
+    /// the parent, so every child shares it (copy-on-write) instead of reading its own, and
+    /// again on each reload, as httpd rereads mime.types.
+    pub mime_types: std::sync::Arc<HashMap<String, String>>,
     /// `LogFormat` nicknames.
     pub log_formats: HashMap<String, String>,
     pub main: ServerConf,

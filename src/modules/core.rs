@@ -7,6 +7,7 @@ use std::fs::{File, Metadata};
 use std::os::unix::fs::MetadataExt;
 use std::sync::OnceLock;
 
+use super::filecache;
 use super::request::{Body, Method, Request, Response};
 use crate::config::dir::etag;
 use crate::proto::h1::response::http_date;
@@ -238,6 +239,26 @@ pub fn parse_ranges(v: &str, len: u64, limits: (i64, i64, i64)) -> Ranges {
     Ranges::Some(out)
 }
 
+/// Opens the file a request maps to, with httpd's statuses for the failures.
+fn open_for_serving(req: &Request<'_>) -> Result<File, u16> {
+    match File::open(&req.filename) {
+        Ok(f) => Ok(f),
+        // Gone between the walk's stat and here.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(404),
+        // httpd's default handler answers 403 for any other open failure, EMFILE included.
+        Err(e) => {
+            crate::ap_log!(
+                error,
+                "core",
+                "({}){e}: AH00132: file permissions deny server access: {}",
+                e.raw_os_error().unwrap_or(0),
+                req.filename.display()
+            );
+            Err(403)
+        }
+    }
+}
+
 /// Serves a regular file already found by translate (`req.finfo`).
 pub fn serve_file(
     req: &Request<'_>,
@@ -258,21 +279,15 @@ pub fn serve_file(
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };
-    let file = match File::open(&req.filename) {
-        Ok(f) => f,
-        // Gone between the walk's stat and here.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(404),
-        // httpd's default handler answers 403 for any other open failure, EMFILE included.
-        Err(e) => {
-            crate::ap_log!(
-                error,
-                "core",
-                "({}){e}: AH00132: file permissions deny server access: {}",
-                e.raw_os_error().unwrap_or(0),
-                req.filename.display()
-            );
-            return Err(403);
-        }
+    // A whole small file may come from the per-process cache: no open, read or close.
+    let cached = if meta.size() <= filecache::MAX_FILE && req.header_in("Range").is_none() {
+        filecache::get(&req.filename, meta)
+    } else {
+        None
+    };
+    let file = match cached {
+        Some(_) => None,
+        None => Some(open_for_serving(req)?),
     };
     let len = meta.size();
     let mtime = (meta.mtime().max(0) as u64).min(req.time);
@@ -338,15 +353,36 @@ pub fn serve_file(
     }
     match ranges {
         Ranges::Ignore => {
-            resp.body = Body::File {
-                file,
-                offset: 0,
-                len,
+            resp.body = match (cached, file) {
+                (Some(data), _) => Body::Bytes(data.to_vec()),
+                // A small file read whole (GET): kept for the next request.
+                (None, Some(file)) if len <= filecache::MAX_FILE && req.method == Method::Get => {
+                    let mut data = vec![0u8; len as usize];
+                    match std::os::unix::fs::FileExt::read_exact_at(&file, &mut data, 0) {
+                        Ok(()) => {
+                            filecache::put(&req.filename, meta, &data, req.time as i64);
+                            Body::Bytes(data)
+                        }
+                        Err(_) => Body::File {
+                            file,
+                            offset: 0,
+                            len,
+                        },
+                    }
+                }
+                (None, Some(file)) => Body::File {
+                    file,
+                    offset: 0,
+                    len,
+                },
+                (None, None) => return Err(500),
             };
         }
         Ranges::Unsatisfiable => return Err(416),
         Ranges::Some(r) if r.len() == 1 => {
             let (s, e) = r[0];
+            // A Range header means nothing came from the cache: the file is open.
+            let Some(file) = file else { return Err(500) };
             resp.status = 206;
             resp.headers
                 .push(("Content-Range".into(), format!("bytes {s}-{e}/{len}")));
@@ -373,6 +409,7 @@ pub fn serve_file(
                 parts.push((h.into_bytes(), s, e - s + 1));
             }
             resp.content_type = Some(format!("multipart/byteranges; boundary={b}"));
+            let Some(file) = file else { return Err(500) };
             resp.body = Body::Multipart {
                 file,
                 parts,

@@ -1,27 +1,13 @@
 //! mod_mime: the content type (and charset, encoding, language) of a file from its
 //! extensions. Every extension counts (`config.html.orig` is text/html); the last one that
-//! maps wins. `TypesConfig` is read once per process.
+//! maps wins. `TypesConfig` is read when the configuration is built (`ServerConfig::mime_types`).
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Mutex, OnceLock};
 
 use crate::config::DirConf;
 
 type Types = HashMap<String, String>;
-
-fn types_for(path: &Path) -> &'static Types {
-    static ALL: OnceLock<Mutex<Vec<(std::path::PathBuf, &'static Types)>>> = OnceLock::new();
-    let all = ALL.get_or_init(|| Mutex::new(Vec::new()));
-    let mut all = all.lock().unwrap_or_else(|e| e.into_inner());
-    // Byte comparison: `Path == Path` walks components (measurable per request).
-    if let Some((_, t)) = all.iter().find(|(p, _)| p.as_os_str() == path.as_os_str()) {
-        return t;
-    }
-    let t: &'static Types = Box::leak(Box::new(load(path)));
-    all.push((path.to_path_buf(), t));
-    t
-}
 
 /// Parses a mime.types file: `type ext ext …`, `#` comments.
 pub fn parse_types(text: &str) -> Types {
@@ -37,7 +23,9 @@ pub fn parse_types(text: &str) -> Types {
     m
 }
 
-fn load(path: &Path) -> Types {
+/// Reads TypesConfig (an unreadable file gives an empty table, as a missing one does in
+/// httpd's mod_mime).
+pub fn read_types(path: &Path) -> Types {
     std::fs::read_to_string(path)
         .map(|t| parse_types(&t))
         .unwrap_or_default()
@@ -60,8 +48,7 @@ fn lookup<'a>(list: &'a [(String, Option<String>)], ext: &str) -> Option<Option<
 }
 
 /// Finds the type of `file_name` (its last path component).
-pub fn find(types_config: &Path, dir: &DirConf, file_name: &str) -> MimeInfo {
-    let types = types_for(types_config);
+pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
     let mut info = MimeInfo::default();
     let mut charset: Option<&str> = None;
     let mut exts = file_name.split('.');
@@ -125,6 +112,8 @@ mod tests {
             eprintln!("skipped: /etc/mime.types missing");
             return;
         }
+        let t = read_types(p);
+        let p = &t;
         assert_eq!(
             find(p, &dir, "config.html.orig").content_type.as_deref(),
             Some("text/html")

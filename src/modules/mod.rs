@@ -14,6 +14,7 @@ pub mod deflate;
 pub mod dir;
 pub mod env;
 pub mod expires;
+pub mod filecache;
 pub mod headers;
 pub mod htaccess;
 pub mod log_config;
@@ -643,8 +644,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         ));
         if let Some(name) = file_name.as_deref() {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
-                resp.content_type =
-                    mime::find(&ctx.config.types_config, &req.dir, name).content_type;
+                resp.content_type = mime::find(&ctx.config.mime_types, &req.dir, name).content_type;
             }
         }
         return Ok(());
@@ -706,7 +706,7 @@ fn static_content(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
         .file_name()
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
-    let info = mime::find(&req.config.types_config, &req.dir, &name);
+    let info = mime::find(&req.config.mime_types, &req.dir, &name);
     if let Some(e) = &info.encoding {
         resp.headers.push(("Content-Encoding".into(), e.clone()));
     }
