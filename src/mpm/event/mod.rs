@@ -1,10 +1,17 @@
 //! event: like worker, but the listener thread (the child's main thread) runs a mio poller
-//! that also holds every connection waiting for something — idle keep-alive, write
-//! completion, lingering close — in FIFO timeout queues (one per timeout value), and hands a
-//! connection to a worker only when it is ready. A parked connection keeps no read buffer and
-//! no thread. AsyncRequestWorkerFactor caps the connections a process takes on; over the cap
-//! it stops accepting and says so in its scoreboard slot (`not_accepting`), so the parent
-//! counts it out and other children take the load.
+//! that also holds every connection waiting for something — a new connection's first bytes,
+//! idle keep-alive, write completion, lingering close — in FIFO timeout queues (one per
+//! timeout value), and hands a connection to a worker only when it is ready. A parked
+//! connection keeps no read buffer and no thread. AsyncRequestWorkerFactor caps the
+//! connections a process takes on; over the cap it stops accepting and says so in its
+//! scoreboard slot (`not_accepting`), so the parent counts it out and other children take
+//! the load.
+//!
+//! The hand-off costs little per request: a worker parks the connection it has answered
+//! itself (shared table, socket re-armed one-shot in the listener's epoll set, listener not
+//! woken); ready connections go to the workers in batches, waking one worker only when none
+//! is on its way; threads start on demand and run SCHED_BATCH. See docs/performance.md
+//! ("Event hand-off").
 
 use std::collections::VecDeque;
 use std::io::Read;
