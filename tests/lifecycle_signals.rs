@@ -339,7 +339,53 @@ fn graceful_shutdown_timeout_ends_the_wait(mpm: &str) {
     assert!(finish_request(stuck).is_err());
 }
 
+/// A keep-alive connection idle across a graceful restart: its next request is answered with
+/// `Connection: close` (or, under event, the idle connection was closed at once), the request
+/// never hangs, and the old generation's child then goes away.
+fn idle_keep_alive_across_graceful(mpm: &str) {
+    use std::io::Write;
+    let s = Server::start(mpm, &format!("{}KeepAliveTimeout 30\n", sizing(mpm, 2)));
+    let mut c = std::io::BufReader::new(connect(s.port).unwrap());
+    let ask = |c: &mut std::io::BufReader<std::net::TcpStream>| {
+        write!(
+            c.get_mut(),
+            "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n"
+        )
+        .and_then(|_| read_response(c))
+    };
+    let r = ask(&mut c).unwrap();
+    assert!(!r.closes());
+    let old: Vec<i32> = s.children();
+    let (code, _, err) = s.ctl("graceful");
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        wait_until(Duration::from_secs(10), || s.generation() == 1),
+        "no new generation"
+    );
+    match ask(&mut c) {
+        Ok(r) => {
+            assert_eq!(r.status, 200);
+            assert!(
+                r.closes(),
+                "old generation kept the connection alive: {:?}",
+                r.headers
+            );
+        }
+        // event closes idle keep-alive connections when its child starts stopping.
+        Err(e) => assert_eq!(mpm, "event", "{mpm}: {e}"),
+    }
+    drop(c);
+    assert!(
+        wait_until(Duration::from_secs(15), || old
+            .iter()
+            .all(|p| !pid_alive(*p))),
+        "old children still running: {old:?}"
+    );
+    assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
+}
+
 mpm_tests!(
+    idle_keep_alive_across_graceful,
     graceful_shutdown_timeout_ends_the_wait,
     sd_notify_ready_reloading_stopping,
     k_start_daemonizes_and_k_stop_stops,

@@ -114,6 +114,51 @@ pub fn wait_ready(fd: &impl AsFd, flags: PollFlags, timeout: Duration) -> bool {
     }
 }
 
+/// The pipe of death as a prefork child watches it while a connection waits.
+pub struct PodWatch<'a> {
+    pub fd: &'a OwnedFd,
+    /// Called once a token was read: the child is to stop after this connection.
+    pub on_token: &'a dyn Fn(),
+}
+
+/// Waits for the next request on `stream` up to `timeout`, watching the pipe of death too:
+/// a token read there is reported (the request that follows is answered with
+/// `Connection: close`) and the wait goes on for the connection alone.
+fn wait_request(stream: &TcpStream, pod: &PodWatch<'_>, timeout: Duration) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+            .unwrap_or(PollTimeout::MAX);
+        let mut fds = [
+            PollFd::new(stream.as_fd(), PollFlags::POLLIN),
+            PollFd::new(pod.fd.as_fd(), PollFlags::POLLIN),
+        ];
+        match poll(&mut fds, ms) {
+            Ok(0) => return false,
+            Ok(_) => {
+                let conn_ready = fds[0].revents().is_some_and(|r| !r.is_empty());
+                let pod_ready = fds[1].revents().is_some_and(|r| !r.is_empty());
+                if pod_ready && pod_says_stop(pod.fd) {
+                    (pod.on_token)();
+                    return conn_ready
+                        || wait_ready(
+                            stream,
+                            PollFlags::POLLIN,
+                            deadline.saturating_duration_since(Instant::now()),
+                        );
+                }
+                if conn_ready {
+                    return true;
+                }
+                // Another child took the token: keep waiting.
+            }
+            Err(nix::errno::Errno::EINTR) if !left.is_zero() => continue,
+            Err(_) => return false,
+        }
+    }
+}
+
 /// httpd's lingering close for a blocking engine: stop sending, then read and discard what
 /// the client still sends (2 s per read, 30 s in all) so it sees our response, not a reset.
 pub fn lingering_close(stream: &TcpStream) {
@@ -137,11 +182,14 @@ pub fn lingering_close(stream: &TcpStream) {
 /// in place on keep-alive (`K`) up to the KeepAliveTimeout of the virtual host that answered
 /// last, lingering close (`C`).
 /// `stopping` is asked before each drive: true answers with `Connection: close`.
+/// `pod` (prefork): the pipe of death is watched during keep-alive waits only, so a child does
+/// not read it before every request; a token found there is handed to its callback.
 pub fn serve_blocking(
     mut conn: Connection,
     config: &Arc<ServerConfig>,
     slot: &WorkerSlot<'_>,
     stopping: &dyn Fn() -> bool,
+    pod: Option<PodWatch<'_>>,
 ) {
     slot.connection(&conn.peer);
     loop {
@@ -159,7 +207,11 @@ pub fn serve_blocking(
                 let keep_alive_timeout = conn
                     .keep_alive_timeout
                     .unwrap_or(config.main.keep_alive_timeout);
-                if !wait_ready(&conn.stream, PollFlags::POLLIN, keep_alive_timeout) {
+                let ready = match &pod {
+                    Some(w) if !stopping() => wait_request(&conn.stream, w, keep_alive_timeout),
+                    _ => wait_ready(&conn.stream, PollFlags::POLLIN, keep_alive_timeout),
+                };
+                if !ready {
                     break;
                 }
             }

@@ -89,7 +89,7 @@ fn worker_thread(shared: &Shared, config: &Arc<ServerConfig>, slot: usize, t: us
         };
         match conn {
             Some(conn) => {
-                serve_blocking(conn, config, &ws, &stopping);
+                serve_blocking(conn, config, &ws, &stopping, None);
                 ws.set_state(if shared.stopping.load(Ordering::Relaxed) {
                     WorkerState::Graceful
                 } else {
