@@ -289,8 +289,8 @@ fn convert(
         time,
         resp.headers.len() + resp.err_headers.len() + 2,
     );
-    headers.extend(resp.headers.drain(..));
-    headers.extend(resp.err_headers.drain(..));
+    headers.append(&mut resp.headers);
+    headers.append(&mut resp.err_headers);
     let no_body = resp.status == 304 || resp.status == 204 || (100..200).contains(&resp.status);
     let len = resp.body.len();
     if let Some(ct) = &mut resp.content_type {
