@@ -11,6 +11,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::config::ServerConfig;
+use crate::modules::request::HeaderName;
 use crate::modules::{self, Body, LogRecord};
 use crate::proto::h1::head::{parse_head, Limits, Parsed};
 use crate::proto::h1::response::{error_page, http_date, now_secs, ErrorInfo};
@@ -44,7 +45,7 @@ pub const KEEP_BODY: usize = 64 << 20;
 #[derive(Debug)]
 pub struct ResponseParts {
     pub status: u16,
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(HeaderName, String)>,
     pub body: ResponseBody,
 }
 
@@ -250,14 +251,16 @@ fn body_len(b: &ResponseBody) -> u64 {
     }
 }
 
-fn common_headers(config: &ServerConfig, time: u64) -> Vec<(String, String)> {
-    vec![
+fn common_headers(config: &ServerConfig, time: u64, more: usize) -> Vec<(HeaderName, String)> {
+    let mut v = Vec::with_capacity(2 + more);
+    v.extend([
         ("date".into(), http_date(time)),
         (
             "server".into(),
             modules::banner(config.server_tokens).to_string(),
         ),
-    ]
+    ]);
+    v
 }
 
 fn convert(
@@ -281,15 +284,18 @@ fn convert(
         }
         resp.body = Body::Bytes(bytes);
     }
-    let mut headers = common_headers(config, time);
-    for (n, v) in resp.headers.iter().chain(resp.err_headers.iter()) {
-        headers.push((n.to_string(), v.clone()));
-    }
+    let mut headers = common_headers(
+        config,
+        time,
+        resp.headers.len() + resp.err_headers.len() + 2,
+    );
+    headers.append(&mut resp.headers);
+    headers.append(&mut resp.err_headers);
     let no_body = resp.status == 304 || resp.status == 204 || (100..200).contains(&resp.status);
     let len = resp.body.len();
-    if let Some(ct) = &resp.content_type {
+    if let Some(ct) = &mut resp.content_type {
         if !no_body {
-            headers.push(("content-type".into(), ct.clone()));
+            headers.push(("content-type".into(), std::mem::take(ct)));
         }
     }
     if !no_body && send_length {
@@ -365,7 +371,7 @@ fn bare_error(
     } else {
         error_page(status, &info).into_bytes()
     };
-    let mut headers = common_headers(config, now_secs());
+    let mut headers = common_headers(config, now_secs(), 2);
     headers.push((
         "content-type".into(),
         "text/html; charset=iso-8859-1".into(),

@@ -19,6 +19,7 @@
 //! `Upgrade: h2c` on an HTTP/1.1 request without a body (`H2Upgrade`, see `upgrade`): 101,
 //! then the request is answered on stream 1.
 
+mod batch;
 mod glue;
 mod server;
 mod tls_io;
