@@ -273,6 +273,9 @@ pub struct DirConf {
     pub satisfy_any: Option<bool>,
     pub directory_index: Option<Arc<Vec<String>>>,
     pub directory_slash: Option<bool>,
+    /// `FallbackResource`: the URL a request for nothing on disk is redirected to
+    /// (`disabled` is kept as given and turns an inherited one off).
+    pub fallback_resource: Option<Arc<str>>,
     pub file_etag: Option<(Option<u8>, u8, u8)>,
     pub limit_request_body: Option<u64>,
     pub max_ranges: Option<i64>,
@@ -377,6 +380,7 @@ impl DirConf {
             satisfy_any: pick(&self.satisfy_any, &over.satisfy_any),
             directory_index: pick(&self.directory_index, &over.directory_index),
             directory_slash: pick(&self.directory_slash, &over.directory_slash),
+            fallback_resource: pick(&self.fallback_resource, &over.fallback_resource),
             file_etag,
             limit_request_body: pick(&self.limit_request_body, &over.limit_request_body),
             max_ranges: pick(&self.max_ranges, &over.max_ranges),

@@ -91,3 +91,40 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
     }
     Err(403)
 }
+
+/// mod_dir's fallback (`FallbackResource`): for a request that found nothing on disk and has
+/// no handler, the URL (with the request's query string) to redirect to internally; `None`
+/// when there is no fallback or it is `disabled`. A relative URL is taken from the request's
+/// directory, as a sub-request lookup does.
+pub fn fallback(req: &Request<'_>) -> Option<(String, Option<String>)> {
+    let f = req.dir.fallback_resource.as_deref()?;
+    if f.eq_ignore_ascii_case("disabled") || req.dir.handler.is_some() {
+        return None;
+    }
+    match &req.finfo {
+        None => {}
+        // A directory URL (with its slash) whose DirectoryIndex finds nothing falls back too,
+        // before autoindex would list it.
+        Some(m) if m.is_dir() && req.uri.ends_with('/') => {
+            let names: Vec<&str> = match &req.dir.directory_index {
+                Some(list) => list.iter().map(String::as_str).collect(),
+                None => DEFAULT_INDEX.to_vec(),
+            };
+            let found = names
+                .iter()
+                .take_while(|n| !n.eq_ignore_ascii_case("disabled"))
+                .any(|n| std::fs::metadata(req.filename.join(n)).is_ok_and(|m| m.is_file()));
+            if found {
+                return None;
+            }
+        }
+        Some(_) => return None,
+    }
+    let uri = if f.starts_with('/') {
+        f.to_string()
+    } else {
+        let base = &req.uri[..req.uri.rfind('/').map_or(0, |i| i + 1)];
+        format!("{base}{f}")
+    };
+    Some((uri, req.query.clone()))
+}

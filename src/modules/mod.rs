@@ -649,6 +649,20 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
         return Ok(());
     }
+    if let Some((uri, query)) = dir::fallback(req) {
+        req.uri = uri;
+        req.query = query;
+        // A fast redirect: the environment stays as it is (no REDIRECT_ variables).
+        req.rewrite.redirects += 1;
+        if req.rewrite.redirects > 10 {
+            return Err(500);
+        }
+        req.filename = PathBuf::new();
+        req.finfo = None;
+        req.path_info = String::new();
+        req.dir = Arc::new(req.server.dir.clone());
+        return map_and_handle(ctx, req, resp);
+    }
 
     run_handler(req, resp)
 }

@@ -22,7 +22,14 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         directory_slash,
     ),
     po("DirectoryCheckHandler", Flag, C::ALL, "On or Off"),
-    po("FallbackResource", Take1, C::ALL, "Set a default handler"),
+    def(
+        "FallbackResource",
+        Take1,
+        C::ALL,
+        Implemented,
+        "Set a default handler",
+        fallback_resource,
+    ),
     po(
         "DirectoryIndexRedirect",
         Take1,
@@ -59,5 +66,10 @@ fn directory_index(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 
 fn directory_slash(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     ctx.dir.directory_slash = Some(flag(ctx));
+    Ok(())
+}
+
+fn fallback_resource(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.fallback_resource = Some(Arc::from(ctx.arg(0)));
     Ok(())
 }

@@ -1,0 +1,69 @@
+//! mod_dir's FallbackResource against Debian's apache2: a missing file, a directory without an
+//! index, a relative fallback, `disabled`, a fallback inside `<Location>`, the query string
+//! kept, POST, and files/indexes that exist left alone — status and body compared with
+//! apache2's, under every MPM.
+
+mod common;
+mod modules_oracle;
+
+use modules_oracle::{available, get, req};
+
+const CONF: &str = r#"
+<Directory @ROOT@/htdocs>
+    FallbackResource /fb.html
+</Directory>
+<Directory @ROOT@/htdocs/sub>
+    FallbackResource fb.html
+</Directory>
+<Directory @ROOT@/htdocs/sub/d>
+    FallbackResource disabled
+</Directory>
+<Location /loc>
+    FallbackResource /other.html
+</Location>
+"#;
+
+fn fallback(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = modules_oracle::Site::new(&[], CONF);
+    s.file("htdocs/index.html", b"index\n");
+    s.file("htdocs/fb.html", b"fallback\n");
+    s.file("htdocs/other.html", b"other\n");
+    s.file("htdocs/exists.txt", b"exists\n");
+    s.file("htdocs/sub/fb.html", b"sub fallback\n");
+    s.file("htdocs/sub/d/keep.txt", b"keep\n");
+    s.file("htdocs/noindex/x.txt", b"x\n");
+    let paths = [
+        "/nope",
+        "/nope.php?a=1&b=2",
+        "/deep/er/path",
+        "/exists.txt",
+        "/",
+        "/noindex/",
+        "/sub/nope",
+        "/sub/",
+        "/sub/d/nope",
+        "/sub/d/keep.txt",
+        "/loc/x",
+    ];
+    let mut reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
+    reqs.push(req("POST", "/posted", &["Content-Length: 0"]));
+    let (a, m) = s.both(mpm, &reqs);
+    let mut fell_back = 0;
+    for (i, r) in reqs.iter().enumerate() {
+        let what = r.lines().next().unwrap_or_default();
+        assert_eq!(a[i].status, m[i].status, "{what}: status");
+        if a[i].status == 200 {
+            assert_eq!(a[i].body_text(), m[i].body_text(), "{what}: body");
+            if a[i].body_text().contains("fallback") {
+                fell_back += 1;
+            }
+        }
+    }
+    // The cases above must really exercise the fallback (missing, dir, query, relative, POST).
+    assert!(fell_back >= 6, "only {fell_back} fallbacks");
+}
+
+mpm_tests!(fallback);
