@@ -144,7 +144,58 @@ fn slow_stream_does_not_stall_a_fast_one(mpm: &str) {
     });
 }
 
+/// HTTP/1.1 responses announce HTTP/2 as httpd's mod_http2 does: `Upgrade: h2c` on
+/// cleartext, `Upgrade: h2` over TLS, with `Upgrade` first in the Connection header (and the
+/// connection's own token merged in); not on error responses; not with `H2Upgrade off`.
+fn http11_responses_announce_h2(mpm: &str) {
+    let headers = |s: &tlsutil::TlsServer, args: &[&str], url: &str| -> String {
+        let mut a = vec!["-i", "--http1.1"];
+        a.extend_from_slice(args);
+        let (rc, body, info) = s.curl(&a, url);
+        assert_eq!(rc, 0, "{info}");
+        let text = String::from_utf8_lossy(&body).into_owned();
+        text.split("\r\n\r\n").next().unwrap_or("").to_string()
+    };
+    let s = tlsutil::start(mpm, "");
+    let h = headers(&s, &[], &s.http("/index.html"));
+    assert!(
+        h.contains("\r\nUpgrade: h2c\r\nConnection: Upgrade\r\n"),
+        "{h}"
+    );
+    let h = headers(&s, &["-H", "Connection: close"], &s.http("/index.html"));
+    assert!(h.contains("\r\nConnection: Upgrade, close\r\n"), "{h}");
+    assert_eq!(h.matches("Connection:").count(), 1, "{h}");
+    let h = headers(&s, &[], &s.http("/missing"));
+    assert!(h.starts_with("HTTP/1.1 404"), "{h}");
+    assert!(!h.contains("Upgrade"), "{h}");
+    // Only the first response of a connection: two requests on one connection.
+    {
+        use std::io::Write;
+        let mut c = std::io::BufReader::new(connect(s.srv.port).unwrap());
+        let req = "GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
+        c.get_mut()
+            .write_all(format!("{req}{req}").as_bytes())
+            .unwrap();
+        let first = read_response(&mut c).unwrap();
+        let second = read_response(&mut c).unwrap();
+        assert_eq!(first.header("Upgrade"), Some("h2c"));
+        assert_eq!(second.status, 200);
+        assert_eq!(second.header("Upgrade"), None);
+    }
+    let h = headers(&s, &[], &s.https("a.test", "/index.html"));
+    assert!(
+        h.contains("\r\nUpgrade: h2\r\nConnection: Upgrade\r\n"),
+        "{h}"
+    );
+    drop(s);
+    let s = tlsutil::start(mpm, "H2Upgrade off");
+    let h = headers(&s, &[], &s.http("/index.html"));
+    assert!(h.starts_with("HTTP/1.1 200"), "{h}");
+    assert!(!h.contains("Upgrade"), "{h}");
+}
+
 mpm_tests!(
+    http11_responses_announce_h2,
     h2c_prior_knowledge_and_upgrade,
     h2c_off_without_protocol,
     nghttp_over_tls,

@@ -765,8 +765,26 @@ fn serve_one(
     ctx.observer.state(WorkerState::BusyWrite);
     let is_head = head.method() == b"HEAD";
     let body_len = if is_head { 0 } else { resp.body.len() };
+    // mod_http2 announces the protocols it could upgrade to on the responses the handler
+    // made (not on error responses, whose headers httpd rebuilds): `h2c` on cleartext, `h2`
+    // over TLS, unless H2Upgrade is off.
+    // Only on a connection's first response, as httpd.
+    let announce =
+        if requests_served == 0 && ((200..300).contains(&resp.status) || resp.status == 304) {
+            announced_upgrade(config, server, io.tls.is_some())
+        } else {
+            None
+        };
     let sent = match write_response(
-        io, out, config, &mut resp, time, keep, client_ka, left, server, is_head,
+        io,
+        out,
+        config,
+        &mut resp,
+        time,
+        (keep, client_ka, left),
+        server,
+        is_head,
+        announce,
     ) {
         Ok(n) => n,
         Err(_) => {
@@ -926,6 +944,22 @@ fn push_header(out: &mut Vec<u8>, name: &str, value: &str) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// The protocol the first HTTP/1.1 response of a connection announces in `Upgrade` (httpd's
+/// protocol proposals):
+/// `h2c` on a cleartext connection when `Protocols` lists it, `h2` over TLS likewise; none
+/// when `H2Upgrade off`.
+fn announced_upgrade(
+    config: &ServerConfig,
+    server: &ServerConf,
+    tls: bool,
+) -> Option<&'static str> {
+    if server.h2.upgrade == Some(false) || !config.modules.contains(&"http2") {
+        return None;
+    }
+    let proto = if tls { "h2" } else { "h2c" };
+    server.protocols.iter().any(|p| p == proto).then_some(proto)
+}
+
 #[allow(clippy::too_many_arguments)]
 fn write_response(
     io: &mut Io<'_>,
@@ -933,14 +967,28 @@ fn write_response(
     config: &ServerConfig,
     resp: &mut Response,
     time: u64,
-    keep: bool,
-    client_ka: bool,
-    left: u32,
+    (keep, client_ka, left): (bool, bool, u32),
     server: &ServerConf,
     is_head: bool,
+    announce: Option<&str>,
 ) -> io::Result<u64> {
     out.clear();
     write_status_line(out, resp.status, time, config);
+    // httpd puts the announcement right after Server, with the connection's own token
+    // merged into the same Connection header.
+    if let Some(proto) = announce {
+        out.extend_from_slice(b"Upgrade: ");
+        out.extend_from_slice(proto.as_bytes());
+        out.extend_from_slice(b"\r\nConnection: Upgrade");
+        if keep {
+            if client_ka {
+                out.extend_from_slice(b", Keep-Alive");
+            }
+        } else if !resp.close_silently {
+            out.extend_from_slice(b", close");
+        }
+        out.extend_from_slice(b"\r\n");
+    }
     for (n, v) in resp.headers.iter().chain(resp.err_headers.iter()) {
         push_header(out, n, v);
     }
@@ -972,9 +1020,11 @@ fn write_response(
                 push_decimal(out, u64::from(left));
             }
             out.extend_from_slice(b"\r\n");
-            out.extend_from_slice(b"Connection: Keep-Alive\r\n");
+            if announce.is_none() {
+                out.extend_from_slice(b"Connection: Keep-Alive\r\n");
+            }
         }
-    } else if !resp.close_silently {
+    } else if !resp.close_silently && announce.is_none() {
         out.extend_from_slice(b"Connection: close\r\n");
     }
     if let Some(ct) = &resp.content_type {

@@ -168,9 +168,6 @@ def main():
 # Differences found by this check that lie outside TLS/HTTP/2 (the HTTP/1 response path and
 # vhost selection), reported on every run instead of failing it until they are fixed there.
 KNOWN = [
-    (r".*", r"header connection: expected '((close|keep-alive), )?upgrade', got (None|'close'|'keep-alive')", True,
-     "httpd announces h2 on HTTP/1.1 responses (Upgrade: h2, Connection: Upgrade) when "
-     "Protocols lists it; mpmd's HTTP/1 response path does not"),
     (r"^proto/absolute-form$", r"status: expected 404, got 200", False,
      "over https httpd ignores the host of an http:// absolute-form target; mpmd selects its vhost"),
 ]
