@@ -765,16 +765,15 @@ fn serve_one(
     ctx.observer.state(WorkerState::BusyWrite);
     let is_head = head.method() == b"HEAD";
     let body_len = if is_head { 0 } else { resp.body.len() };
-    // mod_http2 announces the protocols it could upgrade to on the responses the handler
-    // made (not on error responses, whose headers httpd rebuilds): `h2c` on cleartext, `h2`
-    // over TLS, unless H2Upgrade is off.
-    // Only on a connection's first response, as httpd.
-    let announce =
-        if requests_served == 0 && ((200..300).contains(&resp.status) || resp.status == 304) {
-            announced_upgrade(config, server, io.tls.is_some())
-        } else {
-            None
-        };
+    // httpd announces the protocols it could upgrade to (core's upgrade handler, first
+    // request of a connection) in the handler's headers: `h2c` on cleartext, `h2` over TLS,
+    // unless H2Upgrade is off. A generated error page drops them (403, 404 without an
+    // ErrorDocument, 405, 416 …); 2xx, 304, 412 and ErrorDocument pages keep them.
+    let announce = if requests_served == 0 && resp.status != 101 && !resp.generated {
+        announced_upgrade(config, server, io.tls.is_some())
+    } else {
+        None
+    };
     let sent = match write_response(
         io,
         out,
