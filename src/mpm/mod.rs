@@ -74,6 +74,9 @@ impl ChildCtx {
 
 /// Runs the configured engine in this child; returns the exit status.
 pub fn run_child(ctx: ChildCtx) -> i32 {
+    // Per-thread malloc arenas were most of a child's private heap growth (issue #4):
+    // two are enough for a few dozen threads that mostly wait on sockets.
+    sys::limit_malloc_arenas(2);
     let code = match ctx.config.mpm {
         MpmKind::Prefork => prefork::child_main(ctx),
         MpmKind::Worker => worker::child_main(ctx),
