@@ -131,8 +131,12 @@ impl ServerConfig {
             extended_status: false,
             enable_sendfile: false,
             http_protocol_strict: true,
-            types_config: PathBuf::from("/etc/mime.types"),
-            mime_types: Default::default(),
+            types_config: PathBuf::from(DEFAULT_TYPES_CONFIG),
+            // The default TypesConfig, read once here; `build` rereads when TypesConfig names
+            // another file.
+            mime_types: std::sync::Arc::new(crate::modules::mime::read_types(
+                std::path::Path::new(DEFAULT_TYPES_CONFIG),
+            )),
             log_formats: HashMap::new(),
             main,
             vhosts: Vec::new(),
@@ -172,6 +176,9 @@ pub fn mpm_of(modules: &[&'static str]) -> Result<MpmKind, BuildError> {
 }
 
 /// Builds the configuration. Walk errors come back all together, in file order.
+/// httpd's TypesConfig default on Debian.
+const DEFAULT_TYPES_CONFIG: &str = "/etc/mime.types";
+
 pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     let mpm = mpm_of(&input.modules)?;
     let mut global = ServerConfig::with_defaults(input.server_root, input.config_file);
@@ -242,7 +249,9 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     let (mpm_config, warnings) = checks::mpm(g.mpm, &g.mpm_directives);
     g.mpm_config = mpm_config;
     g.warnings = warnings;
-    g.mime_types = std::sync::Arc::new(crate::modules::mime::read_types(&g.types_config));
+    if g.types_config.as_os_str() != DEFAULT_TYPES_CONFIG {
+        g.mime_types = std::sync::Arc::new(crate::modules::mime::read_types(&g.types_config));
+    }
     Ok(g)
 }
 
