@@ -169,6 +169,66 @@ fn else_without_if() {
     );
 }
 
+/// `<If>` expressions that do not parse, each with apache2 2.4.71's wording.
+#[test]
+fn if_expression_errors() {
+    for (expr, msg) in [
+        (
+            r#""%{HTTP_HOST} ==""#,
+            "Cannot parse condition clause: syntax error, unexpected $end",
+        ),
+        (
+            r#""%{FOO} == 1""#,
+            "Cannot parse condition clause: Variable 'FOO' does not exist",
+        ),
+        (
+            r#""foo""#,
+            "Cannot parse condition clause: syntax error, unexpected $end, expecting '('",
+        ),
+        (
+            r#""%{HTTP_HOST} =~ /(/""#,
+            "Cannot parse condition clause: Failed to compile regular expression",
+        ),
+        (
+            r#"%{HTTP_HOST} == 'x'"#,
+            "Cannot parse condition clause: syntax error, unexpected $end",
+        ),
+        (
+            r#""-R 10.0.0.0/8""#,
+            "Cannot parse condition clause: -R requires subnet/netmask as constant argument",
+        ),
+        (
+            r#""-R 'bogus'""#,
+            "Cannot parse condition clause: parsing of subnet/netmask failed",
+        ),
+        (
+            r#""-ipmatch 'x'""#,
+            "Cannot parse condition clause: syntax error, unexpected T_OP_BINARY",
+        ),
+        (
+            r#""foo('x') == ''""#,
+            "Cannot parse condition clause: Function 'foo' does not exist",
+        ),
+        (
+            r#""'a' == 'a' extra""#,
+            "Cannot parse condition clause: syntax error, unexpected T_ID, expecting $end",
+        ),
+        (r#""true" junk"#, "Multiple <If> arguments not supported."),
+    ] {
+        assert_error(&format!("<If {expr}>\n</If>\n"), 1, msg);
+    }
+    assert_error(
+        "<If \"true\">\n</If>\n<Else foo>\n</Else>\n",
+        3,
+        "<Else> does not take an argument",
+    );
+    assert_error(
+        "<If \"true\">\nServerAlias foo\n</If>\n",
+        2,
+        "ServerAlias not allowed in <If> context",
+    );
+}
+
 #[test]
 fn arity_take1_with_help() {
     assert_error(

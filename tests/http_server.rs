@@ -160,6 +160,17 @@ fn vhosts_alias_redirect_errordoc(mpm: &str) {
         "first vhost is the default"
     );
     assert_eq!(get(s.port, "/alias/in-alias.txt", "localhost").status, 200);
+    // An absolute-form target picks the vhost only with the connection's own scheme
+    // (apache2: http:// wins over Host in the clear, https:// does not; ftp:// is a 400).
+    for (target, want) in [
+        ("http://other.test/in-alias.txt", 200),
+        ("HTTP://other.test/in-alias.txt", 200),
+        ("https://other.test/in-alias.txt", 404),
+        ("ftp://other.test/in-alias.txt", 400),
+    ] {
+        let r = get(s.port, target, "localhost");
+        assert_eq!(r.status, want, "{target}");
+    }
     let r = get(s.port, "/old", "localhost");
     assert_eq!(r.status, 301);
     assert_eq!(r.header("location"), Some("http://localhost/open/file.txt"));

@@ -640,7 +640,11 @@ impl Walker {
                 .map(Matcher::Regex)
                 .map_err(|_| "Regex could not be compiled".to_string())
         };
-        let tilde = args.first().is_some_and(|a| a == "~");
+        let is_if = matches!(
+            kind,
+            SectionKind::If | SectionKind::ElseIf | SectionKind::Else
+        );
+        let tilde = !is_if && args.first().is_some_and(|a| a == "~");
         if tilde {
             let Some(re) = args.get(1) else {
                 return Err(format!(
@@ -650,15 +654,24 @@ impl Walker {
             };
             return regex(re);
         }
-        if args.len() > 1
-            && !matches!(
-                kind,
-                SectionKind::Limit
-                    | SectionKind::LimitExcept
-                    | SectionKind::If
-                    | SectionKind::ElseIf
-            )
-        {
+        if kind == SectionKind::Else && !node.raw_args.trim().is_empty() {
+            return Err("<Else> does not take an argument".into());
+        }
+        if matches!(kind, SectionKind::If | SectionKind::ElseIf) {
+            // httpd parses the first word, then refuses any other.
+            let cond = super::expr::parse(args.first().map_or("", String::as_str))
+                .map_err(|e| format!("Cannot parse condition clause: {e}"))?;
+            if args.len() > 1 {
+                let name = if kind == SectionKind::If {
+                    "If"
+                } else {
+                    "ElseIf"
+                };
+                return Err(format!("Multiple <{name}> arguments not supported."));
+            }
+            return Ok(Matcher::Expr(std::sync::Arc::new(cond)));
+        }
+        if args.len() > 1 && !matches!(kind, SectionKind::Limit | SectionKind::LimitExcept) {
             let name = registry::find_any(&node.name)
                 .map(|(_, d)| d.name)
                 .unwrap_or("");
@@ -699,10 +712,9 @@ impl Walker {
                     Matcher::Literal(arg)
                 }
             }
-            SectionKind::If | SectionKind::ElseIf => {
-                Matcher::Expr(node.raw_args.trim().to_string())
+            SectionKind::If | SectionKind::ElseIf | SectionKind::Else => {
+                Matcher::Expr(std::sync::Arc::new(super::expr::Cond::Const(true)))
             }
-            SectionKind::Else => Matcher::Expr(String::new()),
             SectionKind::Limit | SectionKind::LimitExcept => Matcher::Literal(
                 args.iter()
                     .map(|m| m.to_ascii_uppercase())
@@ -875,7 +887,8 @@ mod tests {
         assert!(matches!(&s[0].nested[1].matcher, Matcher::Literal(m) if m == "GET POST"));
         assert!(matches!(&s[1].matcher, Matcher::Regex(r) if r.is_match("/srv/x")));
         assert!(matches!(&s[2].matcher, Matcher::Literal(l) if l == "/status"));
-        assert!(matches!(&s[3].matcher, Matcher::Expr(e) if e == "\"%{HTTPS} == 'on'\""));
+        assert!(matches!(&s[3].matcher, Matcher::Expr(e) if matches!(**e,
+            crate::config::expr::Cond::Str(crate::config::expr::Word::Var("HTTPS"), _, _))));
         assert_eq!(s[4].kind, SectionKind::Else);
     }
 

@@ -18,6 +18,7 @@ pub mod dir;
 pub mod directives;
 pub mod docs;
 pub mod dump;
+pub mod expr;
 pub mod lint;
 pub mod load;
 pub mod overrides;
@@ -173,7 +174,8 @@ pub enum Matcher {
     Literal(String),
     Wildcard(String),
     Regex(regex::Regex),
-    Expr(String),
+    /// `<If>`/`<ElseIf>` condition; `<Else>` holds `true`.
+    Expr(std::sync::Arc<expr::Cond>),
 }
 
 /// One per-directory section with the settings written inside it.

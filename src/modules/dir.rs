@@ -74,6 +74,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 file: Some(name),
                 uri: &sub.uri,
                 method: req.method_str,
+                env: Some(&sub),
             };
             sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target)?;
             super::authz::check(&sub)?;

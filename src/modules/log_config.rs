@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crate::config::ServerConfig;
 
-mod sys;
+pub(crate) mod sys;
 
 pub use sys::{local_time, strftime_local, LocalTime};
 

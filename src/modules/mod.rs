@@ -14,6 +14,7 @@ pub mod deflate;
 pub mod dir;
 pub mod env;
 pub mod expires;
+pub mod expr;
 pub mod filecache;
 pub mod headers;
 pub mod htaccess;
@@ -255,10 +256,26 @@ pub fn process_observed<'c>(
     let method_str = std::str::from_utf8(head.method()).unwrap_or("");
     let method = Method::parse(head.method());
     let (abs_host, path_query) = crate::proto::h1::head::split_absolute(head.target());
+    // httpd takes the host of an absolute-form target only when its scheme is the
+    // connection's own (`http` in the clear, `https` over TLS); otherwise Host decides.
+    // A scheme other than http(s) is a bad request (no forward proxy here).
+    let mut foreign_scheme = false;
+    let abs_host = abs_host.filter(|_| {
+        let t = head.target();
+        let scheme = &t[..memchr::memmem::find(t, b"://").unwrap_or(0)];
+        let tls = config.tls.port_for(local).is_some();
+        let (ours, other): (&[u8], &[u8]) = if tls {
+            (b"https", b"http")
+        } else {
+            (b"http", b"https")
+        };
+        foreign_scheme = !scheme.eq_ignore_ascii_case(ours) && !scheme.eq_ignore_ascii_case(other);
+        scheme.eq_ignore_ascii_case(ours)
+    });
 
     // Host: exactly one; required for HTTP/1.1; the absolute-form host wins.
     let host_count = head.count("Host");
-    let mut bad = host_count > 1 || (host_count == 0 && head.is_http11());
+    let mut bad = foreign_scheme || host_count > 1 || (host_count == 0 && head.is_http11());
     let mut hostname = None;
     let mut host_port = None;
     if let Some(h) = abs_host.or_else(|| head.header("Host")) {
@@ -567,6 +584,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         file: file_name.as_deref(),
         uri: &req.uri,
         method: req.method_str,
+        env: Some(&*req),
     };
     req.dir = walk::merged(ctx.config, req.server_index, req.server, &target)?;
 

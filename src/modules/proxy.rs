@@ -270,6 +270,7 @@ pub fn run(
         file: None,
         uri: &req.uri,
         method: req.method_str,
+        env: Some(&*req),
     };
     let mut dir = walk::merged(config, req.server_index, req.server, &t)?;
     for sec in &req.server.sections {

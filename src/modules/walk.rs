@@ -2,8 +2,12 @@
 //! `<Directory>` by path length then file order, `<DirectoryMatch>` in file order, `<Files>`
 //! and `<FilesMatch>`, then `<Location>` and `<LocationMatch>`; main-server sections before
 //! the vhost's (`build` puts the main server's sections first in each vhost's list). Nested
-//! `<Limit>`/`<LimitExcept>` apply after their section when the method matches. The merged result depends only on which sections matched, so it is cached per
-//! thread by that list: the steady state costs the matching and one hash lookup.
+//! `<Limit>`/`<LimitExcept>` apply after their section when the method matches. Last come the
+//! `<If>`/`<ElseIf>`/`<Else>` chains, evaluated for the request: the server's own (main
+//! server's, then the vhost's), then those nested in each section that applied, in merge
+//! order; an `<If>` that holds merges and then its own nested chains. The merged result
+//! depends only on which sections matched, so it is cached per thread by that list: the
+//! steady state costs the matching and one hash lookup.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,20 +15,50 @@ use std::sync::Arc;
 
 use super::htaccess::{self, HtFile};
 use super::vhost::wildcard_match;
+use crate::config::expr::{self, Env};
 use crate::config::{DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig};
 
-/// Where a section sits in the server's list: top-level index and nested index + 1 (or 0).
-type SecId = u32;
+/// Where a section sits in the server's list: top-level index (bits 32..48), then up to two
+/// nested indices + 1 (bits 16..32 and 0..16; 0 = none). `.htaccess` keys (at or above [`HT`])
+/// have the file's generation in place of the top-level index, and its sections below.
+type SecId = u64;
 
-fn id(top: usize, nested: usize) -> SecId {
-    ((top as u32 & 0xffff) << 16) | (nested as u32 & 0xffff)
+fn id(top: usize) -> SecId {
+    (top as u64 & 0xffff) << 32
+}
+
+/// The key of the `j`th section nested in the one `k` names, if the key has room.
+fn child(k: u64, j: usize) -> Option<u64> {
+    let j = j as u64 + 1;
+    if j > 0xffff {
+        None
+    } else if k & 0xffff_0000 == 0 {
+        Some(k | (j << 16))
+    } else if k & 0xffff == 0 {
+        Some(k | j)
+    } else {
+        None
+    }
+}
+
+fn is_top(k: u64) -> bool {
+    k & 0xffff_ffff == 0
+}
+
+/// A section below `list` by the two nested slots of a key (`0` = stop there).
+fn below(list: &[Section], n1: u64, n2: u64) -> Option<&Section> {
+    let s = list.get(n1.checked_sub(1)? as usize)?;
+    match n2 {
+        0 => Some(s),
+        n => s.nested.get(n as usize - 1),
+    }
 }
 
 fn section_by_id(server: &ServerConf, id: SecId) -> Option<&Section> {
-    let top = server.sections.get((id >> 16) as usize)?;
-    match id & 0xffff {
+    let top = server.sections.get(((id >> 32) & 0xffff) as usize)?;
+    match (id >> 16) & 0xffff {
         0 => Some(top),
-        n => top.nested.get(n as usize - 1),
+        n1 => below(&top.nested, n1, id & 0xffff),
     }
 }
 
@@ -118,6 +152,8 @@ pub struct Target<'a> {
     pub file: Option<&'a str>,
     pub uri: &'a str,
     pub method: &'a str,
+    /// What `<If>` conditions are evaluated against; `None` applies no `<If>` section.
+    pub env: Option<&'a dyn Env>,
 }
 
 fn limit_matches(sec: &Section, method: &str) -> bool {
@@ -138,8 +174,100 @@ fn limit_matches(sec: &Section, method: &str) -> bool {
 /// Key entries at or above this mark name `.htaccess` content rather than a config section.
 const HT: u64 = 1 << 62;
 
+/// The key of an `.htaccess` file itself (`section` 0) or of its `section`th section − 1.
 fn ht_key(ht: &HtFile, section: usize) -> u64 {
-    HT | (ht.generation << 16) | section as u64
+    HT | ((ht.generation & 0x3fff_ffff) << 32) | ((section as u64 & 0xffff) << 16)
+}
+
+fn ht_generation(k: u64) -> u64 {
+    (k & !HT) >> 32
+}
+
+/// The settings an `.htaccess` key names: the file's own or one of its sections'.
+fn ht_conf(hts: &[Arc<HtFile>], k: u64) -> Option<&DirConf> {
+    let h = hts
+        .iter()
+        .find(|h| h.generation & 0x3fff_ffff == ht_generation(k))?;
+    match (k >> 16) & 0xffff {
+        0 => Some(&h.conf),
+        n1 => below(&h.sections, n1, k & 0xffff).map(|s| &s.conf),
+    }
+}
+
+/// The sections nested in what a key names (an `.htaccess` file's are its sections).
+fn nested_of<'s>(server: &'s ServerConf, hts: &'s [Arc<HtFile>], k: u64) -> &'s [Section] {
+    if k >= HT {
+        let Some(h) = hts
+            .iter()
+            .find(|h| h.generation & 0x3fff_ffff == ht_generation(k))
+        else {
+            return &[];
+        };
+        match (k >> 16) & 0xffff {
+            0 => &h.sections,
+            n1 => below(&h.sections, n1, k & 0xffff).map_or(&[], |s| &s.nested),
+        }
+    } else {
+        section_by_id(server, k).map_or(&[], |s| &s.nested)
+    }
+}
+
+fn is_if(s: &Section) -> bool {
+    matches!(
+        s.kind,
+        SectionKind::If | SectionKind::ElseIf | SectionKind::Else
+    )
+}
+
+/// Evaluates the `<If>` chains of `list` (keys from `key_of`): the first branch of a chain
+/// whose condition holds applies, followed by its own nested chains and `<Limit>`s.
+fn if_chains(
+    list: &[Section],
+    key_of: &dyn Fn(usize) -> Option<u64>,
+    t: &Target<'_>,
+    env: &dyn Env,
+    out: &mut Vec<u64>,
+) {
+    let mut taken = false;
+    for (j, sec) in list.iter().enumerate() {
+        let hit = match sec.kind {
+            SectionKind::If => {
+                taken = cond_holds(sec, env);
+                taken
+            }
+            SectionKind::ElseIf | SectionKind::Else if !taken => {
+                taken = cond_holds(sec, env);
+                taken
+            }
+            _ => false,
+        };
+        if !hit {
+            continue;
+        }
+        let Some(k) = key_of(j) else {
+            continue;
+        };
+        out.push(k);
+        for (m, n) in sec.nested.iter().enumerate() {
+            if matches!(n.kind, SectionKind::Limit | SectionKind::LimitExcept)
+                && limit_matches(n, t.method)
+            {
+                if let Some(c) = child(k, m) {
+                    out.push(c);
+                }
+            }
+        }
+        if sec.nested.iter().any(is_if) {
+            if_chains(&sec.nested, &|m| child(k, m), t, env, out);
+        }
+    }
+}
+
+fn cond_holds(sec: &Section, env: &dyn Env) -> bool {
+    match &sec.matcher {
+        Matcher::Expr(c) => expr::eval(c, env),
+        _ => false,
+    }
 }
 
 /// The AllowOverride in force after the sections applied so far.
@@ -147,11 +275,9 @@ fn allow_override_after(server: &ServerConf, ids: &[u64], hts: &[Arc<HtFile>]) -
     let mut ao = server.dir.allow_override;
     for &k in ids {
         let conf = if k >= HT {
-            hts.iter()
-                .find(|h| h.generation == (k & !HT) >> 16)
-                .map(|h| &h.conf)
+            ht_conf(hts, k)
         } else {
-            section_by_id(server, k as SecId).map(|s| &s.conf)
+            section_by_id(server, k).map(|s| &s.conf)
         };
         if let Some(v) = conf.and_then(|c| c.allow_override) {
             ao = Some(v);
@@ -197,14 +323,14 @@ pub fn merged(
                     Matcher::Literal(p) | Matcher::Wildcard(p) => components(p),
                     _ => 0,
                 };
-                plain.push((p, id(i, 0)));
+                plain.push((p, id(i)));
             }
         }
         plain.sort_by_key(|&(n, id)| (n, id));
         let mut next = 0;
         for (depth, level) in levels(dir).enumerate() {
             while next < plain.len() && plain[next].0 <= depth {
-                ids.push(u64::from(plain[next].1));
+                ids.push(plain[next].1);
                 next += 1;
             }
             let ao = allow_override_after(server, &ids, &hts);
@@ -224,11 +350,11 @@ pub fn merged(
                 }
             }
         }
-        ids.extend(plain[next..].iter().map(|&(_, id)| u64::from(id)));
+        ids.extend(plain[next..].iter().map(|&(_, id)| id));
         // 2. <DirectoryMatch>, file order.
         for (i, sec) in secs.iter().enumerate() {
             if is_regex_dir(sec) && dir_matches(&sec.matcher, dir) {
-                ids.push(u64::from(id(i, 0)));
+                ids.push(id(i));
             }
         }
         // 3. <Files>/<FilesMatch>: top level, then nested in the directories that applied,
@@ -239,16 +365,16 @@ pub fn merged(
                 if matches!(sec.kind, SectionKind::Files | SectionKind::FilesMatch)
                     && files_matches(&sec.matcher, file)
                 {
-                    ids.push(u64::from(id(i, 0)));
+                    ids.push(id(i));
                 }
             }
             for d in dirs_applied {
-                if let Some(sec) = section_by_id(server, d as SecId) {
+                if let Some(sec) = section_by_id(server, d) {
                     for (j, n) in sec.nested.iter().enumerate() {
                         if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                             && files_matches(&n.matcher, file)
                         {
-                            ids.push(d | (j as u64 + 1));
+                            ids.extend(child(d, j));
                         }
                     }
                 }
@@ -269,20 +395,31 @@ pub fn merged(
         if matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch)
             && location_matches(&sec.matcher, t.uri)
         {
-            ids.push(u64::from(id(i, 0)));
+            ids.push(id(i));
         }
     }
     // <Limit>/<LimitExcept> nested directly in an applied top-level section.
     let mut keys: Vec<u64> = Vec::with_capacity(ids.len() + 2);
     for &k in &ids {
         keys.push(k);
-        if k < HT && k & 0xffff == 0 {
-            if let Some(sec) = section_by_id(server, k as SecId) {
+        if k < HT && is_top(k) {
+            if let Some(sec) = section_by_id(server, k) {
                 for (j, n) in sec.nested.iter().enumerate() {
                     if limit_matches(n, t.method) {
-                        keys.push(k | (j as u64 + 1));
+                        keys.push(child(k, j).unwrap_or(k));
                     }
                 }
+            }
+        }
+    }
+    // 5. <If> chains: the server's, then those nested in what applied, in merge order.
+    if let Some(env) = t.env {
+        let applied = keys.clone();
+        if_chains(secs, &|i| Some(id(i)), t, env, &mut keys);
+        for k in applied {
+            let list = nested_of(server, &hts, k);
+            if list.iter().any(is_if) {
+                if_chains(list, &|j| child(k, j), t, env, &mut keys);
             }
         }
     }
@@ -301,19 +438,10 @@ pub fn merged(
         let mut conf = server.dir.clone();
         for &k in key.1.iter() {
             if k >= HT {
-                let gen = (k & !HT) >> 16;
-                let Some(h) = hts.iter().find(|h| h.generation == gen) else {
-                    continue;
-                };
-                match (k & 0xffff) as usize {
-                    0 => conf = conf.merge(&h.conf),
-                    j => {
-                        if let Some(sec) = h.sections.get(j - 1) {
-                            conf = conf.merge(&sec.conf);
-                        }
-                    }
+                if let Some(c) = ht_conf(&hts, k) {
+                    conf = conf.merge(c);
                 }
-            } else if let Some(sec) = section_by_id(server, k as SecId) {
+            } else if let Some(sec) = section_by_id(server, k) {
                 conf = conf.merge(&sec.conf);
             }
         }

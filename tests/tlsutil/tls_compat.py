@@ -166,11 +166,9 @@ def main():
 
 
 # Differences found by this check that lie outside TLS/HTTP/2 (the HTTP/1 response path and
-# vhost selection), reported on every run instead of failing it until they are fixed there.
-KNOWN = [
-    (r"^proto/absolute-form$", r"status: expected 404, got 200", False,
-     "over https httpd ignores the host of an http:// absolute-form target; mpmd selects its vhost"),
-]
+# vhost selection), reported on every run instead of failing it until they are fixed there;
+# none at present.
+KNOWN = []
 
 
 def known(cid, diff, h2):

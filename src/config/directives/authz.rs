@@ -41,7 +41,8 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("AuthName", Take1, AUTH, Implemented, "the authentication realm (e.g. \"Members Only\")", super::auth::auth_name),
 ];
 
-fn parse_ipnet(s: &str) -> Option<IpNet> {
+/// `10.0.0.0/8`, `10.0.0.0/255.0.0.0`, an address, or a partial IPv4 address (`10.1`).
+pub(crate) fn parse_ipnet(s: &str) -> Option<IpNet> {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => (a, Some(p)),
         None => (s, None),
