@@ -1564,7 +1564,13 @@ pub(crate) mod tests {
             .output()
             .expect("run apache2");
         let theirs = String::from_utf8_lossy(&out.stdout);
-        assert_eq!(dump, theirs);
+        assert_eq!(
+            dump,
+            theirs,
+            "apache2 -t exited {:?}; its stderr: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     #[test]
