@@ -98,6 +98,7 @@ impl ServerConf {
             http_protocol: HttpProtocolOptions::default(),
             ssl: Default::default(),
             h2: Default::default(),
+            remoteip: Default::default(),
             set_here: Vec::new(),
         }
     }

@@ -47,6 +47,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 server: req.server,
                 server_index: req.server_index,
                 peer: req.peer,
+                useragent: req.useragent,
                 local: req.local,
                 hostname: req.hostname.clone(),
                 host_port: req.host_port,
