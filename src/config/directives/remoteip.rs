@@ -231,14 +231,9 @@ pub fn parse_subnet(ip: &str, mask: Option<&str>) -> Result<IpNet, SubnetError> 
         Some(m) => match m.parse::<u8>() {
             Ok(n) if n > 0 && n <= max && m.bytes().all(|b| b.is_ascii_digit()) => n,
             _ => match (addr, m.parse::<std::net::Ipv4Addr>()) {
-                (IpAddr::V4(_), Ok(netmask)) => {
-                    let bits = u32::from(netmask);
-                    // Contiguous ones only.
-                    if bits.leading_ones() + bits.trailing_zeros() != 32 {
-                        return Err(SubnetError::BadMask);
-                    }
-                    bits.leading_ones() as u8
-                }
+                // APR takes any dotted mask; a network here is a prefix, so a mask with
+                // holes (never seen in practice) counts its ones, as `Require ip` does.
+                (IpAddr::V4(_), Ok(netmask)) => u32::from(netmask).count_ones() as u8,
                 _ => return Err(SubnetError::BadMask),
             },
         },
@@ -286,7 +281,7 @@ mod tests {
         assert_eq!(net("10.0.0.0/0"), Err(SubnetError::BadMask));
         assert_eq!(net("10.0.0.0/"), Err(SubnetError::BadMask));
         assert_eq!(net("10.0.0.0/8x"), Err(SubnetError::BadMask));
-        assert_eq!(net("10.0.0.0/255.0.255.0"), Err(SubnetError::BadMask));
+        assert_eq!(net("10.0.0.0/255.255.240.0").unwrap().prefix, 20);
         assert_eq!(net("::1/129"), Err(SubnetError::BadMask));
         assert_eq!(net("300.1.1.1"), Err(SubnetError::BadIp));
         assert_eq!(net("1.2.3.4.5"), Err(SubnetError::BadIp));
