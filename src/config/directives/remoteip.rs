@@ -248,13 +248,11 @@ fn partial_v4(s: &str) -> Option<IpAddr> {
         return None;
     }
     let mut b = [0u8; 4];
-    let mut n = 0;
-    for part in s.split('.') {
+    for (n, part) in s.split('.').enumerate() {
         if n == 4 || part.is_empty() || !part.bytes().all(|c| c.is_ascii_digit()) {
             return None;
         }
         b[n] = part.parse().ok()?;
-        n += 1;
     }
     Some(IpAddr::from(b))
 }
