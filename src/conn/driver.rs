@@ -673,10 +673,12 @@ fn serve_one(
     let mut resp = result.response;
     let env = result.env;
     let overrides = result.headers_in_override;
+    let notes = result.notes;
     let req_log = ReqLog {
         env: &env,
         useragent: result.useragent,
         headers_in_override: &overrides,
+        notes: &notes,
     };
     // A handler that needs the request body (mod_proxy) runs once it is read.
     let deferred = resp.deferred.take();
@@ -872,6 +874,7 @@ struct ReqLog<'a> {
     env: &'a [(String, String)],
     useragent: std::net::SocketAddr,
     headers_in_override: &'a [(String, Option<String>)],
+    notes: &'a [(&'static str, String)],
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -898,6 +901,7 @@ fn log(
         peer,
         useragent: req.useragent,
         headers_in_override: req.headers_in_override,
+        notes: req.notes,
         local,
         server,
         head: Some(head),

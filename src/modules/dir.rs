@@ -63,6 +63,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 headers_in_override: req.headers_in_override.clone(),
                 proxy_target: None,
                 rewrite: Default::default(),
+                notes: Vec::new(),
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {

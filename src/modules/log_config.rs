@@ -1150,6 +1150,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    let notes: Vec<(&str, &str)> = rec.notes.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let now = crate::scoreboard::now_micros();
     let r = LogRecord {
         client_ip: &client,
@@ -1180,6 +1181,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,
+        notes: &notes,
         user: rec
             .env
             .iter()

@@ -87,6 +87,8 @@ pub struct LogRecord<'a> {
     pub env: &'a [(String, String)],
     /// Request headers as the modules left them (mod_remoteip, `RequestHeader`): `%{…}i`.
     pub headers_in_override: &'a [(String, Option<String>)],
+    /// The request's notes: `%{name}n`.
+    pub notes: &'a [(&'static str, String)],
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -130,6 +132,8 @@ pub struct Outcome<'c> {
     pub useragent: SocketAddr,
     /// Request headers as the modules left them, for the access log.
     pub headers_in_override: Vec<(String, Option<String>)>,
+    /// The request's notes, for the access log (`%{name}n`).
+    pub notes: Vec<(&'static str, String)>,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -326,6 +330,7 @@ pub fn process_observed<'c>(
         headers_in_override: Vec::new(),
         proxy_target: None,
         rewrite: Default::default(),
+        notes: Vec::new(),
     };
     let expect = head.header("Expect");
     let expect_continue =
@@ -345,6 +350,7 @@ pub fn process_observed<'c>(
             env: std::mem::take(&mut req.env),
             useragent: req.useragent,
             headers_in_override: std::mem::take(&mut req.headers_in_override),
+            notes: std::mem::take(&mut req.notes),
         }
     };
     // post_read_request: a request httpd refuses while reading it never gets there.

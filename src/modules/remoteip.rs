@@ -65,8 +65,9 @@ pub fn post_read_request(req: &mut Request<'_>) {
         .push((header, w.remaining.map(str::to_string)));
     if !w.proxy_ips.is_empty() {
         if let Some(h) = proxies_header {
-            req.headers_in_override.push((h, Some(w.proxy_ips)));
+            req.headers_in_override.push((h, Some(w.proxy_ips.clone())));
         }
+        req.notes.push(("remoteip-proxy-ip-list", w.proxy_ips));
     }
 }
 

@@ -244,6 +244,9 @@ pub struct Request<'a> {
     pub proxy_target: Option<String>,
     /// mod_rewrite's per-request state (END, internal redirects, T=/H=).
     pub rewrite: super::rewrite::Notes,
+    /// httpd's `r->notes` that modules leave for the log (`%{name}n`), e.g. mod_remoteip's
+    /// `remoteip-proxy-ip-list`.
+    pub notes: Vec<(&'static str, String)>,
 }
 
 impl Request<'_> {

@@ -233,6 +233,7 @@ pub fn process(
         requests_on_connection: 1,
         env: &outcome.env,
         headers_in_override: &outcome.headers_in_override,
+        notes: &outcome.notes,
     });
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
