@@ -524,8 +524,11 @@ impl Drop for Apache {
 /// `$_SERVER` as PHP sees it through mpmd and through apache2, same config and pool.
 fn server_vars_match_apache(mpm: &str) {
     let Some(fpm) = Fpm::start() else { return };
+    // mod_remoteip: REMOTE_ADDR and the rewritten headers as the application sees them.
+    let remoteip = "LoadModule remoteip_module /usr/lib/apache2/modules/mod_remoteip.so\n\
+                    RemoteIPHeader X-Forwarded-For\nRemoteIPProxiesHeader X-By\n";
     let shared = format!(
-        "{}ServerAdmin admin@example.test\nSetEnv APP_ENV testing\n",
+        "{}ServerAdmin admin@example.test\nSetEnv APP_ENV testing\n{remoteip}",
         fpm.config()
     );
     let Some(apache) = Apache::start(mpm, &shared) else {
@@ -534,7 +537,7 @@ fn server_vars_match_apache(mpm: &str) {
     let mut s = start(
         mpm,
         &fpm,
-        "ServerAdmin admin@example.test\nSetEnv APP_ENV testing\n",
+        &format!("ServerAdmin admin@example.test\nSetEnv APP_ENV testing\n{remoteip}"),
     );
     let cases: &[(&str, &str, Option<&str>)] = &[
         ("GET", "/env.php", None),
@@ -542,6 +545,7 @@ fn server_vars_match_apache(mpm: &str) {
         ("POST", "/env.php?q=1", Some("x=1&y=2")),
         ("GET", "/pm/env.php/x?q", None),
         ("HEAD", "/env.php", None),
+        ("GET", "/env.php?xff", None),
     ];
     // Differ by nature (ports, time) or are PHP's own per-process values.
     let skip = ["REMOTE_PORT", "REQUEST_TIME", "REQUEST_TIME_FLOAT"];
@@ -552,6 +556,9 @@ fn server_vars_match_apache(mpm: &str) {
                  X-Custom-Header: one\r\nAccept: */*\r\nConnection: close\r\n\
                  Authorization: Basic dXNlcjpwdw==\r\n"
             );
+            if path.ends_with("?xff") {
+                raw.push_str("X-Forwarded-For: 10.0.0.1, 203.0.113.5\r\n");
+            }
             if let Some(f) = form {
                 raw.push_str(&format!(
                     "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{f}",
@@ -574,6 +581,17 @@ fn server_vars_match_apache(mpm: &str) {
             theirs.contains_key("SCRIPT_FILENAME"),
             "apache2: {theirs:?}"
         );
+        if path.ends_with("?xff") {
+            assert_eq!(
+                mine.get("REMOTE_ADDR").map(String::as_str),
+                Some("203.0.113.5")
+            );
+            assert_eq!(
+                mine.get("HTTP_X_FORWARDED_FOR").map(String::as_str),
+                Some("10.0.0.1")
+            );
+            assert_eq!(mine.get("HTTP_X_BY").map(String::as_str), Some("127.0.0.1"));
+        }
         let keys: std::collections::BTreeSet<&String> = mine.keys().chain(theirs.keys()).collect();
         for k in keys {
             if skip.contains(&k.as_str()) {

@@ -332,7 +332,50 @@ fn request_body_streams(mpm: &str) {
     assert!(s.stop());
 }
 
+/// Behind mod_remoteip the backend gets the header as rewritten, the client it named as the
+/// added X-Forwarded-For hop, the proxies header, and `RequestHeader` changes (as apache2 2.4.71
+/// sends them).
+fn remoteip_and_request_headers_reach_the_backend(mpm: &str) {
+    let (bport, _seen) = backend();
+    let mut s = Server::start(
+        mpm,
+        &format!(
+            "LoadModule proxy_module modules/mod_proxy.so\n\
+             LoadModule proxy_http_module modules/mod_proxy_http.so\n\
+             LoadModule remoteip_module modules/mod_remoteip.so\n\
+             LoadModule headers_module modules/mod_headers.so\n\
+             RemoteIPHeader X-Forwarded-For\nRemoteIPProxiesHeader X-By\n\
+             RequestHeader set X-Req added\n\
+             ProxyPass /app/ http://127.0.0.1:{bport}/\n"
+        ),
+    );
+    let get = |xff: &str| {
+        let r = request(
+            s.port,
+            &format!(
+                "GET /app/x HTTP/1.1\r\nHost: front.example\r\nX-Forwarded-For: {xff}\r\n\
+                 X-By: forged\r\nConnection: close\r\n\r\n"
+            ),
+        );
+        assert_eq!(r.status, 200, "{r:?}");
+        String::from_utf8_lossy(&r.body).into_owned()
+    };
+    let body = get("203.0.113.5");
+    assert_eq!(body.matches("X-Forwarded-For:").count(), 1, "{body}");
+    assert!(body.contains("X-Forwarded-For: 203.0.113.5\r\n"), "{body}");
+    assert_eq!(body.matches("X-By:").count(), 1, "{body}");
+    assert!(body.contains("X-By: 127.0.0.1\r\n"), "{body}");
+    assert!(body.contains("X-Req: added\r\n"), "{body}");
+    let body = get("10.0.0.1, 203.0.113.5");
+    assert!(
+        body.contains("X-Forwarded-For: 10.0.0.1, 203.0.113.5\r\n"),
+        "{body}"
+    );
+    assert!(s.stop());
+}
+
 mpm_tests!(
+    remoteip_and_request_headers_reach_the_backend,
     request_body_streams,
     proxied_get_and_headers,
     post_body_and_reuse,

@@ -412,7 +412,7 @@ fn take2(node: &Node, help: &str) -> Result<(String, String), ConfError> {
 }
 
 /// The `strerror` text of an I/O error, as httpd's `%pm` prints it.
-fn strerror(e: &io::Error) -> String {
+pub(crate) fn strerror(e: &io::Error) -> String {
     // std renders OS errors with the C library's strerror text plus " (os error N)".
     let text = e.to_string();
     match e.raw_os_error() {

@@ -98,6 +98,7 @@ impl ServerConf {
             http_protocol: HttpProtocolOptions::default(),
             ssl: Default::default(),
             h2: Default::default(),
+            remoteip: Default::default(),
             set_here: Vec::new(),
         }
     }
@@ -851,6 +852,33 @@ mod tests {
         assert!(!v.set_here.contains(&"timeout"));
         assert_eq!(cfg.main.keep_alive_timeout, Duration::from_secs(3));
         assert_eq!(v.server_name.as_deref(), Some("v.example"));
+    }
+
+    #[test]
+    fn remoteip_vhost_takes_each_setting_or_the_main_one_and_a_whole_proxy_list() {
+        let (_d, cfg) = load(
+            "LoadModule remoteip_module x.so\n\
+             <VirtualHost *:80>\nRemoteIPInternalProxy 10.0.0.0/8\nRemoteIPTrustedProxy 192.0.2.1\n</VirtualHost>\n\
+             <VirtualHost *:81>\nRemoteIPHeader X-Real-IP\n</VirtualHost>\n\
+             RemoteIPHeader X-Forwarded-For\nRemoteIPProxiesHeader X-By\n\
+             RemoteIPTrustedProxy 127.0.0.1 ::1\n",
+        );
+        let ips = |c: &crate::config::directives::remoteip::RemoteIpConf| {
+            c.proxies
+                .iter()
+                .map(|m| format!("{}/{}:{}", m.net.addr, m.net.prefix, m.internal))
+                .collect::<Vec<_>>()
+        };
+        let main = &cfg.main.remoteip;
+        assert_eq!(main.header.as_deref(), Some("X-Forwarded-For"));
+        assert_eq!(ips(main), ["127.0.0.1/32:false", "::1/128:false"]);
+        let v1 = &cfg.vhosts[0].remoteip;
+        assert_eq!(v1.header.as_deref(), Some("X-Forwarded-For"));
+        assert_eq!(v1.proxies_header.as_deref(), Some("X-By"));
+        assert_eq!(ips(v1), ["10.0.0.0/8:true", "192.0.2.1/32:false"]);
+        let v2 = &cfg.vhosts[1].remoteip;
+        assert_eq!(v2.header.as_deref(), Some("X-Real-IP"));
+        assert_eq!(ips(v2), ips(main));
     }
 
     #[test]

@@ -19,6 +19,14 @@ pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     ("mod_include (SSI), mod_userdir, mod_speling", "not built"),
     ("mod_cache, mod_cache_disk", "not built"),
     ("mod_macro (<Macro>, Use)", "not built"),
+    (
+        "RemoteIPProxyProtocol, RemoteIPProxyProtocolExceptions (mod_remoteip)",
+        "the PROXY protocol is not read: either directive is a configuration error",
+    ),
+    (
+        "Host names in the RemoteIPHeader value (mod_remoteip)",
+        "not looked up: a name stops the walk like an address that does not parse (httpd resolves it); names in RemoteIPTrustedProxy/InternalProxy are resolved at start as httpd does",
+    ),
 ];
 
 fn contexts(c: Contexts) -> String {

@@ -240,6 +240,8 @@ pub struct ServerConf {
     pub ssl: directives::ssl::SslConf,
     /// mod_http2 settings.
     pub h2: directives::http2::H2Conf,
+    /// mod_remoteip settings.
+    pub remoteip: directives::remoteip::RemoteIpConf,
     /// Which settings this server wrote itself, by field name (`timeout`, `keep_alive_timeout`,
     /// `document_root`, `custom_logs`, `request_read_timeout` …): a vhost starts as a copy of
     /// the main server, so the others are inherited. httpd takes some values of name-based

@@ -645,7 +645,7 @@ fn serve_one(
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
-    let result = modules::process_observed(config, head, peer, local, time, &mut |server| {
+    let result = modules::process_observed(config, head, peer, local, time, &mut |server, ua| {
         // httpd's vhost column: the answering server's name and the local port.
         let name = server
             .server_name
@@ -659,11 +659,27 @@ fn serve_one(
             Err(_) => 0,
         };
         let vhost = std::str::from_utf8(&buf[..n]).unwrap_or("");
-        ctx.observer.request_start(head.request_line(), vhost);
+        // httpd's client column shows the request's user agent (mod_remoteip's, if any).
+        let mut cbuf = [0u8; 64];
+        let mut w = &mut cbuf[..];
+        let c = match write!(w, "{}", ua.ip().to_canonical()) {
+            Ok(()) => 64 - w.len(),
+            Err(_) => 0,
+        };
+        ctx.observer
+            .request_start(head.request_line(), vhost, Some(&cbuf[..c]));
     });
     let server = result.server;
     let mut resp = result.response;
     let env = result.env;
+    let overrides = result.headers_in_override;
+    let notes = result.notes;
+    let req_log = ReqLog {
+        env: &env,
+        useragent: result.useragent,
+        headers_in_override: &overrides,
+        notes: &notes,
+    };
     // A handler that needs the request body (mod_proxy) runs once it is read.
     let deferred = resp.deferred.take();
 
@@ -674,7 +690,7 @@ fn serve_one(
         ctx.observer.request_done(sent);
         let counts = (sent, body_len, false, requests_served + 1);
         log(
-            peer, local, head, server, &resp, counts, &env, time, started,
+            peer, local, head, server, &resp, counts, &req_log, time, started,
         );
         return (Some(ConnOutcome::Close), None);
     }
@@ -806,7 +822,7 @@ fn serve_one(
             server,
             &resp,
             (sent, 0, false, requests_served + 1),
-            &env,
+            &req_log,
             time,
             started,
         );
@@ -815,7 +831,7 @@ fn serve_one(
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
     log(
-        peer, local, head, server, &resp, counts, &env, time, started,
+        peer, local, head, server, &resp, counts, &req_log, time, started,
     );
     (None, keep.then_some(server.keep_alive_timeout))
 }
@@ -853,6 +869,14 @@ impl modules::ClientIo for TunnelClient<'_> {
     }
 }
 
+/// What the pipeline left of a request for its log line.
+struct ReqLog<'a> {
+    env: &'a [(String, String)],
+    useragent: std::net::SocketAddr,
+    headers_in_override: &'a [(String, Option<String>)],
+    notes: &'a [(&'static str, String)],
+}
+
 #[allow(clippy::too_many_arguments)]
 fn log(
     peer: std::net::SocketAddr,
@@ -861,7 +885,7 @@ fn log(
     server: &ServerConf,
     resp: &Response,
     (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
-    env: &[(String, String)],
+    req: &ReqLog<'_>,
     time: u64,
     started: Instant,
 ) {
@@ -873,8 +897,11 @@ fn log(
         body_bytes,
         keep_alive,
         requests_on_connection,
-        env,
+        env: req.env,
         peer,
+        useragent: req.useragent,
+        headers_in_override: req.headers_in_override,
+        notes: req.notes,
         local,
         server,
         head: Some(head),

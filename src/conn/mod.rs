@@ -31,8 +31,9 @@ pub enum ConnOutcome {
 /// What the driver reports to whoever watches the worker (the scoreboard slot).
 pub trait ConnObserver {
     fn state(&self, state: WorkerState);
-    /// A request line was read (for the scoreboard's request/vhost/client fields).
-    fn request_start(&self, request_line: &[u8], vhost: &str);
+    /// A request line was read (for the scoreboard's request/vhost/client fields); `client`
+    /// is the request's user agent address when known (mod_remoteip may have changed it).
+    fn request_start(&self, request_line: &[u8], vhost: &str, client: Option<&[u8]>);
     /// A response was finished: bytes sent for it.
     fn request_done(&self, bytes_sent: u64);
 }
@@ -42,7 +43,7 @@ pub struct NoObserver;
 
 impl ConnObserver for NoObserver {
     fn state(&self, _: WorkerState) {}
-    fn request_start(&self, _: &[u8], _: &str) {}
+    fn request_start(&self, _: &[u8], _: &str, _: Option<&[u8]>) {}
     fn request_done(&self, _: u64) {}
 }
 

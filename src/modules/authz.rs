@@ -16,7 +16,7 @@ enum R {
 }
 
 fn provider(p: &Provider, req: &Request<'_>, any_user: bool) -> R {
-    let ip = req.peer.ip().to_canonical();
+    let ip = req.useragent.ip().to_canonical();
     let yes = |b: bool| if b { R::Granted } else { R::Denied };
     match p {
         Provider::All(g) => yes(*g),
@@ -105,7 +105,7 @@ fn rule_matches(r: &AccessRule, ip: IpAddr, req: &Request<'_>) -> bool {
 }
 
 fn access_compat(a: &AccessCompat, req: &Request<'_>) -> bool {
-    let ip = req.peer.ip().to_canonical();
+    let ip = req.useragent.ip().to_canonical();
     let allowed = a.allow.iter().any(|r| rule_matches(r, ip, req));
     let denied = a.deny.iter().any(|r| rule_matches(r, ip, req));
     match a.order.unwrap_or(Order::DenyAllow) {

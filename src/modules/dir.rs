@@ -47,6 +47,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 server: req.server,
                 server_index: req.server_index,
                 peer: req.peer,
+                useragent: req.useragent,
                 local: req.local,
                 hostname: req.hostname.clone(),
                 host_port: req.host_port,
@@ -62,6 +63,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 headers_in_override: req.headers_in_override.clone(),
                 proxy_target: None,
                 rewrite: Default::default(),
+                notes: Vec::new(),
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {

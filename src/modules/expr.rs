@@ -23,9 +23,8 @@ impl Env for Request<'_> {
             "HTTP_USER_AGENT" => h("User-Agent"),
             "REQUEST_METHOD" => self.method_str.to_string(),
             "SCRIPT_FILENAME" | "REQUEST_FILENAME" => self.filename.to_string_lossy().into_owned(),
-            "REMOTE_HOST" | "REMOTE_ADDR" | "CONN_REMOTE_ADDR" => {
-                self.peer.ip().to_canonical().to_string()
-            }
+            "REMOTE_HOST" | "REMOTE_ADDR" => self.useragent.ip().to_canonical().to_string(),
+            "CONN_REMOTE_ADDR" => self.peer.ip().to_canonical().to_string(),
             "SERVER_NAME" => match &self.hostname {
                 Some(n) if !n.is_empty() => n.clone(),
                 _ => self.server.server_name.clone().unwrap_or_default(),
@@ -48,7 +47,7 @@ impl Env for Request<'_> {
                 self.server.document_root.to_string_lossy().into_owned()
             }
             "HTTPS" => if https { "on" } else { "off" }.to_string(),
-            "IPV6" => match self.peer.ip().to_canonical() {
+            "IPV6" => match self.useragent.ip().to_canonical() {
                 IpAddr::V6(_) => "on",
                 IpAddr::V4(_) => "off",
             }
@@ -95,6 +94,6 @@ impl Env for Request<'_> {
     }
 
     fn remote_ip(&self) -> IpAddr {
-        self.peer.ip().to_canonical()
+        self.useragent.ip().to_canonical()
     }
 }

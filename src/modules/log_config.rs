@@ -1103,11 +1103,18 @@ fn hook(rec: &super::LogRecord<'_>) {
     }
     let empty = crate::proto::h1::Head::default();
     let head = rec.head.unwrap_or(&empty);
-    let headers_in: Vec<(&[u8], &[u8])> = head
+    let mut headers_in: Vec<(&[u8], &[u8])> = head
         .fields
         .iter()
         .map(|f| (head.name(f), head.value(f)))
         .collect();
+    // The headers as the modules left them (mod_remoteip, RequestHeader), as httpd logs them.
+    for (name, value) in rec.headers_in_override {
+        headers_in.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
+        if let Some(v) = value {
+            headers_in.push((name.as_bytes(), v.as_bytes()));
+        }
+    }
     let headers_out: Vec<(&[u8], &[u8])> = rec
         .response
         .map(|r| {
@@ -1125,7 +1132,12 @@ fn hook(rec: &super::LogRecord<'_>) {
         (0, 9) => String::new(),
         (a, b) => format!("HTTP/{a}.{b}"),
     };
-    let client = rec.peer.ip().to_string();
+    let client = rec.useragent.ip().to_canonical().to_string();
+    let peer = if rec.useragent == rec.peer {
+        None
+    } else {
+        Some(rec.peer.ip().to_canonical().to_string())
+    };
     let local = rec.local.ip().to_string();
     let host = head
         .header("Host")
@@ -1138,11 +1150,12 @@ fn hook(rec: &super::LogRecord<'_>) {
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
+    let notes: Vec<(&str, &str)> = rec.notes.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let now = crate::scoreboard::now_micros();
     let r = LogRecord {
         client_ip: &client,
-        peer_ip: &client,
-        remote_port: rec.peer.port(),
+        peer_ip: peer.as_deref().unwrap_or(&client),
+        remote_port: rec.useragent.port(),
         local_ip: &local,
         local_port: rec.local.port(),
         server_port: rec.local.port(),
@@ -1168,6 +1181,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,
+        notes: &notes,
         user: rec
             .env
             .iter()

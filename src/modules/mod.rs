@@ -22,6 +22,7 @@ pub mod log_config;
 pub mod metrics;
 pub mod mime;
 pub mod proxy;
+pub mod remoteip;
 pub mod request;
 pub mod rewrite;
 pub mod setenvif;
@@ -65,7 +66,10 @@ pub struct LogRecord<'a> {
     pub request_line: &'a [u8],
     pub status: u16,
     pub bytes_sent: u64,
+    /// The connection's peer.
     pub peer: SocketAddr,
+    /// The request's user agent (differs from `peer` behind mod_remoteip).
+    pub useragent: SocketAddr,
     pub local: SocketAddr,
     pub server: &'a ServerConf,
     pub head: Option<&'a Head>,
@@ -81,6 +85,10 @@ pub struct LogRecord<'a> {
     pub requests_on_connection: u32,
     /// The request's environment: `%{VAR}e`, `CustomLog … env=VAR`.
     pub env: &'a [(String, String)],
+    /// Request headers as the modules left them (mod_remoteip, `RequestHeader`): `%{…}i`.
+    pub headers_in_override: &'a [(String, Option<String>)],
+    /// The request's notes: `%{name}n`.
+    pub notes: &'a [(&'static str, String)],
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -120,6 +128,12 @@ pub struct Outcome<'c> {
     pub env: Vec<(String, String)>,
     /// The `nokeepalive` variable is set (and no Via header): close after the response.
     pub nokeepalive: bool,
+    /// The request's user agent address (mod_remoteip), for the access log.
+    pub useragent: SocketAddr,
+    /// Request headers as the modules left them, for the access log.
+    pub headers_in_override: Vec<(String, Option<String>)>,
+    /// The request's notes, for the access log (`%{name}n`).
+    pub notes: Vec<(&'static str, String)>,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -238,11 +252,11 @@ pub fn process<'c>(
     local: SocketAddr,
     time: u64,
 ) -> Outcome<'c> {
-    process_observed(config, head, peer, local, time, &mut |_| {})
+    process_observed(config, head, peer, local, time, &mut |_, _| {})
 }
 
-/// [`process`], telling `on_server` which server answers as soon as the Host header has chosen
-/// it, before any handler runs: the scoreboard shows the request line and virtual host of a
+/// [`process`], telling `on_server` which server answers (and the user agent's address) as
+/// soon as the Host header has chosen it, before any handler runs: the scoreboard shows the request line and virtual host of a
 /// request in progress (server-status lists its own request, as httpd's does).
 pub fn process_observed<'c>(
     config: &'c ServerConfig,
@@ -250,7 +264,7 @@ pub fn process_observed<'c>(
     peer: SocketAddr,
     local: SocketAddr,
     time: u64,
-    on_server: &mut dyn FnMut(&ServerConf),
+    on_server: &mut dyn FnMut(&ServerConf, SocketAddr),
 ) -> Outcome<'c> {
     let ctx = Ctx { config };
     let method_str = std::str::from_utf8(head.method()).unwrap_or("");
@@ -292,7 +306,6 @@ pub fn process_observed<'c>(
         &local,
         hostname.as_deref().filter(|h| !h.is_empty()),
     );
-    on_server(server);
     let mut req = Request {
         head,
         method,
@@ -301,6 +314,7 @@ pub fn process_observed<'c>(
         server,
         server_index,
         peer,
+        useragent: peer,
         local,
         hostname,
         host_port,
@@ -316,6 +330,7 @@ pub fn process_observed<'c>(
         headers_in_override: Vec::new(),
         proxy_target: None,
         rewrite: Default::default(),
+        notes: Vec::new(),
     };
     let expect = head.header("Expect");
     let expect_continue =
@@ -333,18 +348,26 @@ pub fn process_observed<'c>(
             nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
             // The request ends here: its environment moves to the access log, no copy.
             env: std::mem::take(&mut req.env),
+            useragent: req.useragent,
+            headers_in_override: std::mem::take(&mut req.headers_in_override),
+            notes: std::mem::take(&mut req.notes),
         }
     };
+    // post_read_request: a request httpd refuses while reading it never gets there.
+    let refused_expect =
+        head.is_http11() && expect.is_some_and(|e| !e.eq_ignore_ascii_case(b"100-continue"));
+    if !bad && !refused_expect {
+        remoteip::post_read_request(&mut req);
+    }
+    on_server(server, req.useragent);
     if bad {
         error_response(&req, 400, None, &mut resp);
         return out(&mut req, resp);
     }
-    if let Some(e) = expect {
-        if !e.eq_ignore_ascii_case(b"100-continue") && head.is_http11() {
-            error_response(&req, 417, None, &mut resp);
-            resp.close_silently = true;
-            return out(&mut req, resp);
-        }
+    if refused_expect {
+        error_response(&req, 417, None, &mut resp);
+        resp.close_silently = true;
+        return out(&mut req, resp);
     }
     if method == Method::Trace {
         let trace = req.dir.trace_enable.unwrap_or(config.trace_enable);

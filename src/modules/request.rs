@@ -214,7 +214,11 @@ pub struct Request<'a> {
     pub server: &'a ServerConf,
     /// Index of `server` (0 = main, i+1 = vhost i): the key of the merge cache.
     pub server_index: usize,
+    /// The connection's peer (httpd's `c->client_addr`): `CONN_REMOTE_ADDR`, `%{c}a`.
     pub peer: SocketAddr,
+    /// The user agent (`r->useragent_addr`): the peer, unless mod_remoteip took the address
+    /// from a header (port 0 then). `Require ip`, `%a`, `REMOTE_ADDR` see this one.
+    pub useragent: SocketAddr,
     pub local: SocketAddr,
     /// Host from the absolute-form target or the Host header, lowercased, without port.
     pub hostname: Option<String>,
@@ -240,6 +244,9 @@ pub struct Request<'a> {
     pub proxy_target: Option<String>,
     /// mod_rewrite's per-request state (END, internal redirects, T=/H=).
     pub rewrite: super::rewrite::Notes,
+    /// httpd's `r->notes` that modules leave for the log (`%{name}n`), e.g. mod_remoteip's
+    /// `remoteip-proxy-ip-list`.
+    pub notes: Vec<(&'static str, String)>,
 }
 
 impl Request<'_> {

@@ -6,7 +6,7 @@ use super::request::Request;
 fn attribute<'r>(req: &'r Request<'_>, name: &str) -> Option<std::borrow::Cow<'r, str>> {
     use std::borrow::Cow;
     Some(match name.to_ascii_lowercase().as_str() {
-        "remote_addr" => Cow::Owned(req.peer.ip().to_canonical().to_string()),
+        "remote_addr" => Cow::Owned(req.useragent.ip().to_canonical().to_string()),
         "server_addr" => Cow::Owned(req.local.ip().to_canonical().to_string()),
         "request_method" => Cow::Borrowed(req.method_str),
         "request_protocol" => Cow::Owned(format!(
@@ -14,7 +14,7 @@ fn attribute<'r>(req: &'r Request<'_>, name: &str) -> Option<std::borrow::Cow<'r
             req.head.version.0, req.head.version.1
         )),
         "request_uri" => Cow::Borrowed(req.uri.as_str()),
-        "remote_host" => Cow::Owned(req.peer.ip().to_canonical().to_string()),
+        "remote_host" => Cow::Owned(req.useragent.ip().to_canonical().to_string()),
         _ => {
             if let Some(v) = req.header_in(name) {
                 Cow::Borrowed(v)

@@ -628,10 +628,10 @@ impl crate::conn::ConnObserver for WorkerSlot<'_> {
         self.set_state(state);
     }
 
-    fn request_start(&self, request_line: &[u8], vhost: &str) {
+    fn request_start(&self, request_line: &[u8], vhost: &str, client: Option<&[u8]>) {
         self.rec.start_time.store(now_micros(), Ordering::Relaxed);
         self.rec
-            .write_text(None, Some(request_line), Some(vhost.as_bytes()), None);
+            .write_text(client, Some(request_line), Some(vhost.as_bytes()), None);
     }
 
     fn request_done(&self, bytes_sent: u64) {
@@ -762,7 +762,7 @@ mod tests {
         let w = sb.slot(1, 0);
         w.start(4242, 4242, 0);
         w.connection(&"127.0.0.1:5555".parse().unwrap());
-        w.request_start(b"GET /index.html HTTP/1.1", "example.org:80");
+        w.request_start(b"GET /index.html HTTP/1.1", "example.org:80", None);
         w.state(WorkerState::BusyWrite);
         w.request_done(100);
         w.request_done(28);
@@ -788,7 +788,7 @@ mod tests {
     fn long_text_is_cut_to_the_field() {
         let sb = Scoreboard::create(1, 1, None).unwrap();
         let line = vec![b'a'; 500];
-        sb.slot(0, 0).request_start(&line, "v");
+        sb.slot(0, 0).request_start(&line, "v", None);
         let s = sb.snapshot();
         assert_eq!(
             s.processes[0].workers[0].request.len(),
@@ -823,7 +823,7 @@ mod tests {
             std::thread::spawn(move || {
                 for i in 0..20_000 {
                     let line = if i % 2 == 0 { &a } else { &b };
-                    sb.slot(0, 0).request_start(line, "h");
+                    sb.slot(0, 0).request_start(line, "h", None);
                 }
             })
         };

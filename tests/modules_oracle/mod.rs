@@ -54,8 +54,8 @@ impl Drop for Proc {
 /// A temp ServerRoot with `htdocs/` and a config body shared by both servers.
 pub struct Site {
     pub dir: tempfile::TempDir,
-    /// Directives after the common head; `@ROOT@` is replaced by the ServerRoot and `@PORT@`
-    /// by the server's port.
+    /// Directives after the common head; `@ROOT@` is replaced by the ServerRoot, `@PORT@`
+    /// by the server's port and `@TAG@` by `apache` or `mpmd` (to keep their files apart).
     pub body: String,
     /// Extra modules to load (Debian names: `rewrite`, `auth_basic` …).
     pub modules: Vec<&'static str>,
@@ -128,7 +128,8 @@ impl Site {
             &self
                 .body
                 .replace("@ROOT@", &r.to_string())
-                .replace("@PORT@", &port.to_string()),
+                .replace("@PORT@", &port.to_string())
+                .replace("@TAG@", tag),
         );
         c.push('\n');
         let p = self.dir.path().join(format!("{tag}.conf"));

@@ -1,5 +1,5 @@
 //! Small modules Debian's tree loads or that admins commonly use: watchdog, logio, unixd
-//! (User/Group), negotiation, filter, remoteip (rewrite, auth_basic, authn_file, expires and
+//! (User/Group), negotiation, filter (remoteip, rewrite, auth_basic, authn_file, expires and
 //! deflate have their own files). What would change access control or request routing without being built is
 //! `Unsupported` (a config error); the rest is parsed only.
 
@@ -106,14 +106,4 @@ pub static FILTER: &[DirectiveDef] = &[
         A,
         "filter-name [provider-name] protocol-args",
     ),
-];
-
-pub static REMOTEIP: &[DirectiveDef] = &[
-    un("RemoteIPHeader", Take1, R, "Specifies a request header to trust as the client IP, e.g. X-Forwarded-For"),
-    un("RemoteIPProxiesHeader", Take1, R, "Specifies a request header to record proxy IP's, e.g. X-Forwarded-By; if not given then do not record"),
-    un("RemoteIPTrustedProxy", Iterate, R, "Specifies one or more proxies which are trusted to present IP headers"),
-    un("RemoteIPInternalProxy", Iterate, R, "Specifies one or more internal (transparent) proxies which are trusted to present IP headers"),
-    un("RemoteIPTrustedProxyList", Take1, R, "The filename to read the list of trusted proxies, see the RemoteIPTrustedProxy directive"),
-    un("RemoteIPInternalProxyList", Take1, R, "The filename to read the list of internal proxies, see the RemoteIPInternalProxy directive"),
-    un("RemoteIPProxyProtocol", Flag, R, "Enable PROXY protocol handling ('on', 'off')"),
 ];

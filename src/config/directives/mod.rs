@@ -21,6 +21,7 @@ pub mod mime;
 pub mod misc;
 pub mod mpm;
 pub mod proxy;
+pub mod remoteip;
 pub mod reqtimeout;
 pub mod rewrite;
 pub mod setenvif;
@@ -305,7 +306,7 @@ pub static MODULES: &[ModuleDef] = &[
         "remoteip_module",
         "mod_remoteip.c",
         false,
-        [misc::REMOTEIP]
+        [remoteip::DIRECTIVES]
     ),
     module!(
         "reqtimeout",

@@ -297,7 +297,7 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
     set(&mut env, "SERVER_NAME", server_name);
     set(&mut env, "SERVER_ADDR", ip_string(req.local));
     set(&mut env, "SERVER_PORT", server_port.to_string());
-    set(&mut env, "REMOTE_ADDR", ip_string(req.peer));
+    set(&mut env, "REMOTE_ADDR", ip_string(req.useragent));
     let docroot = req
         .server
         .document_root
@@ -326,7 +326,7 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
             .unwrap_or_else(|| "[no address given]".into()),
     );
     set(&mut env, "SCRIPT_FILENAME", script.filename.clone());
-    set(&mut env, "REMOTE_PORT", req.peer.port().to_string());
+    set(&mut env, "REMOTE_PORT", req.useragent.port().to_string());
     set(&mut env, "GATEWAY_INTERFACE", "CGI/1.1".into());
     let proto = if head.is_http11() {
         "HTTP/1.1"
@@ -436,7 +436,7 @@ impl FcgiRequest {
             timeout,
             reuse,
             is_head: req.method_str == "HEAD",
-            client: req.peer.to_string(),
+            client: req.useragent.to_string(),
         }
     }
 

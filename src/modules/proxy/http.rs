@@ -177,12 +177,7 @@ impl BackendRequest {
             })
             .unwrap_or_default();
         let mut xff = None;
-        let head = req.head;
-        for f in &head.fields {
-            let Ok(name) = std::str::from_utf8(head.name(f)) else {
-                continue;
-            };
-            let value = String::from_utf8_lossy(head.value(f));
+        let mut emit = |h: &mut Vec<u8>, name: &str, value: &str| {
             let lname = name.to_ascii_lowercase();
             if hop_by_hop(name)
                 || lname == "host"
@@ -190,16 +185,41 @@ impl BackendRequest {
                 || lname == "expect"
                 || conn_tokens.contains(&lname)
             {
-                continue;
+                return;
             }
             if lname == "x-forwarded-for" {
-                xff = Some(value.into_owned());
+                xff = Some(value.to_string());
+                return;
+            }
+            push(h, name, value);
+        };
+        // The request headers as the modules left them (mod_remoteip, RequestHeader): a
+        // rewritten field is sent once, with its new value.
+        let overridden = |n: &str| {
+            req.headers_in_override
+                .iter()
+                .any(|(o, _)| o.eq_ignore_ascii_case(n))
+        };
+        let head = req.head;
+        for f in &head.fields {
+            let Ok(name) = std::str::from_utf8(head.name(f)) else {
+                continue;
+            };
+            if overridden(name) {
                 continue;
             }
-            push(&mut h, name, &value);
+            emit(&mut h, name, &String::from_utf8_lossy(head.value(f)));
+        }
+        for (i, (name, _)) in req.headers_in_override.iter().enumerate() {
+            let first = !req.headers_in_override[..i]
+                .iter()
+                .any(|(o, _)| o.eq_ignore_ascii_case(name));
+            if let (true, Some(v)) = (first, req.header_in(name)) {
+                emit(&mut h, name, v);
+            }
         }
         if req.dir.proxy_add_headers.unwrap_or(true) {
-            let ip = req.peer.ip().to_string();
+            let ip = req.useragent.ip().to_canonical().to_string();
             let v = match xff {
                 Some(prev) => format!("{prev}, {ip}"),
                 None => ip,

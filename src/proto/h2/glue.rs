@@ -221,6 +221,7 @@ pub fn process(
         status: out.status,
         bytes_sent: sent,
         peer: shared.peer,
+        useragent: outcome.useragent,
         local: shared.local,
         server: outcome.server,
         head: Some(&head),
@@ -231,6 +232,8 @@ pub fn process(
         keep_alive: true,
         requests_on_connection: 1,
         env: &outcome.env,
+        headers_in_override: &outcome.headers_in_override,
+        notes: &outcome.notes,
     });
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
