@@ -445,4 +445,72 @@ fn config_errors(mpm: &str) {
     }
 }
 
-mpm_tests!(server_rules, perdir_rules, vhost_rules, config_errors);
+/// Local time where httpd uses it, with `TZ=Asia/Kolkata` (UTC+05:30, so every hour differs
+/// from UTC's) in both servers' environment: mod_rewrite's `%{TIME_*}` (mpmd once gave UTC),
+/// `<If>`'s, the access log's `%{…}t`, and mod_autoindex's "Last modified" column.
+fn time_is_local(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let mut s = Site::new(
+        &["rewrite", "autoindex"],
+        r#"
+RewriteEngine On
+RewriteRule ^/now$ /a.html [E=TH:%{TIME_HOUR},E=TD:%{TIME_DAY},E=TW:%{TIME_WDAY}]
+Header always set X-Rewrite-Time "%{TH}e %{TD}e %{TW}e" env=TH
+<If "%{TIME_HOUR} -lt 24">
+    Header always set X-If-Seen yes
+</If>
+CustomLog @ROOT@/logs/tz_log "%{%z}t"
+<Directory @ROOT@/htdocs/list>
+    Options +Indexes
+    IndexOptions FancyIndexing HTMLTable
+</Directory>
+"#,
+    );
+    s.env.push(("TZ", "Asia/Kolkata".to_string()));
+    site_files(&s);
+    s.file("htdocs/list/f.txt", b"f\n");
+    let cases = vec![get("/now", &[]), get("/list/", &[])];
+    let (a, m) = s.both(mpm, &cases);
+    let hour = |x: &modules_oracle::Answer| {
+        x.header("X-Rewrite-Time")
+            .unwrap_or("")
+            .split(' ')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(hour(&a[0]), hour(&m[0]), "TIME_HOUR: apache2 vs mpmd");
+    assert_eq!(
+        a[0].header("X-Rewrite-Time").map(|v| v.len()),
+        m[0].header("X-Rewrite-Time").map(|v| v.len())
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(
+        hour(&m[0]),
+        format!("{:02}", (now + 19_800) / 3600 % 24),
+        "TIME_HOUR is the hour in Kolkata"
+    );
+    assert_eq!(m[0].header("X-If-Seen"), Some("yes"));
+    // f.txt's mtime, 2023-11-14 22:13:20 UTC, in Kolkata.
+    for (who, x) in [("apache2", &a[1]), ("mpmd", &m[1])] {
+        assert!(
+            x.body_text().contains(">2023-11-15 03:43  </td>"),
+            "{who}: {}",
+            x.body_text()
+        );
+    }
+    assert_eq!(s.log("tz_log"), "+0530\n+0530\n+0530\n+0530\n");
+}
+
+mpm_tests!(
+    server_rules,
+    perdir_rules,
+    vhost_rules,
+    config_errors,
+    time_is_local
+);

@@ -133,28 +133,6 @@ fn unescape(s: &str) -> String {
         .into_owned()
 }
 
-/// Civil date of `secs` (UTC): the TIME_* variables.
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    let (h, mi, s) = (
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-        (rem % 60) as u32,
-    );
-    let wday = ((days + 4).rem_euclid(7)) as u32;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, h, mi, s, wday)
-}
-
 /// A server variable `%{NAME}` as mod_rewrite sees it.
 fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
     let req = c.req;
@@ -179,7 +157,8 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         .or_else(|| name.strip_prefix("LA-F:"))
         .unwrap_or(name);
     let https = req.config.tls.port_for(req.local).is_some();
-    let (y, mo, d, h, mi, s, wd) = civil(req.time);
+    // Local time, as httpd's apr_time_exp_lt: TZ of the server's environment applies.
+    let t = || super::log_config::local_time(req.time as i64);
     match name {
         "HTTP_USER_AGENT" => req.header_in("User-Agent").unwrap_or("").into(),
         "HTTP_REFERER" => req.header_in("Referer").unwrap_or("").into(),
@@ -225,14 +204,25 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         }
         .into(),
         "SERVER_SOFTWARE" => super::banner(req.config.server_tokens).into(),
-        "TIME_YEAR" => format!("{y:04}"),
-        "TIME_MON" => format!("{mo:02}"),
-        "TIME_DAY" => format!("{d:02}"),
-        "TIME_HOUR" => format!("{h:02}"),
-        "TIME_MIN" => format!("{mi:02}"),
-        "TIME_SEC" => format!("{s:02}"),
-        "TIME_WDAY" => wd.to_string(),
-        "TIME" => format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}"),
+        "TIME_YEAR" => format!("{:04}", t().year),
+        "TIME_MON" => format!("{:02}", t().mon + 1),
+        "TIME_DAY" => format!("{:02}", t().mday),
+        "TIME_HOUR" => format!("{:02}", t().hour),
+        "TIME_MIN" => format!("{:02}", t().min),
+        "TIME_SEC" => format!("{:02}", t().sec),
+        "TIME_WDAY" => t().wday.to_string(),
+        "TIME" => {
+            let t = t();
+            format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}",
+                t.year,
+                t.mon + 1,
+                t.mday,
+                t.hour,
+                t.min,
+                t.sec
+            )
+        }
         "API_VERSION" => "20120211:141".into(),
         "IS_SUBREQ" => "false".into(),
         "THE_REQUEST" => String::from_utf8_lossy(req.head.request_line()).into_owned(),
@@ -1245,13 +1235,6 @@ mod tests {
         assert_eq!(escape_uri("a b&c=%"), "a%20b&c=%25");
         assert_eq!(escape_backref("a b/c"), "a+b%2Fc");
         assert_eq!(unescape("a%20b"), "a b");
-    }
-
-    #[test]
-    fn time_variables() {
-        // 2023-11-14 22:13:20 UTC was a Tuesday.
-        assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20, 2));
-        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0, 4));
     }
 
     #[test]
