@@ -17,10 +17,12 @@ const CONF: &str = r#"
 </Directory>
 <Directory @ROOT@/htdocs/sub/d>
     FallbackResource disabled
+    ErrorDocument 404 /other.html
 </Directory>
 <Location /loc>
     FallbackResource /other.html
 </Location>
+CustomLog @ROOT@/logs/fb_log "%U|%>U|%f|%q|%{REDIRECT_URL}e|%>s|%r"
 "#;
 
 fn fallback(mpm: &str) {
@@ -64,6 +66,22 @@ fn fallback(mpm: &str) {
     }
     // The cases above must really exercise the fallback (missing, dir, query, relative, POST).
     assert!(fell_back >= 6, "only {fell_back} fallbacks");
+    // What the access log says of a request answered by the fallback: httpd's fast redirect
+    // makes %U the fallback's URL and %f its file, %r stays as received (and the index's for
+    // a DirectoryIndex; after an ErrorDocument, %U is the original, %>U the document's).
+    // Both servers append to fb_log, apache2 first.
+    let log = s.log("fb_log");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2 * reqs.len(), "{log}");
+    let (al, ml) = lines.split_at(reqs.len());
+    assert_eq!(al, ml, "fb_log: apache2 (left) vs mpmd (right)");
+    let root = s.root().display().to_string();
+    assert!(
+        ml.contains(
+            &format!("/fb.html|/fb.html|{root}/htdocs/fb.html||-|200|GET /nope HTTP/1.1").as_str()
+        ),
+        "{log}"
+    );
 }
 
 mpm_tests!(fallback);

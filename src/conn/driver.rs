@@ -663,7 +663,7 @@ fn serve_one(
     });
     let server = result.server;
     let mut resp = result.response;
-    let env = result.env;
+    let notes = result.notes;
     // A handler that needs the request body (mod_proxy) runs once it is read.
     let deferred = resp.deferred.take();
 
@@ -674,7 +674,7 @@ fn serve_one(
         ctx.observer.request_done(sent);
         let counts = (sent, body_len, false, requests_served + 1);
         log(
-            peer, local, head, server, &resp, counts, &env, time, started,
+            peer, local, head, server, &resp, counts, &notes, time, started,
         );
         return (Some(ConnOutcome::Close), None);
     }
@@ -806,7 +806,7 @@ fn serve_one(
             server,
             &resp,
             (sent, 0, false, requests_served + 1),
-            &env,
+            &notes,
             time,
             started,
         );
@@ -815,7 +815,7 @@ fn serve_one(
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
     log(
-        peer, local, head, server, &resp, counts, &env, time, started,
+        peer, local, head, server, &resp, counts, &notes, time, started,
     );
     (None, keep.then_some(server.keep_alive_timeout))
 }
@@ -861,7 +861,7 @@ fn log(
     server: &ServerConf,
     resp: &Response,
     (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
-    env: &[(String, String)],
+    notes: &modules::LogNotes,
     time: u64,
     started: Instant,
 ) {
@@ -873,7 +873,7 @@ fn log(
         body_bytes,
         keep_alive,
         requests_on_connection,
-        env,
+        notes,
         peer,
         local,
         server,

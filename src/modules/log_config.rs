@@ -1119,7 +1119,15 @@ fn hook(rec: &super::LogRecord<'_>) {
         })
         .unwrap_or_default();
     let target = head.target();
-    let uri = decoded_path(target);
+    // The request's own path once it has one (after fast redirects, as httpd's r->uri);
+    // the head's for requests refused before it was mapped.
+    let notes = rec.notes;
+    let uri: std::borrow::Cow<'_, [u8]> = if notes.uri.is_empty() {
+        decoded_path(target).into()
+    } else {
+        notes.uri.as_bytes().into()
+    };
+    let filename = notes.filename.to_str().filter(|f| !f.is_empty());
     let query = memchr::memchr(b'?', target).map(|i| &target[i + 1..]);
     let protocol = match head.version {
         (0, 9) => String::new(),
@@ -1133,7 +1141,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         .map(|(n, _)| n)
         .filter(|n| !n.is_empty());
     let server_hostname = rec.server.server_name.as_deref().unwrap_or("");
-    let env: Vec<(&str, &str)> = rec
+    let env: Vec<(&str, &str)> = notes
         .env
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
@@ -1152,6 +1160,8 @@ fn hook(rec: &super::LogRecord<'_>) {
         method: head.method(),
         protocol: protocol.as_bytes(),
         uri: &uri,
+        original_uri: notes.original_uri.as_deref().map(str::as_bytes),
+        filename,
         query,
         status: rec.status,
         body_bytes: rec.body_bytes,
@@ -1168,7 +1178,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,
-        user: rec
+        user: notes
             .env
             .iter()
             .rev()

@@ -46,7 +46,7 @@ pub use request::{
 
 /// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the
 /// status of the error to send.
-pub type HandlerFn = fn(&Request<'_>, &mut Response) -> Result<(), u16>;
+pub type HandlerFn = fn(&mut Request<'_>, &mut Response) -> Result<(), u16>;
 
 /// The handlers other modules register (e.g. `server-status`), by name. A handler that is not
 /// listed falls back to the default handler, as httpd does.
@@ -56,7 +56,7 @@ pub static HANDLERS: &[(&str, HandlerFn)] = &[
     ("metrics", metrics::handler),
 ];
 
-fn default_handler(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+fn default_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     static_content(req, resp)
 }
 
@@ -79,8 +79,23 @@ pub struct LogRecord<'a> {
     pub keep_alive: bool,
     /// Requests on this connection, this one included: `%k`.
     pub requests_on_connection: u32,
-    /// The request's environment: `%{VAR}e`, `CustomLog … env=VAR`.
-    pub env: &'a [(String, String)],
+    /// The request's environment and where it ended up: `%{VAR}e`, `%U`, `%f`.
+    pub notes: &'a LogNotes,
+}
+
+/// What a request leaves for the access log when it ends (moved out of it, not copied).
+#[derive(Debug, Default)]
+pub struct LogNotes {
+    /// The environment: `%{VAR}e`, `CustomLog … env=VAR`.
+    pub env: Vec<(String, String)>,
+    /// The URL path the request ended with (`%>U`); after a fast redirect (DirectoryIndex,
+    /// FallbackResource) that is the redirect's, as httpd's. Empty: the head's path.
+    pub uri: String,
+    /// The path before the first full internal redirect (ErrorDocument, per-directory
+    /// mod_rewrite): what `%U` and `%<U` show then.
+    pub original_uri: Option<String>,
+    /// `%f`: the file the request mapped to; empty when it mapped to none.
+    pub filename: PathBuf,
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -116,8 +131,8 @@ pub struct Outcome<'c> {
     pub limit_request_body: u64,
     /// The request carried `Expect: 100-continue` (1.1 only).
     pub expect_continue: bool,
-    /// The request's environment at the end (SetEnvIf, SetEnv …), for the access log.
-    pub env: Vec<(String, String)>,
+    /// The request's environment and final URL and file, for the access log.
+    pub notes: LogNotes,
     /// The `nokeepalive` variable is set (and no Via header): close after the response.
     pub nokeepalive: bool,
 }
@@ -316,6 +331,7 @@ pub fn process_observed<'c>(
         headers_in_override: Vec::new(),
         proxy_target: None,
         rewrite: Default::default(),
+        original_uri: None,
     };
     let expect = head.header("Expect");
     let expect_continue =
@@ -331,8 +347,13 @@ pub fn process_observed<'c>(
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
             nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
-            // The request ends here: its environment moves to the access log, no copy.
-            env: std::mem::take(&mut req.env),
+            // The request ends here: what the log needs moves to it, no copy.
+            notes: LogNotes {
+                env: std::mem::take(&mut req.env),
+                uri: std::mem::take(&mut req.uri),
+                original_uri: req.original_uri.take(),
+                filename: std::mem::take(&mut req.filename),
+            },
         }
     };
     if bad {
@@ -438,6 +459,7 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
                 None => (path.clone(), None),
             };
+            req.begin_internal_redirect();
             req.uri = p;
             req.query = q;
             req.method = if orig_method == Method::Head {
@@ -719,7 +741,7 @@ fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) 
 }
 
 /// mod_dir + autoindex + the default handler for what translate found.
-fn static_content(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };

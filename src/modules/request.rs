@@ -240,9 +240,19 @@ pub struct Request<'a> {
     pub proxy_target: Option<String>,
     /// mod_rewrite's per-request state (END, internal redirects, T=/H=).
     pub rewrite: super::rewrite::Notes,
+    /// The URL path before the first full internal redirect, for the access log's `%U`.
+    pub original_uri: Option<String>,
 }
 
 impl Request<'_> {
+    /// Keeps the URL path of the original request before a full internal redirect replaces
+    /// `uri` (httpd logs `%U` from the original request, `%>U` from the final one); the
+    /// caller sets the new `uri` next.
+    pub fn begin_internal_redirect(&mut self) {
+        if self.original_uri.is_none() {
+            self.original_uri = Some(std::mem::take(&mut self.uri));
+        }
+    }
     pub fn header_in(&self, name: &str) -> Option<&str> {
         for (n, v) in self.headers_in_override.iter().rev() {
             if n.eq_ignore_ascii_case(name) {

@@ -1100,6 +1100,7 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
         1,
         &format!("[perdir {dir}] internal redirect with {url} [INTERNAL REDIRECT]"),
     );
+    req.begin_internal_redirect();
     req.uri = url;
     req.query = query;
     Action::Internal

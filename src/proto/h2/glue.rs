@@ -230,7 +230,7 @@ pub fn process(
         body_bytes: if req.method == "HEAD" { 0 } else { sent },
         keep_alive: true,
         requests_on_connection: 1,
-        env: &outcome.env,
+        notes: &outcome.notes,
     });
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
