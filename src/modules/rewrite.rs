@@ -197,12 +197,7 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
                 .to_string(),
             _ => req.local.port().to_string(),
         },
-        "SERVER_PROTOCOL" => if req.head.is_http11() {
-            "HTTP/1.1"
-        } else {
-            "HTTP/1.0"
-        }
-        .into(),
+        "SERVER_PROTOCOL" => req.head.protocol().into(),
         "SERVER_SOFTWARE" => super::banner(req.config.server_tokens).into(),
         "TIME_YEAR" => format!("{:04}", t().year),
         "TIME_MON" => format!("{:02}", t().mon + 1),
