@@ -526,6 +526,7 @@ impl Walker {
         let mut ctx = ApplyCtx {
             node,
             context,
+            sections: stack,
             global: &mut self.global,
             server,
             dir,
@@ -581,6 +582,7 @@ impl Walker {
                 let mut ctx = ApplyCtx {
                     node,
                     context,
+                    sections: stack,
                     global: &mut self.global,
                     server,
                     dir,

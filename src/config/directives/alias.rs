@@ -79,7 +79,33 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
 ];
 
 fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    if ctx.node.args.len() != 2 {
+    let two = ctx.node.args.len() == 2;
+    if !ctx.sections.is_empty() {
+        // httpd's checks, in its order: any <Limit> around, then the two-argument form
+        // anywhere per-directory, then the sections the one-argument form may not be in.
+        let within = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                ctx.sections
+                    .iter()
+                    .find(|s| s.name.eq_ignore_ascii_case(n))
+                    .map(|s| s.name.clone())
+            })
+        };
+        if within(&["Limit", "LimitExcept"]).is_some() {
+            return Err("Alias cannot occur within <Limit> or <LimitExcept> section".into());
+        }
+        if two {
+            return Err("Alias cannot occur within directory context".into());
+        }
+        let outer = ["Directory", "DirectoryMatch", "Files", "FilesMatch"];
+        if let Some(s) = within(&outer).or_else(|| within(&["If", "ElseIf", "Else"])) {
+            return Err(format!("Alias cannot occur within <{s}> section"));
+        }
+        return Err(
+            "Alias with one argument (a realname in <Location>) is not supported by mpmd".into(),
+        );
+    }
+    if !two {
         return Err("Alias must have two arguments when used globally".into());
     }
     let (from, to) = (ctx.arg(0).to_string(), ctx.arg(1).to_string());
