@@ -68,9 +68,15 @@ pub const NOTES: &[(&str, &str)] = &[
          does; a plain-text entry (`-p`) never matches, as with httpd on Unix",
     ),
     (
+        "DirectoryIndex",
+        "the index file answers as httpd's fast redirect: its own sections (`<Files \
+         index.html>` headers, expiry) apply to the response, and the access log's `%U` and \
+         `%f` are its URL and file",
+    ),
+    (
         "FallbackResource",
-        "answered with httpd's fast redirect: the access log's `%U` is the fallback's URL and \
-         `%f` its file, `%r` the request as received (a DirectoryIndex file likewise)",
+        "answered with httpd's fast redirect: the fallback's sections apply, the access log's \
+         `%U` is its URL and `%f` its file, `%r` the request as received",
     ),
     (
         "LogFormat",

@@ -81,9 +81,13 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             super::authz::check(&sub)?;
             // The index may have a handler of its own (`SetHandler proxy:…` for index.php).
             let answered = super::run_handler(&mut sub, resp);
-            // httpd's fast redirect: the request becomes the index's, as the log shows.
+            // httpd's fast redirect: the request becomes the index's, for the fixups that
+            // follow (`<Files index.html>` headers, expiry) and for the log.
             req.uri = sub.uri;
             req.filename = sub.filename;
+            req.finfo = sub.finfo;
+            req.dir = sub.dir;
+            req.env = sub.env;
             return answered;
         }
     }
