@@ -447,7 +447,8 @@ fn config_errors(mpm: &str) {
 
 /// Local time where httpd uses it, with `TZ=Asia/Kolkata` (UTC+05:30, so every hour differs
 /// from UTC's) in both servers' environment: mod_rewrite's `%{TIME_*}` (mpmd once gave UTC),
-/// `<If>`'s, the access log's `%{…}t`, and mod_autoindex's "Last modified" column.
+/// `<If>`'s, the access log's `%{…}t`, mod_autoindex's "Last modified" column and the error
+/// log's timestamps.
 fn time_is_local(mpm: &str) {
     if !available() {
         return;
@@ -505,6 +506,19 @@ CustomLog @ROOT@/logs/tz_log "%{%z}t"
         );
     }
     assert_eq!(s.log("tz_log"), "+0530\n+0530\n+0530\n+0530\n");
+    // The error log's timestamps: `[Thu Dec 03 23:10:00.123456 2026] … resuming normal …`.
+    let hour_of = |log: String| {
+        log.lines()
+            .find(|l| l.contains("resuming normal operations"))
+            .and_then(|l| l.get(12..14).map(str::to_string))
+    };
+    let kolkata = Some(hour(&m[0]));
+    assert_eq!(
+        hour_of(s.log("apache_error_log")),
+        kolkata,
+        "apache2 error log"
+    );
+    assert_eq!(hour_of(s.log("mpmd_error_log")), kolkata, "mpmd error log");
 }
 
 mpm_tests!(
