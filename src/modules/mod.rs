@@ -557,7 +557,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         rewrite::Action::Proxy(t) => {
             return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
         }
-        rewrite::Action::Continue | rewrite::Action::Internal => false,
+        rewrite::Action::Continue | rewrite::Action::Internal(..) => false,
     };
     if let Some(target) = proxy::translate(req).filter(|_| !rewritten) {
         return proxy::run(ctx.config, req, target, resp);
@@ -650,7 +650,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         rewrite::Action::Proxy(t) => {
             return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
         }
-        rewrite::Action::Internal => return internal_redirect(ctx, req, resp),
+        rewrite::Action::Internal(uri, query) => {
+            return internal_redirect(ctx, req, uri, query, resp)
+        }
         rewrite::Action::Continue | rewrite::Action::Mapped => {}
     }
 
@@ -724,14 +726,24 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
     static_content(req, resp)
 }
 
-/// An internal redirect to `req.uri` (mod_rewrite per-dir): the whole request again, at most
-/// 10 deep (httpd's LimitInternalRecursion default).
-fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+/// An internal redirect to `uri` (mod_rewrite per-dir): the whole request again, at most 10
+/// deep (httpd's LimitInternalRecursion default). A refused one leaves the request as it was
+/// (the 500 and the log's %>U are the last request's, as httpd's).
+fn internal_redirect(
+    ctx: &Ctx<'_>,
+    req: &mut Request<'_>,
+    uri: String,
+    query: Option<String>,
+    resp: &mut Response,
+) -> Result<(), u16> {
     req.rewrite.redirects += 1;
     if req.rewrite.redirects > 10 {
         crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
         return Err(500);
     }
+    req.begin_internal_redirect();
+    req.uri = uri;
+    req.query = query;
     rewrite::redirect_env(req);
     req.filename = PathBuf::new();
     req.finfo = None;

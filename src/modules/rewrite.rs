@@ -27,8 +27,9 @@ pub enum Action {
     Status(u16),
     /// `[P]`: hand to mod_proxy with this backend URL.
     Proxy(String),
-    /// Per-dir rewrite to a new URL (`req.uri`, `req.query` set): redo the request.
-    Internal,
+    /// Per-dir rewrite to a new URL and query: redo the request with them (`req.filename`
+    /// reads `redirect:URL` meanwhile, as httpd's r->filename, if the redirect is refused).
+    Internal(String, Option<String>),
 }
 
 /// Per-request state that crosses phases (httpd keeps it in request notes).
@@ -756,6 +757,13 @@ fn side_effects(
     (ctype, handler)
 }
 
+/// Answers with a redirect to `loc`; httpd leaves the URL in r->filename too, which is what
+/// the access log's `%f` shows for it.
+fn set_location(req: &mut Request<'_>, resp: &mut Response, loc: String) {
+    req.filename = PathBuf::from(&loc);
+    resp.set("Location", loc);
+}
+
 /// The Location of a redirect: the URL qualified with this server, the query escaped unless
 /// `NE` (or unchanged).
 fn location(req: &Request<'_>, uri: &str, query: Option<&str>, noescape: bool) -> String {
@@ -840,6 +848,9 @@ pub fn translate(req: &mut Request<'_>, resp: &mut Response) -> Action {
         Err(s) => return Action::Status(s),
     };
     if let Some(s) = out.status {
+        // httpd's engine starts from r->filename = the URL path; [F], [G] and [R=4xx]
+        // answer with it left so, which the log's %f shows.
+        req.filename = PathBuf::from(&req.uri);
         return Action::Status(s);
     }
     if !out.changed {
@@ -864,20 +875,16 @@ pub fn translate(req: &mut Request<'_>, resp: &mut Response) -> Action {
             Some(p) => uri = p,
             None => {
                 // An absolute URL to elsewhere is an implicit redirect.
-                resp.set(
-                    "Location",
-                    location(req, &uri, query.as_deref(), out.noescape),
-                );
+                let loc = location(req, &uri, query.as_deref(), out.noescape);
+                set_location(req, resp, loc);
                 return Action::Status(302);
             }
         }
     }
     if let Some(code) = out.redirect {
         trace(1, &format!("redirect to {uri} [REDIRECT/{code}]"));
-        resp.set(
-            "Location",
-            location(req, &uri, query.as_deref(), out.noescape),
-        );
+        let loc = location(req, &uri, query.as_deref(), out.noescape);
+        set_location(req, resp, loc);
         return Action::Status(code);
     }
     req.query = query;
@@ -1060,20 +1067,16 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
             1,
             &format!("[perdir {dir}] redirect to {url} [REDIRECT/{code}]"),
         );
-        resp.set(
-            "Location",
-            location(req, &url, query.as_deref(), out.noescape),
-        );
+        let loc = location(req, &url, query.as_deref(), out.noescape);
+        set_location(req, resp, loc);
         return Action::Status(code);
     }
     if is_absolute_uri(&out.uri) {
         match reduce_uri(req, &out.uri) {
             Some(_) => {}
             None => {
-                resp.set(
-                    "Location",
-                    location(req, &out.uri, query.as_deref(), out.noescape),
-                );
+                let loc = location(req, &out.uri, query.as_deref(), out.noescape);
+                set_location(req, resp, loc);
                 return Action::Status(302);
             }
         }
@@ -1095,10 +1098,8 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
         1,
         &format!("[perdir {dir}] internal redirect with {url} [INTERNAL REDIRECT]"),
     );
-    req.begin_internal_redirect();
-    req.uri = url;
-    req.query = query;
-    Action::Internal
+    req.filename = PathBuf::from(format!("redirect:{url}"));
+    Action::Internal(url, query)
 }
 
 #[cfg(test)]
