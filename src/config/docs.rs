@@ -82,7 +82,9 @@ pub const NOTES: &[(&str, &str)] = &[
         "LogFormat",
         "`%t`, `%{…}t` and the error log use local time (`TZ` applies); `%U`/`%<U` show the \
          URL before a full internal redirect (ErrorDocument, per-directory rewrite), `%>U` \
-         after it; `%H` is `HTTP/2.0` over HTTP/2",
+         after it; `%H` is `HTTP/2.0` over HTTP/2; `%v` is the ServerName's host and `%p` its \
+         port, else the scheme's default (443 over TLS), whatever port the connection came to \
+         (that is `%{local}p`)",
     ),
     (
         "RewriteRule",

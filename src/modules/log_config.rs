@@ -1140,7 +1140,15 @@ fn hook(rec: &super::LogRecord<'_>) {
         .and_then(|h| super::vhost::parse_host(h).ok())
         .map(|(n, _)| n)
         .filter(|n| !n.is_empty());
-    let server_hostname = rec.server.server_name.as_deref().unwrap_or("");
+    // %v and %p: the ServerName's host, and its port or the scheme's default (httpd's
+    // canonical port, whatever port the connection came to; %{local}p has that).
+    let server_name = rec.server.server_name.as_deref().unwrap_or("");
+    let server_hostname = crate::config::dump::host_of_server_name(server_name);
+    let server_port = match crate::config::dump::port_of_server_name(server_name) {
+        (Some(p), _) => p,
+        (None, https) if https || notes.https => 443,
+        (None, _) => 80,
+    };
     let env: Vec<(&str, &str)> = notes
         .env
         .iter()
@@ -1153,7 +1161,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         remote_port: rec.peer.port(),
         local_ip: &local,
         local_port: rec.local.port(),
-        server_port: rec.local.port(),
+        server_port,
         server_hostname,
         server_name: host.as_deref().unwrap_or(server_hostname),
         request_line: rec.request_line,

@@ -96,6 +96,8 @@ pub struct LogNotes {
     pub original_uri: Option<String>,
     /// `%f`: the file the request mapped to; empty when it mapped to none.
     pub filename: PathBuf,
+    /// The request came over TLS: `%p`'s default port is 443.
+    pub https: bool,
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -353,6 +355,7 @@ pub fn process_observed<'c>(
                 uri: std::mem::take(&mut req.uri),
                 original_uri: req.original_uri.take(),
                 filename: std::mem::take(&mut req.filename),
+                https: req.config.tls.port_for(req.local).is_some(),
             },
         }
     };
