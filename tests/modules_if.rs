@@ -82,6 +82,9 @@ const CONF: &str = r#"
         </Else>
     </If>
 </Location>
+<Directory @ROOT@/htdocs/ht>
+    AllowOverride All
+</Directory>
 <If "%{QUERY_STRING} =~ /top/">
     <If "%{QUERY_STRING} =~ /1/">
         <If "%{QUERY_STRING} =~ /2/">
@@ -104,6 +107,11 @@ fn if_sections(mpm: &str) {
     s.file("htdocs/hdr/h.html", b"h\n");
     s.file("htdocs/order/o.html", b"o\n");
     s.file("htdocs/deep/x.html", b"x\n");
+    s.file("htdocs/ht/x.html", b"ht\n");
+    s.file(
+        "htdocs/ht/.htaccess",
+        b"<If \"%{QUERY_STRING} =~ /1/\">\n Header set X-Ht one\n           <If \"%{QUERY_STRING} =~ /2/\">\n  Header set X-Ht two\n            <If \"%{QUERY_STRING} =~ /3/\">\n   Header set X-Ht three\n  </If>\n           </If>\n</If>\n<Else>\n Header set X-Ht else\n</Else>\n",
+    );
     let www = "Host: www.example.com";
     let reqs = vec![
         get("/a.txt", &[]),
@@ -132,6 +140,9 @@ fn if_sections(mpm: &str) {
         req("POST", "/deep/x.html?abce", &[www, "Content-Length: 0"]),
         get("/b.html?top12", &[www]),
         get("/b.html?top1", &[www]),
+        get("/ht/x.html", &[www]),
+        get("/ht/x.html?12", &[www]),
+        get("/ht/x.html?123", &[www]),
     ];
     let (a, m) = s.both(mpm, &reqs);
     let names = [
@@ -148,6 +159,7 @@ fn if_sections(mpm: &str) {
         "x-d3",
         "x-d4",
         "x-top",
+        "x-ht",
     ];
     let mut seen = std::collections::HashSet::new();
     for (i, r) in reqs.iter().enumerate() {
@@ -175,6 +187,9 @@ fn if_sections(mpm: &str) {
         "x-d4=d",
         "x-d4=else",
         "x-top=three",
+        "x-ht=else",
+        "x-ht=two",
+        "x-ht=three",
         "status=403",
         "status=301",
     ] {
