@@ -298,6 +298,51 @@ fn alias_in_directory_context() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
+/// Redirect's forms as apache2 2.4.71 words them; the lone-target forms httpd takes as an
+/// expression (in a section, and `Redirect gone`) are refused as not supported.
+#[test]
+fn redirect_forms() {
+    let lm = "LoadModule alias_module modules/mod_alias.so\n";
+    let expr = "with a lone status or target (httpd's expression form) is not supported by mpmd";
+    for (body, line, msg) in [
+        (
+            "Redirect seeother\n",
+            2,
+            "URL to redirect to is missing".to_string(),
+        ),
+        (
+            "Redirect 301 /x\n",
+            2,
+            "URL to redirect to is missing".into(),
+        ),
+        (
+            "RedirectMatch /x\n",
+            2,
+            "RedirectMatch takes two or three arguments, an optional status, then a regular \
+             expression and destination URL"
+                .into(),
+        ),
+        ("Redirect gone\n", 2, format!("Redirect {expr}")),
+        (
+            "<Location /l>\nRedirect /x\n</Location>\n",
+            3,
+            format!("Redirect {expr}"),
+        ),
+        (
+            "<Directory /tmp>\nRedirect permanent /x\n</Directory>\n",
+            3,
+            format!("Redirect {expr}"),
+        ),
+        (
+            "<Location /l>\nRedirectMatch 301 /x\n</Location>\n",
+            3,
+            format!("RedirectMatch {expr}"),
+        ),
+    ] {
+        assert_error(&format!("{lm}{body}"), line, &msg);
+    }
+}
+
 #[test]
 fn arity_take1_with_help() {
     assert_error(

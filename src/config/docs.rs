@@ -48,6 +48,16 @@ pub const PARTIAL: &[(&str, &str)] = &[
         "the expression subset described under \"`<If>` expressions\"",
     ),
     (
+        "Redirect",
+        "httpd's expression form, a lone target or status inside a section (`Redirect /x` in \
+         `<Location>`) or `Redirect gone`, is refused as not supported",
+    ),
+    (
+        "RedirectMatch",
+        "httpd's expression form, a status and a lone target inside a section, is refused as \
+         not supported",
+    ),
+    (
         "Require",
         "the `expr`, `group`, `file-owner` and `file-group` providers parse but never grant",
     ),

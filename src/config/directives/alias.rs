@@ -48,7 +48,7 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     ),
     def(
         "RedirectMatch",
-        Take123,
+        Take23,
         C::ALL,
         Implemented,
         "an optional status, then a regular expression and destination URL",
@@ -131,11 +131,38 @@ fn is_url(s: &str) -> bool {
         || s.starts_with('/')
 }
 
+/// httpd takes a lone target (`Redirect [status] target` in a section, `Redirect gone`) as an
+/// ap_expr string evaluated per request; mpmd does not have that form.
+fn refuse_expression_form(ctx: &ApplyCtx<'_>) -> Result<(), String> {
+    let a = &ctx.node.args;
+    let first = a[0].to_ascii_lowercase();
+    let gone = first == "gone" || first == "410";
+    let status_first = matches!(first.as_str(), "permanent" | "temp" | "seeother")
+        || gone
+        || first.starts_with(|c: char| c.is_ascii_digit());
+    let in_section = !ctx.sections.is_empty();
+    let expression = match a.len() {
+        1 => gone || (!status_first && in_section),
+        2 => status_first && !gone && in_section,
+        _ => false,
+    };
+    if expression {
+        return Err(format!(
+            "{} with a lone status or target (httpd's expression form) is not supported by mpmd",
+            ctx.node.name
+        ));
+    }
+    Ok(())
+}
+
 /// `[status] path [url]` → (status, path, url).
 fn redirect_args(
     ctx: &ApplyCtx<'_>,
     fixed: Option<u16>,
 ) -> Result<(u16, String, Option<String>), String> {
+    if fixed.is_none() {
+        refuse_expression_form(ctx)?;
+    }
     let a = &ctx.node.args;
     let (status, rest): (u16, &[String]) = match fixed {
         Some(s) => (s, &a[..]),
@@ -160,7 +187,7 @@ fn redirect_args(
         }
         [path] if !redirect_like => Ok((status, path.clone(), None)),
         [_, _] => Err("Redirect URL not valid for this status".into()),
-        [_] if redirect_like => Err("URL to redirect to is missing".into()),
+        [_] | [] if redirect_like => Err("URL to redirect to is missing".into()),
         _ => Err("Redirect takes one, two or three arguments, an optional status, then document to be redirected and destination URL".into()),
     }
 }
