@@ -26,9 +26,9 @@ pub const NOT_SUPPORTED: &[(&str, &str)] = &[
 pub const PARTIAL: &[(&str, &str)] = &[
     (
         "Alias",
-        "the one-argument form (a path for the enclosing `<Location>`/`<LocationMatch>`) is \
-         refused as not supported; the two-argument form per directory is refused with \
-         httpd's wording",
+        "the one-argument form in a `<Location>` is a string expression of the subset under \
+         \"`<If>` expressions\"; `<LocationMatch>` named groups are not set as `MATCH_*` \
+         variables",
     ),
     (
         "CustomLog",
@@ -49,13 +49,14 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ),
     (
         "Redirect",
-        "httpd's expression form, a lone target or status inside a section (`Redirect /x` in \
-         `<Location>`) or `Redirect gone`, is refused as not supported",
+        "the expression form (a lone target in a section: `Redirect /new` in a `<Location>`) \
+         takes the string subset under \"`<If>` expressions\", without `MATCH_*` variables; \
+         `Redirect gone` for a whole server answers 410 (httpd 2.4.71's child crashes on it)",
     ),
     (
         "RedirectMatch",
-        "httpd's expression form, a status and a lone target inside a section, is refused as \
-         not supported",
+        "the expression form (a status and a lone target in a section) takes the string \
+         subset under \"`<If>` expressions\", without `MATCH_*` variables",
     ),
     (
         "Require",
@@ -301,10 +302,13 @@ Supported:
 Not supported (a configuration error that says so): the functions `resp`, `note`, `base64`,
 `unbase64`, `md5`, `sha1`, `file`, `filemod`, `filesize` and `ldap`; the sub-request tests
 `-F`, `-U` and `-A`; variables other than those listed (mod_ssl's `SSL_*` among them), as
-httpd refuses an unknown variable. Outside `<If>`/`<ElseIf>` expressions are not evaluated:
-`Require expr` never grants, `Header … expr=` and `RewriteCond expr` are refused,
-`SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs every request (with a warning at
-start).
+httpd refuses an unknown variable.
+
+The same words, as string expressions (text with `%{…}` inside), give the one-argument
+`Alias` in a `<Location>` and the lone target of `Redirect`/`RedirectMatch` in a section.
+Elsewhere expressions are not evaluated: `Require expr` never grants, `Header … expr=` and
+`RewriteCond expr` are refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
+every request (with a warning at start).
 ",
     );
 }

@@ -565,11 +565,10 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     if let Some(target) = proxy::translate(req).filter(|_| !rewritten) {
         return proxy::run(ctx.config, req, target, resp);
     }
-    let server_dir = &req.server.dir;
     let mapped = if rewritten {
         Some(alias::Mapped::File(std::mem::take(&mut req.filename)))
     } else {
-        alias::translate(server_dir, &req.uri, req.query.as_deref())
+        alias::translate_request(req)
     };
     match mapped {
         Some(alias::Mapped::Redirect(status, target)) => {
@@ -614,7 +613,18 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     req.dir = walk::merged(ctx.config, req.server_index, req.server, &target)?;
 
     // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
-    // were tried at translate time.
+    // were tried at translate time. The expression form first, as httpd's.
+    if let Some(alias::Mapped::Redirect(status, target)) = alias::fixup_expr(req) {
+        if let Some(t) = target {
+            let t = if is_http_url(&t) {
+                t
+            } else {
+                format!("{}{}", self_url(req), t)
+            };
+            resp.headers.push(("Location".into(), t));
+        }
+        return Err(status);
+    }
     if req.dir.aliases.len() > req.server.dir.aliases.len() {
         let extra: Vec<_> = req.dir.aliases[req.server.dir.aliases.len()..]
             .iter()

@@ -145,6 +145,19 @@ fn location_matches(m: &Matcher, uri: &str) -> bool {
     }
 }
 
+/// The `<Location>`/`<LocationMatch>` sections covering `uri` that hold mod_alias rules, in
+/// merge order: what httpd has merged when translate runs (its location walk comes first).
+pub fn alias_locations<'s>(
+    server: &'s ServerConf,
+    uri: &'s str,
+) -> impl Iterator<Item = &'s Section> + 's {
+    server.sections.iter().filter(move |s| {
+        matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch)
+            && !s.conf.aliases.is_empty()
+            && location_matches(&s.matcher, uri)
+    })
+}
+
 fn is_regex_dir(s: &Section) -> bool {
     s.kind == SectionKind::DirectoryMatch
         || (s.kind == SectionKind::Directory && matches!(s.matcher, Matcher::Regex(_)))

@@ -101,9 +101,11 @@ fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
         if let Some(s) = within(&outer).or_else(|| within(&["If", "ElseIf", "Else"])) {
             return Err(format!("Alias cannot occur within <{s}> section"));
         }
-        return Err(
-            "Alias with one argument (a realname in <Location>) is not supported by mpmd".into(),
-        );
+        // In a <Location>: the file for every URL the section covers, an ap_expr string.
+        let expr = crate::config::expr::parse_string(ctx.arg(0))
+            .map_err(|e| format!("Cannot parse alias expression '{}': {e}", ctx.arg(0)))?;
+        ctx.dir.aliases.push(Arc::new(AliasRule::AliasExpr(expr)));
+        return Ok(());
     }
     if !two {
         return Err("Alias must have two arguments when used globally".into());
@@ -131,28 +133,41 @@ fn is_url(s: &str) -> bool {
         || s.starts_with('/')
 }
 
-/// httpd takes a lone target (`Redirect [status] target` in a section, `Redirect gone`) as an
-/// ap_expr string evaluated per request; mpmd does not have that form.
-fn refuse_expression_form(ctx: &ApplyCtx<'_>) -> Result<(), String> {
+/// httpd's expression form: a lone target (`[status] target` in a section) is an ap_expr
+/// string evaluated per request, and `gone` alone answers 410 for everything the section (or
+/// server) covers. `None` for the usual `[status] path [url]` forms.
+fn expression_form(ctx: &ApplyCtx<'_>) -> Result<Option<AliasRule>, String> {
     let a = &ctx.node.args;
     let first = a[0].to_ascii_lowercase();
-    let gone = first == "gone" || first == "410";
-    let status_first = matches!(first.as_str(), "permanent" | "temp" | "seeother")
-        || gone
-        || first.starts_with(|c: char| c.is_ascii_digit());
-    let in_section = !ctx.sections.is_empty();
-    let expression = match a.len() {
-        1 => gone || (!status_first && in_section),
-        2 => status_first && !gone && in_section,
-        _ => false,
+    let status = match first.as_str() {
+        "permanent" => Some(301),
+        "temp" => Some(302),
+        "seeother" => Some(303),
+        "gone" => Some(410),
+        s if s.starts_with(|c: char| c.is_ascii_digit()) => {
+            let n = s.bytes().take_while(u8::is_ascii_digit).count();
+            Some(s[..n].parse().unwrap_or(0))
+        }
+        _ => None,
     };
-    if expression {
-        return Err(format!(
-            "{} with a lone status or target (httpd's expression form) is not supported by mpmd",
-            ctx.node.name
-        ));
-    }
-    Ok(())
+    let in_section = !ctx.sections.is_empty();
+    let target = match (a.len(), status) {
+        (1, Some(410)) => {
+            return Ok(Some(AliasRule::RedirectExpr {
+                status: 410,
+                to: None,
+            }))
+        }
+        (1, None) if in_section => (302, &a[0]),
+        (2, Some(s)) if s != 410 && in_section => (s, &a[1]),
+        _ => return Ok(None),
+    };
+    let to = crate::config::expr::parse_string(target.1)
+        .map_err(|e| format!("Cannot parse redirect expression '{}': {e}", target.1))?;
+    Ok(Some(AliasRule::RedirectExpr {
+        status: target.0,
+        to: Some(to),
+    }))
 }
 
 /// `[status] path [url]` → (status, path, url).
@@ -160,9 +175,6 @@ fn redirect_args(
     ctx: &ApplyCtx<'_>,
     fixed: Option<u16>,
 ) -> Result<(u16, String, Option<String>), String> {
-    if fixed.is_none() {
-        refuse_expression_form(ctx)?;
-    }
     let a = &ctx.node.args;
     let (status, rest): (u16, &[String]) = match fixed {
         Some(s) => (s, &a[..]),
@@ -193,6 +205,10 @@ fn redirect_args(
 }
 
 fn redirect(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if let Some(rule) = expression_form(ctx)? {
+        ctx.dir.aliases.push(Arc::new(rule));
+        return Ok(());
+    }
     let (status, from, to) = redirect_args(ctx, None)?;
     ctx.dir
         .aliases
@@ -217,6 +233,10 @@ fn redirect_permanent(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 }
 
 fn redirect_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if let Some(rule) = expression_form(ctx)? {
+        ctx.dir.aliases.push(Arc::new(rule));
+        return Ok(());
+    }
     let (status, from, to) = redirect_args(ctx, None)?;
     let from = regex::Regex::new(&from)
         .map_err(|_| "Regular expression could not be compiled.".to_string())?;
