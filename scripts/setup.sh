@@ -13,8 +13,9 @@ SUDO=""
 #   debhelper devscripts lintian fakeroot – the package build test
 #   logrotate php-fpm prometheus-apache-exporter goaccess – real peers of the ops, proxy and status tests
 #   slowhttptest                 – the slowloris attacker of tests/reliability.rs
+#   libcrypt-dev                 – links the system crypt(3) mod_authn_file checks hashes with
 PKGS="apache2 apache2-utils curl nghttp2-client openssl nginx wrk systemd \
-      debhelper devscripts lintian fakeroot build-essential python3 logrotate \
+      debhelper devscripts lintian fakeroot build-essential libcrypt-dev python3 logrotate \
       php-fpm prometheus-apache-exporter goaccess slowhttptest"
 missing=""
 for p in $PKGS; do

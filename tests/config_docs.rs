@@ -29,3 +29,23 @@ fn every_directive_is_documented_once_per_module() {
         );
     }
 }
+
+/// The Partial rows and the notes name directives the registry has (a typo would drop the
+/// row's Partial status silently), and Partial only refines Implemented.
+#[test]
+fn partial_and_notes_name_real_directives() {
+    use mpmd::config::docs::{NOTES, PARTIAL};
+    use mpmd::config::registry::{all_directives, Support};
+    for (name, _) in PARTIAL.iter().chain(NOTES) {
+        let d = all_directives().find(|(_, d)| d.name == *name);
+        assert!(d.is_some(), "{name} is not a directive");
+    }
+    for (name, _) in PARTIAL {
+        assert!(
+            all_directives()
+                .filter(|(_, d)| d.name == *name)
+                .all(|(_, d)| matches!(d.support, Support::Implemented)),
+            "{name}"
+        );
+    }
+}

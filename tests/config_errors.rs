@@ -229,6 +229,121 @@ fn if_expression_errors() {
     );
 }
 
+/// `Alias` per-directory, as apache2 2.4.71 refuses it (mpmd once took the two-argument form
+/// anywhere and said "used globally" of the one-argument form); it stays fine at server and
+/// vhost level.
+#[test]
+fn alias_in_directory_context() {
+    let lm = "LoadModule alias_module modules/mod_alias.so\n";
+    let dir_ctx = "Alias cannot occur within directory context";
+    for (body, line, msg) in [
+        ("<Directory /tmp>\nAlias /x /tmp\n</Directory>\n", 3, dir_ctx),
+        ("<Location /l>\nAlias /x /tmp\n</Location>\n", 3, dir_ctx),
+        ("<Files x>\nAlias /x /tmp\n</Files>\n", 3, dir_ctx),
+        ("<If \"true\">\nAlias /x /tmp\n</If>\n", 3, dir_ctx),
+        (
+            "<Location /l>\n<If \"true\">\n<If \"true\">\nAlias /x /tmp\n</If>\n</If>\n</Location>\n",
+            5,
+            dir_ctx,
+        ),
+        (
+            "<VirtualHost *:80>\n<Location /l>\nAlias /x /tmp\n</Location>\n</VirtualHost>\n",
+            4,
+            dir_ctx,
+        ),
+        (
+            "<Location /l>\n<Limit GET>\nAlias /x /tmp\n</Limit>\n</Location>\n",
+            4,
+            "Alias cannot occur within <Limit> or <LimitExcept> section",
+        ),
+        (
+            "<Directory /tmp>\nAlias /tmp\n</Directory>\n",
+            3,
+            "Alias cannot occur within <Directory> section",
+        ),
+        (
+            "<Directory /tmp>\n<If \"true\">\nAlias /tmp\n</If>\n</Directory>\n",
+            4,
+            "Alias cannot occur within <Directory> section",
+        ),
+        (
+            "<Files x>\n<If \"true\">\nAlias /tmp\n</If>\n</Files>\n",
+            4,
+            "Alias cannot occur within <Files> section",
+        ),
+        (
+            "<If \"true\">\nAlias /tmp\n</If>\n",
+            3,
+            "Alias cannot occur within <If> section",
+        ),
+        (
+            "<Location /l>\n<If \"false\">\n</If>\n<Else>\nAlias /tmp\n</Else>\n</Location>\n",
+            6,
+            "Alias cannot occur within <Else> section",
+        ),
+        (
+            "Alias /tmp\n",
+            2,
+            "Alias must have two arguments when used globally",
+        ),
+    ] {
+        assert_error(&format!("{lm}{body}"), line, msg);
+    }
+    let c = Case::new();
+    let (_, out) = c.run(
+        "event",
+        &format!("{lm}Alias /x /tmp\n<VirtualHost *:80>\nAlias /y /tmp\n</VirtualHost>\n"),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Redirect's and Alias's forms as apache2 2.4.71 words their errors, the expression forms
+/// (a lone target in a section) included.
+#[test]
+fn redirect_forms() {
+    let lm = "LoadModule alias_module modules/mod_alias.so\n";
+    for (body, line, msg) in [
+        ("Redirect seeother\n", 2, "URL to redirect to is missing"),
+        ("Redirect 301 /x\n", 2, "URL to redirect to is missing"),
+        (
+            "RedirectMatch /x\n",
+            2,
+            "RedirectMatch takes two or three arguments, an optional status, then a regular \
+             expression and destination URL",
+        ),
+        (
+            "<Location /l>\nRedirect \"%{FOO}\"\n</Location>\n",
+            3,
+            "Cannot parse redirect expression '%{FOO}': Variable 'FOO' does not exist",
+        ),
+        (
+            "<Location /l>\nRedirect 301 \"/x/%{bogus:A}\"\n</Location>\n",
+            3,
+            "Cannot parse redirect expression '/x/%{bogus:A}': Function 'bogus' does not exist",
+        ),
+        (
+            "<Location /l>\nAlias \"/x/%{FOO}\"\n</Location>\n",
+            3,
+            "Cannot parse alias expression '/x/%{FOO}': Variable 'FOO' does not exist",
+        ),
+    ] {
+        assert_error(&format!("{lm}{body}"), line, msg);
+    }
+    let c = Case::new();
+    let (_, out) = c.run(
+        "event",
+        &format!(
+            "{lm}<Location /a>\nAlias /tmp/%{{tolower:X}}\n</Location>\n\
+             <Location /r>\nRedirect permanent /x\n</Location>\n\
+             <Directory /tmp>\nRedirect /y\n</Directory>\n\
+             <LocationMatch /m>\nRedirectMatch 303 /z\n</LocationMatch>\n"
+        ),
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 #[test]
 fn arity_take1_with_help() {
     assert_error(

@@ -194,7 +194,38 @@ fn http11_responses_announce_h2(mpm: &str) {
     assert!(!h.contains("Upgrade"), "{h}");
 }
 
+/// `<If>` sees an HTTP/2 request as apache2 does: `%{HTTP2}` is `on` (mpmd once always said
+/// `off`) and `%{SERVER_PROTOCOL}` is `HTTP/2.0`, over h2c and over TLS; HTTP/1.1 gets `off`.
+fn http2_variables(mpm: &str) {
+    let s = tlsutil::start(
+        mpm,
+        "LoadModule headers_module x.so
+         <If \"%{HTTP2} == 'on'\">\nHeader always set X-H2 on\n</If>\n         <Else>\nHeader always set X-H2 off\n</Else>\n         <If \"%{SERVER_PROTOCOL} == 'HTTP/2.0'\">\nHeader always set X-SP h2\n</If>\n",
+    );
+    let dump = s.srv.path("headers.out");
+    let dump_s = dump.to_str().unwrap();
+    let headers = |args: &[&str], url: &str| -> String {
+        let mut a = vec!["-D", dump_s];
+        a.extend_from_slice(args);
+        let (rc, _, info) = s.curl(&a, url);
+        assert_eq!(rc, 0, "{info}");
+        std::fs::read_to_string(&dump).unwrap().to_ascii_lowercase()
+    };
+    let h2c = headers(&["--http2-prior-knowledge"], &s.http("/index.html"));
+    assert!(h2c.starts_with("http/2 200"), "{h2c}");
+    assert!(h2c.contains("x-h2: on\r\n"), "{h2c}");
+    assert!(h2c.contains("x-sp: h2\r\n"), "{h2c}");
+    let tls = headers(&["--http2"], &s.https("a.test", "/index.html"));
+    assert!(tls.starts_with("http/2 200"), "{tls}");
+    assert!(tls.contains("x-h2: on\r\n"), "{tls}");
+    let h1 = headers(&["--http1.1"], &s.http("/index.html"));
+    assert!(h1.starts_with("http/1.1 200"), "{h1}");
+    assert!(h1.contains("x-h2: off\r\n"), "{h1}");
+    assert!(!h1.contains("x-sp:"), "{h1}");
+}
+
 mpm_tests!(
+    http2_variables,
     http11_responses_announce_h2,
     h2c_prior_knowledge_and_upgrade,
     h2c_off_without_protocol,

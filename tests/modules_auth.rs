@@ -1,5 +1,5 @@
 //! mod_auth_basic + mod_authn_file + mod_authz_user against Debian's apache2: passwords made
-//! by Debian's `htpasswd` (bcrypt, APR MD5, SHA), `Require valid-user` / `Require user`, in
+//! by Debian's `htpasswd` (bcrypt, APR MD5, SHA, and crypt(3): DES, SHA-256/512, yescrypt), `Require valid-user` / `Require user`, in
 //! `<Directory>` and `.htaccess`, the 401 and its `WWW-Authenticate`, and `%u` in the access
 //! log — each answer compared with apache2's, under every MPM.
 
@@ -141,4 +141,56 @@ fn basic_auth(mpm: &str) {
     assert!(s.log("mpmd_access_log").contains(" alice \"GET /private/"));
 }
 
-mpm_tests!(basic_auth);
+/// The crypt(3) formats `htpasswd -d`, `-2` and `-5` write (and yescrypt, the system's
+/// default, written by hand), which httpd checks with the system's crypt: mpmd once refused
+/// them all with a 401. A `-p` plain-text entry never matches on Unix, in either server.
+fn crypt_hashes(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(
+        &["authn_core", "auth_basic", "authn_file", "authz_user"],
+        CONF,
+    );
+    s.file("htdocs/private/index.html", b"private secret\n");
+    let pw = s.root().join("htpasswd");
+    let pws = pw.to_str().unwrap();
+    htpasswd(&["-cbd", pws, "dave", "davepass"]);
+    htpasswd(&["-b2", pws, "erin", "er in"]);
+    htpasswd(&["-b5", "-r", "6000", pws, "frank", "fr:ank"]);
+    htpasswd(&["-bp", pws, "pat", "plain"]);
+    let mut text = std::fs::read_to_string(&pw).unwrap();
+    // crypt("p", "$y$j9T$abcdefghijklmnop$")
+    text.push_str("yves:$y$j9T$abcdefghijklmnop$qqkBQnyUUgkz930BN/Rs6u6KLiM0YAYNy9MKqM8DET7\n");
+    s.file("htpasswd", text.as_bytes());
+    std::fs::set_permissions(&pw, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+
+    let cases: Vec<String> = [
+        ("dave", "davepass"),
+        ("dave", "davepassXYZ"),
+        ("dave", "davepas"),
+        ("erin", "er in"),
+        ("erin", "erin"),
+        ("frank", "fr:ank"),
+        ("frank", "fr"),
+        ("pat", "plain"),
+        ("yves", "p"),
+        ("yves", "q"),
+    ]
+    .iter()
+    .map(|(u, p)| get("/private/", &[&basic(u, p)]))
+    .collect();
+    let (a, m) = s.both(mpm, &cases);
+    for (i, r) in cases.iter().enumerate() {
+        let line = r.lines().next().unwrap_or("");
+        assert_same(line, &a[i], &m[i], &["WWW-Authenticate"], true);
+    }
+    let statuses: Vec<u16> = m.iter().map(|r| r.status).collect();
+    assert_eq!(
+        statuses,
+        [200, 200, 401, 200, 401, 200, 401, 401, 200, 401],
+        "DES compares 8 bytes only: davepassXYZ passes as davepass"
+    );
+}
+
+mpm_tests!(basic_auth, crypt_hashes);

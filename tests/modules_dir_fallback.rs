@@ -17,10 +17,18 @@ const CONF: &str = r#"
 </Directory>
 <Directory @ROOT@/htdocs/sub/d>
     FallbackResource disabled
+    ErrorDocument 404 /other.html
 </Directory>
 <Location /loc>
     FallbackResource /other.html
 </Location>
+<Files index.html>
+    Header set X-Index-Files yes
+</Files>
+<Files fb.html>
+    Header set X-Fallback-Files yes
+</Files>
+CustomLog @ROOT@/logs/fb_log "%U|%>U|%f|%q|%{REDIRECT_URL}e|%>s|%r"
 "#;
 
 fn fallback(mpm: &str) {
@@ -55,6 +63,10 @@ fn fallback(mpm: &str) {
     for (i, r) in reqs.iter().enumerate() {
         let what = r.lines().next().unwrap_or_default();
         assert_eq!(a[i].status, m[i].status, "{what}: status");
+        // Fast redirects: the index's or fallback's own sections apply to the response.
+        for h in ["X-Index-Files", "X-Fallback-Files"] {
+            assert_eq!(a[i].header(h), m[i].header(h), "{what}: {h}");
+        }
         if a[i].status == 200 {
             assert_eq!(a[i].body_text(), m[i].body_text(), "{what}: body");
             if a[i].body_text().contains("fallback") {
@@ -64,6 +76,24 @@ fn fallback(mpm: &str) {
     }
     // The cases above must really exercise the fallback (missing, dir, query, relative, POST).
     assert!(fell_back >= 6, "only {fell_back} fallbacks");
+    assert_eq!(m[4].header("X-Index-Files"), Some("yes"), "GET /");
+    assert_eq!(m[0].header("X-Fallback-Files"), Some("yes"), "GET /nope");
+    // What the access log says of a request answered by the fallback: httpd's fast redirect
+    // makes %U the fallback's URL and %f its file, %r stays as received (and the index's for
+    // a DirectoryIndex; after an ErrorDocument, %U is the original, %>U the document's).
+    // Both servers append to fb_log, apache2 first.
+    let log = s.log("fb_log");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2 * reqs.len(), "{log}");
+    let (al, ml) = lines.split_at(reqs.len());
+    assert_eq!(al, ml, "fb_log: apache2 (left) vs mpmd (right)");
+    let root = s.root().display().to_string();
+    assert!(
+        ml.contains(
+            &format!("/fb.html|/fb.html|{root}/htdocs/fb.html||-|200|GET /nope HTTP/1.1").as_str()
+        ),
+        "{log}"
+    );
 }
 
 mpm_tests!(fallback);

@@ -2,8 +2,8 @@
 //! set by a regex on the URI, `<Else>` chains, `-R` / `Require` inside `<If>` nested in
 //! `<Directory>`, `<If>` nested in `<Location>` and in another `<If>`, request headers through
 //! `req()` / `%{HTTP:…}`, `-strmatch`, `-ipmatch`, `-f`, `in {…}`, and the merge order (an
-//! `<If>` merges after `<Location>`). Status, Location and the X- headers compared with
-//! apache2's, under every MPM.
+//! `<If>` merges after `<Location>`), `<If>` chains nested four deep (with a `<Limit>` in the
+//! innermost). Status, Location and the X- headers compared with apache2's, under every MPM.
 
 mod common;
 mod modules_oracle;
@@ -56,6 +56,42 @@ const CONF: &str = r#"
 <If "-f %{REQUEST_FILENAME} && %{REMOTE_ADDR} -ipmatch '127.0.0.0/8'">
     Header set X-File exists
 </If>
+<Location /deep>
+    <If "%{QUERY_STRING} =~ /a/">
+        Header set X-D1 a
+        <If "%{QUERY_STRING} =~ /b/">
+            Header set X-D2 b
+            <If "%{QUERY_STRING} =~ /c/">
+                Header set X-D3 c
+                <If "%{QUERY_STRING} =~ /d/">
+                    Header set X-D4 d
+                </If>
+                <ElseIf "%{QUERY_STRING} =~ /e/">
+                    Header set X-D4 e
+                    <Limit GET>
+                        Require all denied
+                    </Limit>
+                </ElseIf>
+                <Else>
+                    Header set X-D4 else
+                </Else>
+            </If>
+        </If>
+        <Else>
+            Header set X-D2 else
+        </Else>
+    </If>
+</Location>
+<Directory @ROOT@/htdocs/ht>
+    AllowOverride All
+</Directory>
+<If "%{QUERY_STRING} =~ /top/">
+    <If "%{QUERY_STRING} =~ /1/">
+        <If "%{QUERY_STRING} =~ /2/">
+            Header set X-Top three
+        </If>
+    </If>
+</If>
 "#;
 
 fn if_sections(mpm: &str) {
@@ -70,6 +106,12 @@ fn if_sections(mpm: &str) {
     s.file("htdocs/local/l.html", b"local\n");
     s.file("htdocs/hdr/h.html", b"h\n");
     s.file("htdocs/order/o.html", b"o\n");
+    s.file("htdocs/deep/x.html", b"x\n");
+    s.file("htdocs/ht/x.html", b"ht\n");
+    s.file(
+        "htdocs/ht/.htaccess",
+        b"<If \"%{QUERY_STRING} =~ /1/\">\n Header set X-Ht one\n           <If \"%{QUERY_STRING} =~ /2/\">\n  Header set X-Ht two\n            <If \"%{QUERY_STRING} =~ /3/\">\n   Header set X-Ht three\n  </If>\n           </If>\n</If>\n<Else>\n Header set X-Ht else\n</Else>\n",
+    );
     let www = "Host: www.example.com";
     let reqs = vec![
         get("/a.txt", &[]),
@@ -90,6 +132,17 @@ fn if_sections(mpm: &str) {
         ),
         get("/hdr/h.html", &[www, "X-Key: ab", "User-Agent: wget"]),
         get("/order/o.html", &[www]),
+        get("/deep/x.html?a", &[www]),
+        get("/deep/x.html?ab", &[www]),
+        get("/deep/x.html?abc", &[www]),
+        get("/deep/x.html?abcd", &[www]),
+        get("/deep/x.html?abce", &[www]),
+        req("POST", "/deep/x.html?abce", &[www, "Content-Length: 0"]),
+        get("/b.html?top12", &[www]),
+        get("/b.html?top1", &[www]),
+        get("/ht/x.html", &[www]),
+        get("/ht/x.html?12", &[www]),
+        get("/ht/x.html?123", &[www]),
     ];
     let (a, m) = s.both(mpm, &reqs);
     let names = [
@@ -101,6 +154,12 @@ fn if_sections(mpm: &str) {
         "x-nested",
         "x-order",
         "x-file",
+        "x-d1",
+        "x-d2",
+        "x-d3",
+        "x-d4",
+        "x-top",
+        "x-ht",
     ];
     let mut seen = std::collections::HashSet::new();
     for (i, r) in reqs.iter().enumerate() {
@@ -124,6 +183,13 @@ fn if_sections(mpm: &str) {
         "x-nested=on",
         "x-order=if",
         "x-file=exists",
+        "x-d2=else",
+        "x-d4=d",
+        "x-d4=else",
+        "x-top=three",
+        "x-ht=else",
+        "x-ht=two",
+        "x-ht=three",
         "status=403",
         "status=301",
     ] {

@@ -18,6 +18,39 @@ fn site_files(s: &Site) {
     s.file("rnd.txt", b"k a.html|a.html\n");
 }
 
+/// Where each request ended, per the access log: both servers append to one file.
+const PATHS_LOG: &str = r#"CustomLog @ROOT@/logs/paths_log "%{local}p|%U|%>U|%f|%>s|%r""#;
+
+/// apache2's paths_log lines (the first half) equal mpmd's (the second), ports aside: the
+/// original and final URL and the file (the URL path for [F]/[G], a redirect's URL,
+/// `proxy:…`) of every request. For a 404 or 500 the file is left out: httpd cuts it at the
+/// first missing path component or where its walk stopped, mpmd keeps the whole path.
+fn paths_log_agrees(s: &Site) {
+    let log = s.log("paths_log");
+    let lines: Vec<String> = log
+        .lines()
+        .map(|l| {
+            let l = match l.split_once('|') {
+                Some((port, rest)) => rest.replace(port, "PORT"),
+                None => l.to_string(),
+            };
+            let mut f: Vec<&str> = l.splitn(5, '|').collect();
+            if f.len() == 5 && (f[3] == "404" || f[3] == "500") {
+                f[2] = "(file)";
+            }
+            f.join("|")
+        })
+        .collect();
+    assert!(lines.len() % 2 == 0, "{log}");
+    let (a, m) = lines.split_at(lines.len() / 2);
+    // Sorted: a [P] to the server itself logs the backend's request and the front's in
+    // either order.
+    let (mut a, mut m) = (a.to_vec(), m.to_vec());
+    a.sort();
+    m.sort();
+    assert_eq!(a, m, "paths_log: apache2 (left) vs mpmd (right)");
+}
+
 const SERVER_RULES: &str = r#"
 LogLevel warn rewrite:trace3
 Alias /aliased @ROOT@/htdocs/other/file.txt
@@ -103,7 +136,10 @@ fn server_rules(mpm: &str) {
     if !available() {
         return;
     }
-    let s = Site::new(&["rewrite", "proxy", "proxy_http"], SERVER_RULES);
+    let s = Site::new(
+        &["rewrite", "proxy", "proxy_http"],
+        &format!("{SERVER_RULES}\n{PATHS_LOG}\n"),
+    );
     site_files(&s);
     let cases: Vec<(String, &[&str])> = vec![
         (get("/old/x/y?z=1", &[]), &["Location"]),
@@ -168,6 +204,7 @@ fn server_rules(mpm: &str) {
     assert_eq!(m[1].body_text(), "page b\n");
     assert_eq!(m[3].body_text(), "item 42\n");
     assert_eq!(m[13].body_text(), "mapped by txt\n");
+    paths_log_agrees(&s);
     // rewrite:trace3 logs the engine's steps.
     assert!(
         s.log("mpmd_error_log").contains("applying pattern"),
@@ -264,7 +301,7 @@ fn perdir_rules(mpm: &str) {
     if !available() {
         return;
     }
-    let s = Site::new(&["rewrite"], PERDIR_CONF);
+    let s = Site::new(&["rewrite"], &format!("{PERDIR_CONF}\n{PATHS_LOG}\n"));
     site_files(&s);
     s.file("htdocs/wp/.htaccess", HTACCESS_WP.as_bytes());
     s.file("htdocs/wp/index.php", b"wordpress front controller\n");
@@ -352,6 +389,7 @@ fn perdir_rules(mpm: &str) {
         .unwrap();
     // The REDIRECT_STATUS loop guard works (else the internal redirects would end in a 500).
     assert_eq!(m[guard].body_text(), "guarded front\n");
+    paths_log_agrees(&s);
 }
 
 const VHOST_CONF: &str = r#"
@@ -445,4 +483,86 @@ fn config_errors(mpm: &str) {
     }
 }
 
-mpm_tests!(server_rules, perdir_rules, vhost_rules, config_errors);
+/// Local time where httpd uses it, with `TZ=Asia/Kolkata` (UTC+05:30, so every hour differs
+/// from UTC's) in both servers' environment: mod_rewrite's `%{TIME_*}` (mpmd once gave UTC),
+/// `<If>`'s, the access log's `%{…}t`, mod_autoindex's "Last modified" column and the error
+/// log's timestamps.
+fn time_is_local(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let mut s = Site::new(
+        &["rewrite", "autoindex"],
+        r#"
+RewriteEngine On
+RewriteRule ^/now$ /a.html [E=TH:%{TIME_HOUR},E=TD:%{TIME_DAY},E=TW:%{TIME_WDAY}]
+Header always set X-Rewrite-Time "%{TH}e %{TD}e %{TW}e" env=TH
+<If "%{TIME_HOUR} -lt 24">
+    Header always set X-If-Seen yes
+</If>
+CustomLog @ROOT@/logs/tz_log "%{%z}t"
+<Directory @ROOT@/htdocs/list>
+    Options +Indexes
+    IndexOptions FancyIndexing HTMLTable
+</Directory>
+"#,
+    );
+    s.env.push(("TZ", "Asia/Kolkata".to_string()));
+    site_files(&s);
+    s.file("htdocs/list/f.txt", b"f\n");
+    let cases = vec![get("/now", &[]), get("/list/", &[])];
+    let (a, m) = s.both(mpm, &cases);
+    let hour = |x: &modules_oracle::Answer| {
+        x.header("X-Rewrite-Time")
+            .unwrap_or("")
+            .split(' ')
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(hour(&a[0]), hour(&m[0]), "TIME_HOUR: apache2 vs mpmd");
+    assert_eq!(
+        a[0].header("X-Rewrite-Time").map(|v| v.len()),
+        m[0].header("X-Rewrite-Time").map(|v| v.len())
+    );
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert_eq!(
+        hour(&m[0]),
+        format!("{:02}", (now + 19_800) / 3600 % 24),
+        "TIME_HOUR is the hour in Kolkata"
+    );
+    assert_eq!(m[0].header("X-If-Seen"), Some("yes"));
+    // f.txt's mtime, 2023-11-14 22:13:20 UTC, in Kolkata.
+    for (who, x) in [("apache2", &a[1]), ("mpmd", &m[1])] {
+        assert!(
+            x.body_text().contains(">2023-11-15 03:43  </td>"),
+            "{who}: {}",
+            x.body_text()
+        );
+    }
+    assert_eq!(s.log("tz_log"), "+0530\n+0530\n+0530\n+0530\n");
+    // The error log's timestamps: `[Thu Dec 03 23:10:00.123456 2026] … resuming normal …`.
+    let hour_of = |log: String| {
+        log.lines()
+            .find(|l| l.contains("resuming normal operations"))
+            .and_then(|l| l.get(12..14).map(str::to_string))
+    };
+    let kolkata = Some(hour(&m[0]));
+    assert_eq!(
+        hour_of(s.log("apache_error_log")),
+        kolkata,
+        "apache2 error log"
+    );
+    assert_eq!(hour_of(s.log("mpmd_error_log")), kolkata, "mpmd error log");
+}
+
+mpm_tests!(
+    server_rules,
+    perdir_rules,
+    vhost_rules,
+    config_errors,
+    time_is_local
+);

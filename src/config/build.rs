@@ -527,6 +527,7 @@ impl Walker {
         let mut ctx = ApplyCtx {
             node,
             context,
+            sections: stack,
             global: &mut self.global,
             server,
             dir,
@@ -582,6 +583,7 @@ impl Walker {
                 let mut ctx = ApplyCtx {
                     node,
                     context,
+                    sections: stack,
                     global: &mut self.global,
                     server,
                     dir,

@@ -240,6 +240,14 @@ pub enum AliasRule {
         from: regex::Regex,
         to: Option<String>,
     },
+    /// One-argument `Alias` in a `<Location>`: the file is this string expression's value.
+    AliasExpr(super::expr::Word),
+    /// httpd's expression form of `Redirect` (a lone target in a section, `Redirect gone`):
+    /// the target is this string expression's value; `None` for a status without one.
+    RedirectExpr {
+        status: u16,
+        to: Option<super::expr::Word>,
+    },
 }
 
 /// `IndexOptions` we act on.

@@ -29,6 +29,88 @@ pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     ),
 ];
 
+/// Implemented directives that do less than Apache's, with what differs: the table shows them
+/// as Partial, and "What differs from Apache" lists the difference.
+pub const PARTIAL: &[(&str, &str)] = &[
+    (
+        "Alias",
+        "the one-argument form in a `<Location>` is a string expression of the subset under \
+         \"`<If>` expressions\"; `<LocationMatch>` named groups are not set as `MATCH_*` \
+         variables",
+    ),
+    (
+        "CustomLog",
+        "an `expr=` condition is not evaluated: every request is logged, with a warning at \
+         start (`env=` works)",
+    ),
+    (
+        "ElseIf",
+        "the expression subset described under \"`<If>` expressions\"",
+    ),
+    (
+        "Header",
+        "the `early` and `expr=…` conditions are refused (`env=` works)",
+    ),
+    (
+        "If",
+        "the expression subset described under \"`<If>` expressions\"",
+    ),
+    (
+        "Redirect",
+        "the expression form (a lone target in a section: `Redirect /new` in a `<Location>`) \
+         takes the string subset under \"`<If>` expressions\", without `MATCH_*` variables; \
+         `Redirect gone` for a whole server answers 410 (httpd 2.4.71's child crashes on it)",
+    ),
+    (
+        "RedirectMatch",
+        "the expression form (a status and a lone target in a section) takes the string \
+         subset under \"`<If>` expressions\", without `MATCH_*` variables",
+    ),
+    (
+        "Require",
+        "the `expr`, `group`, `file-owner` and `file-group` providers parse but never grant",
+    ),
+    ("RewriteCond", "`expr` conditions are refused"),
+    (
+        "RewriteMap",
+        "`prg:`, `dbm:`, `dbd:` and `fastdbd:` maps are refused (`txt:`, `rnd:`, `int:` work)",
+    ),
+];
+
+/// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
+pub const NOTES: &[(&str, &str)] = &[
+    (
+        "AuthUserFile",
+        "every format Debian's `htpasswd` writes: bcrypt (`-B`), APR MD5 (`-m`), `{SHA}` \
+         (`-s`), and the `crypt(3)` formats (DES `-d`, SHA-256 `-2`, SHA-512 `-5`, yescrypt \
+         and the rest the system's libcrypt knows) checked by the system library, as APR \
+         does; a plain-text entry (`-p`) never matches, as with httpd on Unix",
+    ),
+    (
+        "DirectoryIndex",
+        "the index file answers as httpd's fast redirect: its own sections (`<Files \
+         index.html>` headers, expiry) apply to the response, and the access log's `%U` and \
+         `%f` are its URL and file",
+    ),
+    (
+        "FallbackResource",
+        "answered with httpd's fast redirect: the fallback's sections apply, the access log's \
+         `%U` is its URL and `%f` its file, `%r` the request as received",
+    ),
+    (
+        "LogFormat",
+        "`%t`, `%{…}t` and the error log use local time (`TZ` applies); `%U`/`%<U` show the \
+         URL before a full internal redirect (ErrorDocument, per-directory rewrite), `%>U` \
+         after it; `%H` is `HTTP/2.0` over HTTP/2; `%v` is the ServerName's host and `%p` its \
+         port, else the scheme's default (443 over TLS), whatever port the connection came to \
+         (that is `%{local}p`)",
+    ),
+    (
+        "RewriteRule",
+        "`%{TIME_*}` in rules and conditions are local time (`TZ` applies), as httpd",
+    ),
+];
+
 fn contexts(c: Contexts) -> String {
     let mut v = Vec::new();
     if c.allows(Contexts::SERVER) {
@@ -100,6 +182,8 @@ source tree) in the Debian layout.
 ## Status column
 
 * **Implemented**: parsed, validated like httpd and acted upon.
+* **Partial**: implemented, but part of what Apache accepts is refused or differs; see
+  \"What differs from Apache\" below the table.
 * **ParsedOnly**: parsed and checked, but without effect yet; the server lists them at start.
   Never used for a directive that grants or restricts access.
 * **Unsupported**: known to Apache, but using it is a configuration error in mpmd, because
@@ -129,7 +213,9 @@ source tree) in the Debian layout.
             } else {
                 format!("`{}`", d.name)
             };
+            let partial = PARTIAL.iter().any(|(n, _)| *n == d.name);
             let status = match d.support {
+                Support::Implemented if partial => "Partial",
                 Support::Implemented => "Implemented",
                 Support::ParsedOnly => "ParsedOnly",
                 Support::Unsupported => "Unsupported",
@@ -152,11 +238,87 @@ source tree) in the Debian layout.
         out.push_str(&row);
         out.push('\n');
     }
+    out.push_str("\n## What differs from Apache\n\n| Directive | Difference |\n|---|---|\n");
+    for (name, what) in PARTIAL {
+        let _ = writeln!(out, "| {} | {what} |", shown(name));
+    }
+    out.push_str("\n## Notes\n\n| Directive | Behaviour |\n|---|---|\n");
+    for (name, what) in NOTES {
+        let _ = writeln!(out, "| {} | {what} |", shown(name));
+    }
+    if_expressions(&mut out);
     out.push_str("\n## Not supported\n\n| Apache feature | Why |\n|---|---|\n");
     for (what, why) in NOT_SUPPORTED {
         let _ = writeln!(out, "| {what} | {why} |");
     }
     out
+}
+
+/// A directive's name as the table shows it (sections in brackets).
+fn shown(name: &str) -> String {
+    match registry::all_directives().find(|(_, d)| d.name == name) {
+        Some((_, d)) if d.section => format!("`<{name}>`"),
+        _ => format!("`{name}`"),
+    }
+}
+
+/// The `<If>` expression language mpmd knows (src/config/expr.rs); the variables come from
+/// the parser's own list.
+fn if_expressions(out: &mut String) {
+    out.push_str(
+        "
+## `<If>` expressions
+
+`<If>`, `<ElseIf>` and `<Else>` take httpd's expression syntax (ap_expr), parsed when the
+configuration is read: an expression mpmd cannot parse is a syntax error with httpd's
+`Cannot parse condition clause: …` wording, never a condition silently taken as false.
+Sections nest to any depth and may hold `<Limit>`. They are evaluated when the
+per-directory sections are merged, after `<Location>` and before authentication, as in
+httpd.
+
+Supported:
+
+* Logic: `true`, `false`, `!`, `&&`, `||`, parentheses.
+* String comparison: `==`, `!=`, `<`, `<=`, `>`, `>=`; integer comparison: `-eq`, `-ne`,
+  `-lt`, `-le`, `-gt`, `-ge`.
+* Regular expressions: `=~` and `!~` with `/re/` or `m#re#` (flag `i`); `$0`…`$9` in later
+  words refer to the last match.
+* Wildcards: `-strmatch`, `-strcmatch` (case-insensitive), `-fnmatch` (`*` and `?` stop at
+  `/`).
+* Addresses: `-ipmatch 'net'` (any word against a subnet), `-R 'net'` (the client address).
+* Lists: `word in { 'a', 'b' }` (also `-in`).
+* Unary tests: `-n`, `-z`, `-T` (true-ish), and on files `-f`, `-d`, `-e`, `-s`, `-L`/`-h`,
+  `-x`.
+* Words: `'…'` and `\"…\"` strings (with `%{…}` and `$N` inside), digits, `%{VAR}`,
+  `%{func:arg}`, `func('arg')`, and `.` to concatenate.
+* Functions: `req`/`http` (request header), `req_novary`, `reqenv`/`v` (request
+  environment), `osenv`, `env` (request environment, then the process's), `tolower`,
+  `toupper`, `escape`, `unescape`.
+* Variables (`%{NAME}`, case-insensitive): ",
+    );
+    let vars: Vec<String> = super::expr::VARIABLES
+        .iter()
+        .map(|v| format!("`{v}`"))
+        .collect();
+    out.push_str(&vars.join(", "));
+    out.push_str(
+        ".
+* `TIME_*` are local time (`TZ` applies). `HTTP2` is `on` for a request over HTTP/2 and
+  `SERVER_PROTOCOL` is then `HTTP/2.0`. `REMOTE_USER`, `AUTH_TYPE`, `CONTENT_TYPE` and
+  `HANDLER` are empty: httpd sets them after `<If>` is evaluated.
+
+Not supported (a configuration error that says so): the functions `resp`, `note`, `base64`,
+`unbase64`, `md5`, `sha1`, `file`, `filemod`, `filesize` and `ldap`; the sub-request tests
+`-F`, `-U` and `-A`; variables other than those listed (mod_ssl's `SSL_*` among them), as
+httpd refuses an unknown variable.
+
+The same words, as string expressions (text with `%{…}` inside), give the one-argument
+`Alias` in a `<Location>` and the lone target of `Redirect`/`RedirectMatch` in a section.
+Elsewhere expressions are not evaluated: `Require expr` never grants, `Header … expr=` and
+`RewriteCond expr` are refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
+every request (with a warning at start).
+",
+    );
 }
 
 /// `-L`: httpd's format, one directive and its help text, then the module.

@@ -24,6 +24,21 @@ pub fn host_of_server_name(name: &str) -> &str {
     rest.split(':').next().unwrap_or(rest)
 }
 
+/// The port a ServerName names (`www.example.com:8080` → 8080), and whether its scheme is
+/// `https`: httpd's canonical port is that port, else the scheme's default.
+pub fn port_of_server_name(name: &str) -> (Option<u16>, bool) {
+    let (https, rest) = match name.split_once("://") {
+        Some((scheme, r)) => (scheme.eq_ignore_ascii_case("https"), r),
+        None => (false, name),
+    };
+    let after_host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split_once(']').map_or("", |(_, r)| r),
+        None => rest.find(':').map_or("", |i| &rest[i..]),
+    };
+    let port = after_host.strip_prefix(':').and_then(|p| p.parse().ok());
+    (port, https)
+}
+
 /// httpd's `ap_get_local_host`: the host name if it resolves to a fully qualified name, else
 /// the address it resolves to (`127.0.0.1`). The bool says whether httpd would warn (AH00558).
 pub fn fallback_server_name() -> (String, bool) {
@@ -221,6 +236,19 @@ pub fn includes(cfg: &ServerConfig) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_name_ports() {
+        assert_eq!(port_of_server_name("www.example.com"), (None, false));
+        assert_eq!(
+            port_of_server_name("www.example.com:8080"),
+            (Some(8080), false)
+        );
+        assert_eq!(port_of_server_name("https://www.example.com"), (None, true));
+        assert_eq!(port_of_server_name("https://h:8443"), (Some(8443), true));
+        assert_eq!(port_of_server_name("[::1]:81"), (Some(81), false));
+        assert_eq!(port_of_server_name("[::1]"), (None, false));
+    }
 
     #[test]
     fn server_name_hosts() {

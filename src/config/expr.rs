@@ -166,6 +166,26 @@ pub enum Word {
     Concat(Vec<Word>),
 }
 
+/// Parses an ap_expr *string* (the one-argument `Alias` and `Redirect` in a section): text
+/// with `%{VAR}`, `%{func:arg}` and `$N` inside.
+pub fn parse_string(text: &str) -> Result<Word, String> {
+    let (parts, _) = lex_parts(text, None)?;
+    let mut words = parts
+        .into_iter()
+        .map(part_word)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(if words.len() == 1 {
+        words.remove(0)
+    } else {
+        Word::Concat(words)
+    })
+}
+
+/// The value of a string expression for a request.
+pub fn eval_string(w: &Word, env: &dyn Env) -> String {
+    value(w, env, &[])
+}
+
 /// Parses an `<If>` expression; the error is what follows "Cannot parse condition clause: ".
 pub fn parse(text: &str) -> Result<Cond, String> {
     let toks = lex(text)?;
@@ -426,14 +446,20 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
 /// A quoted string after its opening quote: its parts and the bytes used (closing quote
 /// included).
 fn lex_string(s: &str, quote: u8) -> Result<(Vec<Part>, usize), String> {
+    lex_parts(s, Some(quote))
+}
+
+/// The parts of a string up to `quote` (consumed), or to the end of `s` when `None`.
+fn lex_parts(s: &str, quote: Option<u8>) -> Result<(Vec<Part>, usize), String> {
     let b = s.as_bytes();
     let mut parts = Vec::new();
     let mut lit = String::new();
     let mut i = 0;
     loop {
         match b.get(i) {
+            None if quote.is_none() => break,
             None => return Err("Unterminated string".into()),
-            Some(&q) if q == quote => {
+            Some(&q) if Some(q) == quote => {
                 i += 1;
                 break;
             }
@@ -1045,6 +1071,28 @@ mod tests {
 
     fn t(e: &str) -> bool {
         eval(&parse(e).unwrap_or_else(|m| panic!("{e}: {m}")), &env())
+    }
+
+    /// String expressions (`Alias /path` and `Redirect /target` in a section).
+    #[test]
+    fn strings() {
+        let s = |e: &str| eval_string(&parse_string(e).unwrap(), &env());
+        assert_eq!(s("/plain/path"), "/plain/path");
+        assert_eq!(
+            s("http://%{HTTP_HOST}%{REQUEST_URI}"),
+            "http://example.com/docs/a.TXT"
+        );
+        assert_eq!(s("/x/%{toupper:ab}"), "/x/AB");
+        assert_eq!(s("/e/%{env:FOO}?q=%{QUERY_STRING}"), "/e/bar?q=x=1");
+        assert_eq!(s(""), "");
+        assert_eq!(
+            parse_string("/%{NOPE}").unwrap_err(),
+            "Variable 'NOPE' does not exist"
+        );
+        assert_eq!(
+            parse_string("/%{bogus:x}").unwrap_err(),
+            "Function 'bogus' does not exist"
+        );
     }
 
     #[test]

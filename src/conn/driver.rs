@@ -671,13 +671,9 @@ fn serve_one(
     });
     let server = result.server;
     let mut resp = result.response;
-    let env = result.env;
-    let overrides = result.headers_in_override;
     let notes = result.notes;
     let req_log = ReqLog {
-        env: &env,
         useragent: result.useragent,
-        headers_in_override: &overrides,
         notes: &notes,
     };
     // A handler that needs the request body (mod_proxy) runs once it is read.
@@ -871,10 +867,8 @@ impl modules::ClientIo for TunnelClient<'_> {
 
 /// What the pipeline left of a request for its log line.
 struct ReqLog<'a> {
-    env: &'a [(String, String)],
     useragent: std::net::SocketAddr,
-    headers_in_override: &'a [(String, Option<String>)],
-    notes: &'a [(&'static str, String)],
+    notes: &'a modules::LogNotes,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -897,10 +891,8 @@ fn log(
         body_bytes,
         keep_alive,
         requests_on_connection,
-        env: req.env,
         peer,
         useragent: req.useragent,
-        headers_in_override: req.headers_in_override,
         notes: req.notes,
         local,
         server,

@@ -1,6 +1,9 @@
 //! mod_authn_file: users and password hashes from an htpasswd file (`AuthUserFile`), and
-//! the hash formats Debian's `htpasswd` writes: bcrypt (`$2y$`), APR MD5 (`$apr1$`), MD5
-//! crypt (`$1$`) and `{SHA}`. Traditional DES `crypt()` hashes are refused with a log line.
+//! every hash format Debian's `htpasswd` writes: bcrypt (`$2y$`), APR MD5 (`$apr1$`), MD5
+//! crypt (`$1$`) and `{SHA}` here; DES (`-d`), `$5$` (`-2`), `$6$` (`-5`) and any other
+//! `crypt(3)` format through the system library, as APR does.
+
+mod sys;
 
 use base64::Engine;
 use md5::{Digest, Md5};
@@ -64,12 +67,17 @@ pub fn verify(password: &str, hash: &str) -> bool {
         let d = Sha1::digest(password.as_bytes());
         return base64::engine::general_purpose::STANDARD.encode(d) == b64;
     }
-    crate::ap_log!(
-        error,
-        "authn_file",
-        "AH01617: password hash format not supported by mpmd (crypt(3)/plain): use htpasswd -B, -m or -s"
-    );
-    false
+    // Everything else goes to crypt(3), as APR does on Unix: a plain-text "hash" (`htpasswd
+    // -p`) is taken as a DES salt and so never matches, as with httpd.
+    match sys::crypt(password, hash) {
+        Some(computed) => constant_time_eq(computed.as_bytes(), hash.as_bytes()),
+        None => false,
+    }
+}
+
+/// Byte equality whose time does not depend on where the first difference is.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 const ITOA64: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -165,5 +173,28 @@ mod tests {
             "$2y$04$34QAlFRQnreWIxgWEIstk.oW25yL3IwVnyoW6nv46ULK7ZWe564gO"
         ));
         assert!(!verify("p", "plain"));
+        assert!(!verify("p", ""));
+    }
+
+    // `htpasswd -nb{d,2,5} u p` and a yescrypt hash of "p" (Debian's default in /etc/shadow,
+    // which an htpasswd file may hold): the crypt(3)
+    // formats, checked by the system library.
+    #[test]
+    fn crypt_formats() {
+        for hash in [
+            "XdGWN6t7eQup.",
+            "$5$Qf6a2EwA2jK7eKnO$8d9QqmJPDk0RyY8VO7Si.bJOX917kt8nCa2Z2JW9Wv1",
+            "$6$OPXeZeL0CjErCOhJ$JghHsnafmPl9st72c6UiZdghRy8ww6GyEQt0Q2OisGV7kC5mPjrqJguy7WIFf02ET9nwYeRTKm93dy5j3lZQB1",
+            "$y$j9T$abcdefghijklmnop$qqkBQnyUUgkz930BN/Rs6u6KLiM0YAYNy9MKqM8DET7",
+        ] {
+            assert!(verify("p", hash), "{hash}");
+            assert!(!verify("q", hash), "{hash}");
+        }
+        // DES looks at the first 8 bytes only, as `htpasswd -d` warns (`-nbd u abcdefghXYZ`).
+        assert!(verify("abcdefgh", "px1db0ZMbGgxc"));
+        assert!(verify("abcdefghij", "px1db0ZMbGgxc"));
+        assert!(!verify("abcdefg", "px1db0ZMbGgxc"));
+        assert!(!verify("p", "*0"));
+        assert!(!verify("p\0", "XdGWN6t7eQup."));
     }
 }

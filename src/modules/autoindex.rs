@@ -6,7 +6,7 @@ use std::os::unix::fs::MetadataExt;
 
 use super::request::{Body, Request, Response};
 use super::vhost::wildcard_match;
-use crate::proto::h1::response::{escape_html, http_date};
+use crate::proto::h1::response::escape_html;
 
 fn ignored(name: &str, patterns: &[String]) -> bool {
     name.starts_with('.') && patterns.is_empty() && name == "."
@@ -80,7 +80,8 @@ pub fn listing(req: &Request<'_>, signature: &str, resp: &mut Response) -> Resul
             let _ = writeln!(
                 s,
                 "<tr><td><a href=\"{href}{slash}\">{n}{slash}</a></td><td align=\"right\">{}</td><td align=\"right\">{size}</td></tr>",
-                http_date(*mtime as u64)
+                // httpd's column: local time (TZ applies), minutes, two trailing blanks.
+                super::log_config::strftime_local(*mtime, "%Y-%m-%d %H:%M  ")
             );
         }
         s.push_str("   <tr><th colspan=\"3\"><hr></th></tr>\n</table>\n");

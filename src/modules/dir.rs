@@ -7,7 +7,7 @@ use crate::config::dir::opt;
 
 const DEFAULT_INDEX: &[&str] = &["index.html"];
 
-pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     if !req.uri.ends_with('/') {
         if !req.dir.directory_slash.unwrap_or(true) {
             return Err(403);
@@ -64,6 +64,7 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 proxy_target: None,
                 rewrite: Default::default(),
                 notes: Vec::new(),
+                original_uri: None,
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {
@@ -81,7 +82,15 @@ pub fn handle(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
             sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target)?;
             super::authz::check(&sub)?;
             // The index may have a handler of its own (`SetHandler proxy:…` for index.php).
-            return super::run_handler(&mut sub, resp);
+            let answered = super::run_handler(&mut sub, resp);
+            // httpd's fast redirect: the request becomes the index's, for the fixups that
+            // follow (`<Files index.html>` headers, expiry) and for the log.
+            req.uri = sub.uri;
+            req.filename = sub.filename;
+            req.finfo = sub.finfo;
+            req.dir = sub.dir;
+            req.env = sub.env;
+            return answered;
         }
     }
     if req.dir.options_bits() & opt::INDEXES != 0 {

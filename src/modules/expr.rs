@@ -37,12 +37,7 @@ impl Env for Request<'_> {
                 _ => self.local.port().to_string(),
             },
             "SERVER_ADMIN" => self.server.server_admin.clone().unwrap_or_default(),
-            "SERVER_PROTOCOL" => if self.head.is_http11() {
-                "HTTP/1.1"
-            } else {
-                "HTTP/1.0"
-            }
-            .to_string(),
+            "SERVER_PROTOCOL" => self.head.protocol().to_string(),
             "DOCUMENT_ROOT" | "CONTEXT_DOCUMENT_ROOT" => {
                 self.server.document_root.to_string_lossy().into_owned()
             }
@@ -52,7 +47,7 @@ impl Env for Request<'_> {
                 IpAddr::V4(_) => "off",
             }
             .to_string(),
-            "HTTP2" => "off".to_string(),
+            "HTTP2" => if self.head.h2 { "on" } else { "off" }.to_string(),
             "REQUEST_SCHEME" => if https { "https" } else { "http" }.to_string(),
             "REQUEST_URI" => self.uri.clone(),
             "QUERY_STRING" => self.query.clone().unwrap_or_default(),

@@ -1109,7 +1109,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         .map(|f| (head.name(f), head.value(f)))
         .collect();
     // The headers as the modules left them (mod_remoteip, RequestHeader), as httpd logs them.
-    for (name, value) in rec.headers_in_override {
+    for (name, value) in &rec.notes.headers_in_override {
         headers_in.retain(|(n, _)| !n.eq_ignore_ascii_case(name.as_bytes()));
         if let Some(v) = value {
             headers_in.push((name.as_bytes(), v.as_bytes()));
@@ -1126,7 +1126,15 @@ fn hook(rec: &super::LogRecord<'_>) {
         })
         .unwrap_or_default();
     let target = head.target();
-    let uri = decoded_path(target);
+    // The request's own path once it has one (after fast redirects, as httpd's r->uri);
+    // the head's for requests refused before it was mapped.
+    let notes = rec.notes;
+    let uri: std::borrow::Cow<'_, [u8]> = if notes.uri.is_empty() {
+        decoded_path(target).into()
+    } else {
+        notes.uri.as_bytes().into()
+    };
+    let filename = notes.filename.to_str().filter(|f| !f.is_empty());
     let query = memchr::memchr(b'?', target).map(|i| &target[i + 1..]);
     let protocol = match head.version {
         (0, 9) => String::new(),
@@ -1144,13 +1152,25 @@ fn hook(rec: &super::LogRecord<'_>) {
         .and_then(|h| super::vhost::parse_host(h).ok())
         .map(|(n, _)| n)
         .filter(|n| !n.is_empty());
-    let server_hostname = rec.server.server_name.as_deref().unwrap_or("");
-    let env: Vec<(&str, &str)> = rec
+    // %v and %p: the ServerName's host, and its port or the scheme's default (httpd's
+    // canonical port, whatever port the connection came to; %{local}p has that).
+    let server_name = rec.server.server_name.as_deref().unwrap_or("");
+    let server_hostname = crate::config::dump::host_of_server_name(server_name);
+    let server_port = match crate::config::dump::port_of_server_name(server_name) {
+        (Some(p), _) => p,
+        (None, https) if https || notes.https => 443,
+        (None, _) => 80,
+    };
+    let env: Vec<(&str, &str)> = notes
         .env
         .iter()
         .map(|(k, v)| (k.as_str(), v.as_str()))
         .collect();
-    let notes: Vec<(&str, &str)> = rec.notes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let request_notes: Vec<(&str, &str)> = notes
+        .request_notes
+        .iter()
+        .map(|(k, v)| (*k, v.as_str()))
+        .collect();
     let now = crate::scoreboard::now_micros();
     let r = LogRecord {
         client_ip: &client,
@@ -1158,13 +1178,15 @@ fn hook(rec: &super::LogRecord<'_>) {
         remote_port: rec.useragent.port(),
         local_ip: &local,
         local_port: rec.local.port(),
-        server_port: rec.local.port(),
+        server_port,
         server_hostname,
         server_name: host.as_deref().unwrap_or(server_hostname),
         request_line: rec.request_line,
         method: head.method(),
         protocol: protocol.as_bytes(),
         uri: &uri,
+        original_uri: notes.original_uri.as_deref().map(str::as_bytes),
+        filename,
         query,
         status: rec.status,
         body_bytes: rec.body_bytes,
@@ -1181,8 +1203,8 @@ fn hook(rec: &super::LogRecord<'_>) {
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,
-        notes: &notes,
-        user: rec
+        notes: &request_notes,
+        user: notes
             .env
             .iter()
             .rev()

@@ -271,7 +271,7 @@ pub fn handle(
 }
 
 /// `SetHandler metrics`, as registered in `modules::HANDLERS`.
-pub fn handler(req: &super::Request<'_>, resp: &mut super::Response) -> Result<(), u16> {
+pub fn handler(req: &mut super::Request<'_>, resp: &mut super::Response) -> Result<(), u16> {
     let name = status::request_server_name(req);
     let local_ip = req.local.ip().to_string();
     let hr = HandlerRequest {

@@ -47,7 +47,7 @@ pub use request::{
 
 /// A content handler named by `SetHandler`/`AddHandler`: fills the response or returns the
 /// status of the error to send.
-pub type HandlerFn = fn(&Request<'_>, &mut Response) -> Result<(), u16>;
+pub type HandlerFn = fn(&mut Request<'_>, &mut Response) -> Result<(), u16>;
 
 /// The handlers other modules register (e.g. `server-status`), by name. A handler that is not
 /// listed falls back to the default handler, as httpd does.
@@ -57,7 +57,7 @@ pub static HANDLERS: &[(&str, HandlerFn)] = &[
     ("metrics", metrics::handler),
 ];
 
-fn default_handler(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+fn default_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     static_content(req, resp)
 }
 
@@ -83,12 +83,29 @@ pub struct LogRecord<'a> {
     pub keep_alive: bool,
     /// Requests on this connection, this one included: `%k`.
     pub requests_on_connection: u32,
-    /// The request's environment: `%{VAR}e`, `CustomLog … env=VAR`.
-    pub env: &'a [(String, String)],
+    /// The request's environment and where it ended up: `%{VAR}e`, `%U`, `%f`.
+    pub notes: &'a LogNotes,
+}
+
+/// What a request leaves for the access log when it ends (moved out of it, not copied).
+#[derive(Debug, Default)]
+pub struct LogNotes {
+    /// The environment: `%{VAR}e`, `CustomLog … env=VAR`.
+    pub env: Vec<(String, String)>,
+    /// The URL path the request ended with (`%>U`); after a fast redirect (DirectoryIndex,
+    /// FallbackResource) that is the redirect's, as httpd's. Empty: the head's path.
+    pub uri: String,
+    /// The path before the first full internal redirect (ErrorDocument, per-directory
+    /// mod_rewrite): what `%U` and `%<U` show then.
+    pub original_uri: Option<String>,
+    /// `%f`: the file the request mapped to; empty when it mapped to none.
+    pub filename: PathBuf,
+    /// The request came over TLS: `%p`'s default port is 443.
+    pub https: bool,
     /// Request headers as the modules left them (mod_remoteip, `RequestHeader`): `%{…}i`.
-    pub headers_in_override: &'a [(String, Option<String>)],
-    /// The request's notes: `%{name}n`.
-    pub notes: &'a [(&'static str, String)],
+    pub headers_in_override: Vec<(String, Option<String>)>,
+    /// httpd's `r->notes` left for the log: `%{name}n`.
+    pub request_notes: Vec<(&'static str, String)>,
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -124,16 +141,12 @@ pub struct Outcome<'c> {
     pub limit_request_body: u64,
     /// The request carried `Expect: 100-continue` (1.1 only).
     pub expect_continue: bool,
-    /// The request's environment at the end (SetEnvIf, SetEnv …), for the access log.
-    pub env: Vec<(String, String)>,
+    /// The request's environment and final URL and file, for the access log.
+    pub notes: LogNotes,
     /// The `nokeepalive` variable is set (and no Via header): close after the response.
     pub nokeepalive: bool,
     /// The request's user agent address (mod_remoteip), for the access log.
     pub useragent: SocketAddr,
-    /// Request headers as the modules left them, for the access log.
-    pub headers_in_override: Vec<(String, Option<String>)>,
-    /// The request's notes, for the access log (`%{name}n`).
-    pub notes: Vec<(&'static str, String)>,
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -331,6 +344,7 @@ pub fn process_observed<'c>(
         proxy_target: None,
         rewrite: Default::default(),
         notes: Vec::new(),
+        original_uri: None,
     };
     let expect = head.header("Expect");
     let expect_continue =
@@ -346,11 +360,17 @@ pub fn process_observed<'c>(
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
             nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
-            // The request ends here: its environment moves to the access log, no copy.
-            env: std::mem::take(&mut req.env),
+            // The request ends here: what the log needs moves to it, no copy.
+            notes: LogNotes {
+                env: std::mem::take(&mut req.env),
+                uri: std::mem::take(&mut req.uri),
+                original_uri: req.original_uri.take(),
+                filename: std::mem::take(&mut req.filename),
+                https: req.config.tls.port_for(req.local).is_some(),
+                headers_in_override: std::mem::take(&mut req.headers_in_override),
+                request_notes: std::mem::take(&mut req.notes),
+            },
             useragent: req.useragent,
-            headers_in_override: std::mem::take(&mut req.headers_in_override),
-            notes: std::mem::take(&mut req.notes),
         }
     };
     // post_read_request: a request httpd refuses while reading it never gets there.
@@ -461,6 +481,7 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
                 None => (path.clone(), None),
             };
+            req.begin_internal_redirect();
             req.uri = p;
             req.query = q;
             req.method = if orig_method == Method::Head {
@@ -558,16 +579,15 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         rewrite::Action::Proxy(t) => {
             return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
         }
-        rewrite::Action::Continue | rewrite::Action::Internal => false,
+        rewrite::Action::Continue | rewrite::Action::Internal(..) => false,
     };
     if let Some(target) = proxy::translate(req).filter(|_| !rewritten) {
         return proxy::run(ctx.config, req, target, resp);
     }
-    let server_dir = &req.server.dir;
     let mapped = if rewritten {
         Some(alias::Mapped::File(std::mem::take(&mut req.filename)))
     } else {
-        alias::translate(server_dir, &req.uri, req.query.as_deref())
+        alias::translate_request(req)
     };
     match mapped {
         Some(alias::Mapped::Redirect(status, target)) => {
@@ -612,7 +632,18 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     req.dir = walk::merged(ctx.config, req.server_index, req.server, &target)?;
 
     // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
-    // were tried at translate time.
+    // were tried at translate time. The expression form first, as httpd's.
+    if let Some(alias::Mapped::Redirect(status, target)) = alias::fixup_expr(req) {
+        if let Some(t) = target {
+            let t = if is_http_url(&t) {
+                t
+            } else {
+                format!("{}{}", self_url(req), t)
+            };
+            resp.headers.push(("Location".into(), t));
+        }
+        return Err(status);
+    }
     if req.dir.aliases.len() > req.server.dir.aliases.len() {
         let extra: Vec<_> = req.dir.aliases[req.server.dir.aliases.len()..]
             .iter()
@@ -651,7 +682,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         rewrite::Action::Proxy(t) => {
             return proxy::run(ctx.config, req, proxy::Target::rewritten(t), resp)
         }
-        rewrite::Action::Internal => return internal_redirect(ctx, req, resp),
+        rewrite::Action::Internal(uri, query) => {
+            return internal_redirect(ctx, req, uri, query, resp)
+        }
         rewrite::Action::Continue | rewrite::Action::Mapped => {}
     }
 
@@ -725,14 +758,24 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
     static_content(req, resp)
 }
 
-/// An internal redirect to `req.uri` (mod_rewrite per-dir): the whole request again, at most
-/// 10 deep (httpd's LimitInternalRecursion default).
-fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+/// An internal redirect to `uri` (mod_rewrite per-dir): the whole request again, at most 10
+/// deep (httpd's LimitInternalRecursion default). A refused one leaves the request as it was
+/// (the 500 and the log's %>U are the last request's, as httpd's).
+fn internal_redirect(
+    ctx: &Ctx<'_>,
+    req: &mut Request<'_>,
+    uri: String,
+    query: Option<String>,
+    resp: &mut Response,
+) -> Result<(), u16> {
     req.rewrite.redirects += 1;
     if req.rewrite.redirects > 10 {
         crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
         return Err(500);
     }
+    req.begin_internal_redirect();
+    req.uri = uri;
+    req.query = query;
     rewrite::redirect_env(req);
     req.filename = PathBuf::new();
     req.finfo = None;
@@ -742,7 +785,7 @@ fn internal_redirect(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) 
 }
 
 /// mod_dir + autoindex + the default handler for what translate found.
-fn static_content(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };

@@ -247,9 +247,19 @@ pub struct Request<'a> {
     /// httpd's `r->notes` that modules leave for the log (`%{name}n`), e.g. mod_remoteip's
     /// `remoteip-proxy-ip-list`.
     pub notes: Vec<(&'static str, String)>,
+    /// The URL path before the first full internal redirect, for the access log's `%U`.
+    pub original_uri: Option<String>,
 }
 
 impl Request<'_> {
+    /// Keeps the URL path of the original request before a full internal redirect replaces
+    /// `uri` (httpd logs `%U` from the original request, `%>U` from the final one); the
+    /// caller sets the new `uri` next.
+    pub fn begin_internal_redirect(&mut self) {
+        if self.original_uri.is_none() {
+            self.original_uri = Some(std::mem::take(&mut self.uri));
+        }
+    }
     pub fn header_in(&self, name: &str) -> Option<&str> {
         for (n, v) in self.headers_in_override.iter().rev() {
             if n.eq_ignore_ascii_case(name) {

@@ -27,8 +27,9 @@ pub enum Action {
     Status(u16),
     /// `[P]`: hand to mod_proxy with this backend URL.
     Proxy(String),
-    /// Per-dir rewrite to a new URL (`req.uri`, `req.query` set): redo the request.
-    Internal,
+    /// Per-dir rewrite to a new URL and query: redo the request with them (`req.filename`
+    /// reads `redirect:URL` meanwhile, as httpd's r->filename, if the redirect is refused).
+    Internal(String, Option<String>),
 }
 
 /// Per-request state that crosses phases (httpd keeps it in request notes).
@@ -133,28 +134,6 @@ fn unescape(s: &str) -> String {
         .into_owned()
 }
 
-/// Civil date of `secs` (UTC): the TIME_* variables.
-fn civil(secs: u64) -> (i64, u32, u32, u32, u32, u32, u32) {
-    let days = (secs / 86400) as i64;
-    let rem = secs % 86400;
-    let (h, mi, s) = (
-        (rem / 3600) as u32,
-        ((rem % 3600) / 60) as u32,
-        (rem % 60) as u32,
-    );
-    let wday = ((days + 4).rem_euclid(7)) as u32;
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d, h, mi, s, wday)
-}
-
 /// A server variable `%{NAME}` as mod_rewrite sees it.
 fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
     let req = c.req;
@@ -179,7 +158,8 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         .or_else(|| name.strip_prefix("LA-F:"))
         .unwrap_or(name);
     let https = req.config.tls.port_for(req.local).is_some();
-    let (y, mo, d, h, mi, s, wd) = civil(req.time);
+    // Local time, as httpd's apr_time_exp_lt: TZ of the server's environment applies.
+    let t = || super::log_config::local_time(req.time as i64);
     match name {
         "HTTP_USER_AGENT" => req.header_in("User-Agent").unwrap_or("").into(),
         "HTTP_REFERER" => req.header_in("Referer").unwrap_or("").into(),
@@ -219,21 +199,27 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
                 .to_string(),
             _ => req.local.port().to_string(),
         },
-        "SERVER_PROTOCOL" => if req.head.is_http11() {
-            "HTTP/1.1"
-        } else {
-            "HTTP/1.0"
-        }
-        .into(),
+        "SERVER_PROTOCOL" => req.head.protocol().into(),
         "SERVER_SOFTWARE" => super::banner(req.config.server_tokens).into(),
-        "TIME_YEAR" => format!("{y:04}"),
-        "TIME_MON" => format!("{mo:02}"),
-        "TIME_DAY" => format!("{d:02}"),
-        "TIME_HOUR" => format!("{h:02}"),
-        "TIME_MIN" => format!("{mi:02}"),
-        "TIME_SEC" => format!("{s:02}"),
-        "TIME_WDAY" => wd.to_string(),
-        "TIME" => format!("{y:04}{mo:02}{d:02}{h:02}{mi:02}{s:02}"),
+        "TIME_YEAR" => format!("{:04}", t().year),
+        "TIME_MON" => format!("{:02}", t().mon + 1),
+        "TIME_DAY" => format!("{:02}", t().mday),
+        "TIME_HOUR" => format!("{:02}", t().hour),
+        "TIME_MIN" => format!("{:02}", t().min),
+        "TIME_SEC" => format!("{:02}", t().sec),
+        "TIME_WDAY" => t().wday.to_string(),
+        "TIME" => {
+            let t = t();
+            format!(
+                "{:04}{:02}{:02}{:02}{:02}{:02}",
+                t.year,
+                t.mon + 1,
+                t.mday,
+                t.hour,
+                t.min,
+                t.sec
+            )
+        }
         "API_VERSION" => "20120211:141".into(),
         "IS_SUBREQ" => "false".into(),
         "THE_REQUEST" => String::from_utf8_lossy(req.head.request_line()).into_owned(),
@@ -772,6 +758,13 @@ fn side_effects(
     (ctype, handler)
 }
 
+/// Answers with a redirect to `loc`; httpd leaves the URL in r->filename too, which is what
+/// the access log's `%f` shows for it.
+fn set_location(req: &mut Request<'_>, resp: &mut Response, loc: String) {
+    req.filename = PathBuf::from(&loc);
+    resp.set("Location", loc);
+}
+
 /// The Location of a redirect: the URL qualified with this server, the query escaped unless
 /// `NE` (or unchanged).
 fn location(req: &Request<'_>, uri: &str, query: Option<&str>, noescape: bool) -> String {
@@ -856,6 +849,9 @@ pub fn translate(req: &mut Request<'_>, resp: &mut Response) -> Action {
         Err(s) => return Action::Status(s),
     };
     if let Some(s) = out.status {
+        // httpd's engine starts from r->filename = the URL path; [F], [G] and [R=4xx]
+        // answer with it left so, which the log's %f shows.
+        req.filename = PathBuf::from(&req.uri);
         return Action::Status(s);
     }
     if !out.changed {
@@ -880,20 +876,16 @@ pub fn translate(req: &mut Request<'_>, resp: &mut Response) -> Action {
             Some(p) => uri = p,
             None => {
                 // An absolute URL to elsewhere is an implicit redirect.
-                resp.set(
-                    "Location",
-                    location(req, &uri, query.as_deref(), out.noescape),
-                );
+                let loc = location(req, &uri, query.as_deref(), out.noescape);
+                set_location(req, resp, loc);
                 return Action::Status(302);
             }
         }
     }
     if let Some(code) = out.redirect {
         trace(1, &format!("redirect to {uri} [REDIRECT/{code}]"));
-        resp.set(
-            "Location",
-            location(req, &uri, query.as_deref(), out.noescape),
-        );
+        let loc = location(req, &uri, query.as_deref(), out.noescape);
+        set_location(req, resp, loc);
         return Action::Status(code);
     }
     req.query = query;
@@ -1076,20 +1068,16 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
             1,
             &format!("[perdir {dir}] redirect to {url} [REDIRECT/{code}]"),
         );
-        resp.set(
-            "Location",
-            location(req, &url, query.as_deref(), out.noescape),
-        );
+        let loc = location(req, &url, query.as_deref(), out.noescape);
+        set_location(req, resp, loc);
         return Action::Status(code);
     }
     if is_absolute_uri(&out.uri) {
         match reduce_uri(req, &out.uri) {
             Some(_) => {}
             None => {
-                resp.set(
-                    "Location",
-                    location(req, &out.uri, query.as_deref(), out.noescape),
-                );
+                let loc = location(req, &out.uri, query.as_deref(), out.noescape);
+                set_location(req, resp, loc);
                 return Action::Status(302);
             }
         }
@@ -1111,9 +1099,8 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
         1,
         &format!("[perdir {dir}] internal redirect with {url} [INTERNAL REDIRECT]"),
     );
-    req.uri = url;
-    req.query = query;
-    Action::Internal
+    req.filename = PathBuf::from(format!("redirect:{url}"));
+    Action::Internal(url, query)
 }
 
 #[cfg(test)]
@@ -1246,13 +1233,6 @@ mod tests {
         assert_eq!(escape_uri("a b&c=%"), "a%20b&c=%25");
         assert_eq!(escape_backref("a b/c"), "a+b%2Fc");
         assert_eq!(unescape("a%20b"), "a b");
-    }
-
-    #[test]
-    fn time_variables() {
-        // 2023-11-14 22:13:20 UTC was a Tuesday.
-        assert_eq!(civil(1_700_000_000), (2023, 11, 14, 22, 13, 20, 2));
-        assert_eq!(civil(0), (1970, 1, 1, 0, 0, 0, 4));
     }
 
     #[test]

@@ -1048,7 +1048,7 @@ pub(crate) fn answer(
 }
 
 /// `SetHandler server-status`, as registered in `modules::HANDLERS`.
-pub fn handler(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+pub fn handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let name = request_server_name(req);
     let local_ip = req.local.ip().to_string();
     let hr = HandlerRequest {

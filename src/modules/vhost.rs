@@ -87,22 +87,33 @@ pub fn wildcard_match(pattern: &[u8], text: &[u8]) -> bool {
     p == pattern.len()
 }
 
+/// The host a ServerName or ServerAlias names: without `scheme://`, `:port` and a trailing
+/// dot (`https://www.example.com:8443` → `www.example.com`; `[::1]:80` → `[::1]`).
+fn name_host(n: &str) -> &str {
+    let n = n.split_once("://").map_or(n, |(_, rest)| rest);
+    let n = n
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(n, |(h, _)| h);
+    n.trim_end_matches('.')
+}
+
+/// `host` is lowercase; the names are compared without allocating (a ServerAlias pattern
+/// with capitals, rare, is lowercased first).
 fn name_matches(s: &ServerConf, host: &str) -> bool {
-    let strip = |n: &str| -> String {
-        let n = n
-            .rsplit_once(':')
-            .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(n, |(h, _)| h);
-        n.trim_end_matches('.').to_ascii_lowercase()
-    };
     if let Some(name) = &s.server_name {
-        if strip(name) == host {
+        if name_host(name).eq_ignore_ascii_case(host) {
             return true;
         }
     }
-    s.server_aliases
-        .iter()
-        .any(|a| wildcard_match(strip(a).as_bytes(), host.as_bytes()))
+    s.server_aliases.iter().any(|a| {
+        let a = name_host(a);
+        if a.bytes().any(|b| b.is_ascii_uppercase()) {
+            wildcard_match(a.to_ascii_lowercase().as_bytes(), host.as_bytes())
+        } else {
+            wildcard_match(a.as_bytes(), host.as_bytes())
+        }
+    })
 }
 
 /// Picks the server for a request: `(index, conf)` where index 0 is the main server and
@@ -193,6 +204,16 @@ pub fn parse_host(v: &[u8]) -> Result<(String, Option<u16>), BadHost> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_name_hosts() {
+        assert_eq!(name_host("www.example.com"), "www.example.com");
+        assert_eq!(name_host("www.example.com.:8080"), "www.example.com");
+        assert_eq!(name_host("https://c.test"), "c.test");
+        assert_eq!(name_host("http://d.test:81"), "d.test");
+        assert_eq!(name_host("[::1]:80"), "[::1]");
+        assert_eq!(name_host("[::1]"), "[::1]");
+    }
 
     #[test]
     fn wildcards() {

@@ -18,47 +18,54 @@ use super::vhost::wildcard_match;
 use crate::config::expr::{self, Env};
 use crate::config::{DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig};
 
-/// Where a section sits in the server's list: top-level index (bits 32..48), then up to two
-/// nested indices + 1 (bits 16..32 and 0..16; 0 = none). `.htaccess` keys (at or above [`HT`])
-/// have the file's generation in place of the top-level index, and its sections below.
+/// Where a section sits in the server's list: the top-level index (bits 32..48) and, in the
+/// low 32 bits, the section's number in a pre-order count of what is nested in that top-level
+/// section (0 = the top-level section itself), so sections nest to any depth. `.htaccess` keys
+/// (at or above [`HT`]) have the file's generation in place of the top-level index (number 0
+/// = the file itself, its sections counted from 1).
 type SecId = u64;
 
 fn id(top: usize) -> SecId {
     (top as u64 & 0xffff) << 32
 }
 
-/// The key of the `j`th section nested in the one `k` names, if the key has room.
-fn child(k: u64, j: usize) -> Option<u64> {
-    let j = j as u64 + 1;
-    if j > 0xffff {
-        None
-    } else if k & 0xffff_0000 == 0 {
-        Some(k | (j << 16))
-    } else if k & 0xffff == 0 {
-        Some(k | j)
-    } else {
-        None
-    }
+/// How many sections a pre-order count gives `s` and everything nested in it.
+fn subtree_len(s: &Section) -> u64 {
+    1 + s.nested.iter().map(subtree_len).sum::<u64>()
+}
+
+/// The key of `nested[j]`, where `nested` is what is nested in the section (or `.htaccess`
+/// file) `k` names; `None` past the 32-bit count.
+fn child(k: u64, nested: &[Section], j: usize) -> Option<u64> {
+    let n = (k & 0xffff_ffff) + 1 + nested[..j].iter().map(subtree_len).sum::<u64>();
+    (n <= 0xffff_ffff).then_some((k & !0xffff_ffff) | n)
 }
 
 fn is_top(k: u64) -> bool {
     k & 0xffff_ffff == 0
 }
 
-/// A section below `list` by the two nested slots of a key (`0` = stop there).
-fn below(list: &[Section], n1: u64, n2: u64) -> Option<&Section> {
-    let s = list.get(n1.checked_sub(1)? as usize)?;
-    match n2 {
-        0 => Some(s),
-        n => s.nested.get(n as usize - 1),
+/// The section numbered `n` (from 1) in a pre-order count of `list` and what nests in it.
+fn nth(list: &[Section], mut n: u64) -> Option<&Section> {
+    for s in list {
+        let len = subtree_len(s);
+        if n <= len {
+            return if n == 1 {
+                Some(s)
+            } else {
+                nth(&s.nested, n - 1)
+            };
+        }
+        n -= len;
     }
+    None
 }
 
 fn section_by_id(server: &ServerConf, id: SecId) -> Option<&Section> {
     let top = server.sections.get(((id >> 32) & 0xffff) as usize)?;
-    match (id >> 16) & 0xffff {
+    match id & 0xffff_ffff {
         0 => Some(top),
-        n1 => below(&top.nested, n1, id & 0xffff),
+        n => nth(&top.nested, n),
     }
 }
 
@@ -138,6 +145,19 @@ fn location_matches(m: &Matcher, uri: &str) -> bool {
     }
 }
 
+/// The `<Location>`/`<LocationMatch>` sections covering `uri` that hold mod_alias rules, in
+/// merge order: what httpd has merged when translate runs (its location walk comes first).
+pub fn alias_locations<'s>(
+    server: &'s ServerConf,
+    uri: &'s str,
+) -> impl Iterator<Item = &'s Section> + 's {
+    server.sections.iter().filter(move |s| {
+        matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch)
+            && !s.conf.aliases.is_empty()
+            && location_matches(&s.matcher, uri)
+    })
+}
+
 fn is_regex_dir(s: &Section) -> bool {
     s.kind == SectionKind::DirectoryMatch
         || (s.kind == SectionKind::Directory && matches!(s.matcher, Matcher::Regex(_)))
@@ -174,9 +194,9 @@ fn limit_matches(sec: &Section, method: &str) -> bool {
 /// Key entries at or above this mark name `.htaccess` content rather than a config section.
 const HT: u64 = 1 << 62;
 
-/// The key of an `.htaccess` file itself (`section` 0) or of its `section`th section − 1.
-fn ht_key(ht: &HtFile, section: usize) -> u64 {
-    HT | ((ht.generation & 0x3fff_ffff) << 32) | ((section as u64 & 0xffff) << 16)
+/// The key of an `.htaccess` file itself (its sections' come from [`child`]).
+fn ht_key(ht: &HtFile) -> u64 {
+    HT | ((ht.generation & 0x3fff_ffff) << 32)
 }
 
 fn ht_generation(k: u64) -> u64 {
@@ -188,9 +208,9 @@ fn ht_conf(hts: &[Arc<HtFile>], k: u64) -> Option<&DirConf> {
     let h = hts
         .iter()
         .find(|h| h.generation & 0x3fff_ffff == ht_generation(k))?;
-    match (k >> 16) & 0xffff {
+    match k & 0xffff_ffff {
         0 => Some(&h.conf),
-        n1 => below(&h.sections, n1, k & 0xffff).map(|s| &s.conf),
+        n => nth(&h.sections, n).map(|s| &s.conf),
     }
 }
 
@@ -203,9 +223,9 @@ fn nested_of<'s>(server: &'s ServerConf, hts: &'s [Arc<HtFile>], k: u64) -> &'s 
         else {
             return &[];
         };
-        match (k >> 16) & 0xffff {
+        match k & 0xffff_ffff {
             0 => &h.sections,
-            n1 => below(&h.sections, n1, k & 0xffff).map_or(&[], |s| &s.nested),
+            n => nth(&h.sections, n).map_or(&[], |s| &s.nested),
         }
     } else {
         section_by_id(server, k).map_or(&[], |s| &s.nested)
@@ -252,13 +272,13 @@ fn if_chains(
             if matches!(n.kind, SectionKind::Limit | SectionKind::LimitExcept)
                 && limit_matches(n, t.method)
             {
-                if let Some(c) = child(k, m) {
+                if let Some(c) = child(k, &sec.nested, m) {
                     out.push(c);
                 }
             }
         }
         if sec.nested.iter().any(is_if) {
-            if_chains(&sec.nested, &|m| child(k, m), t, env, out);
+            if_chains(&sec.nested, &|m| child(k, &sec.nested, m), t, env, out);
         }
     }
 }
@@ -340,10 +360,11 @@ pub fn merged(
                         tracing::error!("AH00529: {e}");
                         return Err(500);
                     }
-                    ids.push(ht_key(&h, 0));
+                    let hk = ht_key(&h);
+                    ids.push(hk);
                     for (j, n) in h.sections.iter().enumerate() {
                         if limit_matches(n, t.method) {
-                            ids.push(ht_key(&h, j + 1));
+                            ids.extend(child(hk, &h.sections, j));
                         }
                     }
                     hts.push(h);
@@ -374,7 +395,7 @@ pub fn merged(
                         if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                             && files_matches(&n.matcher, file)
                         {
-                            ids.extend(child(d, j));
+                            ids.extend(child(d, &sec.nested, j));
                         }
                     }
                 }
@@ -384,7 +405,7 @@ pub fn merged(
                     if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                         && files_matches(&n.matcher, file)
                     {
-                        ids.push(ht_key(h, j + 1));
+                        ids.extend(child(ht_key(h), &h.sections, j));
                     }
                 }
             }
@@ -406,7 +427,7 @@ pub fn merged(
             if let Some(sec) = section_by_id(server, k) {
                 for (j, n) in sec.nested.iter().enumerate() {
                     if limit_matches(n, t.method) {
-                        keys.push(child(k, j).unwrap_or(k));
+                        keys.push(child(k, &sec.nested, j).unwrap_or(k));
                     }
                 }
             }
@@ -419,7 +440,7 @@ pub fn merged(
         for k in applied {
             let list = nested_of(server, &hts, k);
             if list.iter().any(is_if) {
-                if_chains(list, &|j| child(k, j), t, env, &mut keys);
+                if_chains(list, &|j| child(k, list, j), t, env, &mut keys);
             }
         }
     }
@@ -474,6 +495,59 @@ mod tests {
             vec!["/", "/srv", "/srv/www", "/srv/www/a"]
         );
         assert_eq!(levels("/").collect::<Vec<_>>(), vec!["/"]);
+    }
+
+    /// Every section of a tree nested five deep gets a key of its own that leads back to it.
+    #[test]
+    fn keys_reach_any_depth() {
+        fn sec(name: &str, nested: Vec<Section>) -> Section {
+            Section {
+                kind: SectionKind::If,
+                matcher: Matcher::Literal(name.into()),
+                conf: DirConf::default(),
+                nested,
+                span: crate::conf::Span {
+                    file: Arc::new("t.conf".into()),
+                    line: 1,
+                },
+            }
+        }
+        let tree = vec![
+            sec(
+                "a",
+                vec![
+                    sec("a1", vec![sec("a1x", vec![sec("a1x0", vec![])])]),
+                    sec("a2", vec![]),
+                ],
+            ),
+            sec(
+                "b",
+                vec![sec(
+                    "b1",
+                    vec![sec("b1x", vec![sec("b1xy", vec![sec("deepest", vec![])])])],
+                )],
+            ),
+        ];
+        fn walk(list: &[Section], k: u64, root: &[Section], seen: &mut Vec<(u64, String)>) {
+            for (j, s) in list.iter().enumerate() {
+                let c = child(k, list, j).unwrap();
+                let found = nth(root, c & 0xffff_ffff).unwrap();
+                let Matcher::Literal(name) = &found.matcher else {
+                    unreachable!()
+                };
+                let Matcher::Literal(want) = &s.matcher else {
+                    unreachable!()
+                };
+                assert_eq!(name, want);
+                seen.push((c, name.clone()));
+                walk(&s.nested, c, root, seen);
+            }
+        }
+        let mut seen = Vec::new();
+        walk(&tree, id(3), &tree, &mut seen);
+        assert_eq!(seen.len(), 10);
+        assert!(seen.iter().all(|(k, _)| k >> 32 == 3));
+        assert_eq!(seen.last().unwrap(), &(id(3) | 10, "deepest".to_string()));
     }
 
     #[test]

@@ -59,6 +59,8 @@ pub struct Site {
     pub body: String,
     /// Extra modules to load (Debian names: `rewrite`, `auth_basic` …).
     pub modules: Vec<&'static str>,
+    /// Extra environment for both servers (`TZ` ...).
+    pub env: Vec<(&'static str, String)>,
 }
 
 impl Site {
@@ -71,6 +73,7 @@ impl Site {
             dir,
             body: body.to_string(),
             modules: modules.to_vec(),
+            env: Vec::new(),
         }
     }
 
@@ -145,6 +148,7 @@ impl Site {
                 .arg("-f")
                 .arg(&conf)
                 .arg("-DFOREGROUND")
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
                 .stdin(Stdio::null())
                 .stdout(Stdio::null())
                 .stderr(Stdio::piped())

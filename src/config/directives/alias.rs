@@ -48,7 +48,7 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     ),
     def(
         "RedirectMatch",
-        Take123,
+        Take23,
         C::ALL,
         Implemented,
         "an optional status, then a regular expression and destination URL",
@@ -79,7 +79,35 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
 ];
 
 fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    if ctx.node.args.len() != 2 {
+    let two = ctx.node.args.len() == 2;
+    if !ctx.sections.is_empty() {
+        // httpd's checks, in its order: any <Limit> around, then the two-argument form
+        // anywhere per-directory, then the sections the one-argument form may not be in.
+        let within = |names: &[&str]| {
+            names.iter().find_map(|n| {
+                ctx.sections
+                    .iter()
+                    .find(|s| s.name.eq_ignore_ascii_case(n))
+                    .map(|s| s.name.clone())
+            })
+        };
+        if within(&["Limit", "LimitExcept"]).is_some() {
+            return Err("Alias cannot occur within <Limit> or <LimitExcept> section".into());
+        }
+        if two {
+            return Err("Alias cannot occur within directory context".into());
+        }
+        let outer = ["Directory", "DirectoryMatch", "Files", "FilesMatch"];
+        if let Some(s) = within(&outer).or_else(|| within(&["If", "ElseIf", "Else"])) {
+            return Err(format!("Alias cannot occur within <{s}> section"));
+        }
+        // In a <Location>: the file for every URL the section covers, an ap_expr string.
+        let expr = crate::config::expr::parse_string(ctx.arg(0))
+            .map_err(|e| format!("Cannot parse alias expression '{}': {e}", ctx.arg(0)))?;
+        ctx.dir.aliases.push(Arc::new(AliasRule::AliasExpr(expr)));
+        return Ok(());
+    }
+    if !two {
         return Err("Alias must have two arguments when used globally".into());
     }
     let (from, to) = (ctx.arg(0).to_string(), ctx.arg(1).to_string());
@@ -103,6 +131,43 @@ fn is_url(s: &str) -> bool {
     s.split_once("://")
         .is_some_and(|(sch, _)| !sch.is_empty() && sch.bytes().all(|b| b.is_ascii_alphanumeric()))
         || s.starts_with('/')
+}
+
+/// httpd's expression form: a lone target (`[status] target` in a section) is an ap_expr
+/// string evaluated per request, and `gone` alone answers 410 for everything the section (or
+/// server) covers. `None` for the usual `[status] path [url]` forms.
+fn expression_form(ctx: &ApplyCtx<'_>) -> Result<Option<AliasRule>, String> {
+    let a = &ctx.node.args;
+    let first = a[0].to_ascii_lowercase();
+    let status = match first.as_str() {
+        "permanent" => Some(301),
+        "temp" => Some(302),
+        "seeother" => Some(303),
+        "gone" => Some(410),
+        s if s.starts_with(|c: char| c.is_ascii_digit()) => {
+            let n = s.bytes().take_while(u8::is_ascii_digit).count();
+            Some(s[..n].parse().unwrap_or(0))
+        }
+        _ => None,
+    };
+    let in_section = !ctx.sections.is_empty();
+    let target = match (a.len(), status) {
+        (1, Some(410)) => {
+            return Ok(Some(AliasRule::RedirectExpr {
+                status: 410,
+                to: None,
+            }))
+        }
+        (1, None) if in_section => (302, &a[0]),
+        (2, Some(s)) if s != 410 && in_section => (s, &a[1]),
+        _ => return Ok(None),
+    };
+    let to = crate::config::expr::parse_string(target.1)
+        .map_err(|e| format!("Cannot parse redirect expression '{}': {e}", target.1))?;
+    Ok(Some(AliasRule::RedirectExpr {
+        status: target.0,
+        to: Some(to),
+    }))
 }
 
 /// `[status] path [url]` → (status, path, url).
@@ -134,12 +199,16 @@ fn redirect_args(
         }
         [path] if !redirect_like => Ok((status, path.clone(), None)),
         [_, _] => Err("Redirect URL not valid for this status".into()),
-        [_] if redirect_like => Err("URL to redirect to is missing".into()),
+        [_] | [] if redirect_like => Err("URL to redirect to is missing".into()),
         _ => Err("Redirect takes one, two or three arguments, an optional status, then document to be redirected and destination URL".into()),
     }
 }
 
 fn redirect(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if let Some(rule) = expression_form(ctx)? {
+        ctx.dir.aliases.push(Arc::new(rule));
+        return Ok(());
+    }
     let (status, from, to) = redirect_args(ctx, None)?;
     ctx.dir
         .aliases
@@ -164,6 +233,10 @@ fn redirect_permanent(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 }
 
 fn redirect_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if let Some(rule) = expression_form(ctx)? {
+        ctx.dir.aliases.push(Arc::new(rule));
+        return Ok(());
+    }
     let (status, from, to) = redirect_args(ctx, None)?;
     let from = regex::Regex::new(&from)
         .map_err(|_| "Regular expression could not be compiled.".to_string())?;

@@ -38,6 +38,8 @@ pub struct ApplyCtx<'a> {
     pub node: &'a Node,
     /// Where the directive is written: exactly one of the `Contexts` bits.
     pub context: Contexts,
+    /// The per-directory sections around it, outermost first (empty at server level).
+    pub sections: &'a [&'a Node],
     pub global: &'a mut ServerConfig,
     pub server: &'a mut ServerConf,
     pub dir: &'a mut DirConf,

@@ -52,6 +52,9 @@ pub struct Head {
     /// (major, minor); (0, 9) for a request line without a protocol.
     pub version: (u8, u8),
     pub fields: Vec<Field>,
+    /// The request came on an HTTP/2 stream (the head is its HTTP/1.1 rendering, with
+    /// version 2.0): `%{HTTP2}` is `on`.
+    pub h2: bool,
 }
 
 impl Head {
@@ -79,6 +82,17 @@ impl Head {
     /// At least HTTP/1.1 (2.0, 3.0, 1.2 are served as 1.1).
     pub fn is_http11(&self) -> bool {
         self.version >= (1, 1)
+    }
+    /// The protocol the variables name (`SERVER_PROTOCOL`), as httpd's `r->protocol`:
+    /// `HTTP/2.0` over HTTP/2, else the 1.x the request is served as.
+    pub fn protocol(&self) -> &'static str {
+        if self.h2 {
+            "HTTP/2.0"
+        } else if self.is_http11() {
+            "HTTP/1.1"
+        } else {
+            "HTTP/1.0"
+        }
     }
     /// The first field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {

@@ -184,7 +184,7 @@ pub fn process(
         strict: server.http_protocol.strict && config.http_protocol_strict,
     };
     let request_line = format!("{} {} HTTP/2.0", req.method, req.path);
-    let head = match parse_head(&buf, &limits) {
+    let mut head = match parse_head(&buf, &limits) {
         Parsed::Complete(head, _) => head,
         Parsed::Error(e) => {
             return Ok(bare_error(config, server, e.status, &req.method));
@@ -193,6 +193,10 @@ pub fn process(
             return Ok(bare_error(config, server, 400, &req.method));
         }
     };
+    // The request is HTTP/2's: the variables, SetEnvIf's Request_Protocol and the log's %H
+    // say so, as httpd's.
+    head.h2 = true;
+    head.version = (2, 0);
     let outcome = modules::process(config, &head, shared.peer, shared.local, time);
     let mut resp = outcome.response;
     let limit = outcome.limit_request_body;
@@ -231,8 +235,6 @@ pub fn process(
         body_bytes: if req.method == "HEAD" { 0 } else { sent },
         keep_alive: true,
         requests_on_connection: 1,
-        env: &outcome.env,
-        headers_in_override: &outcome.headers_in_override,
         notes: &outcome.notes,
     });
     if req.method == "HEAD" {
