@@ -5,7 +5,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
+
+use nix::sys::socket::MsgFlags;
 use std::time::{Duration, Instant};
 
 use super::{ConnOutcome, Connection, ServeCtx};
@@ -33,12 +35,12 @@ struct Io<'a> {
     blocking: bool,
     /// Set on a TLS connection: every read and write goes through it.
     tls: Option<&'a mut crate::tls::TlsSession>,
-    /// The server's `Timeout` (what SO_RCVTIMEO normally holds).
+    /// The server's `Timeout`: the bound of every blocking read or write.
     timeout: Duration,
     /// The mod_reqtimeout stage running, if any.
     stage: Option<ReadStage>,
-    /// SO_RCVTIMEO was shortened for a stage deadline and must be restored.
-    shortened: bool,
+    /// What SO_RCVTIMEO/SO_SNDTIMEO hold on this socket (kept in the `Connection`).
+    sock: &'a mut super::SockTimeouts,
 }
 
 /// One mod_reqtimeout stage (header or body): a timeout from its start, extended by one
@@ -97,41 +99,63 @@ impl Io<'_> {
         true
     }
 
-    /// Starts (or ends, with `None`) a mod_reqtimeout stage. A shortened SO_RCVTIMEO is put
-    /// back lazily, by the next read that runs without a stage: the usual keep-alive request
-    /// (header stage, no body) then costs one setsockopt instead of two.
+    /// Starts (or ends, with `None`) a mod_reqtimeout stage.
     fn set_stage(&mut self, stage: Option<ReadStage>) {
         self.stage = stage;
     }
 
-    /// Bounds the next read by the stage deadline; false when it has passed.
+    /// Bounds the next blocking read by the stage deadline, else by `Timeout`; false when
+    /// the stage deadline has passed. SO_RCVTIMEO is set only when it differs from what the
+    /// socket holds, and only before a read that may block: a read the engine woke us for
+    /// finds its bytes there (see `read_into`) and sets nothing.
     fn arm(&mut self) -> bool {
-        let Some(st) = self.stage else {
-            if self.shortened {
-                self.shortened = false;
-                let _ = self.stream.set_read_timeout(Some(self.timeout));
+        let want = match self.stage {
+            None => self.timeout,
+            Some(st) => {
+                let now = Instant::now();
+                let deadline = st.deadline();
+                if deadline <= now {
+                    return false;
+                }
+                (deadline - now)
+                    .min(self.timeout)
+                    .max(Duration::from_millis(1))
             }
-            return true;
         };
-        let now = Instant::now();
-        let deadline = st.deadline();
-        if deadline <= now {
-            return false;
-        }
-        let left = deadline - now;
-        if left < self.timeout {
-            self.shortened = true;
-            let _ = self
-                .stream
-                .set_read_timeout(Some(left.max(Duration::from_millis(1))));
-        } else if self.shortened {
-            self.shortened = false;
-            let _ = self.stream.set_read_timeout(Some(self.timeout));
+        if self.sock.rcv != Some(want) {
+            self.sock.rcv = Some(want);
+            let _ = self.stream.set_read_timeout(Some(want));
         }
         true
     }
 
+    /// Puts `Timeout` in SO_SNDTIMEO before a write that may block (once per connection).
+    fn arm_write(&mut self) {
+        if self.sock.snd != Some(self.timeout) {
+            self.sock.snd = Some(self.timeout);
+            let _ = self.stream.set_write_timeout(Some(self.timeout));
+        }
+    }
+
     fn read_into(&mut self, buf: &mut Vec<u8>, may_park: bool) -> ReadResult {
+        if self.tls.is_none() {
+            // First without blocking, whatever the socket's mode: the engine usually hands
+            // over a readable connection, and then no timeout needs arming.
+            loop {
+                match super::sys::recv_append(self.stream, buf, PLAIN_READ, libc::MSG_DONTWAIT) {
+                    Ok(0) => return ReadResult::Eof,
+                    Ok(n) => {
+                        if let Some(st) = &mut self.stage {
+                            st.bytes += n as u64;
+                        }
+                        return ReadResult::Data;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(_) => return ReadResult::Error,
+                }
+            }
+        }
         loop {
             if !self.arm() {
                 return ReadResult::TimedOut;
@@ -139,7 +163,7 @@ impl Io<'_> {
             let r = match self.tls.as_deref_mut() {
                 Some(t) => tls_read_append(t, self.stream, buf),
                 // Plain: straight into the buffer's spare room, nothing zeroed first.
-                None => super::sys::read_append(self.stream, buf, PLAIN_READ),
+                None => super::sys::recv_append(self.stream, buf, PLAIN_READ, 0),
             };
             match r {
                 Ok(0) => return ReadResult::Eof,
@@ -168,6 +192,27 @@ impl Io<'_> {
     }
 
     fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
+        if self.tls.is_none() {
+            // Most responses fit the socket buffer: one non-blocking send, no timeout set.
+            loop {
+                match nix::sys::socket::send(
+                    self.stream.as_raw_fd(),
+                    data,
+                    MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
+                ) {
+                    Ok(n) if n == data.len() => return Ok(()),
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(n) => {
+                        data = &data[n..];
+                        break;
+                    }
+                    Err(nix::errno::Errno::EINTR) => {}
+                    Err(nix::errno::Errno::EAGAIN) => break,
+                    Err(e) => return Err(io::Error::from(e)),
+                }
+            }
+        }
+        self.arm_write();
         while !data.is_empty() {
             let r = match self.tls.as_deref_mut() {
                 Some(t) => t.write(self.stream, data),
@@ -202,6 +247,7 @@ impl Io<'_> {
     }
 
     fn send_file(&mut self, file: &std::fs::File, offset: u64, len: u64) -> io::Result<()> {
+        self.arm_write();
         if self.tls.is_some() {
             // No sendfile through TLS: read and encrypt in chunks.
             let mut buf = vec![0u8; INLINE_BODY as usize];
@@ -281,7 +327,11 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 .map_or(timeout, |s| Duration::from_secs(s.timeout.into()));
             ctx.observer.state(WorkerState::BusyRead);
             match crate::tls::handshake(&conn.stream, port, hs) {
-                Ok(s) => conn.tls = Some(Box::new(s)),
+                Ok(s) => {
+                    conn.tls = Some(Box::new(s));
+                    // The handshake left its own socket timeouts behind.
+                    conn.sock_timeouts = Default::default();
+                }
                 Err(e) => {
                     tracing::debug!("{}: {e}", conn.peer);
                     return ConnOutcome::Close;
@@ -292,7 +342,9 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             }
         } else if crate::proto::h2::direct_allowed(config, default_server) {
             use crate::proto::h2::Preface;
-            match crate::proto::h2::sees_preface(&conn.stream, timeout) {
+            let preface = crate::proto::h2::sees_preface(&conn.stream, timeout);
+            conn.sock_timeouts = Default::default(); // it may have set SO_RCVTIMEO
+            match preface {
                 Preface::Http2 => return crate::proto::h2::serve(conn, ctx),
                 Preface::Other => {}
                 Preface::NotYet => return ConnOutcome::KeepAlive,
@@ -326,15 +378,12 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         requests_served,
         tls,
         keep_alive_timeout,
+        sock_timeouts,
     } = conn;
     let (peer, local) = (*peer, *local);
     let default_server = modules::vhost::default_for(config, &local);
     let limits = limits_for(config, default_server);
     let timeout = default_server.timeout.max(Duration::from_millis(1));
-    if *requests_served == 0 {
-        let _ = stream.set_read_timeout(Some(timeout));
-        let _ = stream.set_write_timeout(Some(timeout));
-    }
     // mod_reqtimeout: the header stage runs from now (the connection start, or the first
     // byte of a keep-alive request, which is what woke the engine).
     let reqtimeout = config.modules.contains(&"reqtimeout");
@@ -346,8 +395,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         tls: tls.as_deref_mut(),
         timeout,
         stage: None,
-        // An earlier drive may have left a stage's shorter SO_RCVTIMEO on the socket.
-        shortened: reqtimeout && *requests_served > 0,
+        sock: sock_timeouts,
     };
     let rrt = default_server.request_read_timeout.with_defaults();
     let header_stage = |at: Instant| {
@@ -1161,21 +1209,44 @@ fn read_exact_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> io::Resul
 
 /// Lingering close (httpd's `ap_lingering_close`): shut down the write side, then read and
 /// drop input until EOF, an error, 2 s without data, or 30 s in total (2 s when `short`).
+/// Works on a blocking or non-blocking socket alike: each read is a non-blocking recv and the
+/// waits are poll(2), so no socket mode or SO_RCVTIMEO is set. When the client has already
+/// closed (common after `Connection: close`), this costs shutdown and one recv.
 pub fn lingering_close(stream: &TcpStream, short: bool) {
-    let _ = stream.shutdown(std::net::Shutdown::Write);
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+    use nix::sys::socket::{recv, MsgFlags};
+    use std::os::fd::AsRawFd;
+
+    const PER_READ: Duration = Duration::from_secs(2);
+    if stream.shutdown(std::net::Shutdown::Write).is_err() {
+        return;
+    }
     let total = if short {
-        Duration::from_secs(2)
+        PER_READ
     } else {
         Duration::from_secs(30)
     };
-    let start = Instant::now();
-    let mut buf = [0u8; 4096];
-    while start.elapsed() < total {
-        match (&*stream).read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    let deadline = Instant::now() + total;
+    let mut buf = [0u8; 512];
+    loop {
+        match recv(stream.as_raw_fd(), &mut buf, MsgFlags::MSG_DONTWAIT) {
+            Ok(0) => return,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => continue,
+            Err(nix::errno::Errno::EAGAIN) => {}
+            Err(_) => return,
+        }
+        let left = deadline
+            .saturating_duration_since(Instant::now())
+            .min(PER_READ);
+        if left.is_zero() {
+            return;
+        }
+        let ms = PollTimeout::try_from(left.as_millis() as i32).unwrap_or(PollTimeout::MAX);
+        let mut fds = [PollFd::new(stream.as_fd(), PollFlags::POLLIN)];
+        match poll(&mut fds, ms) {
+            Ok(0) => return,
+            Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+            Err(_) => return,
         }
     }
 }

@@ -70,6 +70,16 @@ pub struct Connection {
     /// The KeepAliveTimeout of the virtual host that answered the last request (set by the
     /// driver with each response that keeps the connection open); `None` before any.
     pub keep_alive_timeout: Option<std::time::Duration>,
+    /// What the driver last put in SO_RCVTIMEO/SO_SNDTIMEO, so that it sets them only when
+    /// a read or write may block and the value differs (`None`: unknown, set before use).
+    pub sock_timeouts: SockTimeouts,
+}
+
+/// The socket timeouts as the driver last set them (see `Connection::sock_timeouts`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SockTimeouts {
+    pub rcv: Option<std::time::Duration>,
+    pub snd: Option<std::time::Duration>,
 }
 
 impl Connection {
@@ -82,6 +92,7 @@ impl Connection {
             requests_served: 0,
             tls: None,
             keep_alive_timeout: None,
+            sock_timeouts: SockTimeouts::default(),
         }
     }
 

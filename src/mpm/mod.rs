@@ -3,8 +3,7 @@
 //! a keep-alive connection, lingering close. Every engine calls the same connection driver and
 //! acts on the `ConnOutcome` it returns; none knows HTTP.
 
-use std::io::Read;
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -31,10 +30,6 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_CHILDSICK: i32 = 7;
 /// Child exit status for an error that must bring the server down (APEXIT_CHILDFATAL).
 pub const EXIT_CHILDFATAL: i32 = 15;
-
-/// httpd's limits on lingering close: at most 30 s in all, 2 s per read.
-const MAX_SECS_TO_LINGER: Duration = Duration::from_secs(30);
-const SECONDS_TO_LINGER: Duration = Duration::from_secs(2);
 
 /// Everything a child needs, handed over by the supervisor right after fork.
 pub struct ChildCtx {
@@ -162,25 +157,6 @@ fn wait_request(stream: &TcpStream, pod: &PodWatch<'_>, timeout: Duration) -> bo
     }
 }
 
-/// httpd's lingering close for a blocking engine: stop sending, then read and discard what
-/// the client still sends (2 s per read, 30 s in all) so it sees our response, not a reset.
-pub fn lingering_close(stream: &TcpStream) {
-    if stream.shutdown(Shutdown::Write).is_err() {
-        return;
-    }
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(SECONDS_TO_LINGER));
-    let start = Instant::now();
-    let mut buf = [0u8; 512];
-    let mut s = stream;
-    while start.elapsed() < MAX_SECS_TO_LINGER {
-        match s.read(&mut buf) {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
-        }
-    }
-}
-
 /// Serves one connection to the end in the calling thread (prefork and worker): drive, wait
 /// in place on keep-alive (`K`) up to the KeepAliveTimeout of the virtual host that answered
 /// last, lingering close (`C`).
@@ -225,7 +201,7 @@ pub fn serve_blocking(
             }
             ConnOutcome::Linger => {
                 slot.set_state(WorkerState::Closing);
-                lingering_close(&conn.stream);
+                crate::conn::lingering_close(&conn.stream, false);
                 break;
             }
             ConnOutcome::Close => break,
@@ -233,12 +209,20 @@ pub fn serve_blocking(
     }
 }
 
-/// A new `Connection` for an accepted socket, in blocking mode.
-pub fn new_connection(stream: TcpStream) -> Option<Connection> {
-    let peer = stream.peer_addr().ok()?;
-    let local = stream.local_addr().ok()?;
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_nodelay(true);
+/// A new `Connection` for a socket `accept` returned with the client's address `peer`.
+/// `local` is the listener's own address when it is bound to one IP (see `known_local`):
+/// then no getsockname is needed. Nothing else is set per connection: on Linux accept4(2)
+/// returns a blocking socket whatever the listener's mode, and TCP_NODELAY is inherited from
+/// the listener, which `listen::Listener::open` sets (httpd counts on the same inheritance).
+pub fn new_connection(
+    stream: TcpStream,
+    peer: SocketAddr,
+    local: Option<SocketAddr>,
+) -> Option<Connection> {
+    let local = match local {
+        Some(l) => l,
+        None => stream.local_addr().ok()?,
+    };
     Some(Connection {
         stream,
         peer,
@@ -247,7 +231,17 @@ pub fn new_connection(stream: TcpStream) -> Option<Connection> {
         requests_served: 0,
         tls: None,
         keep_alive_timeout: None,
+        sock_timeouts: Default::default(),
     })
+}
+
+/// Per listener, its address when bound to a single IP (every connection it accepts has that
+/// local address), `None` for a wildcard (`Listen 80`), where getsockname tells.
+pub fn known_local(listeners: &[TcpListener]) -> Vec<Option<SocketAddr>> {
+    listeners
+        .iter()
+        .map(|l| l.local_addr().ok().filter(|a| !a.ip().is_unspecified()))
+        .collect()
 }
 
 /// True for accept errors that mean "try again", not "this child is broken".

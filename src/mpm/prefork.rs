@@ -54,6 +54,7 @@ pub fn child_main(mut ctx: ChildCtx) -> i32 {
         return EXIT_CHILDSICK;
     }
 
+    let local = super::known_local(&ctx.listeners);
     let die = Cell::new(false);
     // The pipe of death is read when epoll reports it and during keep-alive waits, not
     // before every request (a syscall per request saved).
@@ -83,13 +84,14 @@ pub fn child_main(mut ctx: ChildCtx) -> i32 {
                 }
                 continue;
             }
-            let Some(listener) = ctx.listeners.get(ev.data() as usize) else {
+            let i = ev.data() as usize;
+            let Some(listener) = ctx.listeners.get(i) else {
                 continue;
             };
             match listener.accept() {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     served += 1;
-                    if let Some(conn) = new_connection(stream) {
+                    if let Some(conn) = new_connection(stream, peer, local[i]) {
                         serve_blocking(
                             conn,
                             &ctx.config,

@@ -175,6 +175,7 @@ fn listener_loop(ctx: &mut ChildCtx, shared: &Shared, threads: usize) -> i32 {
     {
         return EXIT_CHILDSICK;
     }
+    let local = super::known_local(&ctx.listeners);
     let max = ctx.max_connections();
     let mut accepted: u64 = 0;
     let mut events = [EpollEvent::empty(); 8];
@@ -213,13 +214,14 @@ fn listener_loop(ctx: &mut ChildCtx, shared: &Shared, threads: usize) -> i32 {
                 }
                 continue;
             }
-            let Some(l) = ctx.listeners.get(ev.data() as usize) else {
+            let i = ev.data() as usize;
+            let Some(l) = ctx.listeners.get(i) else {
                 continue;
             };
             match l.accept() {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     accepted += 1;
-                    if let Some(conn) = new_connection(stream) {
+                    if let Some(conn) = new_connection(stream, peer, local[i]) {
                         let mut q = shared.lock();
                         if q.items.len() < threads {
                             q.items.push_back(conn);

@@ -253,12 +253,18 @@ impl Shared {
         }
         t.serial += 1;
         let serial = t.serial;
-        t.queues.push(kind, timeout, now, idx, serial);
         t.slots[idx] = Some(Parked {
             conn,
             kind,
             serial,
             since: now,
+        });
+        let Table { queues, slots, .. } = &mut *t;
+        queues.push(kind, timeout, now, (idx, serial), |i, s| {
+            slots
+                .get(i)
+                .and_then(|p| p.as_ref())
+                .is_some_and(|p| p.serial == s)
         });
         let wake = t.next_wake.is_some_and(|w| now + timeout < w);
         drop(t);
@@ -413,6 +419,8 @@ struct Listener {
     threads: usize,
     factor: usize,
     accepted: u64,
+    /// Per listener, its address when bound to one IP (`super::known_local`).
+    local: Vec<Option<std::net::SocketAddr>>,
     dying: bool,
     /// After a resource error from accept (EMFILE, ENFILE, ENOBUFS …): no accept before this
     /// instant, then retry even without a new edge on the listener (the queued connections
@@ -500,6 +508,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
     }
     let factor = (ctx.config.mpm_config.async_request_worker_factor.floor() as usize).max(1);
     let n = ctx.listeners.len();
+    let local = super::known_local(&ctx.listeners);
     let mut l = Listener {
         ctx,
         shared: shared.clone(),
@@ -509,6 +518,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         threads,
         factor,
         accepted: 0,
+        local,
         dying: false,
         accept_backoff: None,
         ready: Vec::new(),
@@ -743,9 +753,9 @@ impl Listener {
                 return;
             };
             match self.ctx.listeners[i].accept() {
-                Ok((stream, _)) => {
+                Ok((stream, peer)) => {
                     self.accepted += 1;
-                    if let Some(conn) = new_connection(stream) {
+                    if let Some(conn) = new_connection(stream, peer, self.local[i]) {
                         // A worker gets it once its first bytes are there, not before: a
                         // client slow to send its request holds no thread meanwhile.
                         self.shared.connections.fetch_add(1, Ordering::AcqRel);

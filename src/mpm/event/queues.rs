@@ -42,7 +42,20 @@ pub struct TimeoutQueues {
 }
 
 impl TimeoutQueues {
-    pub fn push(&mut self, kind: Kind, timeout: Duration, now: Instant, idx: usize, serial: u64) {
+    /// Queues `(idx, serial)` to expire `timeout` after `now`. `is_live` says whether an
+    /// entry still stands for a parked connection; it is asked when stale entries have piled
+    /// up (a busy keep-alive connection leaves one per request until its deadline, so without
+    /// this a queue would grow with the request rate times the timeout, not with the
+    /// connections). Such a queue is compacted: O(1) per push amortized.
+    pub fn push(
+        &mut self,
+        kind: Kind,
+        timeout: Duration,
+        now: Instant,
+        (idx, serial): (usize, u64),
+        is_live: impl Fn(usize, u64) -> bool,
+    ) {
+        let live = self.counts[kind.index()] + 1;
         let q = match self
             .queues
             .iter_mut()
@@ -59,7 +72,13 @@ impl TimeoutQueues {
             }
         };
         q.entries.push_back((now + timeout, idx, serial));
-        self.counts[kind.index()] += 1;
+        self.counts[kind.index()] = live;
+        if q.entries.len() > 2 * live + 64 {
+            q.entries.retain(|e| is_live(e.1, e.2));
+            if q.entries.capacity() > 4 * q.entries.len() + 256 {
+                q.entries.shrink_to(2 * q.entries.len() + 64);
+            }
+        }
     }
 
     /// A connection of `kind` left its queue early (its entry becomes stale).
@@ -101,9 +120,23 @@ mod tests {
     fn fifo_per_timeout_and_earliest_first() {
         let mut q = TimeoutQueues::default();
         let t0 = Instant::now();
-        q.push(Kind::KeepAlive, Duration::from_secs(5), t0, 1, 1);
-        q.push(Kind::KeepAlive, Duration::from_secs(1), t0, 2, 2);
-        q.push(Kind::Linger, Duration::from_secs(2), t0, 3, 3);
+        q.push(
+            Kind::KeepAlive,
+            Duration::from_secs(5),
+            t0,
+            (1, 1),
+            |_, _| true,
+        );
+        q.push(
+            Kind::KeepAlive,
+            Duration::from_secs(1),
+            t0,
+            (2, 2),
+            |_, _| true,
+        );
+        q.push(Kind::Linger, Duration::from_secs(2), t0, (3, 3), |_, _| {
+            true
+        });
         assert_eq!(q.len(Kind::KeepAlive), 2);
         assert_eq!(q.next_deadline(), Some(t0 + Duration::from_secs(1)));
         assert_eq!(q.pop_expired(t0), None);
@@ -118,10 +151,40 @@ mod tests {
     }
 
     #[test]
+    fn stale_entries_do_not_pile_up() {
+        // One connection re-parked a million times: the queue stays small.
+        let mut q = TimeoutQueues::default();
+        let t0 = Instant::now();
+        let ka = Duration::from_secs(60);
+        for serial in 1..=1_000_000u64 {
+            if serial > 1 {
+                q.forget(Kind::KeepAlive);
+            }
+            q.push(Kind::KeepAlive, ka, t0, (0, serial), |_, s| s == serial);
+            assert!(q.queues[0].entries.len() <= 2 * 1 + 64 + 1);
+        }
+        assert!(q.queues[0].entries.capacity() < 1024);
+        assert_eq!(q.len(Kind::KeepAlive), 1);
+        // the live entry survived compaction (stale ones still come out first)
+        let mut out = vec![];
+        while let Some(e) = q.pop_expired(t0 + Duration::from_secs(61)) {
+            out.push(e);
+        }
+        assert!(out.len() <= 67, "{}", out.len());
+        assert_eq!(out.last(), Some(&(0, 1_000_000)));
+    }
+
+    #[test]
     fn forget_keeps_counts_right() {
         let mut q = TimeoutQueues::default();
         let t0 = Instant::now();
-        q.push(Kind::WriteCompletion, Duration::from_secs(1), t0, 7, 9);
+        q.push(
+            Kind::WriteCompletion,
+            Duration::from_secs(1),
+            t0,
+            (7, 9),
+            |_, _| true,
+        );
         q.forget(Kind::WriteCompletion);
         assert_eq!(q.len(Kind::WriteCompletion), 0);
         // the stale entry still comes out, for the caller to skip by serial

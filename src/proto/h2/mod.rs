@@ -61,12 +61,24 @@ pub enum Preface {
 /// Peeks at a fresh cleartext connection without consuming anything. A blocking socket waits
 /// up to `timeout` for the first bytes; a non-blocking one answers `NotYet` at once.
 pub fn sees_preface(stream: &TcpStream, timeout: Duration) -> Preface {
-    let _ = stream.set_read_timeout(Some(timeout));
+    use nix::sys::socket::{recv, MsgFlags};
+    use std::os::fd::AsRawFd;
     let mut buf = [0u8; 24];
+    // The first bytes are usually there already: one non-blocking peek, no timeout to set.
+    let mut flags = MsgFlags::MSG_PEEK | MsgFlags::MSG_DONTWAIT;
     let start = std::time::Instant::now();
     // Bounded: a client trickling fewer than 4 bytes is given the server Timeout.
     for _ in 0..1000 {
-        let n = match stream.peek(&mut buf) {
+        let peeked = recv(stream.as_raw_fd(), &mut buf, flags).map_err(std::io::Error::from);
+        if flags.contains(MsgFlags::MSG_DONTWAIT)
+            && matches!(&peeked, Err(e) if e.kind() == std::io::ErrorKind::WouldBlock)
+        {
+            // From here on as the socket's mode says, within `timeout`.
+            flags = MsgFlags::MSG_PEEK;
+            let _ = stream.set_read_timeout(Some(timeout));
+            continue;
+        }
+        let n = match peeked {
             Ok(0) => return Preface::Gone,
             Ok(n) => n,
             Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
