@@ -161,7 +161,7 @@ mod tests {
                 q.forget(Kind::KeepAlive);
             }
             q.push(Kind::KeepAlive, ka, t0, (0, serial), |_, s| s == serial);
-            assert!(q.queues[0].entries.len() <= 2 * 1 + 64 + 1);
+            assert!(q.queues[0].entries.len() <= 2 + 64 + 1); // 2 x one live, +64, +the push
         }
         assert!(q.queues[0].entries.capacity() < 1024);
         assert_eq!(q.len(Kind::KeepAlive), 1);
