@@ -59,6 +59,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 dir: req.dir.clone(),
                 env: req.env.clone(),
                 time: req.time,
+                received_us: req.received_us,
                 prev_status: req.prev_status,
                 headers_in_override: req.headers_in_override.clone(),
                 proxy_target: None,

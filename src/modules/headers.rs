@@ -1,9 +1,14 @@
 //! mod_headers: `Header` (response) and `RequestHeader` rules, with `always`/`onsuccess`,
-//! `env=[!]var` conditions and the `%{VAR}e` / `%{Name}i` / `%t` / `%D` value formats.
+//! `env=[!]var` conditions and httpd's value format tags (`format_value`).
 
 use super::request::{HeaderName, Request, Response};
 use crate::config::dir::{HeaderAction, HeaderRule};
 
+/// A header value with httpd's mod_headers format tags expanded: `%%`, `%t` and `%D` (the
+/// request's arrival and the time since, in microseconds), `%l` (load averages), `%i` / `%b`
+/// (idle and busy workers on the scoreboard), `%{VAR}e` (environment), `%{VAR}s` (TLS
+/// variables). A tag may carry a `{…}` argument; only `e` and `s` use it. The config check
+/// (`config::directives::headers::check_format`) refused every other tag.
 fn format_value(v: &str, req: &Request<'_>) -> String {
     if !v.contains('%') {
         return v.to_string();
@@ -13,31 +18,77 @@ fn format_value(v: &str, req: &Request<'_>) -> String {
     while let Some(i) = rest.find('%') {
         out.push_str(&rest[..i]);
         rest = &rest[i + 1..];
-        if let Some(r) = rest.strip_prefix('%') {
-            out.push('%');
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix('{') {
-            let Some(end) = r.find('}') else { break };
-            let name = &r[..end];
-            let kind = r[end + 1..].chars().next().unwrap_or(' ');
-            match kind {
-                'e' => out.push_str(req.env_var(name).unwrap_or("(null)")),
-                'i' => out.push_str(req.header_in(name).unwrap_or("(null)")),
-                _ => {}
+        let (arg, tag, after) = match split_tag(rest) {
+            Some(t) => t,
+            None => {
+                // A `%` that ends the value is kept as it is, as httpd does.
+                out.push('%');
+                break;
             }
-            rest = &r[end + 1 + kind.len_utf8().min(r.len() - end - 1)..];
-        } else if let Some(r) = rest.strip_prefix('t') {
-            out.push_str(&format!("t={}000000", req.time));
-            rest = r;
-        } else if let Some(r) = rest.strip_prefix('D') {
-            out.push_str("D=0");
-            rest = r;
-        } else {
-            out.push('%');
+        };
+        rest = after;
+        use std::fmt::Write;
+        match tag {
+            '%' => out.push('%'),
+            't' => {
+                let _ = write!(out, "t={}", req.received_us);
+            }
+            'D' => {
+                let d = crate::scoreboard::now_micros().saturating_sub(req.received_us);
+                let _ = write!(out, "D={d}");
+            }
+            'l' => {
+                let [a, b, c] = super::status::load_average();
+                let _ = write!(out, "l={a:.2}/{b:.2}/{c:.2}");
+            }
+            'i' | 'b' => {
+                let (idle, busy) = workers_idle_busy();
+                let _ = write!(out, "{tag}={}", if tag == 'i' { idle } else { busy });
+            }
+            'e' => out.push_str(req.env_var(arg).unwrap_or("(null)")),
+            's' => out.push_str(&ssl_var(req, arg).unwrap_or_else(|| "(null)".into())),
+            _ => {}
         }
     }
     out.push_str(rest);
     out
+}
+
+/// Splits `rest` (what follows a `%`) into the tag's `{argument}`, its letter and what
+/// follows; `None` when nothing follows the `%`.
+pub(crate) fn split_tag(rest: &str) -> Option<(&str, char, &str)> {
+    let (arg, r) = match rest.strip_prefix('{') {
+        Some(r) => match r.find('}') {
+            Some(end) => (&r[..end], &r[end + 1..]),
+            None => ("", r),
+        },
+        None => ("", rest),
+    };
+    let tag = r.chars().next()?;
+    Some((arg, tag, &r[tag.len_utf8()..]))
+}
+
+/// Idle and busy workers as mod_status counts them (httpd's `ap_get_sload`); zeros without
+/// a scoreboard (`-X`).
+fn workers_idle_busy() -> (u32, u32) {
+    let Some(sb) = super::status::scoreboard() else {
+        return (0, 0);
+    };
+    let snap = sb.snapshot();
+    let s = super::status::Summary::from_snapshot(
+        &snap,
+        false,
+        &super::status::CpuTimes::default(),
+        crate::scoreboard::now_micros(),
+    );
+    (s.idle, s.busy)
+}
+
+/// mod_ssl's variables as mod_headers' `%{VAR}s` sees them: `HTTPS` is `on` over TLS;
+/// anything else, or any variable without TLS, is unset.
+fn ssl_var(req: &Request<'_>, name: &str) -> Option<String> {
+    let tls = req.config.tls.port_for(req.local).is_some();
+    (tls && name.eq_ignore_ascii_case("HTTPS")).then(|| "on".to_string())
 }
 
 fn applies(rule: &HeaderRule, req: &Request<'_>) -> bool {

@@ -339,6 +339,7 @@ pub fn process_observed<'c>(
         dir: Arc::new(server.dir.clone()),
         env: Vec::new(),
         time,
+        received_us: crate::scoreboard::now_micros(),
         prev_status: None,
         headers_in_override: Vec::new(),
         proxy_target: None,

@@ -236,6 +236,8 @@ pub struct Request<'a> {
     pub env: Vec<(String, String)>,
     /// When the request arrived (seconds since the epoch).
     pub time: u64,
+    /// When the request arrived, in microseconds since the epoch (mod_headers' `%t`, `%D`).
+    pub received_us: u64,
     /// Set on the internal redirect to an ErrorDocument: the original status.
     pub prev_status: Option<u16>,
     /// Extra request headers added by `RequestHeader` (set/append/unset are applied here).

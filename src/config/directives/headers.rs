@@ -66,6 +66,9 @@ fn parse(ctx: &ApplyCtx<'_>, response: bool) -> Result<HeaderRule, String> {
             None => return Err("Header requires three arguments".into()),
         },
     };
+    if !matches!(action, HeaderAction::Edit | HeaderAction::EditAll) {
+        check_format(&value)?;
+    }
     let mut edit = None;
     let mut rest = rest;
     if matches!(action, HeaderAction::Edit | HeaderAction::EditAll) {
@@ -115,5 +118,24 @@ fn header(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 fn request_header(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     let r = parse(ctx, false)?;
     ctx.dir.request_headers.push(Arc::new(r));
+    Ok(())
+}
+
+/// Refuses a value with a format tag httpd's mod_headers does not know, with its wording.
+pub fn check_format(value: &str) -> Result<(), String> {
+    let mut rest = value;
+    while let Some(i) = rest.find('%') {
+        rest = &rest[i + 1..];
+        let Some((_, tag, after)) = crate::modules::headers::split_tag(rest) else {
+            return Ok(()); // a `%` at the end stays literal
+        };
+        if rest.starts_with('{') && !rest.contains('}') {
+            return Err("Unrecognized header format %".into());
+        }
+        if !matches!(tag, '%' | 't' | 'D' | 'l' | 'i' | 'b' | 'e' | 's') {
+            return Err(format!("Unrecognized header format %{tag}"));
+        }
+        rest = after;
+    }
     Ok(())
 }
