@@ -330,7 +330,7 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
     ws.stop();
 }
 
-fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'_>, job: Job) {
+fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, job: Job) {
     let Job {
         mut conn,
         registered,

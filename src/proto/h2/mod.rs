@@ -181,10 +181,17 @@ fn take_over(
         timeout: server.timeout,
         serial,
     };
+    let slot = ctx.observer.slot();
+    let protocol: &[u8] = if tls.is_some() { b"h2" } else { b"h2c" };
+    if let Some(slot) = &slot {
+        slot.h2_connection(protocol);
+    }
     let shared = Arc::new(glue::Shared {
         config: config.clone(),
         peer,
         local,
+        slot,
+        protocol,
     });
     ctx.observer.state(crate::scoreboard::WorkerState::BusyRead);
     let _ = stream.set_read_timeout(None);
