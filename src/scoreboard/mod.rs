@@ -957,6 +957,109 @@ mod tests {
     }
 
     #[test]
+    fn h2_streams_read_busy_while_served_and_never_underflow() {
+        let sb = Scoreboard::create(1, 2, None).unwrap();
+        sb.claim(0, 7, 0, 2);
+        let w = sb.slot(0, 0);
+        w.start(7, 7, 0);
+        let state = || sb.worker(0, 0).state();
+        assert_eq!(state(), WorkerState::Ready);
+        let a = w.h2_stream();
+        let b = w.h2_stream();
+        assert_eq!(state(), WorkerState::BusyWrite);
+        // The slot's thread waits or reads meanwhile: still W; its own busy states show.
+        for (own, shown) in [
+            (WorkerState::BusyKeepalive, WorkerState::BusyWrite),
+            (WorkerState::BusyRead, WorkerState::BusyWrite),
+            (WorkerState::Closing, WorkerState::Closing),
+            (WorkerState::Graceful, WorkerState::Graceful),
+            (WorkerState::Ready, WorkerState::BusyWrite),
+        ] {
+            w.set_state(own);
+            assert_eq!(state(), shown, "{own:?}");
+        }
+        drop(a);
+        assert_eq!(state(), WorkerState::BusyWrite);
+        drop(b);
+        assert_eq!(state(), WorkerState::Ready);
+        assert_eq!(sb.slot(0, 1).record().state(), WorkerState::Starting);
+        // A stream outliving a reset of its slot must not wrap the count to "busy for ever".
+        let c = w.h2_stream();
+        w.start(7, 7, 0);
+        drop(c);
+        assert_eq!(state(), WorkerState::Ready);
+        let d = w.h2_stream();
+        assert_eq!(state(), WorkerState::BusyWrite);
+        drop(d);
+        assert_eq!(state(), WorkerState::Ready);
+    }
+
+    #[test]
+    fn h2_requests_show_and_count() {
+        let sb = Scoreboard::create(1, 1, None).unwrap();
+        sb.claim(0, 7, 0, 1);
+        let w = sb.slot(0, 0);
+        w.start(7, 7, 0);
+        w.connection(&"127.0.0.1:5555".parse().unwrap());
+        w.h2_connection(b"h2");
+        assert_eq!(sb.snapshot().processes[0].workers[0].protocol, "h2");
+        w.h2_request_start(b"GET /a HTTP/2.0", "b.test:8443", b"203.0.113.9", b"h2");
+        w.h2_request_done(std::time::Duration::from_micros(1500), 5000);
+        w.h2_request_done(std::time::Duration::from_micros(500), 0);
+        let s = sb.snapshot();
+        let ws = &s.processes[0].workers[0];
+        assert_eq!(ws.request, "GET /a HTTP/2.0");
+        assert_eq!(ws.client, "203.0.113.9");
+        assert_eq!(ws.vhost, "b.test:8443");
+        assert_eq!(ws.protocol, "h2");
+        assert_eq!(
+            (ws.access_count, ws.my_access_count, ws.conn_count),
+            (2, 2, 2)
+        );
+        assert_eq!((ws.bytes_served, ws.duration), (5000, 2000));
+        assert_eq!(s.totals(), (2, 5000));
+    }
+
+    #[test]
+    fn two_writers_never_tear_text() {
+        // An h2 stream and the slot's own thread write the same slot: a reader sees one
+        // writer's (client, request) pair whole, never a mix.
+        let sb = std::sync::Arc::new(Scoreboard::create(1, 1, None).unwrap());
+        let pairs: [(&[u8], &[u8]); 2] = [
+            (
+                b"203.0.113.111",
+                b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/2.0",
+            ),
+            (b"10.2.2.2", b"POST /b HTTP/1.1"),
+        ];
+        let writers: Vec<_> = pairs
+            .iter()
+            .map(|&(client, line)| {
+                let sb = sb.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..100_000 {
+                        sb.slot(0, 0).request_start(line, "h", Some(client));
+                    }
+                })
+            })
+            .collect();
+        while writers.iter().any(|w| !w.is_finished()) {
+            let w = sb.worker(0, 0);
+            let [client, request, _, _] = w.read_text();
+            assert!(
+                (client.is_empty() && request.is_empty())
+                    || pairs
+                        .iter()
+                        .any(|(c, r)| client.as_bytes() == *c && request.as_bytes() == *r),
+                "torn: {client} / {request}"
+            );
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
+    }
+
+    #[test]
     fn reset_keeps_limits_and_clears_counters() {
         let sb = Scoreboard::create(2, 2, None).unwrap();
         sb.slot(0, 1).request_done(10);
