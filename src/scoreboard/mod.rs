@@ -630,7 +630,8 @@ impl Scoreboard {
     }
 }
 
-/// The writer handle of one worker slot; implements the driver's `ConnObserver`.
+/// The writer handle of one worker slot; the engines' (`'static`) ones are the driver's
+/// `ConnObserver`.
 #[derive(Clone, Copy)]
 pub struct WorkerSlot<'a> {
     rec: &'a WorkerRecord,

@@ -258,6 +258,7 @@ pub fn process(
     };
     let sent = body_len(&out.body);
     let body_bytes = if req.method == "HEAD" { 0 } else { sent };
+    let duration = started.elapsed();
     modules::log_request(&LogRecord {
         request_line: request_line.as_bytes(),
         status: out.status,
@@ -268,7 +269,7 @@ pub fn process(
         server: outcome.server,
         head: Some(&head),
         time,
-        duration: started.elapsed(),
+        duration,
         response: None,
         body_bytes,
         keep_alive: true,
@@ -277,7 +278,7 @@ pub fn process(
     });
     // Counted when logged, as httpd does (the body may still be on its way).
     if let Some(slot) = &shared.slot {
-        slot.h2_request_done(started.elapsed(), body_bytes);
+        slot.h2_request_done(duration, body_bytes);
     }
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
