@@ -13,7 +13,8 @@
 //! use their main connection's handle the same way), which in worker and event is by then
 //! serving other connections. So the counters are added to, never stored; the text is
 //! written under the sequence counter taken with a compare-and-swap; and a stream in
-//! progress is counted in `h2_streams` instead of being written to the slot's state.
+//! progress is counted in `h2_streams` instead of being written to the slot's state
+//! (`state` folds it in for display, `own_state` is the thread's, for maintenance).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -235,8 +236,7 @@ impl WorkerRecord {
     /// waiting (`_`, `K`) or reading (`R`: prefork's HTTP/2 connection between streams)
     /// while HTTP/2 streams are served for it reads as `W`, as httpd's busy main connection.
     pub fn state(&self) -> WorkerState {
-        let own = WorkerState::from_byte(self.status.load(Ordering::Relaxed));
-        match own {
+        match self.own_state() {
             WorkerState::Ready | WorkerState::BusyRead | WorkerState::BusyKeepalive
                 if self.h2_streams.load(Ordering::Relaxed) > 0 =>
             {
@@ -244,6 +244,13 @@ impl WorkerRecord {
             }
             s => s,
         }
+    }
+
+    /// The state the slot's thread set, without its HTTP/2 streams: what maintenance counts
+    /// as idle capacity (under worker and event the thread is free for new connections while
+    /// the h2 runtime serves the streams it handed over).
+    pub fn own_state(&self) -> WorkerState {
+        WorkerState::from_byte(self.status.load(Ordering::Relaxed))
     }
 
     pub fn set_state(&self, state: WorkerState) {

@@ -851,7 +851,7 @@ impl Listener {
         // needs one); they show `G` meanwhile.
         for t in 0..self.threads {
             let w = self.ctx.scoreboard.worker(self.ctx.slot, t);
-            if w.state() == WorkerState::Ready {
+            if w.own_state() == WorkerState::Ready {
                 w.set_state(WorkerState::Graceful);
             }
         }
