@@ -93,6 +93,14 @@ pub const NOTES: &[(&str, &str)] = &[
          `%f` are its URL and file",
     ),
     (
+        "ExtendedStatus",
+        "HTTP/2 streams count in `Total Accesses`/`Total kBytes` (body bytes) and show \
+         (request line `… HTTP/2.0`, vhost, mod_remoteip's client, `h2`/`h2c`, `W` while \
+         served) in the slot of the worker that took their connection over, as mod_http2's do \
+         in the main connection's slot; mod_http2's session summaries (`[50/50] done`) are \
+         not shown (see tls-http2.md)",
+    ),
+    (
         "FallbackResource",
         "answered with httpd's fast redirect: the fallback's sections apply, the access log's \
          `%U` is its URL and `%f` its file, `%r` the request as received",

@@ -694,28 +694,10 @@ fn serve_one(
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
     let result = modules::process_observed(config, head, peer, local, time, &mut |server, ua| {
-        // httpd's vhost column: the answering server's name and the local port.
-        let name = server
-            .server_name
-            .as_deref()
-            .or(config.main.server_name.as_deref())
-            .unwrap_or("");
-        let mut buf = [0u8; 128];
-        let mut w = &mut buf[..];
-        let n = match write!(w, "{}:{}", name, local.port()) {
-            Ok(()) => 128 - w.len(),
-            Err(_) => 0,
-        };
-        let vhost = std::str::from_utf8(&buf[..n]).unwrap_or("");
-        // httpd's client column shows the request's user agent (mod_remoteip's, if any).
-        let mut cbuf = [0u8; 64];
-        let mut w = &mut cbuf[..];
-        let c = match write!(w, "{}", ua.ip().to_canonical()) {
-            Ok(()) => 64 - w.len(),
-            Err(_) => 0,
-        };
-        ctx.observer
-            .request_start(head.request_line(), vhost, Some(&cbuf[..c]));
+        super::request_text(config, server, local.port(), ua, |vhost, client| {
+            ctx.observer
+                .request_start(head.request_line(), vhost, Some(client))
+        });
     });
     let server = result.server;
     let mut resp = result.response;

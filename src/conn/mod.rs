@@ -36,6 +36,43 @@ pub trait ConnObserver {
     fn request_start(&self, request_line: &[u8], vhost: &str, client: Option<&[u8]>);
     /// A response was finished: bytes sent for it.
     fn request_done(&self, bytes_sent: u64);
+    /// The scoreboard slot behind this observer, for an HTTP/2 connection that goes on
+    /// reporting its streams after the engine got it back (`None`: nothing to report to).
+    fn slot(&self) -> Option<crate::scoreboard::WorkerSlot<'static>> {
+        None
+    }
+}
+
+/// What the scoreboard shows of a request once its server is chosen, formatted on the stack
+/// for `f(vhost, client)`: httpd's vhost column (the answering server's name and the local
+/// port) and its client column (the request's user agent, as mod_remoteip left it).
+pub(crate) fn request_text(
+    config: &ServerConfig,
+    server: &crate::config::ServerConf,
+    local_port: u16,
+    useragent: SocketAddr,
+    f: impl FnOnce(&str, &[u8]),
+) {
+    use std::io::Write;
+    let name = server
+        .server_name
+        .as_deref()
+        .or(config.main.server_name.as_deref())
+        .unwrap_or("");
+    let mut buf = [0u8; 128];
+    let mut w = &mut buf[..];
+    let n = match write!(w, "{name}:{local_port}") {
+        Ok(()) => 128 - w.len(),
+        Err(_) => 0,
+    };
+    let vhost = std::str::from_utf8(&buf[..n]).unwrap_or("");
+    let mut cbuf = [0u8; 64];
+    let mut w = &mut cbuf[..];
+    let c = match write!(w, "{}", useragent.ip().to_canonical()) {
+        Ok(()) => 64 - w.len(),
+        Err(_) => 0,
+    };
+    f(vhost, &cbuf[..c]);
 }
 
 /// A no-op observer, for `-X` single-process debugging and unit tests.

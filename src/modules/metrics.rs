@@ -309,7 +309,6 @@ mod tests {
         }
         sb.slot(0, 1).set_state(WorkerState::BusyWrite);
         sb.slot(1, 2).set_state(WorkerState::BusyRead);
-        use crate::conn::ConnObserver;
         sb.slot(0, 1).request_done(3000);
         sb.slot(0, 1).request_done(2000);
         sb.process(1).keep_alive.store(5, Ordering::Relaxed);

@@ -166,7 +166,7 @@ fn wait_request(stream: &TcpStream, pod: &PodWatch<'_>, timeout: Duration) -> bo
 pub fn serve_blocking(
     mut conn: Connection,
     config: &Arc<ServerConfig>,
-    slot: &WorkerSlot<'_>,
+    slot: &WorkerSlot<'static>,
     stopping: &dyn Fn() -> bool,
     pod: Option<PodWatch<'_>>,
 ) {

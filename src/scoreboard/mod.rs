@@ -7,6 +7,14 @@
 //! `server_limit × thread_limit` `WorkerRecord`s. Each slot has one writer, so there is no lock;
 //! the text fields (client, request line, vhost, protocol) sit behind a per-slot sequence
 //! counter so a reader never sees half of an old line and half of a new one.
+//!
+//! HTTP/2 is the exception to "one writer per slot": the streams of an h2 connection report
+//! into the slot of the worker that took the connection over (httpd's secondary connections
+//! use their main connection's handle the same way), which in worker and event is by then
+//! serving other connections. So the counters are added to, never stored; the text is
+//! written under the sequence counter taken with a compare-and-swap; and a stream in
+//! progress is counted in `h2_streams` instead of being written to the slot's state
+//! (`state` folds it in for display, `own_state` is the thread's, for maintenance).
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -90,7 +98,7 @@ pub enum ScoreboardError {
     NotAScoreboard { path: String },
 }
 
-const MAGIC: u64 = u64::from_le_bytes(*b"MPMDSB01");
+const MAGIC: u64 = u64::from_le_bytes(*b"MPMDSB02");
 
 /// Which engine runs, as stored in the global record.
 pub const MPM_PREFORK: u32 = 1;
@@ -152,6 +160,11 @@ pub struct WorkerRecord {
     pub pid: AtomicI32,
     pub tid: AtomicI32,
     pub generation: AtomicU32,
+    /// HTTP/2 streams reporting into this slot that are being served now; the slot reads as
+    /// `W` while there are any (see `WorkerRecord::state`). Its own 8 bytes to keep the
+    /// counters below aligned.
+    h2_streams: AtomicU32,
+    _pad2: AtomicU32,
     /// Requests / bytes for this slot since the scoreboard was last reset.
     pub access_count: AtomicU64,
     pub bytes_served: AtomicU64,
@@ -219,7 +232,24 @@ fn load_text(words: &[AtomicU64]) -> Vec<u8> {
 }
 
 impl WorkerRecord {
+    /// The state server-status shows: the one the slot's thread set, except that a slot
+    /// waiting (`_`, `K`) or reading (`R`: prefork's HTTP/2 connection between streams)
+    /// while HTTP/2 streams are served for it reads as `W`, as httpd's busy main connection.
     pub fn state(&self) -> WorkerState {
+        match self.own_state() {
+            WorkerState::Ready | WorkerState::BusyRead | WorkerState::BusyKeepalive
+                if self.h2_streams.load(Ordering::Relaxed) > 0 =>
+            {
+                WorkerState::BusyWrite
+            }
+            s => s,
+        }
+    }
+
+    /// The state the slot's thread set, without its HTTP/2 streams: what maintenance counts
+    /// as idle capacity (under worker and event the thread is free for new connections while
+    /// the h2 runtime serves the streams it handed over).
+    pub fn own_state(&self) -> WorkerState {
         WorkerState::from_byte(self.status.load(Ordering::Relaxed))
     }
 
@@ -227,7 +257,9 @@ impl WorkerRecord {
         self.status.store(state as u8, Ordering::Relaxed);
     }
 
-    /// Writes the text fields that are `Some`, seqlock-style (one writer per slot).
+    /// Writes the text fields that are `Some`, seqlock-style. The odd count is taken with a
+    /// compare-and-swap so that an HTTP/2 stream and the slot's own thread never write at
+    /// once (uncontended, it costs what a plain store would).
     fn write_text(
         &self,
         client: Option<&[u8]>,
@@ -235,8 +267,31 @@ impl WorkerRecord {
         vhost: Option<&[u8]>,
         protocol: Option<&[u8]>,
     ) {
-        let seq = self.text_seq.load(Ordering::Relaxed);
-        self.text_seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        let mut spins = 0u32;
+        let seq = loop {
+            let seq = self.text_seq.load(Ordering::Relaxed);
+            if seq % 2 == 0
+                && self
+                    .text_seq
+                    .compare_exchange_weak(
+                        seq,
+                        seq.wrapping_add(1),
+                        Ordering::Acquire,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok()
+            {
+                break seq;
+            }
+            // The other writer holds it for a few dozen stores; past a short spin it may
+            // have been preempted.
+            spins += 1;
+            if spins % 64 == 0 {
+                std::thread::yield_now();
+            } else {
+                std::hint::spin_loop();
+            }
+        };
         fence(Ordering::Release);
         if let Some(t) = client {
             store_text(&self.client, t);
@@ -277,6 +332,7 @@ impl WorkerRecord {
     /// Clears the per-connection and per-child fields when a slot goes from one occupant to
     /// the next (`.`): counters since the last reset (`access_count`, `bytes_served`) stay.
     fn reset_child(&self) {
+        self.h2_streams.store(0, Ordering::Relaxed);
         self.my_access_count.store(0, Ordering::Relaxed);
         self.my_bytes_served.store(0, Ordering::Relaxed);
         self.conn_count.store(0, Ordering::Relaxed);
@@ -408,6 +464,7 @@ impl Scoreboard {
                 w.pid.store(0, Ordering::Relaxed);
                 w.tid.store(0, Ordering::Relaxed);
                 w.generation.store(0, Ordering::Relaxed);
+                w.h2_streams.store(0, Ordering::Relaxed);
                 for a in [
                     &w.access_count,
                     &w.bytes_served,
@@ -580,7 +637,8 @@ impl Scoreboard {
     }
 }
 
-/// The writer handle of one worker slot; implements the driver's `ConnObserver`.
+/// The writer handle of one worker slot; the engines' (`'static`) ones are the driver's
+/// `ConnObserver`.
 #[derive(Clone, Copy)]
 pub struct WorkerSlot<'a> {
     rec: &'a WorkerRecord,
@@ -623,30 +681,101 @@ impl WorkerSlot<'_> {
     }
 }
 
-impl crate::conn::ConnObserver for WorkerSlot<'_> {
-    fn state(&self, state: WorkerState) {
-        self.set_state(state);
-    }
-
-    fn request_start(&self, request_line: &[u8], vhost: &str, client: Option<&[u8]>) {
+impl<'a> WorkerSlot<'a> {
+    /// A request line was read (see `ConnObserver::request_start`).
+    pub fn request_start(&self, request_line: &[u8], vhost: &str, client: Option<&[u8]>) {
         self.rec.start_time.store(now_micros(), Ordering::Relaxed);
         self.rec
             .write_text(client, Some(request_line), Some(vhost.as_bytes()), None);
     }
 
-    fn request_done(&self, bytes_sent: u64) {
+    /// A response was finished (see `ConnObserver::request_done`).
+    pub fn request_done(&self, bytes_sent: u64) {
         let r = self.rec;
         let now = now_micros();
         r.stop_time.store(now, Ordering::Relaxed);
         let start = r.start_time.load(Ordering::Relaxed);
-        r.duration
-            .fetch_add(now.saturating_sub(start), Ordering::Relaxed);
+        self.count(now.saturating_sub(start), bytes_sent);
+    }
+
+    fn count(&self, duration_us: u64, bytes_sent: u64) {
+        let r = self.rec;
+        r.duration.fetch_add(duration_us, Ordering::Relaxed);
         for c in [&r.access_count, &r.my_access_count, &r.conn_count] {
             c.fetch_add(1, Ordering::Relaxed);
         }
         for c in [&r.bytes_served, &r.my_bytes_served, &r.conn_bytes] {
             c.fetch_add(bytes_sent, Ordering::Relaxed);
         }
+    }
+
+    /// An HTTP/2 connection was taken over in this slot: the protocol column says so (the
+    /// slot's thread is the only writer at this point).
+    pub fn h2_connection(&self, protocol: &[u8]) {
+        self.rec.write_text(None, None, None, Some(protocol));
+    }
+
+    /// An HTTP/2 stream reporting into this slot begins; the slot reads as `W` until the
+    /// returned guard is dropped.
+    pub fn h2_stream(&self) -> H2Stream<'a> {
+        self.rec.h2_streams.fetch_add(1, Ordering::Relaxed);
+        H2Stream { rec: self.rec }
+    }
+
+    /// An HTTP/2 stream's request chose its server: what the slot shows for it. May run
+    /// beside the slot's own thread (see the module comment).
+    pub fn h2_request_start(&self, request_line: &[u8], vhost: &str, client: &[u8], proto: &[u8]) {
+        self.rec.write_text(
+            Some(client),
+            Some(request_line),
+            Some(vhost.as_bytes()),
+            Some(proto),
+        );
+    }
+
+    /// An HTTP/2 stream's response is complete: counted like any request. The duration is
+    /// the stream's own (the slot's `start_time` may be another request's).
+    pub fn h2_request_done(&self, duration: std::time::Duration, bytes_sent: u64) {
+        let now = now_micros();
+        self.rec.stop_time.store(now, Ordering::Relaxed);
+        self.rec.last_used.store(now, Ordering::Relaxed);
+        self.count(duration.as_micros() as u64, bytes_sent);
+    }
+}
+
+/// An HTTP/2 stream in progress for a slot (see `WorkerSlot::h2_stream`).
+pub struct H2Stream<'a> {
+    rec: &'a WorkerRecord,
+}
+
+impl Drop for H2Stream<'_> {
+    fn drop(&mut self) {
+        // Never below zero: a slot reset while streams ran (its child replaced) must not
+        // wrap to a slot that reads busy for ever.
+        let _ = self
+            .rec
+            .h2_streams
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+    }
+}
+
+/// The engines' slots live as long as the process (the scoreboard is mapped once, before the
+/// first fork), so an HTTP/2 connection may keep its slot after the engine moved on.
+impl crate::conn::ConnObserver for WorkerSlot<'static> {
+    fn state(&self, state: WorkerState) {
+        self.set_state(state);
+    }
+
+    fn request_start(&self, request_line: &[u8], vhost: &str, client: Option<&[u8]>) {
+        WorkerSlot::request_start(self, request_line, vhost, client);
+    }
+
+    fn request_done(&self, bytes_sent: u64) {
+        WorkerSlot::request_done(self, bytes_sent);
+    }
+
+    fn slot(&self) -> Option<WorkerSlot<'static>> {
+        Some(*self)
     }
 }
 
@@ -739,7 +868,6 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conn::ConnObserver;
 
     #[test]
     fn fresh_scoreboard_is_dead_and_generation_zero() {
@@ -763,7 +891,7 @@ mod tests {
         w.start(4242, 4242, 0);
         w.connection(&"127.0.0.1:5555".parse().unwrap());
         w.request_start(b"GET /index.html HTTP/1.1", "example.org:80", None);
-        w.state(WorkerState::BusyWrite);
+        w.set_state(WorkerState::BusyWrite);
         w.request_done(100);
         w.request_done(28);
         let s = sb.snapshot();
@@ -834,6 +962,109 @@ mod tests {
             assert!(r.is_empty() || r == sa || r == sbb, "torn: {r}");
         }
         w.join().unwrap();
+    }
+
+    #[test]
+    fn h2_streams_read_busy_while_served_and_never_underflow() {
+        let sb = Scoreboard::create(1, 2, None).unwrap();
+        sb.claim(0, 7, 0, 2);
+        let w = sb.slot(0, 0);
+        w.start(7, 7, 0);
+        let state = || sb.worker(0, 0).state();
+        assert_eq!(state(), WorkerState::Ready);
+        let a = w.h2_stream();
+        let b = w.h2_stream();
+        assert_eq!(state(), WorkerState::BusyWrite);
+        // The slot's thread waits or reads meanwhile: still W; its own busy states show.
+        for (own, shown) in [
+            (WorkerState::BusyKeepalive, WorkerState::BusyWrite),
+            (WorkerState::BusyRead, WorkerState::BusyWrite),
+            (WorkerState::Closing, WorkerState::Closing),
+            (WorkerState::Graceful, WorkerState::Graceful),
+            (WorkerState::Ready, WorkerState::BusyWrite),
+        ] {
+            w.set_state(own);
+            assert_eq!(state(), shown, "{own:?}");
+        }
+        drop(a);
+        assert_eq!(state(), WorkerState::BusyWrite);
+        drop(b);
+        assert_eq!(state(), WorkerState::Ready);
+        assert_eq!(sb.slot(0, 1).record().state(), WorkerState::Starting);
+        // A stream outliving a reset of its slot must not wrap the count to "busy for ever".
+        let c = w.h2_stream();
+        w.start(7, 7, 0);
+        drop(c);
+        assert_eq!(state(), WorkerState::Ready);
+        let d = w.h2_stream();
+        assert_eq!(state(), WorkerState::BusyWrite);
+        drop(d);
+        assert_eq!(state(), WorkerState::Ready);
+    }
+
+    #[test]
+    fn h2_requests_show_and_count() {
+        let sb = Scoreboard::create(1, 1, None).unwrap();
+        sb.claim(0, 7, 0, 1);
+        let w = sb.slot(0, 0);
+        w.start(7, 7, 0);
+        w.connection(&"127.0.0.1:5555".parse().unwrap());
+        w.h2_connection(b"h2");
+        assert_eq!(sb.snapshot().processes[0].workers[0].protocol, "h2");
+        w.h2_request_start(b"GET /a HTTP/2.0", "b.test:8443", b"203.0.113.9", b"h2");
+        w.h2_request_done(std::time::Duration::from_micros(1500), 5000);
+        w.h2_request_done(std::time::Duration::from_micros(500), 0);
+        let s = sb.snapshot();
+        let ws = &s.processes[0].workers[0];
+        assert_eq!(ws.request, "GET /a HTTP/2.0");
+        assert_eq!(ws.client, "203.0.113.9");
+        assert_eq!(ws.vhost, "b.test:8443");
+        assert_eq!(ws.protocol, "h2");
+        assert_eq!(
+            (ws.access_count, ws.my_access_count, ws.conn_count),
+            (2, 2, 2)
+        );
+        assert_eq!((ws.bytes_served, ws.duration), (5000, 2000));
+        assert_eq!(s.totals(), (2, 5000));
+    }
+
+    #[test]
+    fn two_writers_never_tear_text() {
+        // An h2 stream and the slot's own thread write the same slot: a reader sees one
+        // writer's (client, request) pair whole, never a mix.
+        let sb = std::sync::Arc::new(Scoreboard::create(1, 1, None).unwrap());
+        let pairs: [(&[u8], &[u8]); 2] = [
+            (
+                b"203.0.113.111",
+                b"GET /aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa HTTP/2.0",
+            ),
+            (b"10.2.2.2", b"POST /b HTTP/1.1"),
+        ];
+        let writers: Vec<_> = pairs
+            .iter()
+            .map(|&(client, line)| {
+                let sb = sb.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..100_000 {
+                        sb.slot(0, 0).request_start(line, "h", Some(client));
+                    }
+                })
+            })
+            .collect();
+        while writers.iter().any(|w| !w.is_finished()) {
+            let w = sb.worker(0, 0);
+            let [client, request, _, _] = w.read_text();
+            assert!(
+                (client.is_empty() && request.is_empty())
+                    || pairs
+                        .iter()
+                        .any(|(c, r)| client.as_bytes() == *c && request.as_bytes() == *r),
+                "torn: {client} / {request}"
+            );
+        }
+        for w in writers {
+            w.join().unwrap();
+        }
     }
 
     #[test]

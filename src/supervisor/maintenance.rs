@@ -50,7 +50,7 @@ pub fn census(sb: &Scoreboard, generation: u32, mpm: MpmKind, tpc: usize) -> Cen
                     continue;
                 }
                 c.idle += (0..tpc.min(sb.thread_limit()))
-                    .filter(|&t| sb.worker(s, t).state().is_idle())
+                    .filter(|&t| sb.worker(s, t).own_state().is_idle())
                     .count();
             }
         }
@@ -246,6 +246,23 @@ mod tests {
                 stopping: 1
             }
         );
+    }
+
+    /// worker/event: a thread whose slot shows `W` for the HTTP/2 streams it handed over is
+    /// still free for new connections, so it counts as idle capacity.
+    #[test]
+    fn census_counts_threads_serving_h2_streams_as_idle() {
+        let sb = Scoreboard::create(2, 4, None).unwrap();
+        sb.claim(0, 10, 0, 4);
+        for t in 0..4 {
+            sb.slot(0, t).start(10, 10 + t as i32, 0);
+        }
+        let streams = sb.slot(0, 1).h2_stream();
+        sb.slot(0, 2).set_state(WorkerState::BusyWrite);
+        assert_eq!(sb.worker(0, 1).state(), WorkerState::BusyWrite);
+        let c = super::census(&sb, 0, MpmKind::Worker, 4);
+        assert_eq!(c.idle, 3);
+        drop(streams);
     }
 
     /// After a graceful switch from event to prefork: the old event child's idle threads

@@ -184,6 +184,12 @@ impl Site {
         panic!("no free port for {bin}");
     }
 
+    /// Starts `bin` (apache2 or mpmd) on this site under `mpm`: the process (stopped on drop)
+    /// and its port, for tests that drive both servers with their own clients.
+    pub fn serve(&self, bin: &str, mpm: &str, tag: &str) -> (Proc, u16) {
+        self.start(bin, mpm, tag)
+    }
+
     /// Runs `requests` against apache2 (event MPM) and against mpmd under `mpm`, returning
     /// both answer lists (apache2's first).
     pub fn both(&self, mpm: &str, requests: &[String]) -> (Vec<Answer>, Vec<Answer>) {

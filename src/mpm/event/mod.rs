@@ -330,7 +330,7 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
     ws.stop();
 }
 
-fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'_>, job: Job) {
+fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, job: Job) {
     let Job {
         mut conn,
         registered,
@@ -851,7 +851,7 @@ impl Listener {
         // needs one); they show `G` meanwhile.
         for t in 0..self.threads {
             let w = self.ctx.scoreboard.worker(self.ctx.slot, t);
-            if w.state() == WorkerState::Ready {
+            if w.own_state() == WorkerState::Ready {
                 w.set_state(WorkerState::Graceful);
             }
         }

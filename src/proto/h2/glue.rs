@@ -15,12 +15,25 @@ use crate::modules::request::HeaderName;
 use crate::modules::{self, Body, LogRecord};
 use crate::proto::h1::head::{parse_head, Limits, Parsed};
 use crate::proto::h1::response::{error_page, http_date, now_secs, ErrorInfo};
+use crate::scoreboard::{H2Stream, WorkerSlot};
 
 /// What one HTTP/2 connection shares with its streams.
 pub struct Shared {
     pub config: Arc<ServerConfig>,
     pub peer: SocketAddr,
     pub local: SocketAddr,
+    /// The scoreboard slot of the worker that took the connection over: its streams show
+    /// and count there (httpd's main-connection handle), `None` under `-X`.
+    pub slot: Option<WorkerSlot<'static>>,
+    /// The protocol column: `h2` over TLS, `h2c` in the clear.
+    pub protocol: &'static [u8],
+}
+
+impl Shared {
+    /// A stream is being served: the slot reads as `W` while the guard lives.
+    pub fn stream_busy(&self) -> Option<H2Stream<'static>> {
+        self.slot.map(|s| s.h2_stream())
+    }
 }
 
 /// An HTTP/2 request without its body.
@@ -197,7 +210,31 @@ pub fn process(
     // say so, as httpd's.
     head.h2 = true;
     head.version = (2, 0);
-    let outcome = modules::process(config, &head, shared.peer, shared.local, time);
+    let outcome = modules::process_observed(
+        config,
+        &head,
+        shared.peer,
+        shared.local,
+        time,
+        &mut |server, ua| {
+            if let Some(slot) = &shared.slot {
+                crate::conn::request_text(
+                    config,
+                    server,
+                    shared.local.port(),
+                    ua,
+                    |vhost, client| {
+                        slot.h2_request_start(
+                            request_line.as_bytes(),
+                            vhost,
+                            client,
+                            shared.protocol,
+                        )
+                    },
+                );
+            }
+        },
+    );
     let mut resp = outcome.response;
     let limit = outcome.limit_request_body;
     // A handler that needs the body (mod_proxy): feed it what the stream carried.
@@ -220,6 +257,8 @@ pub fn process(
         convert(config, resp, time, req.method == "HEAD")
     };
     let sent = body_len(&out.body);
+    let body_bytes = if req.method == "HEAD" { 0 } else { sent };
+    let duration = started.elapsed();
     modules::log_request(&LogRecord {
         request_line: request_line.as_bytes(),
         status: out.status,
@@ -230,13 +269,17 @@ pub fn process(
         server: outcome.server,
         head: Some(&head),
         time,
-        duration: started.elapsed(),
+        duration,
         response: None,
-        body_bytes: if req.method == "HEAD" { 0 } else { sent },
+        body_bytes,
         keep_alive: true,
         requests_on_connection: 1,
         notes: &outcome.notes,
     });
+    // Counted when logged, as httpd does (the body may still be on its way).
+    if let Some(slot) = &shared.slot {
+        slot.h2_request_done(duration, body_bytes);
+    }
     if req.method == "HEAD" {
         out.body = ResponseBody::Bytes(Vec::new());
     }

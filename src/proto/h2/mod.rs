@@ -15,6 +15,10 @@
 //!   stream stalled by flow control does not hold up the others). AH10034 is logged at
 //!   startup.
 //!
+//! Scoreboard: the streams of a connection report into the slot of the worker that took it
+//! over (`glue::Shared::slot`), which reads `W` while any of them is served; see
+//! `scoreboard`'s module comment for why that slot can take a second writer.
+//!
 //! h2c: prior knowledge (the preface on a cleartext connection, `H2Direct`) and
 //! `Upgrade: h2c` on an HTTP/1.1 request without a body (`H2Upgrade`, see `upgrade`): 101,
 //! then the request is answered on stream 1.
@@ -181,10 +185,17 @@ fn take_over(
         timeout: server.timeout,
         serial,
     };
+    let slot = ctx.observer.slot();
+    let protocol: &[u8] = if tls.is_some() { b"h2" } else { b"h2c" };
+    if let Some(slot) = &slot {
+        slot.h2_connection(protocol);
+    }
     let shared = Arc::new(glue::Shared {
         config: config.clone(),
         peer,
         local,
+        slot,
+        protocol,
     });
     ctx.observer.state(crate::scoreboard::WorkerState::BusyRead);
     let _ = stream.set_read_timeout(None);

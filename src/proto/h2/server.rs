@@ -170,6 +170,16 @@ where
         r => r,
     })
     .await;
+    if settings.serial {
+        // prefork's runtime only runs while a connection is served: the tasks of streams the
+        // peer left unfinished must end now (the dropped connection fails their sends), not
+        // linger with their scoreboard slot shown busy until the next HTTP/2 connection.
+        drop(conn);
+        let deadline = Instant::now() + settings.timeout;
+        while active.load(Ordering::Acquire) > 0 && Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
 }
 
 /// Answers a stream in place when it can (no request body, static pipeline), or starts a
@@ -183,6 +193,9 @@ fn start_stream(
 ) {
     let (parts, body) = req.into_parts();
     let serial = settings.serial;
+    // The scoreboard slot reads `W` until this stream's response is out (or given up); the
+    // guard goes with whichever task finishes the stream.
+    let busy = shared.stream_busy();
     if body.is_end_stream() {
         let request = request_parts(parts, 0, Vec::new());
         let is_head = request.method == "HEAD";
@@ -195,6 +208,7 @@ fn start_stream(
                     tokio::spawn(async move {
                         send_rest(send, first, rest).await;
                         active.fetch_sub(1, Ordering::AcqRel);
+                        drop(busy);
                     });
                 }
             }
@@ -205,6 +219,7 @@ fn start_stream(
                 tokio::spawn(async move {
                     pooled(*request, respond, shared, is_head).await;
                     active.fetch_sub(1, Ordering::AcqRel);
+                    drop(busy);
                 });
             }
         }
@@ -216,6 +231,7 @@ fn start_stream(
     tokio::spawn(async move {
         with_body(parts, body, respond, shared, serial).await;
         active.fetch_sub(1, Ordering::AcqRel);
+        drop(busy);
     });
 }
 
