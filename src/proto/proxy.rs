@@ -57,7 +57,9 @@ pub enum ProxyError {
     Missing { field: &'static str, line: String },
     #[error("AH03499: RemoteIPProxyProtocol: unknown family '{family}' in header '{line}'")]
     Family { family: String, line: String },
-    #[error("AH03500: RemoteIPProxyProtocol: invalid client-address '{addr}' found in header '{line}'")]
+    #[error(
+        "AH03500: RemoteIPProxyProtocol: invalid client-address '{addr}' found in header '{line}'"
+    )]
     AddrChars { addr: String, line: String },
     #[error("AH03501: RemoteIPProxyProtocol: error parsing port '{port}' in header '{line}'")]
     Port { port: String, line: String },
@@ -300,10 +302,7 @@ fn parse_v2(b: &[u8]) -> Parse {
                     });
                 }
                 let ip = Ipv4Addr::new(a[0], a[1], a[2], a[3]);
-                Client::Addr(SocketAddr::new(
-                    ip.into(),
-                    u16::from_be_bytes([a[8], a[9]]),
-                ))
+                Client::Addr(SocketAddr::new(ip.into(), u16::from_be_bytes([a[8], a[9]])))
             }
             0x21 => {
                 if addr_len < 36 {
@@ -450,7 +449,12 @@ mod tests {
             err(b"PROXY TCP4 203.0.113.9\r\n"),
             "AH03497: RemoteIPProxyProtocol: no destination-address found in header 'PROXY TCP4 203.0.113.9'"
         );
-        let long = [&b"PROXY TCP4 203.0.113.9 127.0.0.1 4444 80"[..], &[b' '; 100], b"\r\n"].concat();
+        let long = [
+            &b"PROXY TCP4 203.0.113.9 127.0.0.1 4444 80"[..],
+            &[b' '; 100],
+            b"\r\n",
+        ]
+        .concat();
         assert_eq!(
             err(&long),
             "AH10185: RemoteIPProxyProtocol header too long, got 127 expected 93"

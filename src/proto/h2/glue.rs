@@ -20,6 +20,8 @@ use crate::proto::h1::response::{error_page, http_date, now_secs, ErrorInfo};
 pub struct Shared {
     pub config: Arc<ServerConfig>,
     pub peer: SocketAddr,
+    /// The client the connection's PROXY protocol header named (mod_remoteip).
+    pub proxied: Option<SocketAddr>,
     pub local: SocketAddr,
 }
 
@@ -197,7 +199,14 @@ pub fn process(
     // say so, as httpd's.
     head.h2 = true;
     head.version = (2, 0);
-    let outcome = modules::process(config, &head, shared.peer, shared.local, time);
+    let outcome = modules::process_observed(
+        config,
+        &head,
+        (shared.peer, shared.proxied),
+        shared.local,
+        time,
+        &mut |_, _| {},
+    );
     let mut resp = outcome.response;
     let limit = outcome.limit_request_body;
     // A handler that needs the body (mod_proxy): feed it what the stream carried.
