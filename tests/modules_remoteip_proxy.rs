@@ -292,7 +292,9 @@ fn proxy_protocol_vs_apache(mpm: &str) {
         out.push(curl.stdout);
         // The last line is written after the response: wait for it before the server stops.
         let log = format!("{tag}_pp.log");
-        wait_until(Duration::from_secs(5), || s.log(&log).contains("127.0.0.4|"));
+        wait_until(Duration::from_secs(5), || {
+            s.log(&log).contains("127.0.0.4|")
+        });
         out
     });
     for (i, (what, ..)) in cases.iter().enumerate() {
@@ -367,7 +369,6 @@ fn proxy_protocol_vs_apache(mpm: &str) {
         }
     }
 }
-
 
 /// mpmd alone, on its harness port: the harness' own requests come from 127.0.0.1, excepted;
 /// the proxied ones from 127.0.0.2.
