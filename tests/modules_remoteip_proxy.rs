@@ -535,8 +535,62 @@ fn tls_and_h2_behind_the_header(mpm: &str) {
     );
 }
 
+/// A TLS virtual host on 127.0.0.3 behind the PROXY protocol, on both servers: a v2 header,
+/// then the handshake and two requests on the connection (HTTP/1.1, ALPN `http/1.1`).
+fn proxy_protocol_over_tls_vs_apache(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let certs = tlsutil::Certs::new(&["a.test"]);
+    let d = certs.dir.path().display();
+    let conf = format!(
+        "RemoteIPProxyProtocol On\n\
+         LogFormat \"%a|%{{c}}a|%{{remote}}p|%U|%>s|%H\" pp\n\
+         CustomLog @ROOT@/logs/@TAG@_pp.log pp\n\
+         Listen 127.0.0.3:@PORT@ https\n\
+         <VirtualHost 127.0.0.3:@PORT@>\nServerName a.test\nSSLEngine on\n\
+         SSLCertificateFile {d}/a.test.crt\nSSLCertificateKeyFile {d}/a.test.key\n\
+         </VirtualHost>\n"
+    );
+    let s = Site::new(&["remoteip", "ssl"], &conf);
+    s.file("htdocs/i.html", b"index\n");
+    let cfg = tls_client(&certs.path("ca.pem"), b"http/1.1");
+    let (a, m) = s.with_both(mpm, |port, tag| {
+        let to: SocketAddr = format!("127.0.0.3:{port}").parse().unwrap();
+        let mut sock = connect_from("127.0.0.1", to);
+        let h = v2(1, "203.0.113.30:5002".parse().unwrap(), b"\x20\x00\x01\x01");
+        // The header in two pieces, the ClientHello right behind the second.
+        sock.write_all(&h[..9]).unwrap();
+        std::thread::sleep(Duration::from_millis(40));
+        sock.write_all(&h[9..]).unwrap();
+        let name = rustls::pki_types::ServerName::try_from("a.test").unwrap();
+        let conn = rustls::ClientConnection::new(cfg.clone(), name).unwrap();
+        let mut tls: Tls = rustls::StreamOwned::new(conn, sock);
+        let mut reqs = get("/i.html", false, "Host: a.test\r\n");
+        reqs.extend_from_slice(&get("/i.html", true, "Host: a.test\r\n"));
+        let reqs = String::from_utf8(reqs)
+            .unwrap()
+            .replace("Host: localhost\r\n", "");
+        tls.write_all(reqs.as_bytes()).unwrap();
+        let mut out = Vec::new();
+        let _ = tls.read_to_end(&mut out);
+        let log = format!("{tag}_pp.log");
+        wait_until(Duration::from_secs(5), || s.log(&log).lines().count() >= 2);
+        statuses(&out)
+    });
+    assert_eq!(a, [200, 200], "apache2");
+    assert_eq!(m, a, "mpmd");
+    let (al, ml) = (s.log("apache_pp.log"), s.log("mpmd_pp.log"));
+    assert_eq!(al, ml, "access logs: apache2 (left) vs mpmd (right)");
+    assert_eq!(
+        ml.lines().next(),
+        Some("203.0.113.30|127.0.0.1|5002|/i.html|200|HTTP/1.1")
+    );
+}
+
 mpm_tests!(
     proxy_protocol_vs_apache,
+    proxy_protocol_over_tls_vs_apache,
     header_in_pieces_keep_alive_and_pipelining,
     tls_and_h2_behind_the_header
 );
