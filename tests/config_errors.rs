@@ -699,8 +699,8 @@ fn parsed_only_directives_are_listed_once() {
 
 #[test]
 fn unsupported_access_directives_are_errors_not_ignored() {
-    let body = "LoadModule remoteip_module m.so\n<VirtualHost *:80>\nRemoteIPProxyProtocol On\n</VirtualHost>\n";
-    assert_walk_errors("event", body, &[(3, "RemoteIPProxyProtocol is not supported by mpmd (it would change access control or request handling)")]);
+    let body = "LoadModule ssl_module m.so\n<Directory />\nSSLRequireSSL\n</Directory>\n";
+    assert_walk_errors("event", body, &[(3, "SSLRequireSSL is not supported by mpmd (it would change access control or request handling)")]);
 }
 
 #[test]

@@ -154,6 +154,7 @@ impl ServerConfig {
             notices: Vec::new(),
             skip_docroot_check: false,
             tls: Default::default(),
+            proxy_protocol: Default::default(),
         }
     }
 }
@@ -230,6 +231,12 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
     }
 
     let mut g = w.global;
+    g.proxy_protocol.resolve(|key| {
+        order
+            .get(&(key as *const Node))
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     let mut errors = w.errors;
     if !errors.is_empty() {
         errors.sort_by_key(|(n, _)| order.get(n).copied().unwrap_or(usize::MAX));
@@ -881,6 +888,55 @@ mod tests {
         let v2 = &cfg.vhosts[1].remoteip;
         assert_eq!(v2.header.as_deref(), Some("X-Real-IP"));
         assert_eq!(ips(v2), ips(main));
+    }
+
+    #[test]
+    fn proxy_protocol_settings_apply_in_file_order_per_address() {
+        // What apache2 logs for this file (AH03492/AH03494): the main server's On, written
+        // after the `*` vhost's Off, wins; the later On for 127.0.0.1:18473 takes it off the
+        // disabled list and is covered by the wildcard; [::1]:80 likewise.
+        let (_d, cfg) = load(
+            "LoadModule remoteip_module x.so\n\
+             <VirtualHost *>\nRemoteIPProxyProtocol Off\n</VirtualHost>\n\
+             RemoteIPProxyProtocol On\n\
+             <VirtualHost 127.0.0.1:18473 127.0.0.3>\nRemoteIPProxyProtocol Off\n</VirtualHost>\n\
+             <VirtualHost 127.0.0.1:18473>\nRemoteIPProxyProtocol On\n</VirtualHost>\n\
+             <VirtualHost [::1]:80>\nRemoteIPProxyProtocol On\n</VirtualHost>\n\
+             RemoteIPProxyProtocolExceptions 10.0.0.0/8 192.0.2.7\n",
+        );
+        let pp = &cfg.proxy_protocol;
+        assert_eq!(
+            pp.notices(),
+            [
+                "AH03492: RemoteIPProxyProtocol: enabled on 0.0.0.0:0",
+                "AH03494: RemoteIPProxyProtocol: disabled on 127.0.0.3:0"
+            ]
+        );
+        let at = |l: &str, p: &str| pp.applies(l.parse().unwrap(), p.parse().unwrap());
+        assert!(at("127.0.0.1:18473", "127.0.0.1:5000"));
+        assert!(at("127.0.0.5:80", "127.0.0.1:5000"));
+        assert!(!at("127.0.0.3:80", "127.0.0.1:5000"));
+        assert!(!at("127.0.0.1:18473", "10.1.2.3:5000"));
+        assert!(!at("127.0.0.1:18473", "192.0.2.7:5000"));
+        assert!(at("127.0.0.1:18473", "192.0.2.8:5000"));
+        assert!(pp.pending.is_empty());
+
+        // Off for one address of a server that is otherwise on; nothing without the directive.
+        let (_d, cfg) = load(
+            "LoadModule remoteip_module x.so\nRemoteIPProxyProtocol On\n\
+             <VirtualHost 127.0.0.2:*>\nRemoteIPProxyProtocol Off\n</VirtualHost>\n",
+        );
+        let pp = &cfg.proxy_protocol;
+        assert!(pp.applies(
+            "127.0.0.1:80".parse().unwrap(),
+            "127.0.0.1:1".parse().unwrap()
+        ));
+        assert!(!pp.applies(
+            "127.0.0.2:80".parse().unwrap(),
+            "127.0.0.1:1".parse().unwrap()
+        ));
+        let (_d, cfg) = load("LoadModule remoteip_module x.so\n");
+        assert!(cfg.proxy_protocol.enabled.is_empty());
     }
 
     #[test]

@@ -20,10 +20,6 @@ pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     ("mod_cache, mod_cache_disk", "not built"),
     ("mod_macro (<Macro>, Use)", "not built"),
     (
-        "RemoteIPProxyProtocol, RemoteIPProxyProtocolExceptions (mod_remoteip)",
-        "the PROXY protocol is not read: either directive is a configuration error",
-    ),
-    (
         "Host names in the RemoteIPHeader value (mod_remoteip)",
         "not looked up: a name stops the walk like an address that does not parse (httpd resolves it); names in RemoteIPTrustedProxy/InternalProxy are resolved at start as httpd does",
     ),
@@ -56,6 +52,17 @@ pub const PARTIAL: &[(&str, &str)] = &[
         "the expression subset described under \"`<If>` expressions\"",
     ),
     (
+        "RemoteIPProxyProtocol",
+        "PROXY protocol v1 and v2 (TCP4/TCP6, LOCAL, UNKNOWN; TLVs skipped) read before TLS \
+         and HTTP, per local address as httpd decides (the last setting for an address wins; \
+         the main server's covers every address), refused headers logged with httpd's \
+         messages and the connection closed without a response. Differs: the AH03491 notice \
+         (a later virtual host overriding an address's setting) is not logged; a v1 client \
+         address is used and logged in its canonical form (httpd logs `010.1` or \
+         `::ffff:192.0.2.1` as written); a v1 line with no LF is refused as soon as it passes \
+         108 bytes (httpd first reads up to 8 KiB of it)",
+    ),
+    (
         "Redirect",
         "the expression form (a lone target in a section: `Redirect /new` in a `<Location>`) \
          takes the string subset under \"`<If>` expressions\", without `MATCH_*` variables; \
@@ -79,6 +86,11 @@ pub const PARTIAL: &[(&str, &str)] = &[
 
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
+    (
+        "RemoteIPProxyProtocolExceptions",
+        "one list for the whole server, wherever it is written, tested against the \
+         connection's peer, as httpd",
+    ),
     (
         "AuthUserFile",
         "every format Debian's `htpasswd` writes: bcrypt (`-B`), APR MD5 (`-m`), `{SHA}` \

@@ -416,6 +416,8 @@ pub struct ServerConfig {
     /// The TLS addresses with their rustls configurations, built by `crate::tls::prepare` at
     /// load time in the parent (keys are read before privileges drop; children inherit them).
     pub tls: crate::tls::TlsSetup,
+    /// mod_remoteip's PROXY protocol: which connections start with the header.
+    pub proxy_protocol: directives::remoteip::ProxyProtocolConf,
 }
 
 impl ServerConfig {

@@ -318,6 +318,27 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let default_server = modules::vhost::default_for(config, &conn.local);
     let timeout = default_server.timeout.max(Duration::from_millis(1));
     if conn.requests_served == 0 && conn.tls.is_none() && conn.read_buf.is_empty() {
+        // mod_remoteip's PROXY protocol header comes first, before TLS and HTTP; one check
+        // of an empty list on servers without it.
+        if conn.proxied.is_none()
+            && !config.proxy_protocol.enabled.is_empty()
+            && config.proxy_protocol.applies(conn.local, conn.peer)
+        {
+            ctx.observer.state(WorkerState::BusyRead);
+            // Read under mod_reqtimeout's header stage when it runs, else `Timeout`.
+            let wait = default_server
+                .request_read_timeout
+                .with_defaults()
+                .header
+                .filter(|s| s.timeout > 0 && config.modules.contains(&"reqtimeout"))
+                .map_or(timeout, |s| Duration::from_secs(s.timeout.into()));
+            match super::proxy::read_header(&conn.stream, conn.peer, conn.local, wait) {
+                Some(client) => conn.proxied = Some(client),
+                // httpd aborts the connection having read what was there: the client sees
+                // an orderly close, not a reset for bytes left unread.
+                None => return ConnOutcome::Linger,
+            }
+        }
         if let Some(port) = config.tls.port_for(conn.local) {
             let _ = conn.stream.set_nonblocking(false);
             let hs = default_server
@@ -379,8 +400,9 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         tls,
         keep_alive_timeout,
         sock_timeouts,
+        proxied,
     } = conn;
-    let (peer, local) = (*peer, *local);
+    let (peer, local, proxied) = (*peer, *local, *proxied);
     let default_server = modules::vhost::default_for(config, &local);
     let limits = limits_for(config, default_server);
     let timeout = default_server.timeout.max(Duration::from_millis(1));
@@ -499,9 +521,14 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     return ConnOutcome::Linger;
                 }
                 if io.tls.is_none() {
-                    if let Some(o) =
-                        crate::proto::h2::upgrade_h2c(stream, peer, local, &head, read_buf, ctx)
-                    {
+                    if let Some(o) = crate::proto::h2::upgrade_h2c(
+                        stream,
+                        (peer, proxied),
+                        local,
+                        &head,
+                        read_buf,
+                        ctx,
+                    ) {
                         return o;
                     }
                 }
@@ -510,7 +537,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 let (outcome, keep_for) = serve_one(
                     read_buf,
                     *requests_served,
-                    peer,
+                    (peer, proxied),
                     local,
                     ctx,
                     &mut io,
@@ -680,7 +707,7 @@ fn discard_body(
 fn serve_one(
     read_buf: &mut Vec<u8>,
     requests_served: u32,
-    peer: std::net::SocketAddr,
+    (peer, proxied): (std::net::SocketAddr, Option<std::net::SocketAddr>),
     local: std::net::SocketAddr,
     ctx: &ServeCtx<'_>,
     io: &mut Io<'_>,
@@ -693,12 +720,19 @@ fn serve_one(
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
-    let result = modules::process_observed(config, head, peer, local, time, &mut |server, ua| {
-        super::request_text(config, server, local.port(), ua, |vhost, client| {
-            ctx.observer
-                .request_start(head.request_line(), vhost, Some(client))
-        });
-    });
+    let result = modules::process_observed(
+        config,
+        head,
+        (peer, proxied),
+        local,
+        time,
+        &mut |server, ua| {
+            super::request_text(config, server, local.port(), ua, |vhost, client| {
+                ctx.observer
+                    .request_start(head.request_line(), vhost, Some(client))
+            });
+        },
+    );
     let server = result.server;
     let mut resp = result.response;
     let notes = result.notes;

@@ -3,6 +3,7 @@
 //! protocol code knows which engine runs it (DESIGN.md contract 1).
 
 mod driver;
+mod proxy;
 mod sys;
 
 /// For a stopping child: GOAWAY to its HTTP/2 connections, wait for their streams (bounded).
@@ -110,6 +111,10 @@ pub struct Connection {
     /// What the driver last put in SO_RCVTIMEO/SO_SNDTIMEO, so that it sets them only when
     /// a read or write may block and the value differs (`None`: unknown, set before use).
     pub sock_timeouts: SockTimeouts,
+    /// The client the connection's PROXY protocol header named (mod_remoteip's
+    /// `RemoteIPProxyProtocol`), once it was read: every request's user agent address.
+    /// `None` on connections without the header.
+    pub proxied: Option<SocketAddr>,
 }
 
 /// The socket timeouts as the driver last set them (see `Connection::sock_timeouts`).
@@ -130,6 +135,7 @@ impl Connection {
             tls: None,
             keep_alive_timeout: None,
             sock_timeouts: SockTimeouts::default(),
+            proxied: None,
         }
     }
 

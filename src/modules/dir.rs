@@ -48,6 +48,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 server_index: req.server_index,
                 peer: req.peer,
                 useragent: req.useragent,
+                proxied: req.proxied,
                 local: req.local,
                 hostname: req.hostname.clone(),
                 host_port: req.host_port,

@@ -265,16 +265,17 @@ pub fn process<'c>(
     local: SocketAddr,
     time: u64,
 ) -> Outcome<'c> {
-    process_observed(config, head, peer, local, time, &mut |_, _| {})
+    process_observed(config, head, (peer, None), local, time, &mut |_, _| {})
 }
 
-/// [`process`], telling `on_server` which server answers (and the user agent's address) as
+/// [`process`] for a connection from `peer` whose PROXY protocol header (mod_remoteip) may have
+/// named another client, telling `on_server` which server answers (and the user agent's address) as
 /// soon as the Host header has chosen it, before any handler runs: the scoreboard shows the request line and virtual host of a
 /// request in progress (server-status lists its own request, as httpd's does).
 pub fn process_observed<'c>(
     config: &'c ServerConfig,
     head: &Head,
-    peer: SocketAddr,
+    (peer, proxied): (SocketAddr, Option<SocketAddr>),
     local: SocketAddr,
     time: u64,
     on_server: &mut dyn FnMut(&ServerConf, SocketAddr),
@@ -328,6 +329,7 @@ pub fn process_observed<'c>(
         server_index,
         peer,
         useragent: peer,
+        proxied,
         local,
         hostname,
         host_port,

@@ -23,6 +23,15 @@ pub struct Walk<'v> {
 
 /// Runs before the URL is mapped: sets `req.useragent` and rewrites the headers.
 pub fn post_read_request(req: &mut Request<'_>) {
+    // The PROXY protocol's client takes precedence: the header is not looked at.
+    if let Some(client) = req.proxied {
+        tracing::trace!(
+            "[client {client}] Using {} as client's IP from PROXY protocol",
+            client.ip()
+        );
+        req.useragent = client;
+        return;
+    }
     let conf = &req.server.remoteip;
     let Some(name) = conf.header.as_deref() else {
         return;

@@ -219,6 +219,9 @@ pub struct Request<'a> {
     /// The user agent (`r->useragent_addr`): the peer, unless mod_remoteip took the address
     /// from a header (port 0 then). `Require ip`, `%a`, `REMOTE_ADDR` see this one.
     pub useragent: SocketAddr,
+    /// The client the connection's PROXY protocol header named (mod_remoteip): it becomes
+    /// the user agent of every request, before any `RemoteIPHeader`, which is then ignored.
+    pub proxied: Option<SocketAddr>,
     pub local: SocketAddr,
     /// Host from the absolute-form target or the Host header, lowercased, without port.
     pub hostname: Option<String>,

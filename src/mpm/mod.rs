@@ -232,6 +232,7 @@ pub fn new_connection(
         tls: None,
         keep_alive_timeout: None,
         sock_timeouts: Default::default(),
+        proxied: None,
     })
 }
 

@@ -368,6 +368,10 @@ impl Supervisor {
 
     fn announce(&self) {
         let t = self.tags();
+        // mod_remoteip's post_config, which runs before the MPM announces itself.
+        for n in self.config.proxy_protocol.notices() {
+            ap_log!(notice, "remoteip", "{n}");
+        }
         mpm_log!(
             notice,
             self.config.mpm,

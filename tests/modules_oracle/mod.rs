@@ -204,6 +204,21 @@ impl Site {
         (a, m)
     }
 
+    /// Runs `f` against apache2 (event MPM), then against mpmd under `mpm`, each started on
+    /// this site in turn, with the server's port and tag (`apache`, `mpmd`); apache2's
+    /// result first.
+    pub fn with_both<T>(&self, mpm: &str, mut f: impl FnMut(u16, &str) -> T) -> (T, T) {
+        let a = {
+            let (_p, port) = self.start(APACHE, "event", "apache");
+            f(port, "apache")
+        };
+        let m = {
+            let (_p, port) = self.start(BIN, mpm, "mpmd");
+            f(port, "mpmd")
+        };
+        (a, m)
+    }
+
     pub fn log(&self, name: &str) -> String {
         std::fs::read_to_string(self.dir.path().join("logs").join(name)).unwrap_or_default()
     }

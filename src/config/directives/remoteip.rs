@@ -1,10 +1,12 @@
 //! mod_remoteip: which request header names the client, and which proxies are trusted to
 //! present it (`RemoteIPTrustedProxy`, `RemoteIPInternalProxy` and their `…List` files). The
-//! per-request walk is `crate::modules::remoteip`. The PROXY protocol is not built.
+//! per-request walk is `crate::modules::remoteip`. `RemoteIPProxyProtocol` and its exceptions
+//! say which connections start with a PROXY protocol header (read by `crate::conn`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use super::{def, un, ApplyCtx};
+use super::{def, ApplyCtx};
+use crate::conf::Node;
 use crate::config::dir::IpNet;
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::Implemented};
 
@@ -17,8 +19,8 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("RemoteIPInternalProxy", Iterate, R, Implemented, "Specifies one or more internal (transparent) proxies which are trusted to present IP headers", internal),
     def("RemoteIPTrustedProxyList", Take1, R, Implemented, "The filename to read the list of trusted proxies, see the RemoteIPTrustedProxy directive", trusted_list),
     def("RemoteIPInternalProxyList", Take1, R, Implemented, "The filename to read the list of internal proxies, see the RemoteIPInternalProxy directive", internal_list),
-    un("RemoteIPProxyProtocol", Flag, R, "Enable PROXY protocol handling ('on', 'off')"),
-    un("RemoteIPProxyProtocolExceptions", TakeArgv, R, "Disable PROXY protocol handling for this list of networks in CIDR format"),
+    def("RemoteIPProxyProtocol", Flag, R, Implemented, "Enable PROXY protocol handling ('on', 'off')", proxy_protocol),
+    def("RemoteIPProxyProtocolExceptions", TakeArgv, R, Implemented, "Disable PROXY protocol handling for this list of networks in CIDR format", proxy_exceptions),
 ];
 
 /// One trusted proxy address or network.
@@ -39,6 +41,143 @@ pub struct RemoteIpConf {
     pub proxies_header: Option<String>,
     /// Every proxy, in configuration order. Empty = any peer may present the header.
     pub proxies: Vec<ProxyMatch>,
+}
+
+/// mod_remoteip's PROXY protocol settings. httpd keeps them on the main server whatever section
+/// the directives are in: `RemoteIPProxyProtocol` turns the protocol on or off for the
+/// addresses of the server it is written in (the main server's address matches every local
+/// address), the last word for an address wins, and the exceptions are one list for all.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProxyProtocolConf {
+    pub enabled: Vec<LocalMatch>,
+    pub disabled: Vec<LocalMatch>,
+    /// `RemoteIPProxyProtocolExceptions`: peers that never send the header.
+    pub exceptions: Vec<IpNet>,
+    /// Each `RemoteIPProxyProtocol` as the walk met it (the main server's before the vhosts'),
+    /// keyed by its node; `resolve` replays them in file order, as httpd applies them.
+    pub pending: Vec<(usize, Vec<LocalMatch>, bool)>,
+}
+
+/// A server address as mod_remoteip compares it with a connection's local address: `ip` `None`
+/// is the wildcard (`*`, `_default_`, the main server), `port` 0 any port.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalMatch {
+    pub ip: Option<IpAddr>,
+    pub port: u16,
+}
+
+impl LocalMatch {
+    /// httpd's `remoteip_sockaddr_compat`: equal addresses with equal or unset ports, or a
+    /// wildcard on either side with an unset or equal port.
+    fn compat(&self, other: &LocalMatch) -> bool {
+        let ports = |a: u16, b: u16| a == b || a == 0 || b == 0;
+        (self.ip == other.ip && ports(self.port, other.port))
+            || (self.ip.is_none() && (self.port == 0 || self.port == other.port))
+            || (other.ip.is_none() && (other.port == 0 || other.port == self.port))
+    }
+
+    fn matches(&self, local: SocketAddr) -> bool {
+        self.compat(&LocalMatch {
+            ip: Some(local.ip().to_canonical()),
+            port: local.port(),
+        })
+    }
+}
+
+impl std::fmt::Display for LocalMatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.ip {
+            Some(ip) => write!(f, "{ip}:{}", self.port),
+            None => write!(f, "0.0.0.0:{}", self.port),
+        }
+    }
+}
+
+impl ProxyProtocolConf {
+    /// True when a connection from `peer` to `local` must start with a PROXY header.
+    pub fn applies(&self, local: SocketAddr, peer: SocketAddr) -> bool {
+        self.enabled.iter().any(|m| m.matches(local))
+            && !self.disabled.iter().any(|m| m.matches(local))
+            && !self
+                .exceptions
+                .iter()
+                .any(|n| n.contains(peer.ip().to_canonical()))
+    }
+
+    /// Replays the settings in file order (`position` of a node key): an address moves from
+    /// the other list to this one (the first entry equal to it), unless this list already has
+    /// one that matches it.
+    pub fn resolve(&mut self, position: impl Fn(usize) -> usize) {
+        let mut pending = std::mem::take(&mut self.pending);
+        pending.sort_by_key(|(k, _, _)| position(*k));
+        for (_, addrs, on) in pending {
+            let (add, rem) = if on {
+                (&mut self.enabled, &mut self.disabled)
+            } else {
+                (&mut self.disabled, &mut self.enabled)
+            };
+            for a in addrs {
+                if let Some(i) = rem.iter().position(|r| *r == a) {
+                    rem.remove(i);
+                }
+                if !add.iter().any(|x| x.compat(&a)) {
+                    add.insert(0, a);
+                }
+            }
+        }
+    }
+
+    /// httpd's startup notices (AH03492, AH03494).
+    pub fn notices(&self) -> Vec<String> {
+        let on = self
+            .enabled
+            .iter()
+            .map(|m| format!("AH03492: RemoteIPProxyProtocol: enabled on {m}"));
+        let off = self
+            .disabled
+            .iter()
+            .map(|m| format!("AH03494: RemoteIPProxyProtocol: disabled on {m}"));
+        on.chain(off).collect()
+    }
+}
+
+fn proxy_protocol(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let on = super::flag(ctx);
+    let addrs = if ctx.in_vhost() {
+        ctx.server
+            .addrs
+            .iter()
+            .map(|a| LocalMatch {
+                ip: a.ip.map(|ip| ip.to_canonical()),
+                port: a.port.unwrap_or(0),
+            })
+            .collect()
+    } else {
+        vec![LocalMatch { ip: None, port: 0 }]
+    };
+    let key = ctx.node as *const Node as usize;
+    ctx.global.proxy_protocol.pending.push((key, addrs, on));
+    Ok(())
+}
+
+fn proxy_exceptions(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if ctx.node.args.is_empty() {
+        return Err(format!("{} requires an argument", ctx.node.name));
+    }
+    let args = ctx.node.args.clone();
+    for a in &args {
+        let (ip, mask) = match a.split_once('/') {
+            Some((i, m)) => (i, Some(m)),
+            None => (a.as_str(), None),
+        };
+        if !looks_like_ip(ip) {
+            return Err(format!("ip address '{ip}' appears to be invalid"));
+        }
+        let net = parse_subnet(ip, mask)
+            .map_err(|e| format!("ip address '{ip}' appears to be invalid: {e}"))?;
+        ctx.global.proxy_protocol.exceptions.push(net);
+    }
+    Ok(())
 }
 
 fn header(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {

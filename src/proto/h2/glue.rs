@@ -21,6 +21,8 @@ use crate::scoreboard::{H2Stream, WorkerSlot};
 pub struct Shared {
     pub config: Arc<ServerConfig>,
     pub peer: SocketAddr,
+    /// The client the connection's PROXY protocol header named (mod_remoteip).
+    pub proxied: Option<SocketAddr>,
     pub local: SocketAddr,
     /// The scoreboard slot of the worker that took the connection over: its streams show
     /// and count there (httpd's main-connection handle), `None` under `-X`.
@@ -213,7 +215,7 @@ pub fn process(
     let outcome = modules::process_observed(
         config,
         &head,
-        shared.peer,
+        (shared.peer, shared.proxied),
         shared.local,
         time,
         &mut |server, ua| {

@@ -127,7 +127,14 @@ pub struct Settings {
 /// The engine gets `Close`: nothing is left for it to do.
 pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let tls = conn.tls.take().map(|t| t.conn);
-    take_over(&conn.stream, conn.peer, conn.local, tls, None, ctx)
+    take_over(
+        &conn.stream,
+        (conn.peer, conn.proxied),
+        conn.local,
+        tls,
+        None,
+        ctx,
+    )
 }
 
 /// The HTTP/1 driver's hook for `Upgrade: h2c`: `None` when this request is not one we
@@ -136,7 +143,7 @@ pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
 /// HTTP/2 as in `serve`.
 pub fn upgrade_h2c(
     stream: &TcpStream,
-    peer: std::net::SocketAddr,
+    peer: (std::net::SocketAddr, Option<std::net::SocketAddr>),
     local: std::net::SocketAddr,
     head: &crate::proto::h1::Head,
     read_buf: &mut Vec<u8>,
@@ -163,9 +170,10 @@ pub fn upgrade_h2c(
     Some(take_over(stream, peer, local, None, Some((up, early)), ctx))
 }
 
+/// `peer` is the connection's peer with the client its PROXY header named, if any.
 fn take_over(
     stream: &TcpStream,
-    peer: std::net::SocketAddr,
+    (peer, proxied): (std::net::SocketAddr, Option<std::net::SocketAddr>),
     local: std::net::SocketAddr,
     tls: Option<rustls::ServerConnection>,
     upgraded: Option<(upgrade::Upgraded, Vec<u8>)>,
@@ -193,6 +201,7 @@ fn take_over(
     let shared = Arc::new(glue::Shared {
         config: config.clone(),
         peer,
+        proxied,
         local,
         slot,
         protocol,
