@@ -46,6 +46,9 @@ Header always set X-Drop "expr=%{req:X-Drop}"
 <Location /a.txt>
     Header always set X-Loc-Early "x" early
 </Location>
+<If "%{HTTP:X-Dest} =~ m#^http://#">
+    Header always set X-If-Early "1"
+</If>
 "#;
 
 /// The headers the rules above may touch, compared by value.
@@ -69,6 +72,7 @@ const COMPARED: &[&str] = &[
     "X-Echo-Bar",
     "X-Early",
     "X-Loc-Early",
+    "X-If-Early",
     "X-Dest",
     "X-In",
     "X-St",
@@ -167,6 +171,8 @@ fn expr_conditions(mpm: &str) {
     assert_eq!(txt.header("X-In"), Some("in"));
     assert_eq!(txt.header("X-St"), Some("200"));
     assert_eq!(rh.header("X-Dest"), Some("http://h.example/p"));
+    // The early edit happened before the sections were merged: <If> saw it.
+    assert_eq!(rh.header("X-If-Early"), Some("1"));
     assert_eq!(rh.header("X-Drop"), Some(""));
     assert_eq!(rh.header("X-Echo-Bar"), Some("bar"));
     assert_eq!(off.header("X-Echo-Foo"), None);
