@@ -54,11 +54,6 @@ pub const PARTIAL: &[(&str, &str)] = &[
         "the expression subset described under \"`<If>` expressions\"",
     ),
     (
-        "RequestHeader",
-        "`expr=…` conditions and values take the subset under \"`<If>` expressions\"; \
-         `%{HANDLER}` is empty",
-    ),
-    (
         "RemoteIPProxyProtocol",
         "PROXY protocol v1 and v2 (TCP4/TCP6, LOCAL, UNKNOWN; TLVs skipped) read before TLS \
          and HTTP, per local address as httpd decides (the last setting for an address wins; \
@@ -93,6 +88,13 @@ pub const PARTIAL: &[(&str, &str)] = &[
 
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
+    (
+        "RequestHeader",
+        "`expr=…` conditions and values are evaluated in fixups, as httpd's: \
+         `%{CONTENT_TYPE}` is the type mod_mime found, `%{REQUEST_STATUS}` is 200; `early` \
+         rules run before the request is mapped, from the server's or virtual host's own \
+         configuration",
+    ),
     (
         "RemoteIPProxyProtocolExceptions",
         "one list for the whole server, wherever it is written, tested against the \
