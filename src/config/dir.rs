@@ -183,6 +183,20 @@ pub struct EnvCond {
     pub negate: bool,
 }
 
+/// When a `Header` / `RequestHeader` rule applies.
+#[derive(Clone, Debug)]
+pub enum HeaderCond {
+    /// No condition: always (in the late pass).
+    None,
+    /// `env=[!]var`.
+    Env(EnvCond),
+    /// `expr=…`, evaluated when the rule would apply.
+    Expr(crate::config::expr::Cond),
+    /// `early`: applied right after the request is read (httpd's post_read_request),
+    /// before it is mapped; never in the late pass.
+    Early,
+}
+
 /// One `Header` / `RequestHeader` directive.
 #[derive(Clone, Debug)]
 pub struct HeaderRule {
@@ -190,9 +204,12 @@ pub struct HeaderRule {
     /// `always` (err_headers_out) vs `onsuccess`.
     pub always: bool,
     pub name: String,
+    /// The value with mod_headers' format tags (`%D`, `%{VAR}e` …).
     pub value: String,
+    /// A value written `expr=…`: an ap_expr string evaluated per request instead.
+    pub value_expr: Option<crate::config::expr::Word>,
     pub edit: Option<(regex::Regex, String)>,
-    pub cond: Option<EnvCond>,
+    pub cond: HeaderCond,
 }
 
 /// What `ErrorDocument` points at.

@@ -45,7 +45,9 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ),
     (
         "Header",
-        "the `early` and `expr=…` conditions are refused (`env=` works)",
+        "`expr=…` conditions and values take the subset under \"`<If>` expressions\"; \
+         `%{CONTENT_TYPE}` is empty on a 304 (httpd keeps the file's type) and carries the \
+         `AddDefaultCharset` charset (httpd adds it after mod_headers); `%{HANDLER}` is empty",
     ),
     (
         "If",
@@ -86,6 +88,13 @@ pub const PARTIAL: &[(&str, &str)] = &[
 
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
+    (
+        "RequestHeader",
+        "`expr=…` conditions and values are evaluated in fixups, as httpd's: \
+         `%{CONTENT_TYPE}` is the type mod_mime found, `%{REQUEST_STATUS}` is 200; `early` \
+         rules run before the request is mapped, from the server's or virtual host's own \
+         configuration",
+    ),
     (
         "RemoteIPProxyProtocolExceptions",
         "one list for the whole server, wherever it is written, tested against the \
@@ -312,8 +321,9 @@ Supported:
 * Words: `'…'` and `\"…\"` strings (with `%{…}` and `$N` inside), digits, `%{VAR}`,
   `%{func:arg}`, `func('arg')`, and `.` to concatenate.
 * Functions: `req`/`http` (request header), `req_novary`, `reqenv`/`v` (request
-  environment), `osenv`, `env` (request environment, then the process's), `tolower`,
-  `toupper`, `escape`, `unescape`.
+  environment), `osenv`, `env` (request environment, then the process's), `resp` (response
+  header: empty in `<If>`, as in httpd), `note`, `tolower`, `toupper`, `escape`, `unescape`,
+  `base64`, `unbase64`, `md5`, `sha1`.
 * Variables (`%{NAME}`, case-insensitive): ",
     );
     let vars: Vec<String> = super::expr::VARIABLES
@@ -325,17 +335,28 @@ Supported:
         ".
 * `TIME_*` are local time (`TZ` applies). `HTTP2` is `on` for a request over HTTP/2 and
   `SERVER_PROTOCOL` is then `HTTP/2.0`. `REMOTE_USER`, `AUTH_TYPE`, `CONTENT_TYPE` and
-  `HANDLER` are empty: httpd sets them after `<If>` is evaluated.
+  `HANDLER` are empty and `REQUEST_STATUS` is `200`: httpd sets them after `<If>` is
+  evaluated.
 
-Not supported (a configuration error that says so): the functions `resp`, `note`, `base64`,
-`unbase64`, `md5`, `sha1`, `file`, `filemod`, `filesize` and `ldap`; the sub-request tests
-`-F`, `-U` and `-A`; variables other than those listed (mod_ssl's `SSL_*` among them), as
-httpd refuses an unknown variable.
+Not supported (a configuration error that says so): the functions `file`, `filemod`,
+`filesize` and `ldap`; the sub-request tests `-F`, `-U` and `-A`; variables other than those
+listed (mod_ssl's `SSL_*` among them), as httpd refuses an unknown variable.
 
 The same words, as string expressions (text with `%{…}` inside), give the one-argument
 `Alias` in a `<Location>` and the lone target of `Redirect`/`RedirectMatch` in a section.
-Elsewhere expressions are not evaluated: `Require expr` never grants, `Header … expr=` and
-`RewriteCond expr` are refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
+
+`Header` and `RequestHeader` take the same language in `expr=…` (a condition, the last
+word) and as a value written `expr=…` (a string expression), with httpd's errors (`Can't
+parse envclause/expression: …`, `Can't parse value expression : …`). They are evaluated
+when httpd does: `RequestHeader` in fixups (`CONTENT_TYPE` is then the type mod_mime found,
+`REQUEST_STATUS` 200), `Header` once the response is complete, `always` rules before
+`onsuccess` ones, with `REQUEST_STATUS` the response's status, `CONTENT_TYPE` its type and
+`resp('Name')` its headers (the content type is not among them, as in httpd). The `early`
+keyword applies a rule of the server or virtual host right after the request is read,
+before it is mapped.
+
+Elsewhere expressions are not evaluated: `Require expr` never grants, `RewriteCond expr` is
+refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
 every request (with a warning at start).
 ",
     );

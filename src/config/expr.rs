@@ -8,8 +8,8 @@
 //! `-strcmatch`, `-fnmatch` (wildcards); `-ipmatch` and `-R` (client address in a subnet);
 //! `in {…}`; unary `-n -z -T -f -d -e -s -L -h -x`; words: `'…'`/`"…"` strings with `%{…}`
 //! and `$N` inside, digits, `%{VAR}`, `%{func:arg}`, `func('arg')`, and `.` to concatenate.
-//! Functions: `req`, `http`, `req_novary`, `reqenv`, `v`, `osenv`, `env`, `tolower`,
-//! `toupper`, `escape`, `unescape`.
+//! Functions: `req`, `http`, `req_novary`, `reqenv`, `v`, `osenv`, `env`, `resp`, `note`,
+//! `tolower`, `toupper`, `escape`, `unescape`, `base64`, `unbase64`, `md5`, `sha1`.
 
 use std::net::IpAddr;
 
@@ -27,6 +27,15 @@ pub trait Env {
     fn req_env(&self, name: &str) -> Option<String>;
     /// The client address (`-R`).
     fn remote_ip(&self) -> IpAddr;
+    /// A response header (`resp('Name')`): headers_out, then err_headers_out. Before a
+    /// response exists (`<If>`, `RequestHeader`) there is none, as in httpd.
+    fn resp_header(&self, _name: &str) -> Option<String> {
+        None
+    }
+    /// A request note (`note('Name')`, httpd's `r->notes`).
+    fn note(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The variables `%{NAME}` may name (httpd's request, connection and time variables that
@@ -74,6 +83,10 @@ pub const VARIABLES: &[&str] = &[
     "TIME_SEC",
     "TIME_WDAY",
     "TIME",
+    "REQUEST_STATUS",
+    "IS_SUBREQ",
+    "DOCUMENT_URI",
+    "REMOTE_PORT",
 ];
 
 /// A parsed condition.
@@ -154,6 +167,12 @@ pub enum Func {
     ToUpper,
     Escape,
     Unescape,
+    Resp,
+    Note,
+    Base64,
+    Unbase64,
+    Md5,
+    Sha1,
 }
 
 /// A string-valued word.
@@ -189,15 +208,28 @@ pub fn eval_string(w: &Word, env: &dyn Env) -> String {
 /// Parses an `<If>` expression; the error is what follows "Cannot parse condition clause: ".
 pub fn parse(text: &str) -> Result<Cond, String> {
     let toks = lex(text)?;
-    let mut p = Parser { toks, pos: 0 };
-    let c = p.or()?;
-    if p.pos < p.toks.len() {
-        return Err(format!(
-            "syntax error, unexpected {}, expecting $end",
-            p.toks[p.pos].class()
-        ));
+    let mut p = Parser {
+        toks,
+        pos: 0,
+        unknown: None,
+    };
+    let parsed = p.or().and_then(|c| {
+        if p.pos < p.toks.len() {
+            return Err(format!(
+                "syntax error, unexpected {}, expecting $end",
+                p.toks[p.pos].class()
+            ));
+        }
+        Ok(c)
+    });
+    // httpd's parser notes an unknown variable or function and reads on: a syntax error
+    // later reads "syntax error, …: Variable 'X' does not exist", else the name alone.
+    match (parsed, p.unknown) {
+        (Err(e), Some(u)) if e.starts_with("syntax error") => Err(format!("{e}: {u}")),
+        (Err(e), _) => Err(e),
+        (Ok(_), Some(u)) => Err(u),
+        (Ok(c), None) => Ok(c),
     }
-    Ok(c)
 }
 
 // ---------------------------------------------------------------------------------------
@@ -507,6 +539,8 @@ fn lex_parts(s: &str, quote: Option<u8>) -> Result<(Vec<Part>, usize), String> {
 struct Parser {
     toks: Vec<Tok>,
     pos: usize,
+    /// The first unknown variable or function met (see [`parse`]).
+    unknown: Option<String>,
 }
 
 fn func_of(name: &str) -> Result<Func, String> {
@@ -520,8 +554,15 @@ fn func_of(name: &str) -> Result<Func, String> {
         "toupper" => Func::ToUpper,
         "escape" => Func::Escape,
         "unescape" => Func::Unescape,
-        "resp" | "note" | "base64" | "unbase64" | "md5" | "sha1" | "file" | "filemod"
-        | "filesize" | "ldap" => return Err(format!("Function '{name}' is not supported by mpmd")),
+        "resp" => Func::Resp,
+        "note" => Func::Note,
+        "base64" => Func::Base64,
+        "unbase64" => Func::Unbase64,
+        "md5" => Func::Md5,
+        "sha1" => Func::Sha1,
+        "file" | "filemod" | "filesize" | "ldap" => {
+            return Err(format!("Function '{name}' is not supported by mpmd"))
+        }
         _ => return Err(format!("Function '{name}' does not exist")),
     })
 }
@@ -541,6 +582,14 @@ fn part_word(p: Part) -> Result<Word, String> {
 impl Parser {
     fn peek(&self) -> Option<&Tok> {
         self.toks.get(self.pos)
+    }
+
+    /// A word part, an unknown name noted (see [`parse`]) and read as an empty string.
+    fn part(&mut self, p: Part) -> Word {
+        part_word(p).unwrap_or_else(|e| {
+            self.unknown.get_or_insert(e);
+            Word::Lit(String::new())
+        })
     }
 
     fn unexpected(&self) -> String {
@@ -760,10 +809,7 @@ impl Parser {
             }
             Tok::Str(parts) => {
                 self.pos += 1;
-                let mut ws = parts
-                    .into_iter()
-                    .map(part_word)
-                    .collect::<Result<Vec<_>, _>>()?;
+                let mut ws: Vec<Word> = parts.into_iter().map(|p| self.part(p)).collect();
                 Ok(if ws.len() == 1 {
                     ws.remove(0)
                 } else {
@@ -775,14 +821,20 @@ impl Parser {
                 if self.peek() != Some(&Tok::LParen) {
                     return Err(format!("{}, expecting '('", self.unexpected()));
                 }
-                let f = func_of(&name)?;
+                let f = func_of(&name);
                 self.pos += 1;
                 let arg = self.word()?;
                 if self.peek() != Some(&Tok::RParen) {
                     return Err(self.unexpected());
                 }
                 self.pos += 1;
-                Ok(Word::Func(f, Box::new(arg)))
+                Ok(match f {
+                    Ok(f) => Word::Func(f, Box::new(arg)),
+                    Err(e) => {
+                        self.unknown.get_or_insert(e);
+                        Word::Lit(String::new())
+                    }
+                })
             }
             _ => Err(self.unexpected()),
         }
@@ -919,9 +971,54 @@ fn value(w: &Word, env: &dyn Env, caps: &[String]) -> String {
                 Func::ToUpper => a.to_uppercase(),
                 Func::Escape => escape(&a),
                 Func::Unescape => unescape(&a),
+                Func::Resp => env.resp_header(&a).unwrap_or_default(),
+                Func::Note => env.note(&a).unwrap_or_default(),
+                Func::Base64 => {
+                    use base64::Engine as _;
+                    base64::engine::general_purpose::STANDARD.encode(a.as_bytes())
+                }
+                Func::Unbase64 => unbase64(&a),
+                Func::Md5 => {
+                    use md5::Digest as _;
+                    hex(&md5::Md5::digest(a.as_bytes()))
+                }
+                Func::Sha1 => {
+                    use sha1::Digest as _;
+                    hex(&sha1::Sha1::digest(a.as_bytes()))
+                }
             }
         }
     }
+}
+
+fn hex(b: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(b.len() * 2);
+    for x in b {
+        let _ = write!(out, "{x:02x}");
+    }
+    out
+}
+
+/// APR's base64 decoding: it stops at the first byte outside the alphabet (padding
+/// included) and keeps what it decoded up to there.
+fn unbase64(s: &str) -> String {
+    const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for b in s.bytes() {
+        let Some(v) = ALPHA.iter().position(|&c| c == b) else {
+            break;
+        };
+        acc = (acc << 6) | v as u32;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// httpd's `ap_escape_uri`: bytes outside the path-safe set as `%XX`.
@@ -1086,6 +1183,12 @@ mod tests {
         assert_eq!(s("/e/%{env:FOO}?q=%{QUERY_STRING}"), "/e/bar?q=x=1");
         assert_eq!(s(""), "");
         assert_eq!(
+            s("%{md5:foo} %{base64:ab} %{unbase64:Zm9vYg==} %{sha1:x}"),
+            "acbd18db4cc2f85cedef654fccc4a4d8 YWI= foob 11f6ad8ec52a2984abaafd7c3b516503785c2072"
+        );
+        // No response before the handler: resp() is empty, as in httpd's <If>.
+        assert_eq!(s("[%{resp:Content-Type}]"), "[]");
+        assert_eq!(
             parse_string("/%{NOPE}").unwrap_err(),
             "Variable 'NOPE' does not exist"
         );
@@ -1144,6 +1247,15 @@ mod tests {
         assert_eq!(e("-R 'bogus'"), "parsing of subnet/netmask failed");
         assert_eq!(e("-ipmatch 'x'"), "syntax error, unexpected T_OP_BINARY");
         assert_eq!(e("foo('x') == ''"), "Function 'foo' does not exist");
+        // An unknown name, then a syntax error: httpd reports both.
+        assert_eq!(
+            e("%{NOPE}"),
+            "syntax error, unexpected $end: Variable 'NOPE' does not exist"
+        );
+        assert_eq!(
+            e("foo(1)"),
+            "syntax error, unexpected $end: Function 'foo' does not exist"
+        );
         assert_eq!(e("1"), "syntax error, unexpected $end");
         assert_eq!(
             e("'a' == 'a' extra"),

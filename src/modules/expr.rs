@@ -49,7 +49,11 @@ impl Env for Request<'_> {
             .to_string(),
             "HTTP2" => if self.head.h2 { "on" } else { "off" }.to_string(),
             "REQUEST_SCHEME" => if https { "https" } else { "http" }.to_string(),
-            "REQUEST_URI" => self.uri.clone(),
+            "REQUEST_URI" | "DOCUMENT_URI" => self.uri.clone(),
+            // No response yet (`<If>`, `RequestHeader` in fixups): httpd's r->status is 200.
+            "REQUEST_STATUS" => "200".to_string(),
+            "IS_SUBREQ" => "false".to_string(),
+            "REMOTE_PORT" => self.useragent.port().to_string(),
             "QUERY_STRING" => self.query.clone().unwrap_or_default(),
             "THE_REQUEST" => String::from_utf8_lossy(self.head.request_line()).into_owned(),
             "PATH_INFO" => self.path_info.clone(),
@@ -90,5 +94,13 @@ impl Env for Request<'_> {
 
     fn remote_ip(&self) -> IpAddr {
         self.useragent.ip().to_canonical()
+    }
+
+    fn note(&self, name: &str) -> Option<String> {
+        self.notes
+            .iter()
+            .rev()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
     }
 }

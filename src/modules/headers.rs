@@ -1,8 +1,13 @@
 //! mod_headers: `Header` (response) and `RequestHeader` rules, with `always`/`onsuccess`,
-//! `env=[!]var` conditions and httpd's value format tags (`format_value`).
+//! `env=[!]var`, `expr=…` and `early` conditions, httpd's value format tags (`format_value`)
+//! and `expr=…` values. `Header` rules run when the response is complete (httpd's output
+//! filter), `RequestHeader` rules in fixups, `early` rules as soon as the request is read.
+
+use std::sync::Arc;
 
 use super::request::{HeaderName, Request, Response};
-use crate::config::dir::{HeaderAction, HeaderRule};
+use crate::config::dir::{HeaderAction, HeaderCond, HeaderRule};
+use crate::config::expr::{self, Env};
 
 /// A header value with httpd's mod_headers format tags expanded: `%%`, `%t` and `%D` (the
 /// request's arrival and the time since, in microseconds), `%l` (load averages), `%i` / `%b`
@@ -91,37 +96,103 @@ fn ssl_var(req: &Request<'_>, name: &str) -> Option<String> {
     (tls && name.eq_ignore_ascii_case("HTTPS")).then(|| "on".to_string())
 }
 
-fn applies(rule: &HeaderRule, req: &Request<'_>) -> bool {
-    match &rule.cond {
-        None => true,
-        Some(c) => req.env_var(&c.name).is_some() != c.negate,
+/// The expression environment of late rules: the request, with the response as it stands
+/// when httpd's output filter runs (`Header`: its status, content type and headers), or,
+/// without one (`RequestHeader` in fixups), the content type mod_mime gave the file.
+struct PhaseEnv<'a, 'r> {
+    req: &'a Request<'r>,
+    resp: Option<&'a Response>,
+}
+
+impl Env for PhaseEnv<'_, '_> {
+    fn var(&self, name: &str) -> String {
+        match (name, self.resp) {
+            ("REQUEST_STATUS", Some(r)) => r.status.to_string(),
+            ("CONTENT_TYPE", Some(r)) => r.content_type.clone().unwrap_or_default(),
+            ("CONTENT_TYPE", None) => fixup_content_type(self.req),
+            _ => Env::var(self.req, name),
+        }
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        Env::header(self.req, name)
+    }
+    fn req_env(&self, name: &str) -> Option<String> {
+        Env::req_env(self.req, name)
+    }
+    fn remote_ip(&self) -> std::net::IpAddr {
+        Env::remote_ip(self.req)
+    }
+    fn resp_header(&self, name: &str) -> Option<String> {
+        // Response::header looks in headers_out, then err_headers_out, as httpd's resp().
+        self.resp?.header(name).map(str::to_string)
+    }
+    fn note(&self, name: &str) -> Option<String> {
+        Env::note(self.req, name)
     }
 }
 
-fn apply(list: &mut Vec<(HeaderName, String)>, rule: &HeaderRule, req: &Request<'_>) {
+/// httpd's r->content_type in fixups: the directory type for a directory, else what
+/// mod_mime finds for the file name (whether the file exists or not).
+fn fixup_content_type(req: &Request<'_>) -> String {
+    if req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
+        return "httpd/unix-directory".to_string();
+    }
+    let Some(name) = req.filename.file_name() else {
+        return String::new();
+    };
+    super::mime::find(&req.config.mime_types, &req.dir, &name.to_string_lossy())
+        .content_type
+        .unwrap_or_default()
+}
+
+/// Whether `rule` applies in the late pass (early rules never do).
+fn applies(rule: &HeaderRule, req: &Request<'_>, env: &dyn Env) -> bool {
+    match &rule.cond {
+        HeaderCond::None => true,
+        HeaderCond::Early => false,
+        HeaderCond::Env(c) => req.env_var(&c.name).is_some() != c.negate,
+        HeaderCond::Expr(e) => expr::eval(e, env),
+    }
+}
+
+/// The rule's value for this request: its expression, or its format string expanded.
+fn rule_value(rule: &HeaderRule, req: &Request<'_>, env: &dyn Env) -> String {
+    match &rule.value_expr {
+        Some(w) => expr::eval_string(w, env),
+        None => format_value(&rule.value, req),
+    }
+}
+
+/// Applies one response rule to `list` (headers_out or err_headers_out); `value` is the
+/// rule's value, computed before (it may look at the response).
+fn apply(
+    list: &mut Vec<(HeaderName, String)>,
+    rule: &HeaderRule,
+    value: String,
+    req: &Request<'_>,
+) {
     let same = |n: &HeaderName| n.eq_ignore_ascii_case(&rule.name);
     match rule.action {
         HeaderAction::Set => {
             list.retain(|(n, _)| !same(n));
-            list.push((rule.name.clone().into(), format_value(&rule.value, req)));
+            list.push((rule.name.clone().into(), value));
         }
         HeaderAction::SetIfEmpty => {
             if !list.iter().any(|(n, v)| same(n) && !v.is_empty()) {
                 list.retain(|(n, _)| !same(n));
-                list.push((rule.name.clone().into(), format_value(&rule.value, req)));
+                list.push((rule.name.clone().into(), value));
             }
         }
-        HeaderAction::Add => list.push((rule.name.clone().into(), format_value(&rule.value, req))),
+        HeaderAction::Add => list.push((rule.name.clone().into(), value)),
         HeaderAction::Append | HeaderAction::Merge => {
-            let val = format_value(&rule.value, req);
             if let Some((_, v)) = list.iter_mut().find(|(n, _)| same(n)) {
-                let present = v.split(',').any(|t| t.trim() == val);
+                let present = v.split(',').any(|t| t.trim() == value);
                 if rule.action == HeaderAction::Append || !present {
                     v.push_str(", ");
-                    v.push_str(&val);
+                    v.push_str(&value);
                 }
             } else {
-                list.push((rule.name.clone().into(), val));
+                list.push((rule.name.clone().into(), value));
             }
         }
         HeaderAction::Unset => list.retain(|(n, _)| !same(n)),
@@ -152,52 +223,131 @@ fn apply(list: &mut Vec<(HeaderName, String)>, rule: &HeaderRule, req: &Request<
     }
 }
 
-/// Applies the `Header` rules to a response. `onsuccess` rules act on headers_out (dropped
-/// on error pages); `always` rules on err_headers_out.
+/// Whether the action uses the rule's value (the others skip computing it).
+fn takes_value(a: HeaderAction) -> bool {
+    !matches!(
+        a,
+        HeaderAction::Unset | HeaderAction::Echo | HeaderAction::Edit | HeaderAction::EditAll
+    )
+}
+
+/// Applies the `Header` rules to a response, as httpd's output filter: the `always` rules
+/// (err_headers_out, kept on error pages) first, then the `onsuccess` ones (headers_out,
+/// skipped for a generated error page). Conditions and values are evaluated with the
+/// response as it stands, each rule seeing what the rules before it did.
 pub fn fixup(req: &Request<'_>, resp: &mut Response) {
-    for rule in &req.dir.headers {
-        if !applies(rule, req) {
-            continue;
+    if req.dir.headers.is_empty() {
+        return;
+    }
+    for always in [true, false] {
+        if !always && resp.generated {
+            break;
         }
-        if rule.always {
-            apply(&mut resp.err_headers, rule, req);
-        } else if !resp.generated {
-            apply(&mut resp.headers, rule, req);
+        for rule in req.dir.headers.iter().filter(|r| r.always == always) {
+            let value = {
+                let env = PhaseEnv {
+                    req,
+                    resp: Some(&*resp),
+                };
+                if !applies(rule, req, &env) {
+                    continue;
+                }
+                if takes_value(rule.action) {
+                    rule_value(rule, req, &env)
+                } else {
+                    String::new()
+                }
+            };
+            let list = if always {
+                &mut resp.err_headers
+            } else {
+                &mut resp.headers
+            };
+            apply(list, rule, value, req);
         }
     }
 }
 
-/// Applies `RequestHeader` rules (before the handler runs).
+/// `early` rules, right after the request is read (httpd's post_read_request), from the
+/// server's own configuration (sections are not merged yet): `RequestHeader` rules on the
+/// request headers, `Header` rules on the response's headers.
+pub fn early(req: &mut Request<'_>, resp: &mut Response) {
+    let is_early = |r: &&Arc<HeaderRule>| matches!(r.cond, HeaderCond::Early);
+    if req.dir.request_headers.iter().any(|r| is_early(&r)) {
+        let rules = req.dir.request_headers.clone();
+        for rule in rules.iter().filter(is_early) {
+            let v = if takes_value(rule.action) {
+                rule_value(rule, req, &*req)
+            } else {
+                String::new()
+            };
+            apply_request(req, rule, v);
+        }
+    }
+    for always in [true, false] {
+        for rule in req.dir.headers.iter().filter(is_early) {
+            if rule.always != always {
+                continue;
+            }
+            let value = if takes_value(rule.action) {
+                rule_value(rule, req, &*req)
+            } else {
+                String::new()
+            };
+            let list = if always {
+                &mut resp.err_headers
+            } else {
+                &mut resp.headers
+            };
+            apply(list, rule, value, req);
+        }
+    }
+}
+
+/// Applies `RequestHeader` rules in the fixups phase (before the handler runs).
 pub fn request_fixup(req: &mut Request<'_>) {
     if req.dir.request_headers.is_empty() {
         return;
     }
     let rules = req.dir.request_headers.clone();
     for rule in rules.iter() {
-        if !applies(rule, req) {
+        let env = PhaseEnv {
+            req: &*req,
+            resp: None,
+        };
+        if !applies(rule, req, &env) {
             continue;
         }
-        let v = format_value(&rule.value, req);
-        match rule.action {
-            HeaderAction::Unset => req.headers_in_override.push((rule.name.clone(), None)),
-            HeaderAction::Set | HeaderAction::SetIfEmpty => {
-                req.headers_in_override.push((rule.name.clone(), Some(v)))
-            }
-            HeaderAction::Append | HeaderAction::Add | HeaderAction::Merge => {
-                let cur = req.header_in(&rule.name).map(str::to_string);
-                let nv = match cur {
-                    Some(c) if !c.is_empty() => format!("{c}, {v}"),
-                    _ => v,
-                };
+        let v = if takes_value(rule.action) {
+            rule_value(rule, req, &env)
+        } else {
+            String::new()
+        };
+        apply_request(req, rule, v);
+    }
+}
+
+/// One `RequestHeader` rule on the request headers (as overrides of the head's).
+fn apply_request(req: &mut Request<'_>, rule: &HeaderRule, v: String) {
+    match rule.action {
+        HeaderAction::Unset => req.headers_in_override.push((rule.name.clone(), None)),
+        HeaderAction::Set | HeaderAction::SetIfEmpty => {
+            req.headers_in_override.push((rule.name.clone(), Some(v)))
+        }
+        HeaderAction::Append | HeaderAction::Add | HeaderAction::Merge => {
+            let cur = req.header_in(&rule.name).map(str::to_string);
+            let nv = match cur {
+                Some(c) if !c.is_empty() => format!("{c}, {v}"),
+                _ => v,
+            };
+            req.headers_in_override.push((rule.name.clone(), Some(nv)));
+        }
+        HeaderAction::Edit | HeaderAction::EditAll => {
+            if let (Some((re, to)), Some(cur)) = (&rule.edit, req.header_in(&rule.name)) {
+                let nv = re.replace_all(cur, to.as_str()).into_owned();
                 req.headers_in_override.push((rule.name.clone(), Some(nv)));
             }
-            HeaderAction::Edit | HeaderAction::EditAll => {
-                if let (Some((re, to)), Some(cur)) = (&rule.edit, req.header_in(&rule.name)) {
-                    let nv = re.replace_all(cur, to.as_str()).into_owned();
-                    req.headers_in_override.push((rule.name.clone(), Some(nv)));
-                }
-            }
-            HeaderAction::Echo | HeaderAction::Note => {}
         }
+        HeaderAction::Echo | HeaderAction::Note => {}
     }
 }

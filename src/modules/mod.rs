@@ -381,6 +381,7 @@ pub fn process_observed<'c>(
         head.is_http11() && expect.is_some_and(|e| !e.eq_ignore_ascii_case(b"100-continue"));
     if !bad && !refused_expect {
         remoteip::post_read_request(&mut req);
+        headers::early(&mut req, &mut resp);
     }
     on_server(server, req.useragent);
     if bad {

@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use super::{def, ApplyCtx};
-use crate::config::dir::{EnvCond, HeaderAction, HeaderRule};
+use crate::config::dir::{EnvCond, HeaderAction, HeaderCond, HeaderRule};
+use crate::config::expr;
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 
 pub static DIRECTIVES: &[DirectiveDef] = &[
@@ -25,7 +26,11 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     ),
 ];
 
+/// httpd's `header_cmd` / `header_inout_cmd`: the words, their roles by action, then the
+/// condition clause (`env=`, `expr=`, `early`), with httpd's messages.
 fn parse(ctx: &ApplyCtx<'_>, response: bool) -> Result<HeaderRule, String> {
+    const BAD_ACTION: &str = "first argument must be 'add', 'set', 'append', 'merge', 'unset', \
+                              'echo', 'note', 'edit', or 'edit*'.";
     let mut a: &[String] = &ctx.node.args;
     let mut always = false;
     if response {
@@ -39,8 +44,14 @@ fn parse(ctx: &ApplyCtx<'_>, response: bool) -> Result<HeaderRule, String> {
         }
     }
     let Some((action, rest)) = a.split_first() else {
-        return Err("first argument must be 'add', 'set', 'append', 'merge', 'unset', 'echo', 'note', 'edit', or 'edit*'.".into());
+        return Err(BAD_ACTION.into());
     };
+    if rest.len() > 4 {
+        let d = if response { "Header" } else { "RequestHeader" };
+        return Err(format!("{d} has too many arguments"));
+    }
+    let word = |i: usize| rest.get(i).map(String::as_str);
+    let (name, mut value, subs, mut clause) = (word(0).unwrap_or(""), word(1), word(2), word(3));
     let action = match action.to_ascii_lowercase().as_str() {
         "set" => HeaderAction::Set,
         "setifempty" => HeaderAction::SetIfEmpty,
@@ -48,62 +59,94 @@ fn parse(ctx: &ApplyCtx<'_>, response: bool) -> Result<HeaderRule, String> {
         "append" => HeaderAction::Append,
         "merge" => HeaderAction::Merge,
         "unset" => HeaderAction::Unset,
-        "echo" if response => HeaderAction::Echo,
+        "echo" => HeaderAction::Echo,
         "edit" => HeaderAction::Edit,
         "edit*" => HeaderAction::EditAll,
         "note" => HeaderAction::Note,
-        _ => {
-            return Err("first argument must be 'add', 'set', 'append', 'merge', 'unset', 'echo', 'note', 'edit', or 'edit*'.".into())
-        }
+        _ => return Err(BAD_ACTION.into()),
     };
-    let Some((name, rest)) = rest.split_first() else {
-        return Err("header name is missing".into());
-    };
-    let (value, rest): (String, &[String]) = match action {
-        HeaderAction::Unset | HeaderAction::Echo => (String::new(), rest),
-        _ => match rest.split_first() {
-            Some((v, r)) => (v.clone(), r),
-            None => return Err("Header requires three arguments".into()),
-        },
-    };
-    if !matches!(action, HeaderAction::Edit | HeaderAction::EditAll) {
-        check_format(&value)?;
-    }
     let mut edit = None;
-    let mut rest = rest;
     if matches!(action, HeaderAction::Edit | HeaderAction::EditAll) {
-        let Some((to, r)) = rest.split_first() else {
+        let Some(to) = subs else {
             return Err("Header edit requires a match and a substitution".into());
         };
-        let re = regex::Regex::new(&value)
+        let re = regex::Regex::new(value.unwrap_or(""))
             .map_err(|_| "Header edit regex could not be compiled".to_string())?;
-        edit = Some((re, to.clone()));
-        rest = r;
+        edit = Some((re, to.to_string()));
+    } else {
+        // Without a substitution the third word is the condition clause.
+        if clause.is_some() {
+            return Err("Too many arguments to directive".into());
+        }
+        clause = subs;
     }
-    let mut cond = None;
-    for w in rest {
-        if let Some(v) = w.strip_prefix("env=") {
-            let (negate, name) = match v.strip_prefix('!') {
+    match action {
+        HeaderAction::Unset | HeaderAction::Echo => {
+            if let Some(v) = value.take() {
+                if clause.is_some() {
+                    return Err(if action == HeaderAction::Unset {
+                        "header unset takes two arguments".into()
+                    } else {
+                        "Header echo takes two arguments".into()
+                    });
+                }
+                clause = Some(v);
+            }
+            if action == HeaderAction::Echo && !response {
+                return Err("Header echo only valid on Header directives".into());
+            }
+            if action == HeaderAction::Echo && regex::Regex::new(name).is_err() {
+                return Err("Header echo regex could not be compiled".into());
+            }
+        }
+        _ if value.is_none() => return Err("Header requires three arguments".into()),
+        _ => {}
+    }
+    let cond = match clause {
+        None => HeaderCond::None,
+        Some(c) if c.eq_ignore_ascii_case("early") => HeaderCond::Early,
+        Some(c) if c.len() >= 4 && c[..4].eq_ignore_ascii_case("env=") => {
+            let v = &c[4..];
+            let (negate, var) = match v.strip_prefix('!') {
                 Some(n) => (true, n),
                 None => (false, v),
             };
-            cond = Some(EnvCond {
-                name: name.to_string(),
+            if var.is_empty() {
+                return Err(
+                    "error: missing environment variable name. envclause should be \
+                            in the form env=envar "
+                        .into(),
+                );
+            }
+            HeaderCond::Env(EnvCond {
+                name: var.to_string(),
                 negate,
-            });
-        } else if w.eq_ignore_ascii_case("early") || w.starts_with("expr=") {
-            // `early` and expr= conditions need features we do not have: refuse rather than
-            // silently apply the header unconditionally.
-            return Err(format!("Header: '{w}' is not supported by mpmd"));
-        } else {
-            return Err("Too many arguments to directive".into());
+            })
         }
+        Some(c) if c.len() >= 5 && c[..5].eq_ignore_ascii_case("expr=") => HeaderCond::Expr(
+            expr::parse(&c[5..]).map_err(|e| format!("Can't parse envclause/expression: {e}"))?,
+        ),
+        Some(c) => return Err(format!("Unknown parameter: {c}")),
+    };
+    // `Header set X-Name: v` names `X-Name`.
+    let name = name.split(':').next().unwrap_or("");
+    let mut value_expr = None;
+    let value = value.unwrap_or("");
+    if matches!(action, HeaderAction::Edit | HeaderAction::EditAll) {
+        // The value is the edit's regex.
+    } else if let Some(e) = value.strip_prefix("expr=") {
+        // Case-sensitive, as in httpd: `EXPR=` is a format string.
+        value_expr =
+            Some(expr::parse_string(e).map_err(|e| format!("Can't parse value expression : {e}"))?);
+    } else {
+        check_format(value)?;
     }
     Ok(HeaderRule {
         action,
         always,
-        name: name.clone(),
-        value,
+        name: name.to_string(),
+        value: value.to_string(),
+        value_expr,
         edit,
         cond,
     })
