@@ -108,6 +108,30 @@ fn expires(mpm: &str) {
     assert_eq!(m[0].header("Cache-Control"), Some("max-age=2592000"));
     assert_eq!(m[1].header("Cache-Control"), Some("max-age=3600"));
     assert_eq!(m[4].header("Expires"), None);
+
+    // A 304 keeps the expiry of the file's type (httpd's mod_expires runs on it too).
+    let reqs = vec![
+        get("/style.css", &["If-None-Match: *"]),
+        get("/pic.png", &["If-None-Match: *"]),
+    ];
+    let (a, m) = s.both(mpm, &reqs);
+    for i in 0..reqs.len() {
+        assert_eq!((a[i].status, m[i].status), (304, 304), "{:?}", m[i]);
+        assert_eq!(
+            a[i].header("Cache-Control"),
+            m[i].header("Cache-Control"),
+            "304: apache2 {:?}\nmpmd {:?}",
+            a[i].headers,
+            m[i].headers
+        );
+        assert_eq!(expiry(&a[i], false), expiry(&m[i], false), "304 Expires");
+        assert_eq!(
+            m[i].header("Content-Type"),
+            None,
+            "no Content-Type on a 304"
+        );
+    }
+    assert_eq!(m[0].header("Cache-Control"), Some("max-age=3600"));
 }
 
 mpm_tests!(expires);

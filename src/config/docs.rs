@@ -46,8 +46,8 @@ pub const PARTIAL: &[(&str, &str)] = &[
     (
         "Header",
         "`expr=…` conditions and values take the subset under \"`<If>` expressions\"; \
-         `%{CONTENT_TYPE}` is empty on a 304 (httpd keeps the file's type) and carries the \
-         `AddDefaultCharset` charset (httpd adds it after mod_headers); `%{HANDLER}` is empty",
+         `%{CONTENT_TYPE}` carries the `AddDefaultCharset` charset (httpd adds it after \
+         mod_headers); `%{HANDLER}` is empty",
     ),
     (
         "If",

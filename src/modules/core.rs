@@ -312,8 +312,10 @@ pub fn serve_file(
     };
     match conditions {
         Some(304) => {
+            // The type stays known (mod_expires' ExpiresByType, %{CONTENT_TYPE}, the log's
+            // %{Content-Type}o, as httpd's r->content_type); the writers send no
+            // Content-Type on a 304.
             resp.status = 304;
-            resp.content_type = None;
             return Ok(());
         }
         Some(s) => {
