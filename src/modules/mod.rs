@@ -106,6 +106,9 @@ pub struct LogNotes {
     pub headers_in_override: Vec<(String, Option<String>)>,
     /// httpd's `r->notes` left for the log: `%{name}n`.
     pub request_notes: Vec<(&'static str, String)>,
+    /// Set for a request refused before any module ran (while its head was read, or for its
+    /// framing or Host): the log shows what httpd knew of it then, not what the head gives.
+    pub refused: Option<Box<crate::proto::h1::Refused>>,
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -372,6 +375,7 @@ pub fn process_observed<'c>(
                 https: req.config.tls.port_for(req.local).is_some(),
                 headers_in_override: std::mem::take(&mut req.headers_in_override),
                 request_notes: std::mem::take(&mut req.notes),
+                refused: None,
             },
             useragent: req.useragent,
         }
@@ -385,7 +389,11 @@ pub fn process_observed<'c>(
     on_server(server, req.useragent);
     if bad {
         error_response(&req, 400, None, &mut resp);
-        return out(&mut req, resp);
+        // httpd refuses it before choosing the virtual host or mapping the URL.
+        let mut o = out(&mut req, resp);
+        let tls = config.tls.port_for(local).is_some();
+        o.notes.refused = Some(Box::new(crate::proto::h1::Refused::from_head(head, tls)));
+        return o;
     }
     if refused_expect {
         error_response(&req, 417, None, &mut resp);
