@@ -92,6 +92,13 @@ pub const PARTIAL: &[(&str, &str)] = &[
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
     (
+        "SSLOptions",
+        "parsed only; whatever it says, every request over TLS (HTTP/1.1 and h2) that \
+         reaches the fixups gets `HTTPS=on`, and `SSL_TLS_SNI` when the client sent SNI, in \
+         its environment, as mod_ssl sets them (the log's `%{…}e`, `Header`'s `%{…}e`, \
+         FastCGI); `+StdEnvVars`' variables (`SSL_PROTOCOL`, `SSL_CIPHER` …) are not set",
+    ),
+    (
         "RemoteIPProxyProtocolExceptions",
         "one list for the whole server, wherever it is written, tested against the \
          connection's peer, as httpd",

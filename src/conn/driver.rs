@@ -844,6 +844,7 @@ fn serve_one(
         head,
         (peer, proxied),
         local,
+        io.tls.as_deref().and_then(crate::tls::TlsSession::sni),
         time,
         &mut |server, ua| {
             super::request_text(config, server, local.port(), ua, |vhost, client| {

@@ -29,6 +29,8 @@ pub struct Shared {
     pub slot: Option<WorkerSlot<'static>>,
     /// The protocol column: `h2` over TLS, `h2c` in the clear.
     pub protocol: &'static [u8],
+    /// The name the client sent with SNI (mod_ssl's `SSL_TLS_SNI`).
+    pub sni: Option<Box<str>>,
 }
 
 impl Shared {
@@ -257,6 +259,7 @@ pub fn process(
         &head,
         (shared.peer, shared.proxied),
         shared.local,
+        shared.sni.as_deref(),
         time,
         &mut |server, ua| {
             if let Some(slot) = &shared.slot {
