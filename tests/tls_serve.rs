@@ -129,7 +129,82 @@ fn redirects_over_tls_stay_on_https(mpm: &str) {
     );
 }
 
+/// mod_ssl's fixup puts `HTTPS=on` in the environment of every request over TLS that reaches
+/// it, and `SSL_TLS_SNI` when the client sent SNI, without `SSLOptions +StdEnvVars` (apache2
+/// 2.4.71 does, HTTP/1.1 and h2 alike): the log's `%{…}e` and mod_headers' `%{…}e` see them.
+/// SetEnvIf runs earlier and does not; a request refused by access control (403) never gets
+/// there, nor one refused while its head was read (h2's 431, logged as apache2 logs it).
+fn https_and_sni_in_the_request_environment(mpm: &str) {
+    let s = tlsutil::start(
+        mpm,
+        "LoadModule setenvif_module x.so\nLoadModule headers_module x.so\n\
+         LogFormat \"%r|%>s|%{HTTPS}e|%{SSL_TLS_SNI}e|%{early}e|%U|%V\" tlsenv\n\
+         CustomLog logs/tlsenv_log tlsenv\n\
+         SetEnvIf HTTPS on early=seen\n\
+         <Location /index.html>\nHeader set X-Https \"%{HTTPS}e %{SSL_TLS_SNI}e\"\n</Location>\n\
+         <Location /deny>\nRequire all denied\n</Location>\n",
+    );
+    // mod_headers' %{…}e sees them (in the response header `X-Https`).
+    let heads = s.srv.path("heads.txt");
+    let x_https = |args: &[&str], url: &str| -> (String, String) {
+        let mut a = vec!["-D", heads.to_str().unwrap()];
+        a.extend_from_slice(args);
+        let (_, _, info) = s.curl(&a, url);
+        let h = std::fs::read_to_string(&heads).unwrap_or_default();
+        let v = h
+            .lines()
+            .find_map(|l| {
+                l.to_ascii_lowercase()
+                    .strip_prefix("x-https: ")
+                    .map(str::to_string)
+            })
+            .unwrap_or_default();
+        (info, v)
+    };
+    let r = x_https(&["--http1.1"], &s.https("a.test", "/index.html?h1"));
+    assert_eq!(r, ("1.1 200".into(), "on a.test".into()));
+    let r = x_https(&["--http2"], &s.https("b.test", "/index.html?h2"));
+    assert_eq!(r, ("2 200".into(), "on b.test".into()));
+    // An IP address in the URL: curl sends no SNI.
+    let url = format!("https://127.0.0.1:{}/index.html?nosni", s.tls_port);
+    let r = x_https(&["--http1.1", "-k"], &url);
+    assert_eq!(r, ("1.1 200".into(), "on (null)".into()));
+    let (_, _, info) = s.curl(&["--http1.1"], &s.https("a.test", "/deny"));
+    assert_eq!(info, "1.1 403");
+    let (_, _, info) = s.curl(&["--http2"], &s.https("a.test", "/nothere"));
+    assert_eq!(info, "2 404");
+    let big = format!("X-Big: {}", "b".repeat(9000));
+    let (_, _, info) = s.curl(
+        &["--http2", "-H", &big],
+        &s.https("a.test", "/index.html?big"),
+    );
+    assert_eq!(info, "2 431");
+    let r = x_https(&[], &s.http("/index.html?clear"));
+    assert_eq!(r, ("1.1 200".into(), "(null) (null)".into()));
+    let want = [
+        "GET /index.html?h1 HTTP/1.1|200|on|a.test|-|/index.html|a.test",
+        "GET /index.html?h2 HTTP/2.0|200|on|b.test|-|/index.html|b.test",
+        "GET /index.html?nosni HTTP/1.1|200|on|-|-|/index.html|127.0.0.1",
+        "GET /deny HTTP/1.1|403|-|-|-|/deny|a.test",
+        "GET /nothere HTTP/2.0|404|on|a.test|-|/nothere|a.test",
+        "GET /index.html?big HTTP/2.0|431|-|-|-|/index.html|a.test",
+        "GET /index.html?clear HTTP/1.1|200|-|-|-|/index.html|127.0.0.1",
+    ];
+    let mut lines = Vec::new();
+    wait_until(Duration::from_secs(5), || {
+        let log = std::fs::read_to_string(s.srv.path("logs/tlsenv_log")).unwrap_or_default();
+        lines = log
+            .lines()
+            .filter(|l| l.contains("?") || l.contains("/deny") || l.contains("/nothere"))
+            .map(str::to_string)
+            .collect();
+        lines.len() >= want.len()
+    });
+    assert_eq!(lines, want);
+}
+
 mpm_tests!(
+    https_and_sni_in_the_request_environment,
     redirects_over_tls_stay_on_https,
     sni_picks_the_vhost_certificate,
     curl_http11_and_h2_over_tls,

@@ -37,7 +37,12 @@ pub const PARTIAL: &[(&str, &str)] = &[
     (
         "CustomLog",
         "an `expr=` condition is not evaluated: every request is logged, with a warning at \
-         start (`env=` works)",
+         start (`env=` works). A request refused while its head is read (400, 414, 501, a \
+         408 once its request line is in, h2's 431) is logged as httpd logs it: the request \
+         line rebuilt with single spaces, the raw `%U`, the server's name as `%V`, only the \
+         fields httpd had stored; a request line cut off by the timeout is logged as `-` on \
+         a connection's first request, as httpd. Differs: a connection that sends nothing, \
+         or only empty lines, before its timeout is not logged (httpd logs a 408 `-`)",
     ),
     (
         "ElseIf",
@@ -94,6 +99,13 @@ pub const NOTES: &[(&str, &str)] = &[
          `%{CONTENT_TYPE}` is the type mod_mime found, `%{REQUEST_STATUS}` is 200; `early` \
          rules run before the request is mapped, from the server's or virtual host's own \
          configuration",
+    ),
+    (
+        "SSLOptions",
+        "parsed only; whatever it says, every request over TLS (HTTP/1.1 and h2) that \
+         reaches the fixups gets `HTTPS=on`, and `SSL_TLS_SNI` when the client sent SNI, in \
+         its environment, as mod_ssl sets them (the log's `%{…}e`, `Header`'s `%{…}e`, \
+         FastCGI); `+StdEnvVars`' variables (`SSL_PROTOCOL`, `SSL_CIPHER` …) are not set",
     ),
     (
         "RemoteIPProxyProtocolExceptions",

@@ -450,33 +450,63 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 }
                 ctx.observer.state(WorkerState::BusyRead);
                 let fresh = read_buf.is_empty();
-                match io.read_into(read_buf, fresh) {
+                let end = match io.read_into(read_buf, fresh) {
                     ReadResult::Data => continue,
                     // Woken without data (or between requests): wait for readability again.
                     ReadResult::WouldBlock => return ConnOutcome::KeepAlive,
-                    ReadResult::Eof | ReadResult::Error => return ConnOutcome::Close,
-                    ReadResult::TimedOut => {
-                        if read_buf.is_empty() {
-                            return ConnOutcome::Close;
-                        }
-                        // Part of a request arrived: 408, then close.
-                        ctx.observer.state(WorkerState::BusyWrite);
-                        let sent = send_bare_error(
-                            &mut io,
-                            &mut out,
-                            config,
-                            default_server,
-                            408,
-                            None,
-                            "GET",
-                        );
-                        ctx.observer.request_done(sent);
-                        return ConnOutcome::Close;
-                    }
+                    ReadResult::Error => return ConnOutcome::Close,
+                    ReadResult::Eof if read_buf.is_empty() => return ConnOutcome::Close,
+                    ReadResult::TimedOut if read_buf.is_empty() => return ConnOutcome::Close,
+                    r => r,
+                };
+                // Part of a request arrived, then the client stopped (httpd's order): a
+                // request line that never ended gets no answer, and its timeout is logged
+                // (as `-`) on the connection's first request only; a head cut off after its
+                // request line gets 408 on timeout, 400 on EOF, and is logged.
+                let refused =
+                    crate::proto::h1::refused::refused(read_buf, &limits, io.tls.is_some());
+                let status = if matches!(end, ReadResult::TimedOut) {
+                    408
+                } else {
+                    400
+                };
+                let mut sent = (0, 0);
+                if let Some(m) = refused.method.as_deref() {
+                    ctx.observer.state(WorkerState::BusyWrite);
+                    sent = send_bare_error(
+                        &mut io,
+                        &mut out,
+                        config,
+                        default_server,
+                        status,
+                        None,
+                        std::str::from_utf8(m).unwrap_or("GET"),
+                    );
+                    ctx.observer.request_done(sent.0);
                 }
+                if refused.method.is_some() || (status == 408 && *requests_served == 0) {
+                    let https = io.tls.is_some();
+                    let at = RefusedAt {
+                        peer,
+                        proxied,
+                        local,
+                        server: default_server,
+                        https,
+                        requests: *requests_served + 1,
+                    };
+                    log_refused(&at, status, sent, refused);
+                }
+                return ConnOutcome::Close;
             }
             Parsed::Error(e) => {
                 ctx.observer.state(WorkerState::BusyWrite);
+                let refused =
+                    crate::proto::h1::refused::refused(read_buf, &limits, io.tls.is_some());
+                let method = refused
+                    .method
+                    .as_deref()
+                    .and_then(|m| std::str::from_utf8(m).ok())
+                    .unwrap_or("GET");
                 let sent = send_bare_error(
                     &mut io,
                     &mut out,
@@ -484,9 +514,18 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     default_server,
                     e.status,
                     e.note,
-                    "GET",
+                    method,
                 );
-                ctx.observer.request_done(sent);
+                ctx.observer.request_done(sent.0);
+                let at = RefusedAt {
+                    peer,
+                    proxied,
+                    local,
+                    server: default_server,
+                    https: io.tls.is_some(),
+                    requests: *requests_served + 1,
+                };
+                log_refused(&at, e.status, sent, refused);
                 *requests_served += 1;
                 return ConnOutcome::Linger;
             }
@@ -504,7 +543,13 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 } else {
                     None
                 };
-                if let Some(status) = refuse {
+                // Then the body framing (Content-Length, Transfer-Encoding), which httpd checks
+                // before it looks at Host or runs any module.
+                let framed = match refuse {
+                    Some(status) => Err(status),
+                    None => framing(&head),
+                };
+                if let Err(status) = framed {
                     ctx.observer.state(WorkerState::BusyWrite);
                     let method = std::str::from_utf8(head.method()).unwrap_or("");
                     let sent = send_bare_error(
@@ -516,10 +561,27 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         None,
                         method,
                     );
-                    ctx.observer.request_done(sent);
+                    ctx.observer.request_done(sent.0);
+                    // Refused on its request line (HTTP/0.9, an unregistered method): httpd
+                    // had read no header field yet.
+                    let refused = if refuse.is_some() {
+                        crate::proto::h1::Refused::from_line(head.request_line(), io.tls.is_some())
+                    } else {
+                        crate::proto::h1::Refused::from_head(&head, io.tls.is_some())
+                    };
+                    let at = RefusedAt {
+                        peer,
+                        proxied,
+                        local,
+                        server: default_server,
+                        https: io.tls.is_some(),
+                        requests: *requests_served + 1,
+                    };
+                    log_refused(&at, status, sent, refused);
                     *requests_served += 1;
                     return ConnOutcome::Linger;
                 }
+                let framed = framed.unwrap_or((BodyFraming::None, false));
                 if io.tls.is_none() {
                     if let Some(o) = crate::proto::h2::upgrade_h2c(
                         stream,
@@ -543,6 +605,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     &mut io,
                     &mut out,
                     &head,
+                    framed,
                     time,
                     started,
                 );
@@ -564,7 +627,54 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     }
 }
 
-/// An error answer before any request could be parsed (400/408/414).
+/// Where a request refused before any module ran was refused: its log line's context.
+struct RefusedAt<'a> {
+    peer: std::net::SocketAddr,
+    proxied: Option<std::net::SocketAddr>,
+    local: std::net::SocketAddr,
+    /// The default server of the address (no virtual host was chosen).
+    server: &'a ServerConf,
+    https: bool,
+    /// Requests on this connection, this one included.
+    requests: u32,
+}
+
+/// Logs a request refused while its head was read (or for its framing) as httpd does:
+/// `(sent, body)` are the bytes of the answer, `(0, 0)` when none was sent.
+fn log_refused(
+    at: &RefusedAt<'_>,
+    status: u16,
+    (sent, body): (u64, u64),
+    r: crate::proto::h1::Refused,
+) {
+    let notes = modules::LogNotes {
+        https: at.https,
+        refused: Some(Box::new(r)),
+        ..Default::default()
+    };
+    let Some(r) = notes.refused.as_deref() else {
+        return;
+    };
+    modules::log_request(&LogRecord {
+        request_line: r.line.as_deref().unwrap_or(b"-"),
+        status,
+        bytes_sent: sent,
+        response: None,
+        body_bytes: body,
+        keep_alive: false,
+        requests_on_connection: at.requests,
+        peer: at.peer,
+        useragent: at.proxied.unwrap_or(at.peer),
+        notes: &notes,
+        local: at.local,
+        server: at.server,
+        head: Some(&r.head),
+        time: now_secs(),
+        duration: Duration::ZERO,
+    });
+}
+
+/// An error answer before any module ran (400/408/414/501): the bytes sent and the page's.
 fn send_bare_error(
     io: &mut Io<'_>,
     out: &mut Vec<u8>,
@@ -573,7 +683,7 @@ fn send_bare_error(
     status: u16,
     note: Option<&str>,
     method: &str,
-) -> u64 {
+) -> (u64, u64) {
     let info = ErrorInfo {
         method,
         note,
@@ -586,14 +696,22 @@ fn send_bare_error(
     let body = error_page(status, &info);
     out.clear();
     write_status_line(out, status, now_secs(), config);
-    out.extend_from_slice(b"Content-Length: ");
-    out.extend_from_slice(body.len().to_string().as_bytes());
+    // A HEAD request gets the head alone, without Content-Length (httpd's header_only).
+    let head_only = method == "HEAD";
+    if !head_only {
+        out.extend_from_slice(b"Content-Length: ");
+        out.extend_from_slice(body.len().to_string().as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
     out.extend_from_slice(
-        b"\r\nConnection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n",
+        b"Connection: close\r\nContent-Type: text/html; charset=iso-8859-1\r\n\r\n",
     );
-    out.extend_from_slice(body.as_bytes());
+    let body_len = if head_only { 0 } else { body.len() as u64 };
+    if !head_only {
+        out.extend_from_slice(body.as_bytes());
+    }
     let _ = io.write_all(out);
-    out.len() as u64
+    (out.len() as u64, body_len)
 }
 
 fn write_status_line(out: &mut Vec<u8>, status: u16, time: u64, config: &ServerConfig) {
@@ -713,6 +831,7 @@ fn serve_one(
     io: &mut Io<'_>,
     out: &mut Vec<u8>,
     head: &Head,
+    (kind, cl_and_te): (BodyFraming, bool),
     time: u64,
     started: Instant,
 ) -> (Option<ConnOutcome>, Option<Duration>) {
@@ -725,6 +844,7 @@ fn serve_one(
         head,
         (peer, proxied),
         local,
+        io.tls.as_deref().and_then(crate::tls::TlsSession::sni),
         time,
         &mut |server, ua| {
             super::request_text(config, server, local.port(), ua, |vhost, client| {
@@ -755,60 +875,51 @@ fn serve_one(
         return (Some(ConnOutcome::Close), None);
     }
 
-    // Body framing, then consume the body.
-    let mut must_close = false;
-    match framing(head) {
-        Err(status) => {
+    // Consume the body (its framing was checked before the pipeline ran).
+    let mut must_close = cl_and_te;
+    let expect = result.expect_continue && !resp.close_silently;
+    if kind != BodyFraming::None && config.modules.contains(&"reqtimeout") {
+        let rrt = server.request_read_timeout.with_defaults();
+        io.set_stage(ReadStage::new(rrt.body, Instant::now()));
+    }
+    // A deferred handler (mod_proxy) gets the body as it is read, unless it is
+    // refused for its declared length first.
+    let limit = result.limit_request_body;
+    let mut sink = match (deferred, kind) {
+        (Some(_), BodyFraming::Length(n)) if limit > 0 && n > limit => None,
+        (Some(d), BodyFraming::Length(n)) => Some((d.0)(Some(n))),
+        (Some(d), BodyFraming::None) => Some((d.0)(Some(0))),
+        (Some(d), BodyFraming::Chunked) => Some((d.0)(None)),
+        (None, _) => None,
+    };
+    let end = match sink.as_mut() {
+        Some(s) => {
+            let mut feed = |c: &[u8]| s.data(c);
+            discard_body(read_buf, io, kind, limit, expect, Some(&mut feed))
+        }
+        None => discard_body(read_buf, io, kind, limit, expect, None),
+    };
+    io.set_stage(None);
+    if !matches!(end, BodyEnd::Ok) {
+        if let Some(s) = sink.take() {
+            drop(s.finish(false));
+        }
+    }
+    match end {
+        BodyEnd::Ok => {
+            if let Some(s) = sink {
+                ctx.observer.state(WorkerState::BusyWrite);
+                resp = s.finish(true);
+            }
+        }
+        BodyEnd::Gone => return (Some(ConnOutcome::Close), None),
+        BodyEnd::Refuse(status) => {
             resp = Response::new(status);
             render_plain_error(&mut resp, config, server, head, None);
-        }
-        Ok((kind, cl_and_te)) => {
-            must_close |= cl_and_te;
-            let expect = result.expect_continue && !resp.close_silently;
-            if kind != BodyFraming::None && config.modules.contains(&"reqtimeout") {
-                let rrt = server.request_read_timeout.with_defaults();
-                io.set_stage(ReadStage::new(rrt.body, Instant::now()));
+            if status == 413 {
+                resp.framing = Framing::Chunked;
             }
-            // A deferred handler (mod_proxy) gets the body as it is read, unless it is
-            // refused for its declared length first.
-            let limit = result.limit_request_body;
-            let mut sink = match (deferred, kind) {
-                (Some(_), BodyFraming::Length(n)) if limit > 0 && n > limit => None,
-                (Some(d), BodyFraming::Length(n)) => Some((d.0)(Some(n))),
-                (Some(d), BodyFraming::None) => Some((d.0)(Some(0))),
-                (Some(d), BodyFraming::Chunked) => Some((d.0)(None)),
-                (None, _) => None,
-            };
-            let end = match sink.as_mut() {
-                Some(s) => {
-                    let mut feed = |c: &[u8]| s.data(c);
-                    discard_body(read_buf, io, kind, limit, expect, Some(&mut feed))
-                }
-                None => discard_body(read_buf, io, kind, limit, expect, None),
-            };
-            io.set_stage(None);
-            if !matches!(end, BodyEnd::Ok) {
-                if let Some(s) = sink.take() {
-                    drop(s.finish(false));
-                }
-            }
-            match end {
-                BodyEnd::Ok => {
-                    if let Some(s) = sink {
-                        ctx.observer.state(WorkerState::BusyWrite);
-                        resp = s.finish(true);
-                    }
-                }
-                BodyEnd::Gone => return (Some(ConnOutcome::Close), None),
-                BodyEnd::Refuse(status) => {
-                    resp = Response::new(status);
-                    render_plain_error(&mut resp, config, server, head, None);
-                    if status == 413 {
-                        resp.framing = Framing::Chunked;
-                    }
-                    must_close = true;
-                }
-            }
+            must_close = true;
         }
     }
     if resp.status == 416 {

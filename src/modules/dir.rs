@@ -67,6 +67,8 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 rewrite: Default::default(),
                 notes: Vec::new(),
                 original_uri: None,
+                https: req.https,
+                sni: req.sni,
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {

@@ -1102,7 +1102,13 @@ fn hook(rec: &super::LogRecord<'_>) {
         return;
     }
     let empty = crate::proto::h1::Head::default();
-    let head = rec.head.unwrap_or(&empty);
+    // A request refused while its head was read: what httpd had split of it, and only the
+    // fields it had stored (merged).
+    let refused = rec.notes.refused.as_deref();
+    let head = match refused {
+        Some(r) => &r.head,
+        None => rec.head.unwrap_or(&empty),
+    };
     let mut headers_in: Vec<(&[u8], &[u8])> = head
         .fields
         .iter()
@@ -1129,16 +1135,23 @@ fn hook(rec: &super::LogRecord<'_>) {
     // The request's own path once it has one (after fast redirects, as httpd's r->uri);
     // the head's for requests refused before it was mapped.
     let notes = rec.notes;
-    let uri: std::borrow::Cow<'_, [u8]> = if notes.uri.is_empty() {
-        decoded_path(target).into()
-    } else {
-        notes.uri.as_bytes().into()
+    let uri: std::borrow::Cow<'_, [u8]> = match refused {
+        Some(r) => r.path.as_deref().unwrap_or(b"-").into(),
+        None if notes.uri.is_empty() => decoded_path(target).into(),
+        None => notes.uri.as_bytes().into(),
     };
     let filename = notes.filename.to_str().filter(|f| !f.is_empty());
-    let query = memchr::memchr(b'?', target).map(|i| &target[i + 1..]);
-    let protocol = match head.version {
-        (0, 9) => String::new(),
-        (a, b) => format!("HTTP/{a}.{b}"),
+    let query = match refused {
+        Some(r) => r.query.as_deref(),
+        None => memchr::memchr(b'?', target).map(|i| &target[i + 1..]),
+    };
+    let protocol: std::borrow::Cow<'_, [u8]> = match (refused, head.version) {
+        (Some(r), _) => r.protocol.as_slice().into(),
+        (None, (a, b)) => format!("HTTP/{a}.{b}").into_bytes().into(),
+    };
+    let method = match refused {
+        Some(r) => r.method.as_deref().unwrap_or(b"-"),
+        None => head.method(),
     };
     let client = rec.useragent.ip().to_canonical().to_string();
     let peer = if rec.useragent == rec.peer {
@@ -1147,11 +1160,14 @@ fn hook(rec: &super::LogRecord<'_>) {
         Some(rec.peer.ip().to_canonical().to_string())
     };
     let local = rec.local.ip().to_string();
-    let host = head
-        .header("Host")
-        .and_then(|h| super::vhost::parse_host(h).ok())
-        .map(|(n, _)| n)
-        .filter(|n| !n.is_empty());
+    let host = match refused {
+        Some(r) => r.hostname.clone(),
+        None => head
+            .header("Host")
+            .and_then(|h| super::vhost::parse_host(h).ok())
+            .map(|(n, _)| n),
+    }
+    .filter(|n| !n.is_empty());
     // %v and %p: the ServerName's host, and its port or the scheme's default (httpd's
     // canonical port, whatever port the connection came to; %{local}p has that).
     let server_name = rec.server.server_name.as_deref().unwrap_or("");
@@ -1182,8 +1198,8 @@ fn hook(rec: &super::LogRecord<'_>) {
         server_hostname,
         server_name: host.as_deref().unwrap_or(server_hostname),
         request_line: rec.request_line,
-        method: head.method(),
-        protocol: protocol.as_bytes(),
+        method,
+        protocol: &protocol,
         uri: &uri,
         original_uri: notes.original_uri.as_deref().map(str::as_bytes),
         filename,

@@ -26,6 +26,7 @@ pub mod remoteip;
 pub mod request;
 pub mod rewrite;
 pub mod setenvif;
+pub mod ssl;
 pub mod status;
 pub mod uri;
 pub mod vhost;
@@ -106,6 +107,9 @@ pub struct LogNotes {
     pub headers_in_override: Vec<(String, Option<String>)>,
     /// httpd's `r->notes` left for the log: `%{name}n`.
     pub request_notes: Vec<(&'static str, String)>,
+    /// Set for a request refused before any module ran (while its head was read, or for its
+    /// framing or Host): the log shows what httpd knew of it then, not what the head gives.
+    pub refused: Option<Box<crate::proto::h1::Refused>>,
 }
 
 /// The logging phase: mod_log_config registers here (once per process).
@@ -265,7 +269,15 @@ pub fn process<'c>(
     local: SocketAddr,
     time: u64,
 ) -> Outcome<'c> {
-    process_observed(config, head, (peer, None), local, time, &mut |_, _| {})
+    process_observed(
+        config,
+        head,
+        (peer, None),
+        local,
+        None,
+        time,
+        &mut |_, _| {},
+    )
 }
 
 /// [`process`] for a connection from `peer` whose PROXY protocol header (mod_remoteip) may have
@@ -277,9 +289,11 @@ pub fn process_observed<'c>(
     head: &Head,
     (peer, proxied): (SocketAddr, Option<SocketAddr>),
     local: SocketAddr,
+    sni: Option<&str>,
     time: u64,
     on_server: &mut dyn FnMut(&ServerConf, SocketAddr),
 ) -> Outcome<'c> {
+    let https = config.tls.port_for(local).is_some();
     let ctx = Ctx { config };
     let method_str = std::str::from_utf8(head.method()).unwrap_or("");
     let method = Method::parse(head.method());
@@ -291,8 +305,7 @@ pub fn process_observed<'c>(
     let abs_host = abs_host.filter(|_| {
         let t = head.target();
         let scheme = &t[..memchr::memmem::find(t, b"://").unwrap_or(0)];
-        let tls = config.tls.port_for(local).is_some();
-        let (ours, other): (&[u8], &[u8]) = if tls {
+        let (ours, other): (&[u8], &[u8]) = if https {
             (b"https", b"http")
         } else {
             (b"http", b"https")
@@ -348,6 +361,8 @@ pub fn process_observed<'c>(
         rewrite: Default::default(),
         notes: Vec::new(),
         original_uri: None,
+        https,
+        sni: sni.filter(|_| https),
     };
     let expect = head.header("Expect");
     let expect_continue =
@@ -369,9 +384,10 @@ pub fn process_observed<'c>(
                 uri: std::mem::take(&mut req.uri),
                 original_uri: req.original_uri.take(),
                 filename: std::mem::take(&mut req.filename),
-                https: req.config.tls.port_for(req.local).is_some(),
+                https: req.https,
                 headers_in_override: std::mem::take(&mut req.headers_in_override),
                 request_notes: std::mem::take(&mut req.notes),
+                refused: None,
             },
             useragent: req.useragent,
         }
@@ -386,7 +402,10 @@ pub fn process_observed<'c>(
     on_server(server, req.useragent);
     if bad {
         error_response(&req, 400, None, &mut resp);
-        return out(&mut req, resp);
+        // httpd refuses it before choosing the virtual host or mapping the URL.
+        let mut o = out(&mut req, resp);
+        o.notes.refused = Some(Box::new(crate::proto::h1::Refused::from_head(head, https)));
+        return o;
     }
     if refused_expect {
         error_response(&req, 417, None, &mut resp);
@@ -679,6 +698,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     }
     setenvif::run(req);
     authz::check_auth(req, resp)?;
+    ssl::fixup(req);
     headers::request_fixup(req);
     env::fixup(req);
     match rewrite::fixup(req, resp) {

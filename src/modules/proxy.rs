@@ -283,6 +283,7 @@ pub fn run(
     req.dir = dir;
     super::setenvif::run(req);
     super::authz::check_auth(req, resp)?;
+    super::ssl::fixup(req);
     super::headers::request_fixup(req);
     super::env::fixup(req);
     req.proxy_target = Some(target.clone());

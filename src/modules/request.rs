@@ -254,6 +254,10 @@ pub struct Request<'a> {
     pub notes: Vec<(&'static str, String)>,
     /// The URL path before the first full internal redirect, for the access log's `%U`.
     pub original_uri: Option<String>,
+    /// The request came over TLS (mod_ssl's `HTTPS`).
+    pub https: bool,
+    /// The name the client sent with SNI (mod_ssl's `SSL_TLS_SNI`).
+    pub sni: Option<&'a str>,
 }
 
 impl Request<'_> {

@@ -154,7 +154,7 @@ pub enum Parsed {
 }
 
 /// Up to this many empty lines before the request line are skipped (httpd: 10).
-const MAX_BLANK_LINES: usize = 10;
+pub(super) const MAX_BLANK_LINES: usize = 10;
 
 pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
@@ -175,13 +175,13 @@ pub fn trim(mut s: &[u8]) -> &[u8] {
 }
 
 /// One line: content (without the line end), and the offset after the line end.
-enum Line<'a> {
+pub(super) enum Line<'a> {
     Partial(usize),
     Done(&'a [u8], usize, bool),
 }
 
 /// Finds the next line starting at `pos`; `bare_lf` is true when it ended in LF alone.
-fn next_line(buf: &[u8], pos: usize) -> Line<'_> {
+pub(super) fn next_line(buf: &[u8], pos: usize) -> Line<'_> {
     let rest = &buf[pos..];
     match memchr(b'\n', rest) {
         None => Line::Partial(rest.len()),
@@ -298,6 +298,10 @@ fn add_field(head: &mut Head, l: &[u8], limits: &Limits) -> Result<(), HeadError
             return Err(HeadError::bad(true));
         };
         let cont = trim(l);
+        // httpd refuses a folded line with nothing on it.
+        if cont.is_empty() {
+            return Err(HeadError::bad(true));
+        }
         check_value(cont, limits)?;
         let start = last.value.0 as usize;
         let mut new_len = head.buf.len() - start + cont.len();
@@ -359,7 +363,7 @@ fn check_value(v: &[u8], limits: &Limits) -> Result<(), HeadError> {
     }
 }
 
-fn parse_request_line(head: &mut Head, limits: &Limits) -> Result<(), HeadError> {
+pub(super) fn parse_request_line(head: &mut Head, limits: &Limits) -> Result<(), HeadError> {
     let bad = HeadError::bad(true);
     let line = &head.buf[..];
     let n = line.len();
@@ -614,6 +618,7 @@ mod tests {
         assert_eq!(status(b"GET / HTTP/1.1\r\nX-A: a\x01b\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.1\r\nX-A: a\tb\r\n\r\n"), 200);
         assert_eq!(status(b"GET / HTTP/1.1\r\n folded\r\n\r\n"), 400);
+        assert_eq!(status(b"GET / HTTP/1.1\r\nA: b\r\n \t\r\n\r\n"), 400);
         assert_eq!(status(b"GET / HTTP/1.1\r\nX-\xe9: v\r\n\r\n"), 400);
         let Parsed::Complete(h, _) =
             parse_head(b"GET / HTTP/1.1\r\nX-Foo: a\r\n  folded\r\n\r\n", &lim())

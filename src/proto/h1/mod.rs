@@ -4,7 +4,9 @@
 
 pub mod body;
 pub mod head;
+pub mod refused;
 pub mod response;
 
 pub use body::{BodyFraming, ChunkedDecoder, ChunkedError};
 pub use head::{parse_head, Head, HeadError, Limits, Parsed};
+pub use refused::Refused;

@@ -29,6 +29,8 @@ pub struct Shared {
     pub slot: Option<WorkerSlot<'static>>,
     /// The protocol column: `h2` over TLS, `h2c` in the clear.
     pub protocol: &'static [u8],
+    /// The name the client sent with SNI (mod_ssl's `SSL_TLS_SNI`).
+    pub sni: Option<Box<str>>,
 }
 
 impl Shared {
@@ -148,15 +150,13 @@ pub fn process(
     let time = now_secs();
     let server = modules::vhost::default_for(config, &shared.local);
     // mod_http2's own limits: a field (name, ": ", value) over LimitRequestFieldSize or more
-    // regular fields than LimitRequestFields is 431 (the pseudo-headers do not count).
+    // regular fields than LimitRequestFields is 431 (the pseudo-headers do not count); it is
+    // answered once the head is built, so that its log line has the request.
     let too_large = req
         .headers
         .iter()
         .any(|(n, v)| n.len() + 2 + v.len() > server.limit_request_field_size)
         || (server.limit_request_fields > 0 && req.headers.len() > server.limit_request_fields);
-    if too_large {
-        return Ok(bare_error(config, server, 431, &req.method));
-    }
     // The HTTP/1.1 head the pipeline understands. Host comes from :authority (RFC 9113
     // §8.3.1: it takes precedence over a Host field).
     let mut buf = Vec::with_capacity(256);
@@ -199,15 +199,57 @@ pub fn process(
         strict: server.http_protocol.strict && config.http_protocol_strict,
     };
     let request_line = format!("{} {} HTTP/2.0", req.method, req.path);
+    // A stream refused before any module ran is logged as httpd does, with the request
+    // as far as it was understood.
+    let tls = shared.protocol == b"h2";
+    let refuse = |status: u16, refused: crate::proto::h1::Refused| {
+        let out = bare_error(config, server, status, &req.method);
+        let body = body_len(&out.body);
+        let notes = modules::LogNotes {
+            https: tls,
+            refused: Some(Box::new(refused)),
+            ..Default::default()
+        };
+        if let Some(r) = notes.refused.as_deref() {
+            modules::log_request(&LogRecord {
+                request_line: request_line.as_bytes(),
+                status,
+                bytes_sent: body,
+                peer: shared.peer,
+                useragent: shared.proxied.unwrap_or(shared.peer),
+                local: shared.local,
+                server,
+                head: Some(&r.head),
+                time,
+                duration: started.elapsed(),
+                response: None,
+                body_bytes: if req.method == "HEAD" { 0 } else { body },
+                keep_alive: true,
+                requests_on_connection: 1,
+                notes: &notes,
+            });
+        }
+        out
+    };
+    let h2_protocol = |mut r: crate::proto::h1::Refused| {
+        r.protocol = b"HTTP/2.0".to_vec();
+        r
+    };
     let mut head = match parse_head(&buf, &limits) {
         Parsed::Complete(head, _) => head,
         Parsed::Error(e) => {
-            return Ok(bare_error(config, server, e.status, &req.method));
+            let r = crate::proto::h1::refused::refused(&buf, &limits, tls);
+            return Ok(refuse(e.status, h2_protocol(r)));
         }
         Parsed::Partial | Parsed::Empty(_) => {
-            return Ok(bare_error(config, server, 400, &req.method));
+            let r = crate::proto::h1::refused::refused(&buf, &limits, tls);
+            return Ok(refuse(400, h2_protocol(r)));
         }
     };
+    if too_large {
+        let r = crate::proto::h1::Refused::from_head(&head, tls);
+        return Ok(refuse(431, h2_protocol(r)));
+    }
     // The request is HTTP/2's: the variables, SetEnvIf's Request_Protocol and the log's %H
     // say so, as httpd's.
     head.h2 = true;
@@ -217,6 +259,7 @@ pub fn process(
         &head,
         (shared.peer, shared.proxied),
         shared.local,
+        shared.sni.as_deref(),
         time,
         &mut |server, ua| {
             if let Some(slot) = &shared.slot {

@@ -205,6 +205,7 @@ fn take_over(
         local,
         slot,
         protocol,
+        sni: tls.as_ref().and_then(|t| t.server_name()).map(Box::from),
     });
     ctx.observer.state(crate::scoreboard::WorkerState::BusyRead);
     let _ = stream.set_read_timeout(None);
