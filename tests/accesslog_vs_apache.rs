@@ -73,4 +73,32 @@ fn server_name_and_port(mpm: &str) {
     );
 }
 
-mpm_tests!(server_name_and_port);
+const REPEATED: &str = r#"
+LogFormat "%{X-Rep}i|%{x-one}i|%{X-None}i|%>s" rep
+CustomLog @ROOT@/logs/rep_log rep
+"#;
+
+/// A request header sent twice is logged merged, `a, b`, as httpd merges it.
+fn repeated_request_headers(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&[], REPEATED);
+    s.file("htdocs/index.html", b"index\n");
+    let reqs = vec![
+        get(
+            "/index.html",
+            &["X-Rep: a", "X-One: 1", "X-Rep: b", "x-rep: c"],
+        ),
+        get("/index.html", &["X-Rep: only"]),
+    ];
+    let (a, m) = s.both(mpm, &reqs);
+    assert_eq!(a[0].status, m[0].status);
+    let log = s.log("rep_log");
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 4, "{log}");
+    assert_eq!(lines[0..2], lines[2..4], "apache2 first, then mpmd:\n{log}");
+    assert_eq!(lines[2], "a, b, c|1|-|200");
+}
+
+mpm_tests!(server_name_and_port, repeated_request_headers);

@@ -452,6 +452,28 @@ fn push_num(out: &mut Vec<u8>, n: impl std::fmt::Display) {
     let _ = write!(out, "{n}");
 }
 
+/// `%{name}i`: a request header repeated in the request is logged as httpd merges it
+/// (`x, y`); the usual single one is escaped straight from the head.
+fn header_in(h: &[(&[u8], &[u8])], name: &str, out: &mut Vec<u8>) {
+    let mut found = h
+        .iter()
+        .filter(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()));
+    let Some((_, first)) = found.next() else {
+        out.push(b'-');
+        return;
+    };
+    let Some((_, second)) = found.next() else {
+        escape_logitem(first, out);
+        return;
+    };
+    let mut merged = [*first, *second].join(&b", "[..]);
+    for (_, v) in found {
+        merged.extend_from_slice(b", ");
+        merged.extend_from_slice(v);
+    }
+    escape_logitem(&merged, out);
+}
+
 fn header<'a>(h: &'a [(&'a [u8], &'a [u8])], name: &str) -> Option<&'a [u8]> {
     h.iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(name.as_bytes()))
@@ -583,7 +605,7 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
             }
         }
         Kind::Body => push_num(out, r.body_bytes),
-        Kind::HeaderIn => esc_or_dash(header(r.headers_in, arg), out),
+        Kind::HeaderIn => header_in(r.headers_in, arg, out),
         Kind::HeaderOut => {
             if arg.eq_ignore_ascii_case("content-type") && r.content_type.is_some() {
                 let ct = r.content_type.unwrap_or_default();
