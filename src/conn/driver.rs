@@ -138,32 +138,20 @@ impl Io<'_> {
     }
 
     fn read_into(&mut self, buf: &mut Vec<u8>, may_park: bool) -> ReadResult {
-        if self.tls.is_none() {
-            // First without blocking, whatever the socket's mode: the engine usually hands
-            // over a readable connection, and then no timeout needs arming.
-            loop {
-                match super::sys::recv_append(self.stream, buf, PLAIN_READ, libc::MSG_DONTWAIT) {
-                    Ok(0) => return ReadResult::Eof,
-                    Ok(n) => {
-                        if let Some(st) = &mut self.stage {
-                            st.bytes += n as u64;
-                        }
-                        return ReadResult::Data;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(_) => return ReadResult::Error,
-                }
-            }
-        }
+        // A plain socket is read first without blocking, whatever its mode: the engine
+        // usually hands over a readable connection, and then no timeout needs arming.
+        let mut first_try = self.tls.is_none();
         loop {
-            if !self.arm() {
+            if !first_try && !self.arm() {
                 return ReadResult::TimedOut;
             }
             let r = match self.tls.as_deref_mut() {
                 Some(t) => tls_read_append(t, self.stream, buf),
                 // Plain: straight into the buffer's spare room, nothing zeroed first.
-                None => super::sys::recv_append(self.stream, buf, PLAIN_READ, 0),
+                None => {
+                    let flags = if first_try { libc::MSG_DONTWAIT } else { 0 };
+                    super::sys::recv_append(self.stream, buf, PLAIN_READ, flags)
+                }
             };
             match r {
                 Ok(0) => return ReadResult::Eof,
@@ -174,6 +162,9 @@ impl Io<'_> {
                     return ReadResult::Data;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) if first_try && e.kind() == io::ErrorKind::WouldBlock => {
+                    first_try = false;
+                }
                 Err(e)
                     if e.kind() == io::ErrorKind::WouldBlock
                         || e.kind() == io::ErrorKind::TimedOut =>
@@ -192,36 +183,33 @@ impl Io<'_> {
     }
 
     fn write_all(&mut self, mut data: &[u8]) -> io::Result<()> {
-        if self.tls.is_none() {
-            // Most responses fit the socket buffer: one non-blocking send, no timeout set.
-            loop {
-                match nix::sys::socket::send(
+        // A plain socket gets a first non-blocking send: most responses fit the socket
+        // buffer, and then no timeout needs arming.
+        let mut first_try = self.tls.is_none();
+        while !data.is_empty() {
+            if !first_try {
+                self.arm_write();
+            }
+            let r = match self.tls.as_deref_mut() {
+                Some(t) => t.write(self.stream, data),
+                None if first_try => nix::sys::socket::send(
                     self.stream.as_raw_fd(),
                     data,
                     MsgFlags::MSG_DONTWAIT | MsgFlags::MSG_NOSIGNAL,
-                ) {
-                    Ok(n) if n == data.len() => return Ok(()),
-                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                    Ok(n) => {
-                        data = &data[n..];
-                        break;
-                    }
-                    Err(nix::errno::Errno::EINTR) => {}
-                    Err(nix::errno::Errno::EAGAIN) => break,
-                    Err(e) => return Err(io::Error::from(e)),
-                }
-            }
-        }
-        self.arm_write();
-        while !data.is_empty() {
-            let r = match self.tls.as_deref_mut() {
-                Some(t) => t.write(self.stream, data),
+                )
+                .map_err(io::Error::from),
                 None => (&*self.stream).write(data),
             };
             match r {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-                Ok(n) => data = &data[n..],
+                Ok(n) => {
+                    data = &data[n..];
+                    first_try = false;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if first_try && e.kind() == io::ErrorKind::WouldBlock => {
+                    first_try = false;
+                }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     if !self.ensure_blocking() {
                         return Err(io::ErrorKind::TimedOut.into());
@@ -229,6 +217,9 @@ impl Io<'_> {
                 }
                 Err(e) => return Err(e),
             }
+        }
+        if self.tls.is_some() {
+            self.arm_write();
         }
         // TLS: the records of the last write may still be queued.
         while let Some(t) = self.tls.as_deref_mut() {
@@ -595,7 +586,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     }
                 }
                 let started = Instant::now();
-                let time = now_secs();
+                let time_us = crate::scoreboard::now_micros();
                 let (outcome, keep_for) = serve_one(
                     read_buf,
                     *requests_served,
@@ -606,7 +597,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     &mut out,
                     &head,
                     framed,
-                    time,
+                    time_us,
                     started,
                 );
                 served_here = true;
@@ -832,10 +823,11 @@ fn serve_one(
     out: &mut Vec<u8>,
     head: &Head,
     (kind, cl_and_te): (BodyFraming, bool),
-    time: u64,
+    time_us: u64,
     started: Instant,
 ) -> (Option<ConnOutcome>, Option<Duration>) {
     let config: &ServerConfig = ctx.config;
+    let time = time_us / 1_000_000;
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
@@ -845,7 +837,7 @@ fn serve_one(
         (peer, proxied),
         local,
         io.tls.as_deref().and_then(crate::tls::TlsSession::sni),
-        time,
+        time_us,
         &mut |server, ua| {
             super::request_text(config, server, local.port(), ua, |vhost, client| {
                 ctx.observer

@@ -8,11 +8,36 @@ use super::log_config::sys::local_time;
 use super::request::Request;
 use crate::config::expr::Env;
 
+/// `%{TIME}` and `%{TIME_*}` at `secs`, in local time (httpd's apr_time_exp_lt: the TZ of
+/// the server's environment applies), as ap_expr and mod_rewrite give them; empty for any
+/// other name.
+pub(crate) fn time_var(name: &str, secs: i64) -> String {
+    let t = local_time(secs);
+    match name {
+        "TIME_YEAR" => format!("{:04}", t.year),
+        "TIME_MON" => format!("{:02}", t.mon + 1),
+        "TIME_DAY" => format!("{:02}", t.mday),
+        "TIME_HOUR" => format!("{:02}", t.hour),
+        "TIME_MIN" => format!("{:02}", t.min),
+        "TIME_SEC" => format!("{:02}", t.sec),
+        "TIME_WDAY" => t.wday.to_string(),
+        "TIME" => format!(
+            "{:04}{:02}{:02}{:02}{:02}{:02}",
+            t.year,
+            t.mon + 1,
+            t.mday,
+            t.hour,
+            t.min,
+            t.sec
+        ),
+        _ => String::new(),
+    }
+}
+
 impl Env for Request<'_> {
     fn var(&self, name: &str) -> String {
         let https = self.config.tls.port_for(self.local).is_some();
         let h = |n: &str| self.header_in(n).unwrap_or("").to_string();
-        let t = || local_time(self.time as i64);
         match name {
             "HTTP_ACCEPT" => h("Accept"),
             "HTTP_COOKIE" => h("Cookie"),
@@ -59,25 +84,8 @@ impl Env for Request<'_> {
             "PATH_INFO" => self.path_info.clone(),
             "SERVER_SOFTWARE" => super::banner(self.config.server_tokens).to_string(),
             "API_VERSION" => "20120211:142".to_string(),
-            "TIME_YEAR" => format!("{:04}", t().year),
-            "TIME_MON" => format!("{:02}", t().mon + 1),
-            "TIME_DAY" => format!("{:02}", t().mday),
-            "TIME_HOUR" => format!("{:02}", t().hour),
-            "TIME_MIN" => format!("{:02}", t().min),
-            "TIME_SEC" => format!("{:02}", t().sec),
-            "TIME_WDAY" => t().wday.to_string(),
-            "TIME" => {
-                let t = t();
-                format!(
-                    "{:04}{:02}{:02}{:02}{:02}{:02}",
-                    t.year,
-                    t.mon + 1,
-                    t.mday,
-                    t.hour,
-                    t.min,
-                    t.sec
-                )
-            }
+            "TIME" | "TIME_YEAR" | "TIME_MON" | "TIME_DAY" | "TIME_HOUR" | "TIME_MIN"
+            | "TIME_SEC" | "TIME_WDAY" => time_var(name, self.time as i64),
             // Set later in httpd's request cycle than <If> is evaluated (REMOTE_USER,
             // AUTH_TYPE, CONTENT_TYPE, HANDLER) or not kept by mpmd (CONTEXT_PREFIX).
             _ => String::new(),

@@ -275,7 +275,7 @@ pub fn process<'c>(
         (peer, None),
         local,
         None,
-        time,
+        time * 1_000_000,
         &mut |_, _| {},
     )
 }
@@ -290,7 +290,7 @@ pub fn process_observed<'c>(
     (peer, proxied): (SocketAddr, Option<SocketAddr>),
     local: SocketAddr,
     sni: Option<&str>,
-    time: u64,
+    time_us: u64,
     on_server: &mut dyn FnMut(&ServerConf, SocketAddr),
 ) -> Outcome<'c> {
     let https = config.tls.port_for(local).is_some();
@@ -353,8 +353,8 @@ pub fn process_observed<'c>(
         finfo: None,
         dir: Arc::new(server.dir.clone()),
         env: Vec::new(),
-        time,
-        received_us: crate::scoreboard::now_micros(),
+        time: time_us / 1_000_000,
+        received_us: time_us,
         prev_status: None,
         headers_in_override: Vec::new(),
         proxy_target: None,

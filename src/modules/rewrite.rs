@@ -158,8 +158,6 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         .or_else(|| name.strip_prefix("LA-F:"))
         .unwrap_or(name);
     let https = req.config.tls.port_for(req.local).is_some();
-    // Local time, as httpd's apr_time_exp_lt: TZ of the server's environment applies.
-    let t = || super::log_config::local_time(req.time as i64);
     match name {
         "HTTP_USER_AGENT" => req.header_in("User-Agent").unwrap_or("").into(),
         "HTTP_REFERER" => req.header_in("Referer").unwrap_or("").into(),
@@ -201,25 +199,8 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         },
         "SERVER_PROTOCOL" => req.head.protocol().into(),
         "SERVER_SOFTWARE" => super::banner(req.config.server_tokens).into(),
-        "TIME_YEAR" => format!("{:04}", t().year),
-        "TIME_MON" => format!("{:02}", t().mon + 1),
-        "TIME_DAY" => format!("{:02}", t().mday),
-        "TIME_HOUR" => format!("{:02}", t().hour),
-        "TIME_MIN" => format!("{:02}", t().min),
-        "TIME_SEC" => format!("{:02}", t().sec),
-        "TIME_WDAY" => t().wday.to_string(),
-        "TIME" => {
-            let t = t();
-            format!(
-                "{:04}{:02}{:02}{:02}{:02}{:02}",
-                t.year,
-                t.mon + 1,
-                t.mday,
-                t.hour,
-                t.min,
-                t.sec
-            )
-        }
+        "TIME" | "TIME_YEAR" | "TIME_MON" | "TIME_DAY" | "TIME_HOUR" | "TIME_MIN" | "TIME_SEC"
+        | "TIME_WDAY" => super::expr::time_var(name, req.time as i64),
         "API_VERSION" => "20120211:141".into(),
         "IS_SUBREQ" => "false".into(),
         "THE_REQUEST" => String::from_utf8_lossy(req.head.request_line()).into_owned(),

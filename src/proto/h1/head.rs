@@ -58,6 +58,18 @@ pub struct Head {
 }
 
 impl Head {
+    /// Appends a field (name and value already checked) to the head's buffer and list.
+    pub(crate) fn push_field(&mut self, name: &[u8], value: &[u8]) {
+        let ns = self.buf.len() as u32;
+        self.buf.extend_from_slice(name);
+        let vs = self.buf.len() as u32;
+        self.buf.extend_from_slice(value);
+        self.fields.push(Field {
+            name: (ns, vs),
+            value: (vs, self.buf.len() as u32),
+        });
+    }
+
     fn text(&self, s: Span) -> &[u8] {
         &self.buf[s.0 as usize..s.1 as usize]
     }
@@ -338,14 +350,7 @@ fn add_field(head: &mut Head, l: &[u8], limits: &Limits) -> Result<(), HeadError
             line_read: true,
         });
     }
-    let ns = head.buf.len() as u32;
-    head.buf.extend_from_slice(name);
-    let vs = head.buf.len() as u32;
-    head.buf.extend_from_slice(value);
-    head.fields.push(Field {
-        name: (ns, vs),
-        value: (vs, head.buf.len() as u32),
-    });
+    head.push_field(name, value);
     Ok(())
 }
 

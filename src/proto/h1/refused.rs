@@ -274,14 +274,7 @@ fn stored_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Head {
             if !name_ok || !value_ok {
                 return head;
             }
-            let ns = head.buf.len() as u32;
-            head.buf.extend_from_slice(name);
-            let vs = head.buf.len() as u32;
-            head.buf.extend_from_slice(value);
-            head.fields.push(Field {
-                name: (ns, vs),
-                value: (vs, head.buf.len() as u32),
-            });
+            head.push_field(name, value);
         }
         if l.is_empty() {
             return head;

@@ -147,7 +147,8 @@ pub fn process(
 ) -> Result<ResponseParts, Box<RequestParts>> {
     let config: &ServerConfig = &shared.config;
     let started = Instant::now();
-    let time = now_secs();
+    let time_us = crate::scoreboard::now_micros();
+    let time = time_us / 1_000_000;
     let server = modules::vhost::default_for(config, &shared.local);
     // mod_http2's own limits: a field (name, ": ", value) over LimitRequestFieldSize or more
     // regular fields than LimitRequestFields is 431 (the pseudo-headers do not count); it is
@@ -260,7 +261,7 @@ pub fn process(
         (shared.peer, shared.proxied),
         shared.local,
         shared.sni.as_deref(),
-        time,
+        time_us,
         &mut |server, ua| {
             if let Some(slot) = &shared.slot {
                 crate::conn::request_text(
