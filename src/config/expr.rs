@@ -389,39 +389,24 @@ fn lex(text: &str) -> Result<Vec<Tok>, String> {
             }
             continue;
         }
+        let single = match c {
+            b'!' => Some(Tok::Not),
+            b'(' => Some(Tok::LParen),
+            b')' => Some(Tok::RParen),
+            b'{' => Some(Tok::LBrace),
+            b'}' => Some(Tok::RBrace),
+            b',' => Some(Tok::Comma),
+            b'.' => Some(Tok::Dot),
+            b'<' => Some(Tok::Cmp("<")),
+            b'>' => Some(Tok::Cmp(">")),
+            _ => None,
+        };
+        if let Some(t) = single {
+            out.push(t);
+            i += 1;
+            continue;
+        }
         match c {
-            b'!' => {
-                out.push(Tok::Not);
-                i += 1;
-            }
-            b'(' => {
-                out.push(Tok::LParen);
-                i += 1;
-            }
-            b')' => {
-                out.push(Tok::RParen);
-                i += 1;
-            }
-            b'{' => {
-                out.push(Tok::LBrace);
-                i += 1;
-            }
-            b'}' => {
-                out.push(Tok::RBrace);
-                i += 1;
-            }
-            b',' => {
-                out.push(Tok::Comma);
-                i += 1;
-            }
-            b'.' => {
-                out.push(Tok::Dot);
-                i += 1;
-            }
-            b'<' | b'>' => {
-                out.push(Tok::Cmp(if c == b'<' { "<" } else { ">" }));
-                i += 1;
-            }
             b'\'' | b'"' => {
                 let (parts, n) = lex_string(&text[i + 1..], c)?;
                 out.push(Tok::Str(parts));
