@@ -1,11 +1,11 @@
-//! The raw `epoll_ctl(2)` calls the event engine needs beyond mio: one-shot registrations.
-//! A parked connection stays registered in the listener's epoll set for its whole life and is
-//! re-armed (`EPOLL_CTL_MOD` with `EPOLLONESHOT`) each time it is parked, instead of an
-//! ADD when parked and a DEL when woken. mio has no one-shot interest; its `Poll` still reads
-//! these events, since an event's token is the registration's data word either way.
+//! The raw epoll calls the event engine makes itself: its connection set, one-shot
+//! registrations and single-event waits. A parked connection stays registered in the set for
+//! its whole life and is re-armed (`EPOLL_CTL_MOD` with `EPOLLONESHOT`) each time it is
+//! parked, instead of an ADD when parked and a DEL when woken. The workers wait in the set
+//! themselves, one event each (see `event`).
 
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 /// What a one-shot registration waits for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,7 +20,7 @@ pub enum Arm {
 pub fn arm_oneshot(
     epfd: RawFd,
     fd: RawFd,
-    token: usize,
+    token: u64,
     what: Arm,
     registered: bool,
 ) -> io::Result<()> {
@@ -43,11 +43,8 @@ pub fn arm_oneshot(
     }
 }
 
-fn ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, token: usize) -> io::Result<()> {
-    let mut ev = libc::epoll_event {
-        events,
-        u64: token as u64,
-    };
+fn ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, token: u64) -> io::Result<()> {
+    let mut ev = libc::epoll_event { events, u64: token };
     // SAFETY: `ev` is a valid epoll_event that lives across the call; epoll_ctl only reads it
     // and does not keep the pointer. Bad descriptors are reported as errors, not UB.
     let r = unsafe { libc::epoll_ctl(epfd, op, fd, &mut ev) };
@@ -55,6 +52,75 @@ fn ctl(epfd: RawFd, op: libc::c_int, fd: RawFd, events: u32, token: usize) -> io
         Err(io::Error::last_os_error())
     } else {
         Ok(())
+    }
+}
+
+/// A new epoll set (close-on-exec).
+pub fn epoll_create() -> io::Result<OwnedFd> {
+    // SAFETY: epoll_create1 takes a flag word and returns a new descriptor or -1.
+    let fd = unsafe { libc::epoll_create1(libc::EPOLL_CLOEXEC) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just returned by the kernel and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A new eventfd (close-on-exec, non-blocking) and, registered level-triggered in `epfd`
+/// with `token`, a way to make every waiter of the set see `token` once it is signalled.
+pub fn stop_signal(epfd: RawFd, token: u64) -> io::Result<OwnedFd> {
+    // SAFETY: eventfd takes an initial count and flags and returns a descriptor or -1.
+    let fd = unsafe { libc::eventfd(0, libc::EFD_CLOEXEC | libc::EFD_NONBLOCK) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above, a fresh descriptor nobody else owns.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    ctl(
+        epfd,
+        libc::EPOLL_CTL_ADD,
+        fd.as_raw_fd(),
+        libc::EPOLLIN as u32,
+        token,
+    )?;
+    Ok(fd)
+}
+
+/// Signals an eventfd made by `stop_signal`: it stays readable (level-triggered) for good.
+pub fn signal(fd: RawFd) {
+    let one: u64 = 1;
+    // SAFETY: writes 8 bytes from a live u64 to an eventfd; errors (a full counter) are moot.
+    let _ = unsafe { libc::write(fd, (&one as *const u64).cast(), 8) };
+}
+
+/// Whether `fd` is readable right now (for an epoll set: some event is ready in it; none is
+/// taken).
+pub fn readable_now(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `p` is one valid pollfd for the duration of the call; timeout 0 never blocks.
+    let r = unsafe { libc::poll(&mut p, 1, 0) };
+    r == 1 && p.revents & libc::POLLIN != 0
+}
+
+/// Waits for one event of the epoll set `epfd` and returns its data word; EINTR is retried.
+pub fn wait_one(epfd: RawFd) -> io::Result<u64> {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    loop {
+        // SAFETY: `ev` is a valid buffer for one event; the kernel writes at most one.
+        let r = unsafe { libc::epoll_wait(epfd, &mut ev, 1, -1) };
+        if r == 1 {
+            return Ok(ev.u64);
+        }
+        if r < 0 {
+            let e = io::Error::last_os_error();
+            if e.kind() != io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        }
     }
 }
 
@@ -126,6 +192,33 @@ mod tests {
         poll.poll(&mut events, Some(Duration::from_secs(5)))
             .unwrap();
         assert!(events.iter().any(|e| e.token().0 == 11 && e.is_writable()));
+    }
+
+    #[test]
+    fn stop_signal_reaches_every_waiter() {
+        let ep = epoll_create().unwrap();
+        let stop = stop_signal(ep.as_raw_fd(), u64::MAX).unwrap();
+        let epfd = ep.as_raw_fd();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let tx = tx.clone();
+                std::thread::spawn(move || tx.send(wait_one(epfd).unwrap()).unwrap())
+            })
+            .collect();
+        // none leaves before the signal
+        assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
+        assert!(!readable_now(epfd));
+        signal(stop.as_raw_fd());
+        for _ in 0..4 {
+            assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), u64::MAX);
+        }
+        for w in waiters {
+            w.join().unwrap();
+        }
+        // and it stays signalled for anyone coming later
+        assert!(readable_now(epfd));
+        assert_eq!(wait_one(epfd).unwrap(), u64::MAX);
     }
 
     #[test]

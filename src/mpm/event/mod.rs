@@ -1,25 +1,24 @@
-//! event: like worker, but the listener thread (the child's main thread) runs a mio poller
-//! that also holds every connection waiting for something — a new connection's first bytes,
-//! idle keep-alive, write completion, lingering close — in FIFO timeout queues (one per
-//! timeout value), and hands a connection to a worker only when it is ready. A parked
-//! connection keeps no read buffer and no thread. AsyncRequestWorkerFactor caps the
-//! connections a process takes on; over the cap it stops accepting and says so in its
-//! scoreboard slot (`not_accepting`), so the parent counts it out and other children take
-//! the load.
+//! event: like worker, but every connection waiting for something — a new connection's first
+//! bytes, idle keep-alive, write completion, lingering close — is parked in the child's
+//! connection set (an epoll set, each socket armed for one event) and in FIFO timeout queues
+//! (one per timeout value), holding no thread and no read buffer. The listener thread (the
+//! child's main thread) accepts, parks new connections, expires the queues and watches the
+//! pipe of death; AsyncRequestWorkerFactor caps the connections a process takes on, and over
+//! the cap it stops accepting and says so in its scoreboard slot (`not_accepting`), so the
+//! parent counts it out and other children take the load.
 //!
-//! The hand-off costs little per request: a worker parks the connection it has answered
-//! itself (shared table, socket re-armed one-shot in the listener's epoll set, listener not
-//! woken); ready connections go to the workers in batches, waking one worker only when none
-//! is on its way; threads start on demand and run SCHED_BATCH. See docs/performance.md
-//! ("Event hand-off").
+//! Idle workers wait in the connection set themselves, one event each: the connection that
+//! becomes ready wakes the worker that will serve it, and a worker that finishes a request
+//! and finds another connection ready takes it without sleeping. So a request costs no
+//! listener wake-up and no hand-off between threads, and on a busy core one worker serves
+//! ready connections back to back without a context switch. See docs/performance.md
+//! ("Workers in the connection set").
 
-use std::collections::VecDeque;
 use std::io::Read;
 use std::net::Shutdown;
-use std::os::fd::{AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use std::thread::Thread;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use mio::unix::SourceFd;
@@ -41,59 +40,22 @@ use queues::{Kind, TimeoutQueues};
 
 const POD: Token = Token(usize::MAX - 1);
 const WAKER: Token = Token(usize::MAX - 2);
-const CONN_BASE: usize = 1 << 20;
+/// The connection set's data word for the stop signal; a parked connection's is its slot
+/// index (low 32 bits) and the low 32 bits of its park serial (high), so that an event taken
+/// for a connection since closed (its slot reused) is recognised as stale.
+const STOP: u64 = u64::MAX;
 
 /// httpd's linger limits: 30 s normally, 2 s when short (stopping, or after a timeout).
 const LINGER_NORMAL: Duration = Duration::from_secs(30);
 const LINGER_SHORT: Duration = Duration::from_secs(2);
 
-/// A connection on its way to a worker.
-struct Job {
-    conn: Connection,
-    /// Its socket is in the listener's epoll set already (disarmed): park it with a MOD.
-    registered: bool,
-}
-
-/// The jobs and the idle workers. Idle workers sleep on their own park token and are woken
-/// newest first (LIFO: a hot stack and cache), and only as many as needed: while a woken
-/// worker has not yet taken a job (`woken > 0`) nobody else is woken for the next one; a
-/// worker that takes a job and sees more queued wakes the next sleeper itself. So a batch of
-/// ready connections on one core runs in one worker without a context switch per request,
-/// and on more cores the workers fan out one after the other. Whenever jobs are queued and
-/// a worker sleeps, at least one worker is woken, so a job never waits behind a busy one.
-///
-/// Threads start on demand: a child begins with one worker, and a job that finds no worker
-/// asleep or on its way starts the next one (up to ThreadsPerChild), so a child that only
-/// holds idle connections has few threads (each costs ~40 KiB of resident stack). The
-/// threads not started yet are spare capacity like idle ones: they count as idle for
-/// AsyncRequestWorkerFactor, and their scoreboard slots show `_` (Ready, no thread id), so
-/// the parent's spare-thread count and server-status see the child's full capacity.
-struct WorkQueue {
-    jobs: VecDeque<Job>,
-    /// Sleeping workers (indices into `Shared::workers`), most recent last.
-    sleepers: Vec<usize>,
-    /// Workers woken (or being started) that have not yet looked at the queue.
-    woken: usize,
-    /// Worker indices whose thread has not been started, next to start last.
-    unstarted: Vec<usize>,
-    closed: bool,
-}
-
-/// Which worker to get going for a queued job.
-enum Pick {
-    Wake(usize),
-    Start(usize),
-}
-
-/// A worker's park token.
-struct Sleeper {
-    thread: OnceLock<Thread>,
-    wake: AtomicBool,
+fn token(idx: usize, serial: u64) -> u64 {
+    (serial << 32) | (idx as u64 & 0xffff_ffff)
 }
 
 /// Every parked connection, and their timeout queues. Workers park connections here
-/// themselves (and arm their socket in the listener's epoll set); the listener takes them
-/// out when they are ready or expire.
+/// (and arm their socket in the connection set) and take them out when an event for them
+/// comes; the listener parks new connections and closes the expired ones.
 struct Table {
     slots: Vec<Option<Parked>>,
     free: Vec<usize>,
@@ -116,15 +78,27 @@ struct Parked {
 }
 
 struct Shared {
-    q: Mutex<WorkQueue>,
-    workers: Vec<Sleeper>,
-    handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
     config: Arc<ServerConfig>,
     slot: usize,
     table: Mutex<Table>,
-    /// The listener's epoll set (the mio `Poll`'s descriptor).
-    epfd: RawFd,
+    /// The connection set: parked sockets (one-shot) and the stop signal.
+    conn_ep: OwnedFd,
+    /// Level-triggered in `conn_ep`: once signalled, every worker waiting there leaves.
+    stop_signal: OwnedFd,
+    /// Wakes the listener (its own mio poll).
     waker: Waker,
+    /// Threads started on demand: indices not started yet, next to start last. None once
+    /// the child is closing.
+    unstarted: Mutex<Option<Vec<usize>>>,
+    handles: Mutex<Vec<std::thread::JoinHandle<()>>>,
+    /// Workers waiting in the connection set.
+    waiting: AtomicUsize,
+    /// Workers holding a connection.
+    busy: AtomicUsize,
+    /// Connections taken from the set by workers so far (the listener's progress check).
+    taken: AtomicU64,
+    /// The CPUs this process may run on.
+    cpus: usize,
     /// Connections this process owns (in workers or parked), lingering ones included.
     connections: AtomicUsize,
     /// Set by the listener when it stopped accepting: workers wake it when they free up.
@@ -135,10 +109,6 @@ struct Shared {
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, WorkQueue> {
-        self.q.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     fn table(&self) -> MutexGuard<'_, Table> {
         self.table.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -148,72 +118,43 @@ impl Shared {
             || super::generation_stopping(self.sb, self.generation)
     }
 
-    /// Takes the next sleeper off the stack, or else a thread to start (the caller acts on
-    /// it once the lock is dropped).
-    fn pick(q: &mut WorkQueue) -> Option<Pick> {
-        if q.closed {
-            return None;
-        }
-        let p = match q.sleepers.pop() {
-            Some(w) => Pick::Wake(w),
-            None => Pick::Start(q.unstarted.pop()?),
+    /// Starts the next worker thread, if any is left to start and the child is not closing.
+    fn start_spare(self: &Arc<Self>) -> bool {
+        let mut un = self.unstarted.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(t) = un.as_mut().and_then(|u| u.pop()) else {
+            return false;
         };
-        q.woken += 1;
-        Some(p)
-    }
-
-    fn wake(self: &Arc<Self>, p: Option<Pick>) {
-        match p {
-            Some(Pick::Wake(w)) => {
-                if let Some(s) = self.workers.get(w) {
-                    s.wake.store(true, Ordering::Release);
-                    if let Some(t) = s.thread.get() {
-                        t.unpark();
-                    }
-                }
-            }
-            Some(Pick::Start(t)) => {
-                if let Err(e) = self.start_worker(t) {
-                    ap_log!(
-                        alert,
-                        "mpm_event",
-                        "AH00480: unable to create worker thread: {e}"
-                    );
-                    let mut q = self.lock();
-                    q.woken = q.woken.saturating_sub(1);
-                    q.unstarted.push(t);
-                }
-            }
-            None => {}
-        }
-    }
-
-    fn start_worker(self: &Arc<Self>, t: usize) -> std::io::Result<()> {
+        // Counted waiting at once, so that workers taking events meanwhile do not start
+        // another one for the same need.
+        self.waiting.fetch_add(1, Ordering::AcqRel);
         let shared = self.clone();
         let mut b = std::thread::Builder::new().name(format!("worker-{t}"));
         if self.config.mpm_config.thread_stack_size > 0 {
             b = b.stack_size(self.config.mpm_config.thread_stack_size);
         }
-        let h = b.spawn(move || worker_thread(&shared, t))?;
-        self.handles
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(h);
-        Ok(())
-    }
-
-    /// Queues jobs for the workers, waking one when none is on its way.
-    fn dispatch(self: &Arc<Self>, jobs: impl IntoIterator<Item = Job>) {
-        let w = {
-            let mut q = self.lock();
-            q.jobs.extend(jobs);
-            if q.woken == 0 && !q.jobs.is_empty() {
-                Self::pick(&mut q)
-            } else {
-                None
+        match b.spawn(move || worker_thread(&shared, t)) {
+            Ok(h) => {
+                drop(un);
+                self.handles
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(h);
+                true
             }
-        };
-        self.wake(w);
+            Err(e) => {
+                if let Some(u) = un.as_mut() {
+                    u.push(t);
+                }
+                drop(un);
+                self.waiting.fetch_sub(1, Ordering::AcqRel);
+                ap_log!(
+                    alert,
+                    "mpm_event",
+                    "AH00480: unable to create worker thread: {e}"
+                );
+                false
+            }
+        }
     }
 
     /// Parks a connection: into the table with its deadline, socket armed for one event.
@@ -242,17 +183,25 @@ impl Shared {
             Kind::WriteCompletion => Arm::Writable,
             _ => Arm::Readable,
         };
+        t.serial += 1;
+        let serial = t.serial;
         // Armed under the lock: the listener cannot expire (close) it before it is armed,
-        // and an event for it cannot be seen before it is in the table.
-        if arm_oneshot(self.epfd, fd, CONN_BASE + idx, what, registered).is_err() {
+        // and a worker that takes its event waits for the lock, so finds it in the table.
+        if arm_oneshot(
+            self.conn_ep.as_raw_fd(),
+            fd,
+            token(idx, serial),
+            what,
+            registered,
+        )
+        .is_err()
+        {
             t.free.push(idx);
             drop(t);
             drop(conn);
             self.closed_one();
             return;
         }
-        t.serial += 1;
-        let serial = t.serial;
         t.slots[idx] = Some(Parked {
             conn,
             kind,
@@ -273,6 +222,42 @@ impl Shared {
         }
     }
 
+    /// An event of the connection set: the connection to serve, if it is one for a worker.
+    /// A lingering connection is drained here and stays parked until EOF or its time is up;
+    /// a stale event (the connection expired and was closed meanwhile) is dropped.
+    fn take_ready(&self, tok: u64) -> Option<Connection> {
+        let idx = (tok & 0xffff_ffff) as usize;
+        let mut t = self.table();
+        let p = t.slots.get_mut(idx).and_then(|p| p.as_mut())?;
+        if p.serial & 0xffff_ffff != tok >> 32 {
+            return None;
+        }
+        if p.kind == Kind::Linger {
+            let done = !(drain(&mut p.conn)
+                && p.since.elapsed() < LINGER_NORMAL
+                && arm_oneshot(
+                    self.conn_ep.as_raw_fd(),
+                    p.conn.stream.as_raw_fd(),
+                    tok,
+                    Arm::Readable,
+                    true,
+                )
+                .is_ok());
+            if done {
+                let p = unpark(&mut t, idx);
+                drop(t);
+                if let Some(p) = p {
+                    drop(p);
+                    self.closed_one();
+                }
+            }
+            return None;
+        }
+        // Never close an idle keep-alive early because the workers are busy: its event
+        // waits in the set for the next free worker (httpd would close it).
+        unpark(&mut t, idx).map(|p| p.conn)
+    }
+
     fn closed_one(&self) {
         self.connections.fetch_sub(1, Ordering::AcqRel);
         if self.not_accepting.load(Ordering::Relaxed) || self.stopping.load(Ordering::Relaxed) {
@@ -285,36 +270,40 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
     let config = &shared.config;
     let ws = shared.sb.slot(shared.slot, t);
     ws.start(std::process::id() as i32, tid(), shared.generation);
-    let me = &shared.workers[t];
-    let _ = me.thread.set(std::thread::current());
     // No wake-up preemption between the child's threads (see `child_main`).
     let _ = super::sys::sched_batch_this_thread();
-    let mut q = shared.lock();
-    // Started for a job like a woken sleeper.
-    q.woken = q.woken.saturating_sub(1);
+    let epfd = shared.conn_ep.as_raw_fd();
+    // Counted waiting by whoever started this thread.
+    let mut counted = true;
     loop {
-        let Some(job) = q.jobs.pop_front() else {
-            if q.closed {
+        if !counted {
+            shared.waiting.fetch_add(1, Ordering::AcqRel);
+        }
+        counted = false;
+        let ev = super::sys::wait_one(epfd);
+        shared.waiting.fetch_sub(1, Ordering::AcqRel);
+        let tok = match ev {
+            Ok(STOP) => break,
+            Ok(tok) => tok,
+            Err(e) => {
+                ap_log!(crit, "mpm_event", "AH03267: poll failed: {e}");
                 break;
             }
-            q.sleepers.push(t);
-            drop(q);
-            while !me.wake.swap(false, Ordering::Acquire) {
-                std::thread::park();
-            }
-            q = shared.lock();
-            q.woken = q.woken.saturating_sub(1);
+        };
+        let Some(conn) = shared.take_ready(tok) else {
             continue;
         };
-        // More work queued and nobody on the way for it: wake the next sleeper.
-        let w = if q.woken == 0 && !q.jobs.is_empty() {
-            Shared::pick(&mut q)
-        } else {
-            None
-        };
-        drop(q);
-        shared.wake(w);
-        serve(shared, config, &ws, job);
+        shared.taken.fetch_add(1, Ordering::Relaxed);
+        let busy = shared.busy.fetch_add(1, Ordering::AcqRel) + 1;
+        // Nobody left waiting for the next ready connection while a CPU is free for one
+        // more: get another thread going. Busy threads beyond the CPUs would only take turns
+        // on them; the listener starts more if the busy ones stop making progress (blocked
+        // on a backend, a slow client), see `Listener::watch_starvation`.
+        if busy < shared.cpus && shared.waiting.load(Ordering::Acquire) == 0 {
+            shared.start_spare();
+        }
+        serve(shared, config, &ws, conn);
+        shared.busy.fetch_sub(1, Ordering::AcqRel);
         ws.set_state(if shared.stopping.load(Ordering::Relaxed) {
             WorkerState::Graceful
         } else {
@@ -324,17 +313,17 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
             // The listener re-counts idle workers to accept again.
             let _ = shared.waker.wake();
         }
-        q = shared.lock();
     }
-    drop(q);
     ws.stop();
 }
 
-fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, job: Job) {
-    let Job {
-        mut conn,
-        registered,
-    } = job;
+/// Serves a connection taken from the set (so registered there) until it must wait again.
+fn serve(
+    shared: &Shared,
+    config: &Arc<ServerConfig>,
+    ws: &WorkerSlot<'static>,
+    mut conn: Connection,
+) {
     if conn.requests_served == 0 {
         ws.connection(&conn.peer);
     }
@@ -352,7 +341,7 @@ fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, 
                 ws.set_state(WorkerState::BusyKeepalive);
                 if shared.stopping() {
                     ws.set_state(WorkerState::Closing);
-                    start_linger(shared, conn, registered);
+                    start_linger(shared, conn);
                 } else {
                     // Park it without its buffer: an idle connection costs no memory
                     // beyond its socket.
@@ -361,16 +350,16 @@ fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, 
                     let timeout = conn
                         .keep_alive_timeout
                         .unwrap_or(config.main.keep_alive_timeout);
-                    shared.park(conn, Kind::KeepAlive, registered, timeout);
+                    shared.park(conn, Kind::KeepAlive, true, timeout);
                 }
             }
             ConnOutcome::WriteCompletion => {
                 ws.set_state(WorkerState::BusyWrite);
-                shared.park(conn, Kind::WriteCompletion, registered, config.main.timeout);
+                shared.park(conn, Kind::WriteCompletion, true, config.main.timeout);
             }
             ConnOutcome::Linger => {
                 ws.set_state(WorkerState::Closing);
-                start_linger(shared, conn, registered);
+                start_linger(shared, conn);
             }
             ConnOutcome::Close => {
                 drop(conn);
@@ -383,14 +372,14 @@ fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, 
 
 /// Lingering close without blocking a worker: stop sending, drain what is there, and park the
 /// rest of the wait with the listener.
-fn start_linger(shared: &Shared, mut conn: Connection, registered: bool) {
+fn start_linger(shared: &Shared, mut conn: Connection) {
     if conn.stream.shutdown(Shutdown::Write).is_err() || !drain(&mut conn) {
         drop(conn);
         shared.closed_one();
         return;
     }
     conn.read_buf = Vec::new();
-    shared.park(conn, Kind::Linger, registered, LINGER_NORMAL);
+    shared.park(conn, Kind::Linger, true, LINGER_NORMAL);
 }
 
 /// Reads and discards without blocking; false once the peer is done (EOF or error).
@@ -426,11 +415,16 @@ struct Listener {
     /// instant, then retry even without a new edge on the listener (the queued connections
     /// are still there; an edge-triggered listener would not wake us for them).
     accept_backoff: Option<Instant>,
-    /// Connections found ready in this pass, handed to the workers in one go.
-    ready: Vec<Job>,
+    /// Workers' `taken` count when last looked at, and when: a child whose workers are all
+    /// busy and take nothing for `STARVE_CHECK` while connections are ready starts more.
+    progress: (u64, Instant),
     /// Connections to close (expired, or idle when stopping), closed outside the lock.
     doomed: Vec<Connection>,
 }
+
+/// How long every busy worker may go without taking a ready connection before the listener
+/// starts more threads.
+const STARVE_CHECK: Duration = Duration::from_millis(10);
 
 /// How long the listener waits before retrying accept after a resource error.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -453,21 +447,22 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         Ok(w) => w,
         Err(_) => return EXIT_CHILDSICK,
     };
+    let sets = super::sys::epoll_create().and_then(|ep| {
+        let stop = super::sys::stop_signal(ep.as_raw_fd(), STOP)?;
+        Ok((ep, stop))
+    });
+    let (conn_ep, stop_signal) = match sets {
+        Ok(s) => s,
+        Err(e) => {
+            ap_log!(
+                emerg,
+                "mpm_event",
+                "AH00471: could not create the pollset: {e}"
+            );
+            return EXIT_CHILDSICK;
+        }
+    };
     let shared = Arc::new(Shared {
-        q: Mutex::new(WorkQueue {
-            jobs: VecDeque::new(),
-            sleepers: Vec::with_capacity(threads),
-            woken: 0,
-            unstarted: (0..threads).rev().collect(),
-            closed: false,
-        }),
-        workers: (0..threads)
-            .map(|_| Sleeper {
-                thread: OnceLock::new(),
-                wake: AtomicBool::new(false),
-            })
-            .collect(),
-        handles: Mutex::new(Vec::with_capacity(threads)),
         config: ctx.config.clone(),
         slot: ctx.slot,
         table: Mutex::new(Table {
@@ -478,33 +473,34 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
             dying: false,
             next_wake: None,
         }),
-        epfd: poll.as_raw_fd(),
+        conn_ep,
+        stop_signal,
         waker,
+        unstarted: Mutex::new(Some((0..threads).rev().collect())),
+        handles: Mutex::new(Vec::with_capacity(threads)),
+        waiting: AtomicUsize::new(0),
+        busy: AtomicUsize::new(0),
+        taken: AtomicU64::new(0),
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
         connections: AtomicUsize::new(0),
         not_accepting: AtomicBool::new(false),
         stopping: AtomicBool::new(false),
         sb,
         generation: ctx.generation,
     });
-    // Threads not started yet show as idle capacity (see `WorkQueue`).
+    // Threads not started yet show as idle capacity: their scoreboard slots show `_`
+    // (Ready, no thread id), so the parent's spare-thread count and server-status see the
+    // child's full capacity, and they count as idle for AsyncRequestWorkerFactor. A child
+    // that only holds idle connections has few threads (each costs ~40 KiB of resident
+    // stack).
     let pid = std::process::id() as i32;
     for t in 0..threads {
         sb.slot(ctx.slot, t).start(pid, 0, ctx.generation);
     }
-    // The first worker now; the others when jobs find no idle one.
-    let first = {
-        let mut q = shared.lock();
-        Shared::pick(&mut q)
-    };
-    if let Some(Pick::Start(t)) = first {
-        if let Err(e) = shared.start_worker(t) {
-            ap_log!(
-                alert,
-                "mpm_event",
-                "AH00480: unable to create worker thread: {e}"
-            );
-            return EXIT_CHILDSICK;
-        }
+    // The first worker now; the others when a worker takes a connection and none is left
+    // waiting.
+    if !shared.start_spare() {
+        return EXIT_CHILDSICK;
     }
     let factor = (ctx.config.mpm_config.async_request_worker_factor.floor() as usize).max(1);
     let n = ctx.listeners.len();
@@ -521,7 +517,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         local,
         dying: false,
         accept_backoff: None,
-        ready: Vec::new(),
+        progress: (0, Instant::now()),
         doomed: Vec::new(),
     };
     // The listener and the workers run SCHED_BATCH: the same CPU share as SCHED_OTHER, but
@@ -532,7 +528,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
     // the woken thread runs at once, as before.
     let _ = super::sys::sched_batch_this_thread();
     let code = l.run();
-    close_queue(&shared);
+    close_workers(&shared);
     loop {
         let hs = std::mem::take(&mut *shared.handles.lock().unwrap_or_else(|e| e.into_inner()));
         if hs.is_empty() {
@@ -542,26 +538,25 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
             let _ = h.join();
         }
     }
-    for t in std::mem::take(&mut shared.lock().unstarted) {
-        sb.slot(l.ctx.slot, t).stop();
-    }
     // Whatever is still parked (lingering connections at exit) closes with the table.
     crate::conn::drain_http2(l.ctx.config.main.timeout.min(Duration::from_secs(30)));
     code
 }
 
-fn close_queue(shared: &Arc<Shared>) {
+/// Stops the workers: no more threads start (their slots are cleared), and every worker
+/// leaves once it is back in the connection set.
+fn close_workers(shared: &Arc<Shared>) {
     shared.stopping.store(true, Ordering::Relaxed);
-    let all: Vec<usize> = {
-        let mut q = shared.lock();
-        q.closed = true;
-        let all: Vec<usize> = q.sleepers.drain(..).collect();
-        q.woken += all.len();
-        all
-    };
-    for w in all {
-        shared.wake(Some(Pick::Wake(w)));
+    let unstarted = shared
+        .unstarted
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .take()
+        .unwrap_or_default();
+    for t in unstarted {
+        shared.sb.slot(shared.slot, t).stop();
     }
+    super::sys::signal(shared.stop_signal.as_raw_fd());
 }
 
 impl Listener {
@@ -590,6 +585,11 @@ impl Listener {
                     .map(|d| d.saturating_duration_since(now))
                     .unwrap_or(Duration::from_secs(1))
                     .min(Duration::from_secs(1))
+                    .min(if self.may_starve() {
+                        STARVE_CHECK
+                    } else {
+                        Duration::MAX
+                    })
                     .min(
                         self.accept_backoff
                             .map(|t| t.saturating_duration_since(now))
@@ -604,22 +604,6 @@ impl Listener {
                     return EXIT_CHILDSICK;
                 }
             }
-            let mut conns = events
-                .iter()
-                .filter(|e| e.token().0 >= CONN_BASE && e.token() != POD && e.token() != WAKER)
-                .peekable();
-            if conns.peek().is_some() {
-                let mut t = self.shared.table();
-                for ev in conns {
-                    on_ready(
-                        &self.shared,
-                        &mut t,
-                        ev.token().0 - CONN_BASE,
-                        &mut self.ready,
-                        &mut self.doomed,
-                    );
-                }
-            }
             for ev in events.iter() {
                 match ev.token() {
                     POD => {
@@ -628,16 +612,12 @@ impl Listener {
                         }
                     }
                     WAKER => {}
-                    Token(t) if t >= CONN_BASE => {}
                     Token(i) => {
                         if let Some(p) = self.accept_pending.get_mut(i) {
                             *p = true;
                         }
                     }
                 }
-            }
-            if !self.ready.is_empty() {
-                self.shared.dispatch(self.ready.drain(..));
             }
             self.close_doomed();
             if !self.dying
@@ -649,6 +629,7 @@ impl Listener {
             {
                 self.begin_dying();
             }
+            self.watch_starvation();
             self.accept();
             self.expire();
             self.publish();
@@ -689,6 +670,38 @@ impl Listener {
         self.listening = false;
     }
 
+    /// Every started worker holds a connection: a ready connection would wait for one.
+    fn may_starve(&self) -> bool {
+        self.shared.waiting.load(Ordering::Acquire) == 0
+            && self.shared.busy.load(Ordering::Acquire) > 0
+    }
+
+    /// Workers start on demand, up to one busy per CPU (`worker_thread`). Past that, a
+    /// ready connection waits for a worker to come back, which costs nothing while the
+    /// workers are serving; but when they are all stuck (a slow backend, a client slow to
+    /// send its body) and have taken no connection for `STARVE_CHECK` while some are ready,
+    /// start as many more as are busy (so a burst of slow requests is met in a few steps).
+    fn watch_starvation(&mut self) {
+        let now = Instant::now();
+        let taken = self.shared.taken.load(Ordering::Relaxed);
+        if !self.may_starve() {
+            self.progress = (taken, now);
+            return;
+        }
+        if now.saturating_duration_since(self.progress.1) < STARVE_CHECK {
+            return;
+        }
+        if taken == self.progress.0 && super::sys::readable_now(self.shared.conn_ep.as_raw_fd()) {
+            let more = self.shared.busy.load(Ordering::Acquire).max(1);
+            for _ in 0..more {
+                if !self.shared.start_spare() {
+                    break;
+                }
+            }
+        }
+        self.progress = (taken, now);
+    }
+
     /// AsyncRequestWorkerFactor: over the limit when no worker is idle, or when the
     /// connections not lingering reach `ThreadsPerChild + idle × factor`.
     /// A new connection waiting for its first bytes has a worker reserved: it is not
@@ -698,10 +711,9 @@ impl Listener {
             let t = self.shared.table();
             (t.queues.len(Kind::Linger), t.queues.len(Kind::Accepted))
         };
-        let idle = {
-            let q = self.shared.lock();
-            (q.sleepers.len() + q.woken + q.unstarted.len()).saturating_sub(q.jobs.len() + fresh)
-        };
+        let idle = self
+            .threads
+            .saturating_sub(self.shared.busy.load(Ordering::Acquire) + fresh);
         if idle == 0 {
             return true;
         }
@@ -885,45 +897,4 @@ fn unpark(t: &mut Table, idx: usize) -> Option<Parked> {
     t.queues.forget(p.kind);
     t.free.push(idx);
     Some(p)
-}
-
-/// A parked connection is ready (its one-shot registration fired, so it is disarmed).
-fn on_ready(
-    shared: &Shared,
-    t: &mut Table,
-    idx: usize,
-    ready: &mut Vec<Job>,
-    doomed: &mut Vec<Connection>,
-) {
-    let Some(p) = t.slots.get_mut(idx).and_then(|p| p.as_mut()) else {
-        return;
-    };
-    if p.kind == Kind::Linger {
-        // Throw the input away; the connection stays parked until EOF or its time is up.
-        if drain(&mut p.conn)
-            && p.since.elapsed() < LINGER_NORMAL
-            && arm_oneshot(
-                shared.epfd,
-                p.conn.stream.as_raw_fd(),
-                CONN_BASE + idx,
-                Arm::Readable,
-                true,
-            )
-            .is_ok()
-        {
-            return;
-        }
-        if let Some(p) = unpark(t, idx) {
-            doomed.push(p.conn);
-        }
-        return;
-    }
-    if let Some(p) = unpark(t, idx) {
-        // Never close an idle keep-alive early because the workers are busy: it waits in
-        // the queue for the next free worker (httpd would close it here).
-        ready.push(Job {
-            conn: p.conn,
-            registered: true,
-        });
-    }
 }
