@@ -75,6 +75,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 original_uri: None,
                 https: req.https,
                 sni: req.sni,
+                ssl: req.ssl,
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {
