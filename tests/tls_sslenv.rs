@@ -49,13 +49,16 @@ fn certificates(s: &Site) {
     let ca_key = KeyPair::generate().unwrap();
     let mut p = CertificateParams::new(Vec::new()).unwrap();
     p.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    p.distinguished_name.push(DnType::OrganizationName, "CA Org");
-    p.distinguished_name.push(DnType::CommonName, "mpmd test CA");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "CA Org");
+    p.distinguished_name
+        .push(DnType::CommonName, "mpmd test CA");
     let ca = p.self_signed(&ca_key).unwrap();
     let key = KeyPair::generate().unwrap();
     let mut p = CertificateParams::new(vec!["a.test".into(), "www.a.test".into()]).unwrap();
     p.distinguished_name.push(DnType::CountryName, "DE");
-    p.distinguished_name.push(DnType::OrganizationName, "Test, Org");
+    p.distinguished_name
+        .push(DnType::OrganizationName, "Test, Org");
     p.distinguished_name.push(DnType::CommonName, "a.test");
     let cert = p.signed_by(&key, &ca, &ca_key).unwrap();
     std::fs::write(s.root().join("leaf.crt"), cert.pem()).unwrap();
@@ -65,14 +68,28 @@ fn certificates(s: &Site) {
 /// The named response headers of a curl GET (`None` when absent).
 fn fetch(port: u16, tls: &[&str], path: &str) -> Vec<Option<String>> {
     let out = Command::new("curl")
-        .args(["-sS", "-k", "--http1.1", "--max-time", "20", "-o", "/dev/null", "-D", "-"])
+        .args([
+            "-sS",
+            "-k",
+            "--http1.1",
+            "--max-time",
+            "20",
+            "-o",
+            "/dev/null",
+            "-D",
+            "-",
+        ])
         .args(["--resolve", &format!("a.test:{port}:127.0.0.1")])
         .args(tls)
         .arg(format!("https://a.test:{port}{path}"))
         .output()
         .expect("run curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(text.starts_with("HTTP/1.1 200"), "{path}: {text}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        text.starts_with("HTTP/1.1 200"),
+        "{path}: {text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     HEADERS
         .iter()
         .map(|h| {
@@ -84,8 +101,20 @@ fn fetch(port: u16, tls: &[&str], path: &str) -> Vec<Option<String>> {
 }
 
 const TLS13: &[&str] = &["--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"];
-const TLS12: &[&str] = &["--tlsv1.2", "--tls-max", "1.2", "--ciphers", "ECDHE-ECDSA-AES256-GCM-SHA384"];
-const PATHS: [&str; 5] = ["/x.txt", "/std/x.txt", "/std/off/x.txt", "/last/x.txt", "/rel/x.txt"];
+const TLS12: &[&str] = &[
+    "--tlsv1.2",
+    "--tls-max",
+    "1.2",
+    "--ciphers",
+    "ECDHE-ECDSA-AES256-GCM-SHA384",
+];
+const PATHS: [&str; 5] = [
+    "/x.txt",
+    "/std/x.txt",
+    "/std/off/x.txt",
+    "/last/x.txt",
+    "/rel/x.txt",
+];
 
 fn ssl_variables_match_apache(mpm: &str) {
     if !available() {
@@ -116,21 +145,31 @@ fn ssl_variables_match_apache(mpm: &str) {
             if *h == "X-Sid" {
                 continue;
             }
-            assert_eq!(ah[i], mh[i], "{tls} {path}: {h}: apache2 (left) vs mpmd (right)");
+            assert_eq!(
+                ah[i], mh[i],
+                "{tls} {path}: {h}: apache2 (left) vs mpmd (right)"
+            );
         }
     }
     // The session ID is random: 64 hex digits where StdEnvVars is on under TLS 1.3.
     let sid = &m[1].2[5];
     assert!(
-        sid.as_deref().is_some_and(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())),
+        sid.as_deref()
+            .is_some_and(|v| v.len() == 64 && v.bytes().all(|b| b.is_ascii_hexdigit())),
         "{sid:?}"
     );
     assert_eq!(a[1].2[5].as_deref().map(str::len), Some(64));
     // The cases above must really carry the variables (not two sides equally empty).
     let std = m[1].2[0].as_deref().unwrap_or("");
-    assert!(std.starts_with("TLSv1.3|TLS_AES_128_GCM_SHA256|128|128|false|NULL|"), "{std}");
+    assert!(
+        std.starts_with("TLSv1.3|TLS_AES_128_GCM_SHA256|128|128|false|NULL|"),
+        "{std}"
+    );
     let std12 = m[6].2[0].as_deref().unwrap_or("");
-    assert!(std12.starts_with("TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|256|"), "{std12}");
+    assert!(
+        std12.starts_with("TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|256|"),
+        "{std12}"
+    );
     let cert = m[1].2[1].as_deref().unwrap_or("");
     // rcgen writes CN first; RFC 2253 order prints it last, the comma escaped.
     assert!(cert.starts_with("O=Test\\, Org,C=DE,CN=a.test|"), "{cert}");
