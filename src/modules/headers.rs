@@ -89,8 +89,12 @@ fn workers_idle_busy() -> (u32, u32) {
     (s.idle, s.busy)
 }
 
-/// mod_ssl's variables as mod_headers' `%{VAR}s` sees them (httpd's `ssl_var_lookup`).
+/// mod_ssl's variables as mod_headers' `%{VAR}s` sees them (httpd's `ssl_var_lookup`):
+/// none without mod_ssl, `HTTPS=off` in the clear with it.
 fn ssl_var(req: &Request<'_>, name: &str) -> Option<String> {
+    if !req.config.modules.contains(&"ssl") {
+        return None;
+    }
     super::ssl::var(req.https, req.sni, req.ssl, name).map(|v| v.into_owned())
 }
 
