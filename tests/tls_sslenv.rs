@@ -1,5 +1,5 @@
 //! mod_ssl's variables against Debian's apache2 (same config, same certificate, curl over
-//! TLS 1.3 and TLS 1.2 with a fixed cipher): `SSLOptions +StdEnvVars` / `+ExportCertData`
+//! TLS 1.3 and TLS 1.2 with a fixed cipher, and over HTTP/2): `SSLOptions +StdEnvVars` / `+ExportCertData`
 //! and their per-directory merging (`+`/`-`, and httpd's "last plain option wins"), as
 //! mod_headers' `%{VAR}e` and the access log's `%{VAR}e` see the environment; `%{VAR}x` in
 //! the log, `%{VAR}s` in mod_headers, `%{SSL:VAR}` in mod_rewrite and `%{SSL_*}` / `SSL:` in
@@ -14,6 +14,7 @@ use modules_oracle::{available, Site};
 use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
 
 const CONF: &str = r#"
+Protocols h2 http/1.1
 SSLEngine on
 SSLCertificateFile @ROOT@/leaf.crt
 SSLCertificateKeyFile @ROOT@/leaf.key
@@ -71,7 +72,6 @@ fn fetch(port: u16, tls: &[&str], path: &str) -> Vec<Option<String>> {
         .args([
             "-sS",
             "-k",
-            "--http1.1",
             "--max-time",
             "20",
             "-o",
@@ -85,8 +85,13 @@ fn fetch(port: u16, tls: &[&str], path: &str) -> Vec<Option<String>> {
         .output()
         .expect("run curl");
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let want = if tls.contains(&"--http2") {
+        "HTTP/2 200"
+    } else {
+        "HTTP/1.1 200"
+    };
     assert!(
-        text.starts_with("HTTP/1.1 200"),
+        text.starts_with(want),
         "{path}: {text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
@@ -100,9 +105,17 @@ fn fetch(port: u16, tls: &[&str], path: &str) -> Vec<Option<String>> {
         .collect()
 }
 
-const TLS13: &[&str] = &["--tlsv1.3", "--tls13-ciphers", "TLS_AES_128_GCM_SHA256"];
+const TLS13: &[&str] = &[
+    "--tlsv1.3",
+    "--http1.1",
+    "--tls13-ciphers",
+    "TLS_AES_128_GCM_SHA256",
+];
+/// TLS 1.3 and HTTP/2 (ALPN h2), default cipher.
+const H2: &[&str] = &["--tlsv1.3", "--http2"];
 const TLS12: &[&str] = &[
     "--tlsv1.2",
+    "--http1.1",
     "--tls-max",
     "1.2",
     "--ciphers",
@@ -120,23 +133,23 @@ fn ssl_variables_match_apache(mpm: &str) {
     if !available() {
         return;
     }
-    let s = Site::new(&["ssl", "rewrite"], CONF);
+    let s = Site::new(&["ssl", "rewrite", "http2"], CONF);
     certificates(&s);
     for p in PATHS {
         s.file(&format!("htdocs{p}"), b"x\n");
     }
     let (a, m) = s.with_both(mpm, |port, tag| {
         let mut all = Vec::new();
-        for tls in [TLS13, TLS12] {
+        for tls in [TLS13, TLS12, H2] {
             for p in PATHS {
-                all.push((tls[0], p, fetch(port, tls, p)));
+                all.push((tls.join(" "), p, fetch(port, tls, p)));
             }
         }
         // A line is written after its response went out: wait for the last one before
         // the server is stopped.
         let log = format!("{tag}_ssl_log");
         common::wait_until(std::time::Duration::from_secs(10), || {
-            s.log(&log).lines().count() == 2 * PATHS.len()
+            s.log(&log).lines().count() == 3 * PATHS.len()
         });
         all
     });
@@ -174,9 +187,12 @@ fn ssl_variables_match_apache(mpm: &str) {
     // rcgen writes CN first; RFC 2253 order prints it last, the comma escaped.
     assert!(cert.starts_with("O=Test\\, Org,C=DE,CN=a.test|"), "{cert}");
     assert_eq!(m[0].2[3].as_deref(), Some("tls13-128"));
+    // Over h2 (streams served apart from the connection) the variables are there too.
+    let h2 = m[11].2[0].as_deref().unwrap_or("");
+    assert!(h2.starts_with("TLSv1.3|TLS_"), "{h2}");
     // Both servers append to their own ssl_log: the same lines.
     let (al, ml) = (s.log("apache_ssl_log"), s.log("mpmd_ssl_log"));
-    assert_eq!(al.lines().count(), 10, "{al}");
+    assert_eq!(al.lines().count(), 15, "{al}");
     assert_eq!(al, ml, "ssl_log: apache2 (left) vs mpmd (right)");
     assert!(ml.contains("-----BEGIN CERTIFICATE-----\\n"), "{ml}");
 }
