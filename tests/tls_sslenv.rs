@@ -172,6 +172,7 @@ fn ssl_variables_match_apache(mpm: &str) {
         "{sid:?}"
     );
     assert_eq!(a[1].2[5].as_deref().map(str::len), Some(64));
+    assert_eq!(m[11].2[5].as_deref().map(str::len), Some(64), "h2");
     // The cases above must really carry the variables (not two sides equally empty).
     let std = m[1].2[0].as_deref().unwrap_or("");
     assert!(

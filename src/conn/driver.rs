@@ -1054,6 +1054,7 @@ fn ssl_conn<'t>(tls: &'t Option<&mut crate::tls::TlsSession>) -> Option<modules:
     tls.as_deref().map(|t| modules::SslConn {
         sni: t.sni(),
         ssl: &t.ssl,
+        conn: Some(&t.conn),
     })
 }
 

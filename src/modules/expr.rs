@@ -113,6 +113,6 @@ impl Env for Request<'_> {
     }
 
     fn ssl_var(&self, name: &str) -> Option<String> {
-        super::ssl::var(self.https, self.sni, self.ssl, name).map(|v| v.into_owned())
+        super::ssl::var(self.https, self.ssl, name).map(|v| v.into_owned())
     }
 }

@@ -95,7 +95,7 @@ fn ssl_var(req: &Request<'_>, name: &str) -> Option<String> {
     if !req.config.modules.contains(&"ssl") {
         return None;
     }
-    super::ssl::var(req.https, req.sni, req.ssl, name).map(|v| v.into_owned())
+    super::ssl::var(req.https, req.ssl, name).map(|v| v.into_owned())
 }
 
 /// The expression environment of late rules: the request, with the response as it stands

@@ -645,7 +645,7 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
         Kind::Ssl => {
             let v = r
                 .ssl
-                .and_then(|t| super::ssl::var(true, t.sni, Some(t.ssl), arg))
+                .and_then(|t| super::ssl::var(true, Some(t), arg))
                 .or_else(|| arg.eq_ignore_ascii_case("HTTPS").then_some("off".into()));
             esc_or_dash(v.as_deref().map(str::as_bytes), out)
         }

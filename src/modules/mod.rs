@@ -263,12 +263,7 @@ pub fn error_response(req: &Request<'_>, status: u16, note: Option<&str>, resp: 
     }
 }
 
-/// The TLS connection a request came on, for mod_ssl: the SNI name and the session's facts.
-#[derive(Clone, Copy, Debug)]
-pub struct SslConn<'a> {
-    pub sni: Option<&'a str>,
-    pub ssl: &'a crate::tls::ConnSsl,
-}
+pub use crate::tls::vars::SslConn;
 
 /// Runs the pipeline for a parsed head. `time` is when the request arrived.
 pub fn process<'c>(
@@ -372,7 +367,7 @@ pub fn process_observed<'c>(
         original_uri: None,
         https,
         sni: tls.as_ref().and_then(|t| t.sni).filter(|_| https),
-        ssl: tls.map(|t| t.ssl).filter(|_| https),
+        ssl: tls.filter(|_| https),
     };
     let expect = head.header("Expect");
     let expect_continue =

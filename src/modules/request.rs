@@ -259,7 +259,7 @@ pub struct Request<'a> {
     /// The name the client sent with SNI (mod_ssl's `SSL_TLS_SNI`).
     pub sni: Option<&'a str>,
     /// The TLS session's facts (mod_ssl's variables); `None` in the clear.
-    pub ssl: Option<&'a crate::tls::ConnSsl>,
+    pub ssl: Option<super::SslConn<'a>>,
 }
 
 impl Request<'_> {

@@ -151,7 +151,7 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         return req.header_in(h).unwrap_or("").to_string();
     }
     if let Some(v) = name.strip_prefix("SSL:") {
-        return super::ssl::var(req.https, req.sni, req.ssl, v)
+        return super::ssl::var(req.https, req.ssl, v)
             .map(|v| v.into_owned())
             .unwrap_or_default();
     }

@@ -32,12 +32,12 @@ pub fn fixup(req: &mut Request<'_>) {
                 req.set_env(name, &v);
             }
         }
-        for (name, v) in &ssl.cert.vars {
+        for (name, v) in &ssl.ssl.cert.vars {
             req.set_env(name, v);
         }
     }
     if opts & ssl_opt::EXPORT_CERT_DATA != 0 {
-        req.set_env("SSL_SERVER_CERT", &ssl.cert.pem);
+        req.set_env("SSL_SERVER_CERT", &ssl.ssl.cert.pem);
         // httpd sets it even without a client certificate (none is asked for here).
         req.set_env("SSL_CLIENT_CERT", "");
     }
@@ -45,18 +45,9 @@ pub fn fixup(req: &mut Request<'_>) {
 
 /// httpd's `ssl_var_lookup` for a request: `HTTPS`, `SSL_TLS_SNI` and the `SSL_*` variables;
 /// `None` in the clear (but `HTTPS`), and for names without a value.
-pub fn var<'r>(
-    https: bool,
-    sni: Option<&'r str>,
-    ssl: Option<&'r crate::tls::ConnSsl>,
-    name: &str,
-) -> Option<Cow<'r, str>> {
+pub fn var<'r>(https: bool, ssl: Option<super::SslConn<'r>>, name: &str) -> Option<Cow<'r, str>> {
     if name.eq_ignore_ascii_case("HTTPS") {
         return Some(Cow::Borrowed(if https { "on" } else { "off" }));
     }
-    let ssl = ssl.filter(|_| https)?;
-    if name == "SSL_TLS_SNI" {
-        return sni.map(Cow::Borrowed);
-    }
-    vars::lookup(ssl, name)
+    vars::lookup(ssl.filter(|_| https)?, name)
 }

@@ -22,23 +22,29 @@ pub struct ConnSsl {
     pub resumed: bool,
     /// rustls does not expose the session ID: a value exported from the session's keys
     /// (RFC 5705) stands in for it, unique per session and stable within a connection.
-    pub session_id: [u8; 32],
+    /// Exported when asked (`SslConn::conn`), or here for a connection handed to HTTP/2.
+    pub session_id: Option<[u8; 32]>,
     /// The server certificate's variables (the vhost's first certificate).
     pub cert: Arc<CertVars>,
 }
 
 impl ConnSsl {
+    /// The facts of a finished handshake; nothing is computed that a request may not ask.
     pub fn of(conn: &ServerConnection, cert: Arc<CertVars>) -> ConnSsl {
-        let session_id = conn
-            .export_keying_material([0u8; 32], b"EXPERIMENTAL mpmd session id", None)
-            .unwrap_or([0u8; 32]);
         ConnSsl {
             version: conn.protocol_version(),
             suite: conn.negotiated_cipher_suite(),
             resumed: conn.handshake_kind() == Some(HandshakeKind::Resumed),
-            session_id,
+            session_id: None,
             cert,
         }
+    }
+
+    /// With the session ID taken now: for HTTP/2, whose streams are served without the
+    /// rustls connection at hand.
+    pub fn with_session_id(mut self, conn: &ServerConnection) -> ConnSsl {
+        self.session_id = Some(session_id(conn));
+        self
     }
 
     fn protocol(&self) -> &'static str {
@@ -62,6 +68,21 @@ impl ConnSsl {
             "256"
         }
     }
+}
+
+fn session_id(conn: &ServerConnection) -> [u8; 32] {
+    conn.export_keying_material([0u8; 32], b"EXPERIMENTAL mpmd session id", None)
+        .unwrap_or([0u8; 32])
+}
+
+/// The TLS connection a request came on, as mod_ssl's lookups need it.
+#[derive(Clone, Copy, Debug)]
+pub struct SslConn<'a> {
+    /// The name the client sent with SNI.
+    pub sni: Option<&'a str>,
+    pub ssl: &'a ConnSsl,
+    /// The rustls connection, when at hand (HTTP/1.x), for what is computed on demand.
+    pub conn: Option<&'a ServerConnection>,
 }
 
 /// The `SSL_SERVER_*` variables of one certificate, in the order httpd's fixup sets them.
@@ -91,9 +112,11 @@ pub const STD_ENV_VARS: &[&str] = &[
 
 /// httpd's `ssl_var_lookup` for the names mpmd knows: `None` for an unknown name or one with
 /// no value (client-certificate variables: mpmd asks for no client certificate).
-pub fn lookup<'a>(ssl: &'a ConnSsl, name: &str) -> Option<std::borrow::Cow<'a, str>> {
+pub fn lookup<'a>(t: SslConn<'a>, name: &str) -> Option<std::borrow::Cow<'a, str>> {
     use std::borrow::Cow::{Borrowed, Owned};
+    let ssl = t.ssl;
     let v = match name {
+        "SSL_TLS_SNI" => Borrowed(t.sni.unwrap_or("")),
         "SSL_VERSION_INTERFACE" => Borrowed(VERSION_INTERFACE),
         "SSL_VERSION_LIBRARY" => Borrowed(VERSION_LIBRARY),
         "SSL_PROTOCOL" => Borrowed(ssl.protocol()),
@@ -104,7 +127,11 @@ pub fn lookup<'a>(ssl: &'a ConnSsl, name: &str) -> Option<std::borrow::Cow<'a, s
         "SSL_CIPHER_EXPORT" => Borrowed("false"),
         "SSL_CIPHER_USEKEYSIZE" | "SSL_CIPHER_ALGKEYSIZE" => Borrowed(ssl.key_bits()),
         "SSL_CLIENT_VERIFY" => Borrowed("NONE"),
-        "SSL_SESSION_ID" => Owned(hex(&ssl.session_id, false)),
+        "SSL_SESSION_ID" => match (ssl.session_id, t.conn) {
+            (Some(id), _) => Owned(hex(&id, false)),
+            (None, Some(conn)) => Owned(hex(&session_id(conn), false)),
+            (None, None) => return None,
+        },
         "SSL_SESSION_RESUMED" => Borrowed(if ssl.resumed { "Resumed" } else { "Initial" }),
         "SSL_SERVER_CERT" => Borrowed(ssl.cert.pem.as_str()),
         _ => {

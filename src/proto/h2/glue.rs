@@ -41,6 +41,7 @@ impl Shared {
         self.ssl.as_ref().map(|ssl| crate::modules::SslConn {
             sni: self.sni.as_deref(),
             ssl,
+            conn: None,
         })
     }
 

@@ -212,7 +212,7 @@ fn take_over(
             .as_ref()
             .and_then(|(t, _)| t.server_name())
             .map(Box::from),
-        ssl: tls.as_ref().map(|(_, s)| s.clone()),
+        ssl: tls.as_ref().map(|(c, s)| s.clone().with_session_id(c)),
     });
     let tls = tls.map(|(t, _)| t);
     ctx.observer.state(crate::scoreboard::WorkerState::BusyRead);
