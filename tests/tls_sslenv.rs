@@ -1,6 +1,6 @@
 //! mod_ssl's variables against Debian's apache2 (same config, same certificate, curl over
-//! TLS 1.3 and TLS 1.2 with a fixed cipher, and over HTTP/2): `SSLOptions +StdEnvVars` / `+ExportCertData`
-//! and their per-directory merging (`+`/`-`, and httpd's "last plain option wins"), as
+//! TLS 1.3 and TLS 1.2 with a fixed cipher, and over HTTP/2): `SSLOptions +StdEnvVars` /
+//! `+ExportCertData` and their per-directory merging (`+`/`-`, httpd's "last plain option wins", .htaccess), as
 //! mod_headers' `%{VAR}e` and the access log's `%{VAR}e` see the environment; `%{VAR}x` in
 //! the log, `%{VAR}s` in mod_headers, `%{SSL:VAR}` in mod_rewrite and `%{SSL_*}` / `SSL:` in
 //! an `<If>` expression, which need no SSLOptions. Under every MPM.
@@ -30,6 +30,9 @@ SSLCertificateKeyFile @ROOT@/leaf.key
 <Location /rel>
     SSLOptions +ExportCertData
 </Location>
+<Directory @ROOT@/htdocs/ht>
+    AllowOverride Options
+</Directory>
 Header set X-Std "%{SSL_PROTOCOL}e|%{SSL_CIPHER}e|%{SSL_CIPHER_USEKEYSIZE}e|%{SSL_CIPHER_ALGKEYSIZE}e|%{SSL_CIPHER_EXPORT}e|%{SSL_COMPRESS_METHOD}e|%{SSL_SECURE_RENEG}e|%{SSL_CLIENT_VERIFY}e|%{SSL_SESSION_RESUMED}e|%{SSL_VERSION_INTERFACE}e|%{SSL_TLS_SNI}e|%{HTTPS}e"
 Header set X-Cert "%{SSL_SERVER_S_DN}e|%{SSL_SERVER_I_DN}e|%{SSL_SERVER_S_DN_CN}e|%{SSL_SERVER_S_DN_O}e|%{SSL_SERVER_S_DN_C}e|%{SSL_SERVER_I_DN_CN}e|%{SSL_SERVER_I_DN_O}e|%{SSL_SERVER_M_VERSION}e|%{SSL_SERVER_M_SERIAL}e|%{SSL_SERVER_V_START}e|%{SSL_SERVER_V_END}e|%{SSL_SERVER_A_KEY}e|%{SSL_SERVER_A_SIG}e|%{SSL_SERVER_SAN_DNS_0}e|%{SSL_SERVER_SAN_DNS_1}e"
 Header set X-S "%{SSL_PROTOCOL}s|%{SSL_CIPHER}s|%{SSL_SERVER_S_DN_CN}s|%{HTTPS}s|%{SSL_CIPHER_USEKEYSIZE}s"
@@ -121,12 +124,13 @@ const TLS12: &[&str] = &[
     "--ciphers",
     "ECDHE-ECDSA-AES256-GCM-SHA384",
 ];
-const PATHS: [&str; 5] = [
+const PATHS: [&str; 6] = [
     "/x.txt",
     "/std/x.txt",
     "/std/off/x.txt",
     "/last/x.txt",
     "/rel/x.txt",
+    "/ht/x.txt",
 ];
 
 fn ssl_variables_match_apache(mpm: &str) {
@@ -138,6 +142,7 @@ fn ssl_variables_match_apache(mpm: &str) {
     for p in PATHS {
         s.file(&format!("htdocs{p}"), b"x\n");
     }
+    s.file("htdocs/ht/.htaccess", b"SSLOptions +StdEnvVars\n");
     let (a, m) = s.with_both(mpm, |port, tag| {
         let mut all = Vec::new();
         for tls in [TLS13, TLS12, H2] {
@@ -172,14 +177,14 @@ fn ssl_variables_match_apache(mpm: &str) {
         "{sid:?}"
     );
     assert_eq!(a[1].2[5].as_deref().map(str::len), Some(64));
-    assert_eq!(m[11].2[5].as_deref().map(str::len), Some(64), "h2");
+    assert_eq!(m[13].2[5].as_deref().map(str::len), Some(64), "h2");
     // The cases above must really carry the variables (not two sides equally empty).
     let std = m[1].2[0].as_deref().unwrap_or("");
     assert!(
         std.starts_with("TLSv1.3|TLS_AES_128_GCM_SHA256|128|128|false|NULL|"),
         "{std}"
     );
-    let std12 = m[6].2[0].as_deref().unwrap_or("");
+    let std12 = m[7].2[0].as_deref().unwrap_or("");
     assert!(
         std12.starts_with("TLSv1.2|ECDHE-ECDSA-AES256-GCM-SHA384|256|"),
         "{std12}"
@@ -189,11 +194,13 @@ fn ssl_variables_match_apache(mpm: &str) {
     assert!(cert.starts_with("O=Test\\, Org,C=DE,CN=a.test|"), "{cert}");
     assert_eq!(m[0].2[3].as_deref(), Some("tls13-128"));
     // Over h2 (streams served apart from the connection) the variables are there too.
-    let h2 = m[11].2[0].as_deref().unwrap_or("");
+    let h2 = m[13].2[0].as_deref().unwrap_or("");
+    let ht = m[5].2[0].as_deref().unwrap_or("");
+    assert!(ht.starts_with("TLSv1.3|"), ".htaccess: {ht}");
     assert!(h2.starts_with("TLSv1.3|TLS_"), "{h2}");
     // Both servers append to their own ssl_log: the same lines.
     let (al, ml) = (s.log("apache_ssl_log"), s.log("mpmd_ssl_log"));
-    assert_eq!(al.lines().count(), 15, "{al}");
+    assert_eq!(al.lines().count(), 18, "{al}");
     assert_eq!(al, ml, "ssl_log: apache2 (left) vs mpmd (right)");
     assert!(ml.contains("-----BEGIN CERTIFICATE-----\\n"), "{ml}");
 }

@@ -89,7 +89,7 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("SSLStrictSNIVHostCheck", Flag, R, Implemented, "Strict SNI virtual host checking", strict_sni),
     po("SSLInsecureRenegotiation", Flag, R, "Enable support for insecure renegotiation"),
     po("SSLOpenSSLConfCmd", Take2, R, "OpenSSL configuration command"),
-    def("SSLOptions", RawArgs, D, Implemented, "Set one or more options to configure the SSL engine('[+-]option[=value] ...' - see manual)", options),
+    def("SSLOptions", RawArgs, A, Implemented, "Set one or more options to configure the SSL engine('[+-]option[=value] ...' - see manual)", options),
     po("SSLProxyEngine", Flag, R, "SSL switch for the proxy protocol engine ('on', 'off')"),
     po("SSLProxyProtocol", RawArgs, R, "SSL Proxy: enable or disable SSL protocol flavors ('[+-][TLSv1|TLSv1.1|TLSv1.2|TLSv1.3] ...' - see manual)"),
     po("SSLProxyCipherSuite", Take12, D, "SSL Proxy: colon-delimited list of permitted SSL ciphers ('XXX:...:XXX' - see manual)"),
