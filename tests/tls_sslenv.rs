@@ -108,6 +108,33 @@ fn fetch(port: u16, tls: &[&str], path: &str) -> Vec<Option<String>> {
         .collect()
 }
 
+/// A request whose header line is too long (400 while the head is read), over TLS 1.3 with
+/// openssl s_client; returns when the server has closed.
+fn refused(port: u16) {
+    use std::io::Write;
+    let mut child = Command::new("timeout")
+        .args([
+            "20",
+            "openssl",
+            "s_client",
+            "-quiet",
+            "-tls1_3",
+            "-servername",
+            "a.test",
+        ])
+        .arg("-connect")
+        .arg(format!("127.0.0.1:{port}"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run openssl s_client");
+    let long = "a".repeat(9000);
+    let req = format!("GET /x.txt HTTP/1.1\r\nHost: a.test\r\nX-Long: {long}\r\n\r\n");
+    let _ = child.stdin.take().unwrap().write_all(req.as_bytes());
+    let _ = child.wait();
+}
+
 const TLS13: &[&str] = &[
     "--tlsv1.3",
     "--http1.1",
@@ -150,11 +177,12 @@ fn ssl_variables_match_apache(mpm: &str) {
                 all.push((tls.join(" "), p, fetch(port, tls, p)));
             }
         }
+        refused(port);
         // A line is written after its response went out: wait for the last one before
         // the server is stopped.
         let log = format!("{tag}_ssl_log");
         common::wait_until(std::time::Duration::from_secs(10), || {
-            s.log(&log).lines().count() == 3 * PATHS.len()
+            s.log(&log).lines().count() == 3 * PATHS.len() + 1
         });
         all
     });
@@ -200,7 +228,14 @@ fn ssl_variables_match_apache(mpm: &str) {
     assert!(h2.starts_with("TLSv1.3|TLS_"), "{h2}");
     // Both servers append to their own ssl_log: the same lines.
     let (al, ml) = (s.log("apache_ssl_log"), s.log("mpmd_ssl_log"));
-    assert_eq!(al.lines().count(), 18, "{al}");
+    assert_eq!(al.lines().count(), 19, "{al}");
+    // The request refused while its head was read is logged with the session's variables.
+    let last = ml.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("/x.txt|TLSv1.3|TLS_"),
+        "mpmd: {last}\napache2: {}",
+        al.lines().last().unwrap_or("")
+    );
     assert_eq!(al, ml, "ssl_log: apache2 (left) vs mpmd (right)");
     assert!(ml.contains("-----BEGIN CERTIFICATE-----\\n"), "{ml}");
 }

@@ -483,6 +483,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         local,
                         server: default_server,
                         https,
+                        ssl: ssl_conn(&io.tls),
                         requests: *requests_served + 1,
                     };
                     log_refused(&at, status, sent, refused);
@@ -514,6 +515,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     local,
                     server: default_server,
                     https: io.tls.is_some(),
+                    ssl: ssl_conn(&io.tls),
                     requests: *requests_served + 1,
                 };
                 log_refused(&at, e.status, sent, refused);
@@ -566,6 +568,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         local,
                         server: default_server,
                         https: io.tls.is_some(),
+                        ssl: ssl_conn(&io.tls),
                         requests: *requests_served + 1,
                     };
                     log_refused(&at, status, sent, refused);
@@ -628,6 +631,8 @@ struct RefusedAt<'a> {
     https: bool,
     /// Requests on this connection, this one included.
     requests: u32,
+    /// The TLS connection: `%{VAR}x`.
+    ssl: Option<modules::SslConn<'a>>,
 }
 
 /// Logs a request refused while its head was read (or for its framing) as httpd does:
@@ -657,7 +662,7 @@ fn log_refused(
         peer: at.peer,
         useragent: at.proxied.unwrap_or(at.peer),
         notes: &notes,
-        ssl: None,
+        ssl: at.ssl,
         local: at.local,
         server: at.server,
         head: Some(&r.head),
