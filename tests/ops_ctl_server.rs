@@ -128,11 +128,11 @@ impl Server {
         fs::read_to_string(self.root.join("logs/error.log")).unwrap_or_default()
     }
 
-    /// Status code of GET / (None if the connection fails).
+    /// Status code of GET /index.html (None if the connection fails). Not `/`: no mod_dir.
     fn get(&self) -> Option<u16> {
         let mut s = TcpStream::connect(("127.0.0.1", self.port)).ok()?;
         s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
-        s.write_all(b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        s.write_all(b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
             .ok()?;
         let mut buf = Vec::new();
         let _ = s.read_to_end(&mut buf);

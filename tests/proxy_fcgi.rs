@@ -6,6 +6,7 @@
 //! Skips (with a note) when php-fpm is not installed.
 
 mod common;
+mod tlsutil;
 
 use std::io::{BufReader, Read, Write};
 use std::path::{Path, PathBuf};
@@ -608,7 +609,54 @@ fn server_vars_match_apache(mpm: &str) {
     drop(apache);
 }
 
+/// Over TLS, `SSLOptions +StdEnvVars` puts mod_ssl's variables in the FastCGI environment
+/// (`$_SERVER`) for the scripts it covers, and only for them; `HTTPS=on` always.
+fn ssl_env_reaches_php(mpm: &str) {
+    let Some(fpm) = Fpm::start() else { return };
+    let certs = tlsutil::Certs::new(&["a.test"]);
+    let tls_port = tlsutil::free_port();
+    let d = certs.dir.path().display();
+    let mut s = start(
+        mpm,
+        &fpm,
+        &format!(
+            "LoadModule ssl_module x.so\nListen 127.0.0.1:{tls_port} https\n\
+             <VirtualHost *:{tls_port}>\nServerName a.test\nSSLEngine on\n\
+             SSLCertificateFile {d}/a.test.crt\nSSLCertificateKeyFile {d}/a.test.key\n\
+             <Files env.php>\nSSLOptions +StdEnvVars\n</Files>\n</VirtualHost>\n"
+        ),
+    );
+    let php = |path: &str| {
+        let out = Command::new("curl")
+            .args(["-sS", "--max-time", "20", "--tlsv1.3", "--cacert"])
+            .arg(certs.path("ca.pem"))
+            .args(["--resolve", &format!("a.test:{tls_port}:127.0.0.1")])
+            .arg(format!("https://a.test:{tls_port}{path}"))
+            .output()
+            .expect("curl");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let env = parse_env(&php("/env.php"));
+    let get = |k: &str| env.get(k).map(String::as_str);
+    assert_eq!(get("HTTPS"), Some("on"), "{env:?}");
+    assert_eq!(get("SSL_PROTOCOL"), Some("TLSv1.3"), "{env:?}");
+    assert!(
+        get("SSL_CIPHER").is_some_and(|c| c.starts_with("TLS_")),
+        "{env:?}"
+    );
+    assert_eq!(get("SSL_SERVER_S_DN_CN"), Some("a.test"));
+    assert_eq!(get("SSL_SERVER_I_DN"), Some("CN=mpmd test CA"));
+    assert_eq!(get("SSL_CLIENT_VERIFY"), Some("NONE"));
+    assert_eq!(get("SSL_TLS_SNI"), Some("a.test"));
+    assert_eq!(get("SSL_SERVER_CERT"), None, "no ExportCertData");
+    // Another script: no StdEnvVars there.
+    let page = php("/hello.php");
+    assert_eq!(page, "Hello from PHP 42\n");
+    assert!(s.stop());
+}
+
 mpm_tests!(
+    ssl_env_reaches_php,
     php_pages,
     over_http2,
     output_is_streamed,

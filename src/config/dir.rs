@@ -58,6 +58,16 @@ impl Options {
     }
 }
 
+/// `SSLOptions` bits.
+pub mod ssl_opt {
+    pub const STD_ENV_VARS: u16 = 1;
+    pub const EXPORT_CERT_DATA: u16 = 2;
+    pub const FAKE_BASIC_AUTH: u16 = 4;
+    pub const STRICT_REQUIRE: u16 = 8;
+    pub const OPT_RENEGOTIATE: u16 = 16;
+    pub const LEGACY_DN_FORMAT: u16 = 32;
+}
+
 /// `FileETag` bits.
 pub mod etag {
     pub const INODE: u8 = 1;
@@ -287,6 +297,9 @@ pub struct DirConf {
     /// `SetHandler`.
     pub handler: Option<String>,
     pub options: Option<Options>,
+    /// `SSLOptions` (bits in `ssl_opt`), merged like httpd's: `+`/`-` change what is
+    /// inherited, a plain option replaces it.
+    pub ssl_options: Option<Options>,
     /// `AllowOverride`: 0 = None.
     pub allow_override: Option<u16>,
     /// `Require` lines of this section (an implicit `<RequireAny>`), as one tree.
@@ -382,6 +395,10 @@ impl DirConf {
             (Some(b), Some(o)) => Some(b.merge(o)),
             (b, o) => pick(b, o),
         };
+        let ssl_options = match (&self.ssl_options, &over.ssl_options) {
+            (Some(b), Some(o)) => Some(b.merge(o)),
+            (b, o) => pick(b, o),
+        };
         let file_etag = match (&self.file_etag, &over.file_etag) {
             (Some(b), Some(o)) if o.0.is_none() => {
                 let base = b.0.unwrap_or(etag::DEFAULT);
@@ -398,6 +415,7 @@ impl DirConf {
         DirConf {
             handler: pick(&self.handler, &over.handler),
             options,
+            ssl_options,
             allow_override: pick(&self.allow_override, &over.allow_override),
             authz,
             auth_merging: pick(&self.auth_merging, &over.auth_merging),
@@ -470,6 +488,11 @@ impl DirConf {
         self.options
             .map(|o| o.apply(opt::SYM_LINKS))
             .unwrap_or(opt::SYM_LINKS)
+    }
+
+    /// The effective `SSLOptions` bits (none by default).
+    pub fn ssl_options_bits(&self) -> u16 {
+        self.ssl_options.map_or(0, |o| o.apply(0))
     }
 
     /// The effective `FileETag` bits.

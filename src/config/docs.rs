@@ -86,6 +86,22 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ),
     ("RewriteCond", "`expr` conditions are refused"),
     (
+        "SSLOptions",
+        "`+StdEnvVars` and `+ExportCertData` work as in httpd (merged per directory with \
+         `+`/`-`; a plain option replaces the inherited ones, the last plain one winning, as \
+         httpd's): the `SSL_*` variables reach the environment (FastCGI, `%{…}e`); the log's \
+         `%{VAR}x`, `Header`'s `%{VAR}s`, mod_rewrite's `%{SSL:VAR}` and `%{SSL_…}` / \
+         `SSL()` in expressions need no option. Every request over TLS gets `HTTPS=on` and \
+         `SSL_TLS_SNI`. Differs: `FakeBasicAuth`, `StrictRequire`, `OptRenegotiate` and \
+         `LegacyDNStringFormat` are accepted and do nothing (no client certificates, no \
+         renegotiation); `SSL_SESSION_ID` is a value exported from the session's keys \
+         (rustls does not expose the session ID; also set under TLS 1.2 with tickets, where \
+         httpd has none); `SSL_VERSION_LIBRARY` is `rustls/0.23`; the `SSL_SERVER_*` \
+         variables describe the virtual host's first `SSLCertificateFile`; no `SSL_CLIENT_*` \
+         but `SSL_CLIENT_VERIFY=NONE` (and an empty `SSL_CLIENT_CERT` with \
+         `+ExportCertData`, as httpd); the log's `%{…}c` is not supported",
+    ),
+    (
         "RewriteMap",
         "`prg:`, `dbm:`, `dbd:` and `fastdbd:` maps are refused (`txt:`, `rnd:`, `int:` work)",
     ),
@@ -99,13 +115,6 @@ pub const NOTES: &[(&str, &str)] = &[
          `%{CONTENT_TYPE}` is the type mod_mime found, `%{REQUEST_STATUS}` is 200; `early` \
          rules run before the request is mapped, from the server's or virtual host's own \
          configuration",
-    ),
-    (
-        "SSLOptions",
-        "parsed only; whatever it says, every request over TLS (HTTP/1.1 and h2) that \
-         reaches the fixups gets `HTTPS=on`, and `SSL_TLS_SNI` when the client sent SNI, in \
-         its environment, as mod_ssl sets them (the log's `%{…}e`, `Header`'s `%{…}e`, \
-         FastCGI); `+StdEnvVars`' variables (`SSL_PROTOCOL`, `SSL_CIPHER` …) are not set",
     ),
     (
         "RemoteIPProxyProtocolExceptions",
@@ -123,7 +132,10 @@ pub const NOTES: &[(&str, &str)] = &[
         "DirectoryIndex",
         "the index file answers as httpd's fast redirect: its own sections (`<Files \
          index.html>` headers, expiry) apply to the response, and the access log's `%U` and \
-         `%f` are its URL and file",
+         `%f` are its URL and file. Without `LoadModule dir_module` no index file is served \
+         and no trailing-slash redirect made: mod_autoindex lists the directory (slash or \
+         not) or refuses it (`Options -Indexes`: 403), and without mod_autoindex either, a \
+         directory is a 404, as with httpd",
     ),
     (
         "ExtendedStatus",
@@ -352,7 +364,9 @@ Supported:
 
 Not supported (a configuration error that says so): the functions `file`, `filemod`,
 `filesize` and `ldap`; the sub-request tests `-F`, `-U` and `-A`; variables other than those
-listed (mod_ssl's `SSL_*` among them), as httpd refuses an unknown variable.
+listed, as httpd refuses an unknown variable. mod_ssl's variables are there: `%{SSL_…}` (any
+name starting with `SSL_`, empty when unknown or in the clear), `%{SSL:NAME}` and
+`SSL('NAME')`.
 
 The same words, as string expressions (text with `%{…}` inside), give the one-argument
 `Alias` in a `<Location>` and the lone target of `Redirect`/`RedirectMatch` in a section.

@@ -36,6 +36,10 @@ pub trait Env {
     fn note(&self, _name: &str) -> Option<String> {
         None
     }
+    /// mod_ssl's variables (`%{SSL_PROTOCOL}`, `SSL('SSL_CIPHER')`); unset in the clear.
+    fn ssl_var(&self, _name: &str) -> Option<String> {
+        None
+    }
 }
 
 /// The variables `%{NAME}` may name (httpd's request, connection and time variables that
@@ -173,6 +177,8 @@ pub enum Func {
     Unbase64,
     Md5,
     Sha1,
+    /// mod_ssl's `SSL()` (and `%{SSL_…}`, which it answers for every `SSL_` name).
+    Ssl,
 }
 
 /// A string-valued word.
@@ -545,6 +551,7 @@ fn func_of(name: &str) -> Result<Func, String> {
         "unbase64" => Func::Unbase64,
         "md5" => Func::Md5,
         "sha1" => Func::Sha1,
+        "ssl" => Func::Ssl,
         "file" | "filemod" | "filesize" | "ldap" => {
             return Err(format!("Function '{name}' is not supported by mpmd"))
         }
@@ -558,6 +565,8 @@ fn part_word(p: Part) -> Result<Word, String> {
         Part::Backref(n) => Word::Backref(n),
         Part::Var(v) => match VARIABLES.iter().find(|k| k.eq_ignore_ascii_case(&v)) {
             Some(k) => Word::Var(k),
+            // mod_ssl claims every variable named SSL_* (case-sensitive, as its lookup).
+            None if v.starts_with("SSL_") => Word::Func(Func::Ssl, Box::new(Word::Lit(v))),
             None => return Err(format!("Variable '{v}' does not exist")),
         },
         Part::Func(f, a) => Word::Func(func_of(&f)?, Box::new(Word::Lit(a))),
@@ -971,6 +980,7 @@ fn value(w: &Word, env: &dyn Env, caps: &[String]) -> String {
                     use sha1::Digest as _;
                     hex(&sha1::Sha1::digest(a.as_bytes()))
                 }
+                Func::Ssl => env.ssl_var(&a).unwrap_or_default(),
             }
         }
     }

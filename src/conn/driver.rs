@@ -483,6 +483,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         local,
                         server: default_server,
                         https,
+                        ssl: ssl_conn(&io.tls),
                         requests: *requests_served + 1,
                     };
                     log_refused(&at, status, sent, refused);
@@ -514,6 +515,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     local,
                     server: default_server,
                     https: io.tls.is_some(),
+                    ssl: ssl_conn(&io.tls),
                     requests: *requests_served + 1,
                 };
                 log_refused(&at, e.status, sent, refused);
@@ -566,6 +568,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         local,
                         server: default_server,
                         https: io.tls.is_some(),
+                        ssl: ssl_conn(&io.tls),
                         requests: *requests_served + 1,
                     };
                     log_refused(&at, status, sent, refused);
@@ -628,6 +631,8 @@ struct RefusedAt<'a> {
     https: bool,
     /// Requests on this connection, this one included.
     requests: u32,
+    /// The TLS connection: `%{VAR}x`.
+    ssl: Option<modules::SslConn<'a>>,
 }
 
 /// Logs a request refused while its head was read (or for its framing) as httpd does:
@@ -657,6 +662,7 @@ fn log_refused(
         peer: at.peer,
         useragent: at.proxied.unwrap_or(at.peer),
         notes: &notes,
+        ssl: at.ssl,
         local: at.local,
         server: at.server,
         head: Some(&r.head),
@@ -836,7 +842,7 @@ fn serve_one(
         head,
         (peer, proxied),
         local,
-        io.tls.as_deref().and_then(crate::tls::TlsSession::sni),
+        ssl_conn(&io.tls),
         time_us,
         &mut |server, ua| {
             super::request_text(config, server, local.port(), ua, |vhost, client| {
@@ -862,7 +868,15 @@ fn serve_one(
         ctx.observer.request_done(sent);
         let counts = (sent, body_len, false, requests_served + 1);
         log(
-            peer, local, head, server, &resp, counts, &req_log, time, started,
+            peer,
+            local,
+            head,
+            server,
+            &resp,
+            counts,
+            (&req_log, ssl_conn(&io.tls)),
+            time,
+            started,
         );
         return (Some(ConnOutcome::Close), None);
     }
@@ -985,7 +999,7 @@ fn serve_one(
             server,
             &resp,
             (sent, 0, false, requests_served + 1),
-            &req_log,
+            (&req_log, ssl_conn(&io.tls)),
             time,
             started,
         );
@@ -994,7 +1008,15 @@ fn serve_one(
     ctx.observer.request_done(sent);
     let counts = (sent, body_len, keep, requests_served + 1);
     log(
-        peer, local, head, server, &resp, counts, &req_log, time, started,
+        peer,
+        local,
+        head,
+        server,
+        &resp,
+        counts,
+        (&req_log, ssl_conn(&io.tls)),
+        time,
+        started,
     );
     (None, keep.then_some(server.keep_alive_timeout))
 }
@@ -1032,6 +1054,15 @@ impl modules::ClientIo for TunnelClient<'_> {
     }
 }
 
+/// mod_ssl's view of the connection, for the request and its log line.
+fn ssl_conn<'t>(tls: &'t Option<&mut crate::tls::TlsSession>) -> Option<modules::SslConn<'t>> {
+    tls.as_deref().map(|t| modules::SslConn {
+        sni: t.sni(),
+        ssl: &t.ssl,
+        conn: Some(&t.conn),
+    })
+}
+
 /// What the pipeline left of a request for its log line.
 struct ReqLog<'a> {
     useragent: std::net::SocketAddr,
@@ -1046,7 +1077,7 @@ fn log(
     server: &ServerConf,
     resp: &Response,
     (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
-    req: &ReqLog<'_>,
+    (req, ssl): (&ReqLog<'_>, Option<modules::SslConn<'_>>),
     time: u64,
     started: Instant,
 ) {
@@ -1061,6 +1092,7 @@ fn log(
         peer,
         useragent: req.useragent,
         notes: req.notes,
+        ssl,
         local,
         server,
         head: Some(head),

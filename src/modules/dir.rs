@@ -1,6 +1,8 @@
 //! mod_dir: a directory URL without its trailing slash gets a 301 (DirectorySlash), and one
-//! with it is answered by the first DirectoryIndex file that exists, else by autoindex when
-//! `Options Indexes` is on, else 403.
+//! with it is answered by the first DirectoryIndex file that exists, else by mod_autoindex.
+//! Each part only when its module is loaded, as in httpd: without mod_dir a directory goes
+//! straight to mod_autoindex (slash or not), and without mod_autoindex the default handler
+//! refuses to serve a directory (404, AH00129).
 
 use super::request::{Request, Response};
 use crate::config::dir::opt;
@@ -8,6 +10,10 @@ use crate::config::dir::opt;
 const DEFAULT_INDEX: &[&str] = &["index.html"];
 
 pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    // A directory request only (never on the path of a file), so the lookups are cheap.
+    if !req.config.modules.contains(&"dir") {
+        return autoindex(req, resp);
+    }
     if !req.uri.ends_with('/') {
         if !req.dir.directory_slash.unwrap_or(true) {
             return Err(403);
@@ -69,6 +75,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 original_uri: None,
                 https: req.https,
                 sni: req.sni,
+                ssl: req.ssl,
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {
@@ -96,6 +103,22 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             req.env = sub.env;
             return answered;
         }
+    }
+    autoindex(req, resp)
+}
+
+/// What is left of a directory request once mod_dir found no index (or is not loaded):
+/// mod_autoindex's listing or its 403 (`Options -Indexes`), or, without mod_autoindex, the
+/// default handler's 404.
+fn autoindex(req: &Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    if !req.config.modules.contains(&"autoindex") {
+        crate::ap_log!(
+            info,
+            "core",
+            "AH00129: Attempt to serve directory: {}",
+            req.filename.display()
+        );
+        return Err(404);
     }
     if req.dir.options_bits() & opt::INDEXES != 0 {
         if !req.method.is_get_like() && req.method != super::Method::Post {

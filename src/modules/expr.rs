@@ -111,4 +111,8 @@ impl Env for Request<'_> {
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.clone())
     }
+
+    fn ssl_var(&self, name: &str) -> Option<String> {
+        super::ssl::var(self.https, self.ssl, name).map(|v| v.into_owned())
+    }
 }

@@ -89,11 +89,13 @@ fn workers_idle_busy() -> (u32, u32) {
     (s.idle, s.busy)
 }
 
-/// mod_ssl's variables as mod_headers' `%{VAR}s` sees them: `HTTPS` is `on` over TLS;
-/// anything else, or any variable without TLS, is unset.
+/// mod_ssl's variables as mod_headers' `%{VAR}s` sees them (httpd's `ssl_var_lookup`):
+/// none without mod_ssl, `HTTPS=off` in the clear with it.
 fn ssl_var(req: &Request<'_>, name: &str) -> Option<String> {
-    let tls = req.config.tls.port_for(req.local).is_some();
-    (tls && name.eq_ignore_ascii_case("HTTPS")).then(|| "on".to_string())
+    if !req.config.modules.contains(&"ssl") {
+        return None;
+    }
+    super::ssl::var(req.https, req.ssl, name).map(|v| v.into_owned())
 }
 
 /// The expression environment of late rules: the request, with the response as it stands
@@ -128,6 +130,9 @@ impl Env for PhaseEnv<'_, '_> {
     }
     fn note(&self, name: &str) -> Option<String> {
         Env::note(self.req, name)
+    }
+    fn ssl_var(&self, name: &str) -> Option<String> {
+        Env::ssl_var(self.req, name)
     }
 }
 

@@ -119,6 +119,8 @@ pub struct LogRecord<'a> {
     /// `%L` / `%{c}L`.
     pub log_id: Option<&'a str>,
     pub conn_log_id: Option<&'a str>,
+    /// mod_ssl's `%{VAR}x`.
+    pub ssl: Option<super::SslConn<'a>>,
 }
 
 impl LogRecord<'_> {
@@ -165,6 +167,8 @@ enum Kind {
     BytesOut,
     BytesBoth,
     FirstByte,
+    /// mod_ssl's `%{VAR}x`.
+    Ssl,
 }
 
 /// The directive letters (and `^xx` names) httpd registers, with the default for `<`/`>`.
@@ -183,6 +187,7 @@ const HANDLERS: &[(&str, Kind, bool)] = &[
     ("n", Kind::Note, false),
     ("L", Kind::LogId, true),
     ("e", Kind::Env, false),
+    ("x", Kind::Ssl, false),
     ("V", Kind::ServerName, false),
     ("v", Kind::VirtualHost, false),
     ("p", Kind::Port, false),
@@ -637,6 +642,13 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
             out,
         ),
         Kind::Env => esc_or_dash(r.env(arg).map(str::as_bytes), out),
+        Kind::Ssl => {
+            let v = r
+                .ssl
+                .and_then(|t| super::ssl::var(true, Some(t), arg))
+                .or_else(|| arg.eq_ignore_ascii_case("HTTPS").then_some("off".into()));
+            esc_or_dash(v.as_deref().map(str::as_bytes), out)
+        }
         Kind::LogId => {
             let id = if arg == "c" { r.conn_log_id } else { r.log_id };
             out.extend_from_slice(id.unwrap_or("-").as_bytes());
@@ -1248,6 +1260,7 @@ fn hook(rec: &super::LogRecord<'_>) {
             .rev()
             .find(|(k, _)| k == "REMOTE_USER")
             .map(|(_, v)| v.as_str()),
+        ssl: rec.ssl,
         ..LogRecord::default()
     };
     logs.log(server, &r);

@@ -86,6 +86,8 @@ pub struct LogRecord<'a> {
     pub requests_on_connection: u32,
     /// The request's environment and where it ended up: `%{VAR}e`, `%U`, `%f`.
     pub notes: &'a LogNotes,
+    /// The TLS connection: mod_ssl's `%{VAR}x`.
+    pub ssl: Option<SslConn<'a>>,
 }
 
 /// What a request leaves for the access log when it ends (moved out of it, not copied).
@@ -261,6 +263,8 @@ pub fn error_response(req: &Request<'_>, status: u16, note: Option<&str>, resp: 
     }
 }
 
+pub use crate::tls::vars::SslConn;
+
 /// Runs the pipeline for a parsed head. `time` is when the request arrived.
 pub fn process<'c>(
     config: &'c ServerConfig,
@@ -289,7 +293,7 @@ pub fn process_observed<'c>(
     head: &Head,
     (peer, proxied): (SocketAddr, Option<SocketAddr>),
     local: SocketAddr,
-    sni: Option<&str>,
+    tls: Option<SslConn<'_>>,
     time_us: u64,
     on_server: &mut dyn FnMut(&ServerConf, SocketAddr),
 ) -> Outcome<'c> {
@@ -362,7 +366,8 @@ pub fn process_observed<'c>(
         notes: Vec::new(),
         original_uri: None,
         https,
-        sni: sni.filter(|_| https),
+        sni: tls.as_ref().and_then(|t| t.sni).filter(|_| https),
+        ssl: tls.filter(|_| https),
     };
     let expect = head.header("Expect");
     let expect_continue =

@@ -258,6 +258,8 @@ pub struct Request<'a> {
     pub https: bool,
     /// The name the client sent with SNI (mod_ssl's `SSL_TLS_SNI`).
     pub sni: Option<&'a str>,
+    /// The TLS session's facts (mod_ssl's variables); `None` in the clear.
+    pub ssl: Option<super::SslConn<'a>>,
 }
 
 impl Request<'_> {

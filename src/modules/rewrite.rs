@@ -150,8 +150,10 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
     if let Some(h) = name.strip_prefix("HTTP:") {
         return req.header_in(h).unwrap_or("").to_string();
     }
-    if name.starts_with("SSL:") {
-        return String::new();
+    if let Some(v) = name.strip_prefix("SSL:") {
+        return super::ssl::var(req.https, req.ssl, v)
+            .map(|v| v.into_owned())
+            .unwrap_or_default();
     }
     let name = name
         .strip_prefix("LA-U:")

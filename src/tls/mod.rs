@@ -11,6 +11,8 @@
 pub mod ciphers;
 mod setup;
 mod stream;
+pub mod vars;
 
 pub use setup::{prepare, Site, TlsError, TlsPort, TlsSetup};
 pub use stream::{handshake, HandshakeError, TlsSession};
+pub use vars::ConnSsl;

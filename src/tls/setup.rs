@@ -67,6 +67,8 @@ pub struct Site {
     /// Index in `ServerConfig::vhosts`; `None` = the main server.
     pub vhost: Option<usize>,
     pub config: Arc<rustls::ServerConfig>,
+    /// mod_ssl's `SSL_SERVER_*` variables of the vhost's first certificate.
+    pub cert: Arc<super::vars::CertVars>,
 }
 
 impl TlsSetup {
@@ -169,7 +171,8 @@ pub fn prepare(cfg: &mut ServerConfig) -> Result<(), TlsError> {
         server: "ticketer".into(),
         reason: e.to_string(),
     })?;
-    let mut built: Vec<(Option<usize>, Arc<rustls::ServerConfig>)> = Vec::new();
+    type Built = (Arc<rustls::ServerConfig>, Arc<super::vars::CertVars>);
+    let mut built: Vec<(Option<usize>, Built)> = Vec::new();
     let mut ports = Vec::new();
     for listen in &cfg.listen {
         let https = listen_is_https(listen);
@@ -201,10 +204,11 @@ pub fn prepare(cfg: &mut ServerConfig) -> Result<(), TlsError> {
                 ));
                 continue;
             }
-            let config = match built.iter().find(|(b, _)| *b == i) {
+            let (config, cert) = match built.iter().find(|(b, _)| *b == i) {
                 Some((_, c)) => c.clone(),
                 None => {
-                    let c = Arc::new(site_config(cfg, s, listen.addr, &ticketer)?);
+                    let (c, cert) = site_config(cfg, s, listen.addr, &ticketer)?;
+                    let c = (Arc::new(c), Arc::new(cert));
                     built.push((i, c.clone()));
                     c
                 }
@@ -228,6 +232,7 @@ pub fn prepare(cfg: &mut ServerConfig) -> Result<(), TlsError> {
                 names,
                 vhost: i,
                 config,
+                cert,
             });
         }
         ports.push(TlsPort {
@@ -279,9 +284,14 @@ fn site_config(
     s: &ServerConf,
     addr: SocketAddr,
     ticketer: &Arc<dyn rustls::server::ProducesTickets>,
-) -> Result<rustls::ServerConfig, TlsError> {
+) -> Result<(rustls::ServerConfig, super::vars::CertVars), TlsError> {
     let server = display_name(s, addr);
     let keys = load_keys(s, &server)?;
+    let cert = keys
+        .first()
+        .and_then(|k| k.cert.first())
+        .map(|c| super::vars::cert_vars(c))
+        .unwrap_or_default();
     let ssl = &s.ssl;
     let base = rustls::crypto::ring::default_provider();
     let mut suites = Vec::new();
@@ -336,7 +346,7 @@ fn site_config(
     if !ssl.session_tickets && !ssl.session_cache {
         sc.send_tls13_tickets = 0;
     }
-    Ok(sc)
+    Ok((sc, cert))
 }
 
 /// Reads every `SSLCertificateFile` with its key (the paired `SSLCertificateKeyFile`, else

@@ -18,6 +18,8 @@ pub struct TlsSession {
     pub conn: ServerConnection,
     /// The vhost SNI chose (`None` = the main server).
     pub vhost: Option<usize>,
+    /// What mod_ssl's variables say of this connection.
+    pub ssl: super::ConnSsl,
 }
 
 impl TlsSession {
@@ -173,6 +175,7 @@ pub fn handshake(
     tcp.set_read_timeout(None)?;
     tcp.set_write_timeout(None)?;
     Ok(TlsSession {
+        ssl: super::ConnSsl::of(&conn, site.cert.clone()),
         conn,
         vhost: site.vhost,
     })

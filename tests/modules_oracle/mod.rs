@@ -61,6 +61,8 @@ pub struct Site {
     pub modules: Vec<&'static str>,
     /// Extra environment for both servers (`TZ` ...).
     pub env: Vec<(&'static str, String)>,
+    /// Modules of the common head not to load (`dir` …), for tests of a server without them.
+    pub without: Vec<&'static str>,
 }
 
 impl Site {
@@ -74,6 +76,7 @@ impl Site {
             body: body.to_string(),
             modules: modules.to_vec(),
             env: Vec::new(),
+            without: Vec::new(),
         }
     }
 
@@ -110,8 +113,8 @@ impl Site {
             "setenvif",
             "log_config",
         ] {
-            if m == "log_config" {
-                continue; // built in on both sides
+            if m == "log_config" || self.without.contains(&m) {
+                continue; // log_config: built in on both sides
             }
             c.push_str(&format!("LoadModule {m}_module {MODULES}/mod_{m}.so\n"));
         }

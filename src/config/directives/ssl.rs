@@ -89,7 +89,7 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("SSLStrictSNIVHostCheck", Flag, R, Implemented, "Strict SNI virtual host checking", strict_sni),
     po("SSLInsecureRenegotiation", Flag, R, "Enable support for insecure renegotiation"),
     po("SSLOpenSSLConfCmd", Take2, R, "OpenSSL configuration command"),
-    po("SSLOptions", RawArgs, D, "Set one or more options to configure the SSL engine('[+-]option[=value] ...' - see manual)"),
+    def("SSLOptions", RawArgs, A, Implemented, "Set one or more options to configure the SSL engine('[+-]option[=value] ...' - see manual)", options),
     po("SSLProxyEngine", Flag, R, "SSL switch for the proxy protocol engine ('on', 'off')"),
     po("SSLProxyProtocol", RawArgs, R, "SSL Proxy: enable or disable SSL protocol flavors ('[+-][TLSv1|TLSv1.1|TLSv1.2|TLSv1.3] ...' - see manual)"),
     po("SSLProxyCipherSuite", Take12, D, "SSL Proxy: colon-delimited list of permitted SSL ciphers ('XXX:...:XXX' - see manual)"),
@@ -212,5 +212,49 @@ fn session_cache(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 
 fn strict_sni(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     ctx.server.ssl.strict_sni = flag(ctx);
+    Ok(())
+}
+
+/// `SSLOptions [+-]Option …` as httpd's `ssl_cmd_SSLOptions` reads it: names are
+/// case-sensitive; a word without `+`/`-` makes the setting absolute and, as in httpd, the
+/// last such word is the whole value (`SSLOptions StdEnvVars ExportCertData` keeps only
+/// ExportCertData).
+fn options(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    use crate::config::dir::{ssl_opt, Options};
+    let mut o = Options::default();
+    for w in &ctx.node.args {
+        let (sign, name) = match w.as_bytes().first() {
+            Some(b'+') => (1, &w[1..]),
+            Some(b'-') => (-1, &w[1..]),
+            _ => (0, w.as_str()),
+        };
+        let bit = match name {
+            "StdEnvVars" => ssl_opt::STD_ENV_VARS,
+            "ExportCertData" => ssl_opt::EXPORT_CERT_DATA,
+            "FakeBasicAuth" => ssl_opt::FAKE_BASIC_AUTH,
+            "StrictRequire" => ssl_opt::STRICT_REQUIRE,
+            "OptRenegotiate" => ssl_opt::OPT_RENEGOTIATE,
+            "LegacyDNStringFormat" => ssl_opt::LEGACY_DN_FORMAT,
+            _ => return Err(format!("SSLOptions: Illegal option '{name}'")),
+        };
+        match sign {
+            1 => {
+                o.add |= bit;
+                o.remove &= !bit;
+                o.set = o.set.map(|s| s | bit);
+            }
+            -1 => {
+                o.remove |= bit;
+                o.add &= !bit;
+                o.set = o.set.map(|s| s & !bit);
+            }
+            _ => {
+                o.set = Some(bit);
+                o.add = 0;
+                o.remove = 0;
+            }
+        }
+    }
+    ctx.dir.ssl_options = Some(ctx.dir.ssl_options.map_or(o, |prev| prev.merge(&o)));
     Ok(())
 }

@@ -31,9 +31,20 @@ pub struct Shared {
     pub protocol: &'static [u8],
     /// The name the client sent with SNI (mod_ssl's `SSL_TLS_SNI`).
     pub sni: Option<Box<str>>,
+    /// What mod_ssl's variables say of the connection.
+    pub ssl: Option<crate::tls::ConnSsl>,
 }
 
 impl Shared {
+    /// mod_ssl's view of the connection.
+    pub fn ssl_conn(&self) -> Option<crate::modules::SslConn<'_>> {
+        self.ssl.as_ref().map(|ssl| crate::modules::SslConn {
+            sni: self.sni.as_deref(),
+            ssl,
+            conn: None,
+        })
+    }
+
     /// A stream is being served: the slot reads as `W` while the guard lives.
     pub fn stream_busy(&self) -> Option<H2Stream<'static>> {
         self.slot.map(|s| s.h2_stream())
@@ -228,6 +239,7 @@ pub fn process(
                 keep_alive: true,
                 requests_on_connection: 1,
                 notes: &notes,
+                ssl: shared.ssl_conn(),
             });
         }
         out
@@ -260,7 +272,7 @@ pub fn process(
         &head,
         (shared.peer, shared.proxied),
         shared.local,
-        shared.sni.as_deref(),
+        shared.ssl_conn(),
         time_us,
         &mut |server, ua| {
             if let Some(slot) = &shared.slot {
@@ -321,6 +333,7 @@ pub fn process(
         keep_alive: true,
         requests_on_connection: 1,
         notes: &outcome.notes,
+        ssl: shared.ssl_conn(),
     });
     // Counted when logged, as httpd does (the body may still be on its way).
     if let Some(slot) = &shared.slot {

@@ -126,7 +126,10 @@ pub struct Settings {
 /// Takes over an HTTP/2 connection (see the module comment for where it then lives).
 /// The engine gets `Close`: nothing is left for it to do.
 pub fn serve(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
-    let tls = conn.tls.take().map(|t| t.conn);
+    let tls = conn.tls.take().map(|t| {
+        let t = *t;
+        (t.conn, t.ssl)
+    });
     take_over(
         &conn.stream,
         (conn.peer, conn.proxied),
@@ -175,7 +178,7 @@ fn take_over(
     stream: &TcpStream,
     (peer, proxied): (std::net::SocketAddr, Option<std::net::SocketAddr>),
     local: std::net::SocketAddr,
-    tls: Option<rustls::ServerConnection>,
+    tls: Option<(rustls::ServerConnection, crate::tls::ConnSsl)>,
     upgraded: Option<(upgrade::Upgraded, Vec<u8>)>,
     ctx: &ServeCtx<'_>,
 ) -> ConnOutcome {
@@ -205,8 +208,13 @@ fn take_over(
         local,
         slot,
         protocol,
-        sni: tls.as_ref().and_then(|t| t.server_name()).map(Box::from),
+        sni: tls
+            .as_ref()
+            .and_then(|(t, _)| t.server_name())
+            .map(Box::from),
+        ssl: tls.as_ref().map(|(c, s)| s.clone().with_session_id(c)),
     });
+    let tls = tls.map(|(t, _)| t);
     ctx.observer.state(crate::scoreboard::WorkerState::BusyRead);
     let _ = stream.set_read_timeout(None);
     let _ = stream.set_write_timeout(None);
