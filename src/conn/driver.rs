@@ -41,6 +41,8 @@ struct Io<'a> {
     stage: Option<ReadStage>,
     /// What SO_RCVTIMEO/SO_SNDTIMEO hold on this socket (kept in the `Connection`).
     sock: &'a mut super::SockTimeouts,
+    /// Bytes read on the connection so far (mod_logio's `%I` counts what a request used).
+    received: u64,
 }
 
 /// One mod_reqtimeout stage (header or body): a timeout from its start, extended by one
@@ -104,18 +106,18 @@ impl Io<'_> {
         self.stage = stage;
     }
 
-    /// Bounds the next blocking read by the stage deadline, else by `Timeout`; false when
-    /// the stage deadline has passed. SO_RCVTIMEO is set only when it differs from what the
-    /// socket holds, and only before a read that may block: a read the engine woke us for
-    /// finds its bytes there (see `read_into`) and sets nothing.
-    fn arm(&mut self) -> bool {
+    /// Bounds the next blocking read by the stage deadline, else by `Timeout`: the wait
+    /// armed, `None` when the stage deadline has passed. SO_RCVTIMEO is set only when it
+    /// differs from what the socket holds, and only before a read that may block: a read
+    /// the engine woke us for finds its bytes there (see `read_into`) and sets nothing.
+    fn arm(&mut self) -> Option<Duration> {
         let want = match self.stage {
             None => self.timeout,
             Some(st) => {
                 let now = Instant::now();
                 let deadline = st.deadline();
                 if deadline <= now {
-                    return false;
+                    return None;
                 }
                 (deadline - now)
                     .min(self.timeout)
@@ -126,7 +128,7 @@ impl Io<'_> {
             self.sock.rcv = Some(want);
             let _ = self.stream.set_read_timeout(Some(want));
         }
-        true
+        Some(want)
     }
 
     /// Puts `Timeout` in SO_SNDTIMEO before a write that may block (once per connection).
@@ -141,9 +143,14 @@ impl Io<'_> {
         // A plain socket is read first without blocking, whatever its mode: the engine
         // usually hands over a readable connection, and then no timeout needs arming.
         let mut first_try = self.tls.is_none();
+        // The wait armed for a read that may block, and when it began.
+        let mut waited = None;
         loop {
-            if !first_try && !self.arm() {
-                return ReadResult::TimedOut;
+            if !first_try {
+                match self.arm() {
+                    Some(wait) => waited = Some((wait, Instant::now())),
+                    None => return ReadResult::TimedOut,
+                }
             }
             let r = match self.tls.as_deref_mut() {
                 Some(t) => tls_read_append(t, self.stream, buf),
@@ -159,6 +166,7 @@ impl Io<'_> {
                     if let Some(st) = &mut self.stage {
                         st.bytes += n as u64;
                     }
+                    self.received += n as u64;
                     return ReadResult::Data;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -169,8 +177,17 @@ impl Io<'_> {
                     if e.kind() == io::ErrorKind::WouldBlock
                         || e.kind() == io::ErrorKind::TimedOut =>
                 {
-                    if !self.blocking && may_park {
+                    // SO_RCVTIMEO expiring on a blocking socket reads as WouldBlock too: a
+                    // wait that lasted its whole bound is a timeout, whatever `may_park`.
+                    let expired = waited.is_some_and(|(wait, from)| {
+                        from.elapsed() + Duration::from_millis(5) >= wait
+                    });
+                    if !self.blocking && may_park && !expired {
                         return ReadResult::WouldBlock;
+                    }
+                    if expired {
+                        self.blocking = true;
+                        return ReadResult::TimedOut;
                     }
                     if self.ensure_blocking() {
                         continue;
@@ -380,6 +397,48 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     outcome
 }
 
+/// How long a new connection may wait for its first bytes: mod_reqtimeout's header stage
+/// when it runs, else `Timeout` (of the address's default server).
+pub fn first_read_wait(config: &ServerConfig, local: &std::net::SocketAddr) -> Duration {
+    let s = modules::vhost::default_for(config, local);
+    let timeout = s.timeout.max(Duration::from_millis(1));
+    s.request_read_timeout
+        .with_defaults()
+        .header
+        .filter(|h| h.timeout > 0 && config.modules.contains(&"reqtimeout"))
+        .map_or(timeout, |h| {
+            Duration::from_secs(h.timeout.into()).min(timeout)
+        })
+}
+
+/// A new connection that sent nothing before `first_read_wait` ran out (the event MPM
+/// times these out while parked): httpd logs it as a 408 with no request line, as
+/// `drive_h1` does when the blocking engines wait for it. Not on the addresses where
+/// something else reads first (TLS, a PROXY protocol header, HTTP/2 direct), which
+/// close such a connection without a log line.
+pub fn log_silent_timeout(conn: &Connection, config: &ServerConfig) {
+    let server = modules::vhost::default_for(config, &conn.local);
+    if conn.requests_served > 0
+        || config.tls.port_for(conn.local).is_some()
+        || (!config.proxy_protocol.enabled.is_empty()
+            && config.proxy_protocol.applies(conn.local, conn.peer))
+        || crate::proto::h2::direct_allowed(config, server)
+    {
+        return;
+    }
+    let at = RefusedAt {
+        peer: conn.peer,
+        proxied: conn.proxied,
+        local: conn.local,
+        server,
+        https: false,
+        requests: 1,
+    };
+    let limits = limits_for(config, server);
+    let refused = crate::proto::h1::refused::refused(&[], &limits, false);
+    log_refused(&at, 408, (0, 0), 0, refused);
+}
+
 fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let Connection {
@@ -409,6 +468,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         timeout,
         stage: None,
         sock: sock_timeouts,
+        received: 0,
     };
     let rrt = default_server.request_read_timeout.with_defaults();
     let header_stage = |at: Instant| {
@@ -421,6 +481,9 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     io.set_stage(header_stage(Instant::now()));
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut served_here = false;
+    // Bytes mod_logio counts for the next request before its head: empty lines skipped,
+    // and httpd's look-ahead for a pipelined request (see `pipeline_peeks`).
+    let mut pending_in: u64 = 0;
 
     loop {
         // A head, or more bytes.
@@ -433,6 +496,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             Parsed::Partial | Parsed::Empty(_) => {
                 if let Parsed::Empty(n) = parsed {
                     read_buf.drain(..n);
+                    pending_in += n as u64;
                 }
                 if read_buf.is_empty() && served_here {
                     // The buffer is kept for the next request; engines that park the
@@ -447,13 +511,17 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     ReadResult::WouldBlock => return ConnOutcome::KeepAlive,
                     ReadResult::Error => return ConnOutcome::Close,
                     ReadResult::Eof if read_buf.is_empty() => return ConnOutcome::Close,
-                    ReadResult::TimedOut if read_buf.is_empty() => return ConnOutcome::Close,
+                    // An idle keep-alive connection that times out is not logged.
+                    ReadResult::TimedOut if read_buf.is_empty() && *requests_served > 0 => {
+                        return ConnOutcome::Close
+                    }
                     r => r,
                 };
-                // Part of a request arrived, then the client stopped (httpd's order): a
-                // request line that never ended gets no answer, and its timeout is logged
-                // (as `-`) on the connection's first request only; a head cut off after its
-                // request line gets 408 on timeout, 400 on EOF, and is logged.
+                // Part of a request (or nothing) arrived, then the client stopped (httpd's
+                // order): a request line that never ended gets no answer, and its timeout is
+                // logged (as `-`) on the connection's first request only, even when not a
+                // byte came; a head cut off after its request line gets 408 on timeout, 400
+                // on EOF, and is logged.
                 let refused =
                     crate::proto::h1::refused::refused(read_buf, &limits, io.tls.is_some());
                 let status = if matches!(end, ReadResult::TimedOut) {
@@ -485,7 +553,8 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         https,
                         requests: *requests_served + 1,
                     };
-                    log_refused(&at, status, sent, refused);
+                    let bytes_in = pending_in + read_buf.len() as u64;
+                    log_refused(&at, status, sent, bytes_in, refused);
                 }
                 return ConnOutcome::Close;
             }
@@ -516,12 +585,14 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     https: io.tls.is_some(),
                     requests: *requests_served + 1,
                 };
-                log_refused(&at, e.status, sent, refused);
+                let bytes_in = pending_in + read_buf.len() as u64;
+                log_refused(&at, e.status, sent, bytes_in, refused);
                 *requests_served += 1;
                 return ConnOutcome::Linger;
             }
             Parsed::Complete(head, used) => {
                 read_buf.drain(..used);
+                let head_in = std::mem::take(&mut pending_in) + used as u64;
                 io.set_stage(None);
                 // HttpProtocolOptions Require1.0 / RegisteredMethods (default server's).
                 let opts = default_server.http_protocol;
@@ -568,7 +639,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         https: io.tls.is_some(),
                         requests: *requests_served + 1,
                     };
-                    log_refused(&at, status, sent, refused);
+                    log_refused(&at, status, sent, head_in, refused);
                     *requests_served += 1;
                     return ConnOutcome::Linger;
                 }
@@ -596,7 +667,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     &mut io,
                     &mut out,
                     &head,
-                    framed,
+                    (framed, head_in),
                     time_us,
                     started,
                 );
@@ -609,11 +680,38 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     Some(o) => return o,
                     None if keep_for.is_some() => {
                         io.set_stage(header_stage(Instant::now()));
+                        pending_in = pipeline_peeks(read_buf);
                         continue;
                     }
                     None => return ConnOutcome::Linger,
                 }
             }
+        }
+    }
+}
+
+/// The bytes httpd's look-ahead for a pipelined request adds to the next request's `%I`
+/// beyond what that request uses: after a response that keeps the connection, httpd peeks
+/// (without consuming) at one byte, two after a CR, eats each empty line it finds that way
+/// and stops at the first other byte, and mod_logio counts every peek. `buf`: what is
+/// buffered after the response (empty: httpd's peek finds nothing either).
+fn pipeline_peeks(buf: &[u8]) -> u64 {
+    let (mut pos, mut cr, mut counted) = (0, 0, 0u64);
+    loop {
+        let got = (buf.len() - pos).min(cr + 1);
+        counted += got as u64;
+        if got <= cr {
+            return counted;
+        }
+        match buf[pos + cr] {
+            // An empty line: consumed (its bytes count once more, as part of the request
+            // that follows, like every skipped empty line).
+            b'\n' => {
+                pos += cr + 1;
+                cr = 0;
+            }
+            b'\r' if cr == 0 => cr = 1,
+            _ => return counted,
         }
     }
 }
@@ -636,6 +734,7 @@ fn log_refused(
     at: &RefusedAt<'_>,
     status: u16,
     (sent, body): (u64, u64),
+    bytes_in: u64,
     r: crate::proto::h1::Refused,
 ) {
     let notes = modules::LogNotes {
@@ -654,6 +753,7 @@ fn log_refused(
         body_bytes: body,
         keep_alive: false,
         requests_on_connection: at.requests,
+        bytes_in,
         peer: at.peer,
         useragent: at.proxied.unwrap_or(at.peer),
         notes: &notes,
@@ -822,11 +922,14 @@ fn serve_one(
     io: &mut Io<'_>,
     out: &mut Vec<u8>,
     head: &Head,
-    (kind, cl_and_te): (BodyFraming, bool),
+    ((kind, cl_and_te), head_in): ((BodyFraming, bool), u64),
     time_us: u64,
     started: Instant,
 ) -> (Option<ConnOutcome>, Option<Duration>) {
     let config: &ServerConfig = ctx.config;
+    // %I: the head, and the body as it came (chunk framing included), from what the
+    // buffer held, what was read since and what is left.
+    let (buffered, received) = (read_buf.len() as u64, io.received);
     let time = time_us / 1_000_000;
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
@@ -860,7 +963,7 @@ fn serve_one(
         let body_len = resp.body.len();
         let sent = write_body_only(io, out, &mut resp);
         ctx.observer.request_done(sent);
-        let counts = (sent, body_len, false, requests_served + 1);
+        let counts = (sent, body_len, false, requests_served + 1, head_in);
         log(
             peer, local, head, server, &resp, counts, &req_log, time, started,
         );
@@ -892,6 +995,7 @@ fn serve_one(
         None => discard_body(read_buf, io, kind, limit, expect, None),
     };
     io.set_stage(None);
+    let bytes_in = head_in + buffered + (io.received - received) - read_buf.len() as u64;
     if !matches!(end, BodyEnd::Ok) {
         if let Some(s) = sink.take() {
             drop(s.finish(false));
@@ -984,7 +1088,7 @@ fn serve_one(
             head,
             server,
             &resp,
-            (sent, 0, false, requests_served + 1),
+            (sent, 0, false, requests_served + 1, bytes_in),
             &req_log,
             time,
             started,
@@ -992,7 +1096,7 @@ fn serve_one(
         return (Some(ConnOutcome::Close), None);
     }
     ctx.observer.request_done(sent);
-    let counts = (sent, body_len, keep, requests_served + 1);
+    let counts = (sent, body_len, keep, requests_served + 1, bytes_in);
     log(
         peer, local, head, server, &resp, counts, &req_log, time, started,
     );
@@ -1045,7 +1149,7 @@ fn log(
     head: &Head,
     server: &ServerConf,
     resp: &Response,
-    (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
+    (sent, body_bytes, keep_alive, requests_on_connection, bytes_in): (u64, u64, bool, u32, u64),
     req: &ReqLog<'_>,
     time: u64,
     started: Instant,
@@ -1058,6 +1162,7 @@ fn log(
         body_bytes,
         keep_alive,
         requests_on_connection,
+        bytes_in,
         peer,
         useragent: req.useragent,
         notes: req.notes,

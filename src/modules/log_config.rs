@@ -1228,7 +1228,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         query,
         status: rec.status,
         body_bytes: rec.body_bytes,
-        bytes_in: head.buf.len() as u64,
+        bytes_in: rec.bytes_in,
         bytes_out: rec.bytes_sent,
         request_time: now.saturating_sub(rec.duration.as_micros() as u64),
         end_time: now,

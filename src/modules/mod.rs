@@ -84,6 +84,8 @@ pub struct LogRecord<'a> {
     pub keep_alive: bool,
     /// Requests on this connection, this one included: `%k`.
     pub requests_on_connection: u32,
+    /// `%I`: the bytes the request used, as mod_logio counts them (see the driver).
+    pub bytes_in: u64,
     /// The request's environment and where it ended up: `%{VAR}e`, `%U`, `%f`.
     pub notes: &'a LogNotes,
 }

@@ -52,6 +52,9 @@ struct Job {
     conn: Connection,
     /// Its socket is in the listener's epoll set already (disarmed): park it with a MOD.
     registered: bool,
+    /// A new connection that sent nothing in time: the worker only logs it (httpd's 408
+    /// line) and closes it, which the listener should not do itself (a log write may block).
+    silent: bool,
 }
 
 /// The jobs and the idle workers. Idle workers sleep on their own park token and are woken
@@ -334,9 +337,17 @@ fn serve(shared: &Shared, config: &Arc<ServerConfig>, ws: &WorkerSlot<'static>, 
     let Job {
         mut conn,
         registered,
+        silent,
     } = job;
     if conn.requests_served == 0 {
         ws.connection(&conn.peer);
+    }
+    if silent {
+        ws.set_state(WorkerState::BusyLog);
+        crate::conn::log_silent_timeout(&conn, config);
+        drop(conn);
+        shared.closed_one();
+        return;
     }
     // Sockets arrive blocking (new_connection) and stay so while parked (epoll does not
     // change the mode); the driver copes with a non-blocking one anyway. No fcntl here.
@@ -759,7 +770,7 @@ impl Listener {
                         // A worker gets it once its first bytes are there, not before: a
                         // client slow to send its request holds no thread meanwhile.
                         self.shared.connections.fetch_add(1, Ordering::AcqRel);
-                        let timeout = self.ctx.config.main.timeout;
+                        let timeout = crate::conn::first_read_wait(&self.ctx.config, &conn.local);
                         self.shared.park(conn, Kind::Accepted, false, timeout);
                     }
                     if self
@@ -810,10 +821,21 @@ impl Listener {
                     .is_some_and(|p| p.serial == serial);
                 if current {
                     if let Some(p) = unpark(&mut t, idx) {
-                        self.doomed.push(p.conn);
+                        if p.kind == Kind::Accepted {
+                            self.ready.push(Job {
+                                conn: p.conn,
+                                registered: true,
+                                silent: true,
+                            });
+                        } else {
+                            self.doomed.push(p.conn);
+                        }
                     }
                 }
             }
+        }
+        if !self.ready.is_empty() {
+            self.shared.dispatch(self.ready.drain(..));
         }
         self.close_doomed();
     }
@@ -924,6 +946,7 @@ fn on_ready(
         ready.push(Job {
             conn: p.conn,
             registered: true,
+            silent: false,
         });
     }
 }

@@ -227,6 +227,7 @@ pub fn process(
                 body_bytes: if req.method == "HEAD" { 0 } else { body },
                 keep_alive: true,
                 requests_on_connection: 1,
+                bytes_in: r.head.buf.len() as u64,
                 notes: &notes,
             });
         }
@@ -320,6 +321,7 @@ pub fn process(
         body_bytes,
         keep_alive: true,
         requests_on_connection: 1,
+        bytes_in: head.buf.len() as u64,
         notes: &outcome.notes,
     });
     // Counted when logged, as httpd does (the body may still be on its way).
