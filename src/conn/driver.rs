@@ -553,7 +553,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         https,
                         requests: *requests_served + 1,
                     };
-                    let bytes_in = pending_in + read_buf.len() as u64;
+                    let bytes_in = pending_in + refused.read as u64;
                     log_refused(&at, status, sent, bytes_in, refused);
                 }
                 return ConnOutcome::Close;
@@ -585,7 +585,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     https: io.tls.is_some(),
                     requests: *requests_served + 1,
                 };
-                let bytes_in = pending_in + read_buf.len() as u64;
+                let bytes_in = pending_in + refused.read as u64;
                 log_refused(&at, e.status, sent, bytes_in, refused);
                 *requests_served += 1;
                 return ConnOutcome::Linger;

@@ -1182,14 +1182,25 @@ fn hook(rec: &super::LogRecord<'_>) {
         Some(rec.peer.ip().to_canonical().to_string())
     };
     let local = rec.local.ip().to_string();
+    // %V (ap_get_server_name): the request's host unless UseCanonicalName On, taken from
+    // an absolute-form target of the connection's own scheme before Host, as httpd does.
     let host = match refused {
         Some(r) => r.hostname.clone(),
-        None => head
-            .header("Host")
-            .and_then(|h| super::vhost::parse_host(h).ok())
-            .map(|(n, _)| n),
+        None => {
+            let (absolute, _) = crate::proto::h1::head::split_absolute(target);
+            let ours: &[u8] = if notes.https { b"https://" } else { b"http://" };
+            absolute
+                .filter(|_| {
+                    target.len() > ours.len() && target[..ours.len()].eq_ignore_ascii_case(ours)
+                })
+                .or_else(|| head.header("Host"))
+                .and_then(|h| super::vhost::parse_host(h).ok())
+                .map(|(n, _)| n)
+        }
     }
-    .filter(|n| !n.is_empty());
+    .filter(|n| {
+        !n.is_empty() && rec.server.use_canonical_name != crate::config::UseCanonicalName::On
+    });
     // %v and %p: the ServerName's host, and its port or the scheme's default (httpd's
     // canonical port, whatever port the connection came to; %{local}p has that).
     let server_name = rec.server.server_name.as_deref().unwrap_or("");
