@@ -681,7 +681,12 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
             b'-'
         }),
         Kind::Cookie => esc_or_dash(cookie(r, arg), out),
-        Kind::KeepAlives => push_num(out, r.keepalives.saturating_sub(1)),
+        // httpd counts the responses that kept the connection (c->keepalives) and logs
+        // one less: a last request that closes it shows its predecessor's figure.
+        Kind::KeepAlives => {
+            let closing = u32::from(!r.keep_alive);
+            push_num(out, r.keepalives.saturating_sub(1 + closing))
+        }
         Kind::RequestLine => escape_logitem(r.request_line, out),
         Kind::DurationUs => push_num(out, end_time.saturating_sub(r.request_time)),
         Kind::DurationScaled => {

@@ -1,0 +1,186 @@
+//! Access-log figures that depend on how the connection was read, compared line for line
+//! with Debian's apache2 under every MPM:
+//! - `%I` (mod_logio) is what a request used as received: request line, fields and body
+//!   with their line ends and chunk framing, skipped empty lines, and on a kept-alive
+//!   connection httpd's look-ahead for a pipelined request (mpmd once logged the length of
+//!   its parsed head, without line ends or body);
+//! - `%V` is the host of an absolute-form target (`GET http://other.example/`) under
+//!   UseCanonicalName Off (mpmd once logged the Host field's);
+//! - `%k` counts the responses that kept the connection open, less one, so the request
+//!   that closes it repeats the figure before it (mpmd once counted that one too);
+//! - a connection that opens and sends nothing (or only empty lines) until its timeout gets
+//!   httpd's `"-" 408` line, and none when the client closes it first (mpmd once logged
+//!   nothing, and prefork and worker held such a connection for Timeout + KeepAliveTimeout).
+
+mod common;
+mod modules_oracle;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use modules_oracle::{available, Site};
+
+// apache2 would hold a silent connection in the kernel for ~30 s (TCP_DEFER_ACCEPT) without
+// `AcceptFilter http none`; mpmd accepts at once either way.
+const CONF: &str = r#"
+Timeout 2
+AcceptFilter http none
+UseCanonicalName Off
+LogFormat "\"%r\" %>s %b %I %O %V %k" logio
+CustomLog @ROOT@/logs/@TAG@_logio_log logio
+"#;
+
+/// Sends `parts` on one connection (a pause after each, so that they arrive apart), then
+/// reads until the server closes; how long the server took to close after the last part.
+fn exchange(port: u16, parts: &[Vec<u8>], shut: bool) -> Duration {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(15))).unwrap();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        s.write_all(p).unwrap();
+    }
+    if shut {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    }
+    let start = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    start.elapsed()
+}
+
+/// The log's lines once it stops growing.
+fn settled_log(site: &Site, name: &str) -> Vec<String> {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let mut last = site.log(name);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = site.log(name);
+        if now == last || Instant::now() > deadline {
+            return now.lines().map(str::to_string).collect();
+        }
+        last = now;
+    }
+}
+
+fn compare(a: &[String], m: &[String]) {
+    for (i, (x, y)) in a.iter().zip(m).enumerate() {
+        assert_eq!(
+            x, y,
+            "line {i}: apache2 (left) vs mpmd (right)\napache2: {a:#?}\nmpmd: {m:#?}"
+        );
+    }
+    assert_eq!(a.len(), m.len(), "apache2: {a:#?}\nmpmd: {m:#?}");
+}
+
+const A: &[u8] = b"GET /index.html HTTP/1.1\r\nHost: localhost\r\n\r\n";
+const B: &[u8] = b"GET /index.html?b HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+
+fn bytes_in_and_server_name_as_apache(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let site = Site::new(&[], CONF);
+    site.file("htdocs/index.html", b"index\n");
+    let post =
+        b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\n\r\nhello world";
+    let (ab, blank_b) = ([A, B].concat(), [b"\r\n", B].concat());
+    let (a_blanks_b, post_b) = ([A, b"\r\n\r\n", B].concat(), [&post[..], B].concat());
+    let cases: Vec<Vec<&[u8]>> = vec![
+        vec![b"GET /index.html HTTP/1.1\r\nHost: localhost\r\nUser-Agent: t\r\nConnection: close\r\n\r\n"],
+        vec![b"GET /index.html HTTP/1.0\r\n\r\n"],
+        // A body, read by nobody (a static file) and by an error page.
+        vec![b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world"],
+        vec![b"POST /nope HTTP/1.1\r\nHost: localhost\r\nContent-Length: 11\r\nConnection: close\r\n\r\nhello world"],
+        // Chunked: the framing counts.
+        vec![b"POST /index.html HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n6; e=1\r\n world\r\n0\r\nT: v\r\n\r\n"],
+        // Keep-alive: two requests apart, pipelined, with empty lines between.
+        vec![A, B],
+        // %k: a last request that closes shows its predecessor's figure, as httpd's.
+        vec![A, A, B],
+        vec![&ab],
+        vec![A, &blank_b],
+        vec![&a_blanks_b],
+        vec![post, B],
+        vec![&post_b],
+        vec![b"\r\n\r\nGET /index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"],
+        // %V: the absolute-form host when its scheme is the connection's, else Host.
+        vec![b"GET http://other.example/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"],
+        vec![b"GET http://Other.Example:8080/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"],
+        vec![b"GET https://third.example/index.html HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"],
+        vec![b"GET /index.html HTTP/1.1\r\nHost: named.example:81\r\nConnection: close\r\n\r\n"],
+    ];
+    let cases: Vec<Vec<Vec<u8>>> = cases
+        .into_iter()
+        .map(|c| c.into_iter().map(<[u8]>::to_vec).collect())
+        .collect();
+    let (a, m) = site.with_both(mpm, |port, tag| {
+        for parts in &cases {
+            exchange(port, parts, false);
+        }
+        settled_log(&site, &format!("{tag}_logio_log"))
+    });
+    compare(&a, &m);
+    // What the comparison stands on (a server logging nothing would agree with a silent
+    // oracle otherwise).
+    let joined = m.join("\n");
+    for want in [
+        "\"GET /index.html HTTP/1.1\" 200 6 79 ",
+        "\"POST /index.html HTTP/1.1\" 200 6 96 ",
+        "\"GET /index.html?b HTTP/1.1\" 200 6 67 ",
+        " other.example ",
+    ] {
+        assert!(joined.contains(want), "{want:?} not logged:\n{joined}");
+    }
+}
+
+fn silent_connections_as_apache(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let site = Site::new(&[], CONF);
+    site.file("htdocs/index.html", b"index\n");
+    let (a, m) = site.with_both(mpm, |port, tag| {
+        // Closed by the client: no line. Timed out: a 408 line, the empty lines counted.
+        // Timed out between requests: no line.
+        exchange(port, &[], true);
+        exchange(port, &[b"\r\n".to_vec()], true);
+        let cases = [vec![], vec![b"\r\n".to_vec()], vec![A.to_vec()]];
+        let waits: Vec<Duration> = std::thread::scope(|sc| {
+            let h: Vec<_> = cases
+                .iter()
+                .enumerate()
+                .map(|(i, parts)| {
+                    sc.spawn(move || {
+                        // Apart, so that the lines come in the order of the list.
+                        std::thread::sleep(Duration::from_millis(500 * i as u64));
+                        exchange(port, parts, false)
+                    })
+                })
+                .collect();
+            h.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        // Timeout 2 (KeepAliveTimeout 5 for the kept-alive one), not Timeout plus
+        // KeepAliveTimeout.
+        for w in &waits[..2] {
+            assert!(
+                *w < Duration::from_millis(3500),
+                "{tag}: closed after {w:?}"
+            );
+        }
+        settled_log(&site, &format!("{tag}_logio_log"))
+    });
+    compare(&a, &m);
+    assert_eq!(
+        m.iter().filter(|l| l.starts_with("\"-\" 408 - ")).count(),
+        2,
+        "{m:#?}"
+    );
+}
+
+mpm_tests!(
+    bytes_in_and_server_name_as_apache,
+    silent_connections_as_apache
+);
