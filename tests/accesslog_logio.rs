@@ -180,7 +180,61 @@ fn silent_connections_as_apache(mpm: &str) {
     );
 }
 
+const H2_CONF: &str = r#"
+Protocols h2c http/1.1
+Header set X-Mine "m1"
+Header always set X-Err "e1"
+LogFormat "%H \"%r\" %>s %b ct=%{Content-Type}o cl=%{Content-Length}o srv=%{Server}o xm=%{X-Mine}o xe=%{X-Err}o lm=%{Last-Modified}o et=%{ETag}o ar=%{Accept-Ranges}o" h2out
+CustomLog @ROOT@/logs/@TAG@_h2out_log h2out
+"#;
+
+/// `%{Name}o` on an HTTP/2 request shows the response's fields as httpd's mod_http2 leaves
+/// them (the handler's, the `always` ones, Content-Type without parameters, Content-Length,
+/// Server); mpmd once logged `-` for every one of them over HTTP/2. `%b` of a HEAD counts
+/// the body it would have sent, as httpd's does over HTTP/2.
+fn h2_response_headers_as_apache(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let site = Site::new(&["http2"], H2_CONF);
+    site.file("htdocs/index.html", b"index\n");
+    let (a, m) = site.with_both(mpm, |port, tag| {
+        for args in [
+            &["/index.html"][..],
+            &["/nope"],
+            // (No request body: apache2's h2c answers one with a stream error now and then.)
+            &["-I", "/index.html"],
+        ] {
+            let (path, opts) = args.split_last().unwrap();
+            let out = std::process::Command::new("timeout")
+                .args([
+                    "20",
+                    "curl",
+                    "-s",
+                    "-o",
+                    "/dev/null",
+                    "--http2-prior-knowledge",
+                ])
+                .args(opts)
+                .arg(format!("http://127.0.0.1:{port}{path}"))
+                .output()
+                .expect("curl");
+            assert!(out.status.success(), "{tag}: curl {args:?}: {out:?}");
+        }
+        settled_log(&site, &format!("{tag}_h2out_log"))
+    });
+    compare(&a, &m);
+    let joined = m.join("\n");
+    for want in [
+        "HTTP/2.0 \"GET /index.html HTTP/2.0\" 200 6 ct=text/html cl=6 srv=Apache xm=m1 xe=e1 ",
+        "HTTP/2.0 \"GET /nope HTTP/2.0\" 404 ",
+    ] {
+        assert!(joined.contains(want), "{want:?} not logged:\n{joined}");
+    }
+}
+
 mpm_tests!(
     bytes_in_and_server_name_as_apache,
-    silent_connections_as_apache
+    silent_connections_as_apache,
+    h2_response_headers_as_apache
 );

@@ -1148,16 +1148,19 @@ fn hook(rec: &super::LogRecord<'_>) {
             headers_in.push((name.as_bytes(), v.as_bytes()));
         }
     }
-    let headers_out: Vec<(&[u8], &[u8])> = rec
-        .response
-        .map(|r| {
-            r.headers
-                .iter()
-                .chain(r.err_headers.iter())
-                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers_out: Vec<(&[u8], &[u8])> = match (rec.response, rec.sent_headers) {
+        (Some(r), _) => r
+            .headers
+            .iter()
+            .chain(r.err_headers.iter())
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect(),
+        (None, Some(h)) => h
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect(),
+        (None, None) => Vec::new(),
+    };
     let target = head.target();
     // The request's own path once it has one (after fast redirects, as httpd's r->uri);
     // the head's for requests refused before it was mapped.
@@ -1250,10 +1253,10 @@ fn hook(rec: &super::LogRecord<'_>) {
         end_time: now,
         headers_in: &headers_in,
         headers_out: &headers_out,
-        content_type: rec
-            .response
-            .and_then(|r| r.content_type.as_deref())
-            .map(str::as_bytes),
+        content_type: match rec.response {
+            Some(r) => r.content_type.as_deref().map(str::as_bytes),
+            None => header(&headers_out, "content-type"),
+        },
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,

@@ -78,6 +78,9 @@ pub struct LogRecord<'a> {
     pub duration: std::time::Duration,
     /// The response as sent (headers, content type; its body is gone).
     pub response: Option<&'a Response>,
+    /// The fields of an HTTP/2 response as its stream sent them (`response` is `None`
+    /// then): `%{…}o` sees them, as httpd's mod_http2 leaves them in `headers_out`.
+    pub sent_headers: Option<&'a [(request::HeaderName, String)]>,
     /// Body bytes sent (0 for HEAD and bodiless statuses): `%b`.
     pub body_bytes: u64,
     /// The connection stays open after this response: `%X`.
