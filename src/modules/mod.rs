@@ -845,6 +845,7 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
         if (t == "text/plain" || t == "text/html") && !t.contains("charset") {
             t.push_str("; charset=");
             t.push_str(cs);
+            resp.charset_added = true;
         }
     }
     core::serve_file(req, ct, resp)
