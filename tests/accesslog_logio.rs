@@ -233,8 +233,43 @@ fn h2_response_headers_as_apache(mpm: &str) {
     }
 }
 
+const CL_CONF: &str = r#"
+Redirect /r http://x.example/
+LogFormat "%r %>s %b cl=%{Content-Length}o" clout
+CustomLog @ROOT@/logs/@TAG@_clout_log clout
+"#;
+
+/// `%{Content-Length}o` over HTTP/1.1 is the length the head carried (HEAD and error pages
+/// and redirects included, none on a 304), as httpd's content-length filter leaves it in
+/// headers_out; mpmd once logged `-`.
+fn content_length_out_as_apache(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let site = Site::new(&[], CL_CONF);
+    site.file("htdocs/index.html", b"index\n");
+    let reqs = [
+        modules_oracle::get("/index.html", &[]),
+        modules_oracle::req("HEAD", "/index.html", &[]),
+        modules_oracle::get("/nope", &[]),
+        modules_oracle::get("/r", &[]),
+        modules_oracle::get("/index.html", &["Range: bytes=0-1"]),
+        modules_oracle::get("/index.html", &["If-None-Match: *"]),
+        "GET /index.html HTTP/1.0\r\n\r\n".to_string(),
+    ];
+    let (a, m) = site.with_both(mpm, |port, tag| {
+        for r in &reqs {
+            modules_oracle::send(port, r);
+        }
+        settled_log(&site, &format!("{tag}_clout_log"))
+    });
+    compare(&a, &m);
+    assert!(m[0].ends_with(" cl=6"), "{m:#?}");
+}
+
 mpm_tests!(
     bytes_in_and_server_name_as_apache,
     silent_connections_as_apache,
-    h2_response_headers_as_apache
+    h2_response_headers_as_apache,
+    content_length_out_as_apache
 );

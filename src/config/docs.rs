@@ -155,8 +155,9 @@ pub const NOTES: &[(&str, &str)] = &[
          framing, skipped empty lines, httpd's look-ahead for a pipelined request); `%k` \
          repeats the figure before it on a request that closes the connection, as httpd's; \
          over HTTP/2 `%{Name}o` sees the fields the stream sent (Date, Server, \
-         Content-Length, `always` ones) and a HEAD's `%b` its body's length, as mod_http2. \
-         Differs: `%{Content-Length}o` over HTTP/1.1 is `-`; over HTTP/2 `%I`, `%O` and `%k` \
+         Content-Length, `always` ones) and a HEAD's `%b` its body's length, as mod_http2; \
+         `%{Content-Length}o` over HTTP/1.1 is the length the head carried, as httpd's. \
+         Differs: over HTTP/2 `%I`, `%O` and `%k` \
          are not httpd's frame figures; on an h2c-direct address the first request's `%I` \
          lacks httpd's 24-byte preface peek; a 414's `%I` stops at LimitRequestLine",
     ),

@@ -1295,6 +1295,7 @@ fn write_response(
                 out.extend_from_slice(b"Content-Length: ");
                 push_decimal(out, body_len);
                 out.extend_from_slice(b"\r\n");
+                resp.sent_length = Some(body_len);
             }
             Framing::Chunked if keep => {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");

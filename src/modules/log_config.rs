@@ -108,6 +108,8 @@ pub struct LogRecord<'a> {
     pub headers_out: &'a [(&'a [u8], &'a [u8])],
     /// The response content type (`%{Content-Type}o` shows it without parameters).
     pub content_type: Option<&'a [u8]>,
+    /// The Content-Length an HTTP/1 head carried, not among `headers_out`.
+    pub content_length: Option<u64>,
     pub env: &'a [(&'a str, &'a str)],
     pub notes: &'a [(&'a str, &'a str)],
     /// Requests served on this connection so far, this one included.
@@ -625,6 +627,12 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
                 if first {
                     out.push(b'-');
                 }
+            } else if let (None, Some(n), true) = (
+                header(r.headers_out, arg),
+                r.content_length,
+                arg.eq_ignore_ascii_case("content-length"),
+            ) {
+                push_num(out, n);
             } else {
                 esc_or_dash(header(r.headers_out, arg), out);
             }
@@ -1253,6 +1261,7 @@ fn hook(rec: &super::LogRecord<'_>) {
         end_time: now,
         headers_in: &headers_in,
         headers_out: &headers_out,
+        content_length: rec.response.and_then(|r| r.sent_length),
         content_type: match rec.response {
             Some(r) => r.content_type.as_deref().map(str::as_bytes),
             None => header(&headers_out, "content-type"),
