@@ -152,14 +152,14 @@ pub const NOTES: &[(&str, &str)] = &[
          (that is `%{local}p`); `%V` is the host of an absolute-form target of the \
          connection's scheme, else Host's, the ServerName under `UseCanonicalName On`; `%I` \
          counts what the request used as mod_logio does (line ends, the body with its chunk \
-         framing, skipped empty lines, httpd's look-ahead for a pipelined request); `%k` \
+         framing, skipped empty lines, httpd's look-ahead for a pipelined request and, on an \
+         h2c address, its peek for the preface in a connection's first request); `%k` \
          repeats the figure before it on a request that closes the connection, as httpd's; \
          over HTTP/2 `%{Name}o` sees the fields the stream sent (Date, Server, \
          Content-Length, `always` ones) and a HEAD's `%b` its body's length, as mod_http2; \
          `%{Content-Length}o` over HTTP/1.1 is the length the head carried, as httpd's. \
          Differs: over HTTP/2 `%I`, `%O` and `%k` \
-         are not httpd's frame figures; on an h2c-direct address the first request's `%I` \
-         lacks httpd's 24-byte preface peek; a 414's `%I` stops at LimitRequestLine",
+         are not httpd's frame figures; a 414's `%I` stops at LimitRequestLine",
     ),
     (
         "RewriteRule",

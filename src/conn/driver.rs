@@ -325,6 +325,7 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let default_server = modules::vhost::default_for(config, &conn.local);
     let timeout = default_server.timeout.max(Duration::from_millis(1));
+    let mut peeked = 0;
     if conn.requests_served == 0 && conn.tls.is_none() && conn.read_buf.is_empty() {
         // mod_remoteip's PROXY protocol header comes first, before TLS and HTTP; one check
         // of an empty list on servers without it.
@@ -375,13 +376,13 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             conn.sock_timeouts = Default::default(); // it may have set SO_RCVTIMEO
             match preface {
                 Preface::Http2 => return crate::proto::h2::serve(conn, ctx),
-                Preface::Other => {}
+                Preface::Other(n) => peeked = n as u64,
                 Preface::NotYet => return ConnOutcome::KeepAlive,
                 Preface::Gone => return ConnOutcome::Close,
             }
         }
     }
-    let outcome = drive_h1(conn, ctx);
+    let outcome = drive_h1(conn, ctx, peeked);
     let Connection { stream, tls, .. } = conn;
     if let Some(t) = tls.as_deref_mut() {
         match outcome {
@@ -439,7 +440,9 @@ pub fn log_silent_timeout(conn: &Connection, config: &ServerConfig) {
     log_refused(&at, 408, (0, 0), 0, refused);
 }
 
-fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
+/// `peeked`: the bytes the HTTP/2 preface check looked at, which count in the first
+/// request's `%I` as httpd's peek does.
+fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let Connection {
         stream,
@@ -483,7 +486,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let mut served_here = false;
     // Bytes mod_logio counts for the next request before its head: empty lines skipped,
     // and httpd's look-ahead for a pipelined request (see `pipeline_peeks`).
-    let mut pending_in: u64 = 0;
+    let mut pending_in: u64 = peeked;
 
     loop {
         // A head, or more bytes.
