@@ -1483,7 +1483,18 @@ pub fn lingering_close(stream: &TcpStream, short: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::push_decimal;
+    use super::{pipeline_peeks, push_decimal};
+
+    #[test]
+    fn pipelining_look_ahead_counts_as_httpd() {
+        // Figures apache2's %I showed, less the bytes the next request uses itself.
+        assert_eq!(pipeline_peeks(b""), 0);
+        assert_eq!(pipeline_peeks(b"GET / HTTP/1.1\r\n"), 1);
+        assert_eq!(pipeline_peeks(b"\r\nGET /"), 4);
+        assert_eq!(pipeline_peeks(b"\r\n\r\nGET /"), 7);
+        assert_eq!(pipeline_peeks(b"\nG"), 2);
+        assert_eq!(pipeline_peeks(b"\r"), 2);
+    }
 
     #[test]
     fn decimals_match_display() {

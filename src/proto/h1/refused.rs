@@ -400,4 +400,18 @@ mod tests {
         assert!(r.head.fields.is_empty());
         assert_eq!(s(&r.method), Some("G@T"));
     }
+
+    #[test]
+    fn read_stops_where_httpd_stopped() {
+        // A bad request line: that line only.
+        assert_eq!(refused(b"GARBAGE\r\n\r\n", &lim(), false).read, 9);
+        // A bad field is seen once the next line is read.
+        let buf = b"GET / HTTP/1.1\r\nBad\r\nX: y\r\n\r\n";
+        assert_eq!(refused(buf, &lim(), false).read, buf.len() - 2);
+        // A NUL ends the read at its own line.
+        let buf = b"GET / HTTP/1.1\r\nX: a\x00b\r\nY: z\r\n\r\n";
+        assert_eq!(refused(buf, &lim(), false).read, 16 + 8);
+        // Cut off: everything.
+        assert_eq!(refused(b"GET /ab", &lim(), false).read, 7);
+    }
 }
