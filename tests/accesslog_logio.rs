@@ -279,5 +279,70 @@ mpm_tests!(
     bytes_in_and_server_name_as_apache,
     silent_connections_as_apache,
     h2_response_headers_as_apache,
-    content_length_out_as_apache
+    content_length_out_as_apache,
+    tls_bytes_in_as_apache
 );
+
+const TLS_CONF: &str = r#"
+Timeout 2
+AcceptFilter http none
+AcceptFilter https none
+SSLEngine on
+SSLCertificateFile @ROOT@/tls.crt
+SSLCertificateKeyFile @ROOT@/tls.key
+LogFormat "\"%r\" %>s %b %I" tlsin
+CustomLog @ROOT@/logs/@TAG@_tlsin_log tlsin
+"#;
+
+/// Over TLS `%I` counts what was read below TLS, as httpd's mod_logio under mod_ssl: the
+/// first request its handshake and records, the next ones their records (mpmd once counted
+/// the plaintext); a connection that completes the handshake and sends nothing gets the 408
+/// line with its handshake's bytes, one that sends nothing at all gets none.
+fn tls_bytes_in_as_apache(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let site = Site::new(&["ssl", "socache_shmcb"], TLS_CONF);
+    site.file("htdocs/index.html", b"index\n");
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = rcgen::CertificateParams::new(vec!["localhost".to_string()])
+        .unwrap()
+        .self_signed(&key)
+        .unwrap();
+    std::fs::write(site.root().join("tls.crt"), cert.pem()).unwrap();
+    std::fs::write(site.root().join("tls.key"), key.serialize_pem()).unwrap();
+    let (a, m) = site.with_both(mpm, |port, tag| {
+        let url = |p: &str| format!("https://localhost:{port}{p}");
+        let out = std::process::Command::new("timeout")
+            .args([
+                "20",
+                "curl",
+                "-sk",
+                "--http1.1",
+                "-o",
+                "/dev/null",
+                "-o",
+                "/dev/null",
+            ])
+            .args(["--resolve", &format!("localhost:{port}:127.0.0.1")])
+            .args([url("/index.html"), url("/index.html?2")])
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "{tag}: curl: {out:?}");
+        // Nothing at all: no line (the TLS handshake never began).
+        exchange(port, &[], false);
+        // A handshake, then nothing: the 408 line.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "sleep 4 | timeout 10 openssl s_client -connect 127.0.0.1:{port} -quiet"
+            ))
+            .output()
+            .expect("openssl");
+        let _ = out;
+        settled_log(&site, &format!("{tag}_tlsin_log"))
+    });
+    compare(&a, &m);
+    assert_eq!(m.len(), 3, "{m:#?}");
+    assert!(m[2].starts_with("\"-\" 408 - "), "{m:#?}");
+}

@@ -43,10 +43,10 @@ pub const PARTIAL: &[(&str, &str)] = &[
          fields httpd had stored, its `%I` the bytes httpd had read; a request line cut off \
          by the timeout is logged as `-` on a connection's first request, as httpd, and so \
          is a new connection that sends nothing, or only empty lines, before `Timeout` (or \
-         mod_reqtimeout's header stage) runs out (`\"-\" 408`); one the client closes first, \
-         or an idle keep-alive one, is not. Differs: on TLS, PROXY-protocol and HTTP/2-direct \
-         addresses such a silent connection is closed without a line (not compared with \
-         httpd)",
+         mod_reqtimeout's header stage) runs out (`\"-\" 408`), over TLS once its handshake \
+         is done; one the client closes first, one that never starts its TLS handshake, or an \
+         idle keep-alive one, is not. Differs: on PROXY-protocol and HTTP/2-direct addresses \
+         such a silent connection is closed without a line (not compared with httpd)",
     ),
     (
         "ElseIf",
@@ -153,7 +153,8 @@ pub const NOTES: &[(&str, &str)] = &[
          connection's scheme, else Host's, the ServerName under `UseCanonicalName On`; `%I` \
          counts what the request used as mod_logio does (line ends, the body with its chunk \
          framing, skipped empty lines, httpd's look-ahead for a pipelined request and, on an \
-         h2c address, its peek for the preface in a connection's first request); `%k` \
+         h2c address, its peek for the preface in a connection's first request; over TLS the \
+         bytes read below TLS, the handshake's in the first request's); `%k` \
          repeats the figure before it on a request that closes the connection, as httpd's; \
          over HTTP/2 `%{Name}o` sees the fields the stream sent (Date, Server, \
          Content-Length, `always` ones) and a HEAD's `%b` its body's length, as mod_http2; \

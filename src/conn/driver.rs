@@ -131,6 +131,16 @@ impl Io<'_> {
         Some(want)
     }
 
+    /// A request's `%I`: `plain`, the bytes it used, on a plain connection; over TLS what
+    /// was read from the socket since the last request was logged (httpd's mod_logio counts
+    /// below mod_ssl: records and the handshake).
+    fn logio_in(&mut self, plain: u64) -> u64 {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.take_received(),
+            None => plain,
+        }
+    }
+
     /// Puts `Timeout` in SO_SNDTIMEO before a write that may block (once per connection).
     fn arm_write(&mut self) {
         if self.sock.snd != Some(self.timeout) {
@@ -556,7 +566,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                         https,
                         requests: *requests_served + 1,
                     };
-                    let bytes_in = pending_in + refused.read as u64;
+                    let bytes_in = io.logio_in(pending_in + refused.read as u64);
                     log_refused(&at, status, sent, bytes_in, refused);
                 }
                 return ConnOutcome::Close;
@@ -588,7 +598,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                     https: io.tls.is_some(),
                     requests: *requests_served + 1,
                 };
-                let bytes_in = pending_in + refused.read as u64;
+                let bytes_in = io.logio_in(pending_in + refused.read as u64);
                 log_refused(&at, e.status, sent, bytes_in, refused);
                 *requests_served += 1;
                 return ConnOutcome::Linger;
@@ -642,7 +652,8 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                         https: io.tls.is_some(),
                         requests: *requests_served + 1,
                     };
-                    log_refused(&at, status, sent, head_in, refused);
+                    let bytes_in = io.logio_in(head_in);
+                    log_refused(&at, status, sent, bytes_in, refused);
                     *requests_served += 1;
                     return ConnOutcome::Linger;
                 }
@@ -999,7 +1010,8 @@ fn serve_one(
         None => discard_body(read_buf, io, kind, limit, expect, None),
     };
     io.set_stage(None);
-    let bytes_in = head_in + buffered + (io.received - received) - read_buf.len() as u64;
+    let bytes_in =
+        io.logio_in(head_in + buffered + (io.received - received) - read_buf.len() as u64);
     if !matches!(end, BodyEnd::Ok) {
         if let Some(s) = sink.take() {
             drop(s.finish(false));
