@@ -270,4 +270,57 @@ fn config_errors_match_apache() {
     }
 }
 
-mpm_tests!(expr_conditions);
+const CHARSET_CONF: &str = r#"
+AddDefaultCharset UTF-8
+Header set X-CTe "%{CONTENT_TYPE}e"
+Header set X-CT "expr=%{CONTENT_TYPE}"
+Header set X-H "expr=%{HANDLER}"
+Header always set X-ACT "expr=%{CONTENT_TYPE}"
+Header always set X-AH "expr=%{HANDLER}"
+Header set X-RCT "expr=%{resp:Content-Type}"
+<Location /h>
+    SetHandler default-handler
+</Location>
+"#;
+
+/// What mod_headers sees of the content type and the handler once the handler ran, as
+/// apache2: `%{CONTENT_TYPE}` without AddDefaultCharset's charset (httpd adds it when it
+/// writes the head; mpmd once showed it), `%{HANDLER}` SetHandler's name or else the
+/// content type without parameters (mpmd once gave an empty string) and nothing for a
+/// missing file, an error page's own type with its charset.
+fn content_type_and_handler_after_the_handler(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&[], CHARSET_CONF);
+    s.file("htdocs/index.html", b"<p>x</p>\n");
+    s.file("htdocs/a.txt", b"a\n");
+    s.file("htdocs/a.json", b"{}\n");
+    s.file("htdocs/h/index.html", b"x\n");
+    let paths = [
+        "/index.html",
+        "/a.txt",
+        "/a.json",
+        "/nope",
+        "/nope.html",
+        "/h/index.html",
+    ];
+    let reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
+    let (a, m) = s.both(mpm, &reqs);
+    let names = [
+        "Content-Type",
+        "X-CTe",
+        "X-CT",
+        "X-H",
+        "X-ACT",
+        "X-AH",
+        "X-RCT",
+    ];
+    for ((p, x), y) in paths.iter().zip(&a).zip(&m) {
+        modules_oracle::assert_same(p, x, y, &names, false);
+    }
+    assert_eq!(m[0].header("X-CT"), Some("text/html"), "{:?}", m[0]);
+    assert_eq!(m[0].header("X-H"), Some("text/html"), "{:?}", m[0]);
+}
+
+mpm_tests!(expr_conditions, content_type_and_handler_after_the_handler);

@@ -40,9 +40,13 @@ pub const PARTIAL: &[(&str, &str)] = &[
          start (`env=` works). A request refused while its head is read (400, 414, 501, a \
          408 once its request line is in, h2's 431) is logged as httpd logs it: the request \
          line rebuilt with single spaces, the raw `%U`, the server's name as `%V`, only the \
-         fields httpd had stored; a request line cut off by the timeout is logged as `-` on \
-         a connection's first request, as httpd. Differs: a connection that sends nothing, \
-         or only empty lines, before its timeout is not logged (httpd logs a 408 `-`)",
+         fields httpd had stored, its `%I` the bytes httpd had read; a request line cut off \
+         by the timeout is logged as `-` on a connection's first request, as httpd, and so \
+         is a new connection that sends nothing, or only empty lines, before `Timeout` (or \
+         mod_reqtimeout's header stage) runs out (`\"-\" 408`), over TLS once its handshake \
+         is done; one the client closes first, one that never starts its TLS handshake, or an \
+         idle keep-alive one, is not. Differs: on PROXY-protocol and HTTP/2-direct addresses \
+         such a silent connection is closed without a line (not compared with httpd)",
     ),
     (
         "ElseIf",
@@ -50,9 +54,10 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ),
     (
         "Header",
-        "`expr=…` conditions and values take the subset under \"`<If>` expressions\"; \
-         `%{CONTENT_TYPE}` carries the `AddDefaultCharset` charset (httpd adds it after \
-         mod_headers); `%{HANDLER}` is empty",
+        "`expr=…` conditions and values take the subset under \"`<If>` expressions\"; as \
+         httpd's, `%{CONTENT_TYPE}` after the handler is without the `AddDefaultCharset` \
+         charset (added when the head is written) and `%{HANDLER}` is SetHandler's name, else \
+         the content type without parameters (empty for a missing file)",
     ),
     (
         "If",
@@ -156,7 +161,18 @@ pub const NOTES: &[(&str, &str)] = &[
          URL before a full internal redirect (ErrorDocument, per-directory rewrite), `%>U` \
          after it; `%H` is `HTTP/2.0` over HTTP/2; `%v` is the ServerName's host and `%p` its \
          port, else the scheme's default (443 over TLS), whatever port the connection came to \
-         (that is `%{local}p`)",
+         (that is `%{local}p`); `%V` is the host of an absolute-form target of the \
+         connection's scheme, else Host's, the ServerName under `UseCanonicalName On`; `%I` \
+         counts what the request used as mod_logio does (line ends, the body with its chunk \
+         framing, skipped empty lines, httpd's look-ahead for a pipelined request and, on an \
+         h2c address, its peek for the preface in a connection's first request; over TLS the \
+         bytes read below TLS, the handshake's in the first request's); `%k` \
+         repeats the figure before it on a request that closes the connection, as httpd's; \
+         over HTTP/2 `%{Name}o` sees the fields the stream sent (Date, Server, \
+         Content-Length, `always` ones) and a HEAD's `%b` its body's length, as mod_http2; \
+         `%{Content-Length}o` over HTTP/1.1 is the length the head carried, as httpd's. \
+         Differs: over HTTP/2 `%I`, `%O` and `%k` \
+         are not httpd's frame figures; a 414's `%I` stops at LimitRequestLine",
     ),
     (
         "RewriteRule",

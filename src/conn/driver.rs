@@ -41,6 +41,8 @@ struct Io<'a> {
     stage: Option<ReadStage>,
     /// What SO_RCVTIMEO/SO_SNDTIMEO hold on this socket (kept in the `Connection`).
     sock: &'a mut super::SockTimeouts,
+    /// Bytes read on the connection so far (mod_logio's `%I` counts what a request used).
+    received: u64,
 }
 
 /// One mod_reqtimeout stage (header or body): a timeout from its start, extended by one
@@ -104,18 +106,18 @@ impl Io<'_> {
         self.stage = stage;
     }
 
-    /// Bounds the next blocking read by the stage deadline, else by `Timeout`; false when
-    /// the stage deadline has passed. SO_RCVTIMEO is set only when it differs from what the
-    /// socket holds, and only before a read that may block: a read the engine woke us for
-    /// finds its bytes there (see `read_into`) and sets nothing.
-    fn arm(&mut self) -> bool {
+    /// Bounds the next blocking read by the stage deadline, else by `Timeout`: the wait
+    /// armed, `None` when the stage deadline has passed. SO_RCVTIMEO is set only when it
+    /// differs from what the socket holds, and only before a read that may block: a read
+    /// the engine woke us for finds its bytes there (see `read_into`) and sets nothing.
+    fn arm(&mut self) -> Option<Duration> {
         let want = match self.stage {
             None => self.timeout,
             Some(st) => {
                 let now = Instant::now();
                 let deadline = st.deadline();
                 if deadline <= now {
-                    return false;
+                    return None;
                 }
                 (deadline - now)
                     .min(self.timeout)
@@ -126,7 +128,17 @@ impl Io<'_> {
             self.sock.rcv = Some(want);
             let _ = self.stream.set_read_timeout(Some(want));
         }
-        true
+        Some(want)
+    }
+
+    /// A request's `%I`: `plain`, the bytes it used, on a plain connection; over TLS what
+    /// was read from the socket since the last request was logged (httpd's mod_logio counts
+    /// below mod_ssl: records and the handshake).
+    fn logio_in(&mut self, plain: u64) -> u64 {
+        match self.tls.as_deref_mut() {
+            Some(t) => t.take_received(),
+            None => plain,
+        }
     }
 
     /// Puts `Timeout` in SO_SNDTIMEO before a write that may block (once per connection).
@@ -141,9 +153,14 @@ impl Io<'_> {
         // A plain socket is read first without blocking, whatever its mode: the engine
         // usually hands over a readable connection, and then no timeout needs arming.
         let mut first_try = self.tls.is_none();
+        // The wait armed for a read that may block, and when it began.
+        let mut waited = None;
         loop {
-            if !first_try && !self.arm() {
-                return ReadResult::TimedOut;
+            if !first_try {
+                match self.arm() {
+                    Some(wait) => waited = Some((wait, Instant::now())),
+                    None => return ReadResult::TimedOut,
+                }
             }
             let r = match self.tls.as_deref_mut() {
                 Some(t) => tls_read_append(t, self.stream, buf),
@@ -159,6 +176,7 @@ impl Io<'_> {
                     if let Some(st) = &mut self.stage {
                         st.bytes += n as u64;
                     }
+                    self.received += n as u64;
                     return ReadResult::Data;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
@@ -169,8 +187,17 @@ impl Io<'_> {
                     if e.kind() == io::ErrorKind::WouldBlock
                         || e.kind() == io::ErrorKind::TimedOut =>
                 {
-                    if !self.blocking && may_park {
+                    // SO_RCVTIMEO expiring on a blocking socket reads as WouldBlock too: a
+                    // wait that lasted its whole bound is a timeout, whatever `may_park`.
+                    let expired = waited.is_some_and(|(wait, from)| {
+                        from.elapsed() + Duration::from_millis(5) >= wait
+                    });
+                    if !self.blocking && may_park && !expired {
                         return ReadResult::WouldBlock;
+                    }
+                    if expired {
+                        self.blocking = true;
+                        return ReadResult::TimedOut;
                     }
                     if self.ensure_blocking() {
                         continue;
@@ -308,6 +335,7 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let default_server = modules::vhost::default_for(config, &conn.local);
     let timeout = default_server.timeout.max(Duration::from_millis(1));
+    let mut peeked = 0;
     if conn.requests_served == 0 && conn.tls.is_none() && conn.read_buf.is_empty() {
         // mod_remoteip's PROXY protocol header comes first, before TLS and HTTP; one check
         // of an empty list on servers without it.
@@ -358,13 +386,13 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             conn.sock_timeouts = Default::default(); // it may have set SO_RCVTIMEO
             match preface {
                 Preface::Http2 => return crate::proto::h2::serve(conn, ctx),
-                Preface::Other => {}
+                Preface::Other(n) => peeked = n as u64,
                 Preface::NotYet => return ConnOutcome::KeepAlive,
                 Preface::Gone => return ConnOutcome::Close,
             }
         }
     }
-    let outcome = drive_h1(conn, ctx);
+    let outcome = drive_h1(conn, ctx, peeked);
     let Connection { stream, tls, .. } = conn;
     if let Some(t) = tls.as_deref_mut() {
         match outcome {
@@ -380,7 +408,52 @@ pub fn drive(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     outcome
 }
 
-fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
+/// How long a new connection may wait for its first bytes: mod_reqtimeout's header stage
+/// when it runs, else `Timeout` (of the address's default server).
+pub fn first_read_wait(config: &ServerConfig, local: &std::net::SocketAddr) -> Duration {
+    let s = modules::vhost::default_for(config, local);
+    let timeout = s.timeout.max(Duration::from_millis(1));
+    s.request_read_timeout
+        .with_defaults()
+        .header
+        .filter(|h| h.timeout > 0 && config.modules.contains(&"reqtimeout"))
+        .map_or(timeout, |h| {
+            Duration::from_secs(h.timeout.into()).min(timeout)
+        })
+}
+
+/// A new connection that sent nothing before `first_read_wait` ran out (the event MPM
+/// times these out while parked): httpd logs it as a 408 with no request line, as
+/// `drive_h1` does when the blocking engines wait for it. Not on the addresses where
+/// something else reads first (TLS, a PROXY protocol header, HTTP/2 direct), which
+/// close such a connection without a log line.
+pub fn log_silent_timeout(conn: &Connection, config: &ServerConfig) {
+    let server = modules::vhost::default_for(config, &conn.local);
+    if conn.requests_served > 0
+        || config.tls.port_for(conn.local).is_some()
+        || (!config.proxy_protocol.enabled.is_empty()
+            && config.proxy_protocol.applies(conn.local, conn.peer))
+        || crate::proto::h2::direct_allowed(config, server)
+    {
+        return;
+    }
+    let at = RefusedAt {
+        peer: conn.peer,
+        proxied: conn.proxied,
+        local: conn.local,
+        server,
+        https: false,
+        ssl: None,
+        requests: 1,
+    };
+    let limits = limits_for(config, server);
+    let refused = crate::proto::h1::refused::refused(&[], &limits, false);
+    log_refused(&at, 408, (0, 0), 0, refused);
+}
+
+/// `peeked`: the bytes the HTTP/2 preface check looked at, which count in the first
+/// request's `%I` as httpd's peek does.
+fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let Connection {
         stream,
@@ -409,6 +482,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
         timeout,
         stage: None,
         sock: sock_timeouts,
+        received: 0,
     };
     let rrt = default_server.request_read_timeout.with_defaults();
     let header_stage = |at: Instant| {
@@ -421,6 +495,9 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
     io.set_stage(header_stage(Instant::now()));
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut served_here = false;
+    // Bytes mod_logio counts for the next request before its head: empty lines skipped,
+    // and httpd's look-ahead for a pipelined request (see `pipeline_peeks`).
+    let mut pending_in: u64 = peeked;
 
     loop {
         // A head, or more bytes.
@@ -433,6 +510,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
             Parsed::Partial | Parsed::Empty(_) => {
                 if let Parsed::Empty(n) = parsed {
                     read_buf.drain(..n);
+                    pending_in += n as u64;
                 }
                 if read_buf.is_empty() && served_here {
                     // The buffer is kept for the next request; engines that park the
@@ -447,13 +525,17 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     ReadResult::WouldBlock => return ConnOutcome::KeepAlive,
                     ReadResult::Error => return ConnOutcome::Close,
                     ReadResult::Eof if read_buf.is_empty() => return ConnOutcome::Close,
-                    ReadResult::TimedOut if read_buf.is_empty() => return ConnOutcome::Close,
+                    // An idle keep-alive connection that times out is not logged.
+                    ReadResult::TimedOut if read_buf.is_empty() && *requests_served > 0 => {
+                        return ConnOutcome::Close
+                    }
                     r => r,
                 };
-                // Part of a request arrived, then the client stopped (httpd's order): a
-                // request line that never ended gets no answer, and its timeout is logged
-                // (as `-`) on the connection's first request only; a head cut off after its
-                // request line gets 408 on timeout, 400 on EOF, and is logged.
+                // Part of a request (or nothing) arrived, then the client stopped (httpd's
+                // order): a request line that never ended gets no answer, and its timeout is
+                // logged (as `-`) on the connection's first request only, even when not a
+                // byte came; a head cut off after its request line gets 408 on timeout, 400
+                // on EOF, and is logged.
                 let refused =
                     crate::proto::h1::refused::refused(read_buf, &limits, io.tls.is_some());
                 let status = if matches!(end, ReadResult::TimedOut) {
@@ -477,6 +559,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                 }
                 if refused.method.is_some() || (status == 408 && *requests_served == 0) {
                     let https = io.tls.is_some();
+                    let bytes_in = io.logio_in(pending_in + refused.read as u64);
                     let at = RefusedAt {
                         peer,
                         proxied,
@@ -486,7 +569,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         ssl: ssl_conn(&io.tls),
                         requests: *requests_served + 1,
                     };
-                    log_refused(&at, status, sent, refused);
+                    log_refused(&at, status, sent, bytes_in, refused);
                 }
                 return ConnOutcome::Close;
             }
@@ -509,6 +592,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     method,
                 );
                 ctx.observer.request_done(sent.0);
+                let bytes_in = io.logio_in(pending_in + refused.read as u64);
                 let at = RefusedAt {
                     peer,
                     proxied,
@@ -518,12 +602,13 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     ssl: ssl_conn(&io.tls),
                     requests: *requests_served + 1,
                 };
-                log_refused(&at, e.status, sent, refused);
+                log_refused(&at, e.status, sent, bytes_in, refused);
                 *requests_served += 1;
                 return ConnOutcome::Linger;
             }
             Parsed::Complete(head, used) => {
                 read_buf.drain(..used);
+                let head_in = std::mem::take(&mut pending_in) + used as u64;
                 io.set_stage(None);
                 // HttpProtocolOptions Require1.0 / RegisteredMethods (default server's).
                 let opts = default_server.http_protocol;
@@ -562,6 +647,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     } else {
                         crate::proto::h1::Refused::from_head(&head, io.tls.is_some())
                     };
+                    let bytes_in = io.logio_in(head_in);
                     let at = RefusedAt {
                         peer,
                         proxied,
@@ -571,7 +657,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                         ssl: ssl_conn(&io.tls),
                         requests: *requests_served + 1,
                     };
-                    log_refused(&at, status, sent, refused);
+                    log_refused(&at, status, sent, bytes_in, refused);
                     *requests_served += 1;
                     return ConnOutcome::Linger;
                 }
@@ -599,7 +685,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     &mut io,
                     &mut out,
                     &head,
-                    framed,
+                    (framed, head_in),
                     time_us,
                     started,
                 );
@@ -612,11 +698,38 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>) -> ConnOutcome {
                     Some(o) => return o,
                     None if keep_for.is_some() => {
                         io.set_stage(header_stage(Instant::now()));
+                        pending_in = pipeline_peeks(read_buf);
                         continue;
                     }
                     None => return ConnOutcome::Linger,
                 }
             }
+        }
+    }
+}
+
+/// The bytes httpd's look-ahead for a pipelined request adds to the next request's `%I`
+/// beyond what that request uses: after a response that keeps the connection, httpd peeks
+/// (without consuming) at one byte, two after a CR, eats each empty line it finds that way
+/// and stops at the first other byte, and mod_logio counts every peek. `buf`: what is
+/// buffered after the response (empty: httpd's peek finds nothing either).
+fn pipeline_peeks(buf: &[u8]) -> u64 {
+    let (mut pos, mut cr, mut counted) = (0, 0, 0u64);
+    loop {
+        let got = (buf.len() - pos).min(cr + 1);
+        counted += got as u64;
+        if got <= cr {
+            return counted;
+        }
+        match buf[pos + cr] {
+            // An empty line: consumed (its bytes count once more, as part of the request
+            // that follows, like every skipped empty line).
+            b'\n' => {
+                pos += cr + 1;
+                cr = 0;
+            }
+            b'\r' if cr == 0 => cr = 1,
+            _ => return counted,
         }
     }
 }
@@ -641,6 +754,7 @@ fn log_refused(
     at: &RefusedAt<'_>,
     status: u16,
     (sent, body): (u64, u64),
+    bytes_in: u64,
     r: crate::proto::h1::Refused,
 ) {
     let notes = modules::LogNotes {
@@ -656,9 +770,11 @@ fn log_refused(
         status,
         bytes_sent: sent,
         response: None,
+        sent_headers: None,
         body_bytes: body,
         keep_alive: false,
         requests_on_connection: at.requests,
+        bytes_in,
         peer: at.peer,
         useragent: at.proxied.unwrap_or(at.peer),
         notes: &notes,
@@ -828,11 +944,14 @@ fn serve_one(
     io: &mut Io<'_>,
     out: &mut Vec<u8>,
     head: &Head,
-    (kind, cl_and_te): (BodyFraming, bool),
+    ((kind, cl_and_te), head_in): ((BodyFraming, bool), u64),
     time_us: u64,
     started: Instant,
 ) -> (Option<ConnOutcome>, Option<Duration>) {
     let config: &ServerConfig = ctx.config;
+    // %I: the head, and the body as it came (chunk framing included), from what the
+    // buffer held, what was read since and what is left.
+    let (buffered, received) = (read_buf.len() as u64, io.received);
     let time = time_us / 1_000_000;
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
@@ -866,7 +985,7 @@ fn serve_one(
         let body_len = resp.body.len();
         let sent = write_body_only(io, out, &mut resp);
         ctx.observer.request_done(sent);
-        let counts = (sent, body_len, false, requests_served + 1);
+        let counts = (sent, body_len, false, requests_served + 1, head_in);
         log(
             peer,
             local,
@@ -906,6 +1025,8 @@ fn serve_one(
         None => discard_body(read_buf, io, kind, limit, expect, None),
     };
     io.set_stage(None);
+    let bytes_in =
+        io.logio_in(head_in + buffered + (io.received - received) - read_buf.len() as u64);
     if !matches!(end, BodyEnd::Ok) {
         if let Some(s) = sink.take() {
             drop(s.finish(false));
@@ -998,7 +1119,7 @@ fn serve_one(
             head,
             server,
             &resp,
-            (sent, 0, false, requests_served + 1),
+            (sent, 0, false, requests_served + 1, bytes_in),
             (&req_log, ssl_conn(&io.tls)),
             time,
             started,
@@ -1006,7 +1127,7 @@ fn serve_one(
         return (Some(ConnOutcome::Close), None);
     }
     ctx.observer.request_done(sent);
-    let counts = (sent, body_len, keep, requests_served + 1);
+    let counts = (sent, body_len, keep, requests_served + 1, bytes_in);
     log(
         peer,
         local,
@@ -1076,7 +1197,7 @@ fn log(
     head: &Head,
     server: &ServerConf,
     resp: &Response,
-    (sent, body_bytes, keep_alive, requests_on_connection): (u64, u64, bool, u32),
+    (sent, body_bytes, keep_alive, requests_on_connection, bytes_in): (u64, u64, bool, u32, u64),
     (req, ssl): (&ReqLog<'_>, Option<modules::SslConn<'_>>),
     time: u64,
     started: Instant,
@@ -1086,9 +1207,11 @@ fn log(
         status: resp.status,
         bytes_sent: sent,
         response: Some(resp),
+        sent_headers: None,
         body_bytes,
         keep_alive,
         requests_on_connection,
+        bytes_in,
         peer,
         useragent: req.useragent,
         notes: req.notes,
@@ -1220,6 +1343,7 @@ fn write_response(
                 out.extend_from_slice(b"Content-Length: ");
                 push_decimal(out, body_len);
                 out.extend_from_slice(b"\r\n");
+                resp.sent_length = Some(body_len);
             }
             Framing::Chunked if keep => {
                 out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
@@ -1404,7 +1528,18 @@ pub fn lingering_close(stream: &TcpStream, short: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::push_decimal;
+    use super::{pipeline_peeks, push_decimal};
+
+    #[test]
+    fn pipelining_look_ahead_counts_as_httpd() {
+        // Figures apache2's %I showed, less the bytes the next request uses itself.
+        assert_eq!(pipeline_peeks(b""), 0);
+        assert_eq!(pipeline_peeks(b"GET / HTTP/1.1\r\n"), 1);
+        assert_eq!(pipeline_peeks(b"\r\nGET /"), 4);
+        assert_eq!(pipeline_peeks(b"\r\n\r\nGET /"), 7);
+        assert_eq!(pipeline_peeks(b"\nG"), 2);
+        assert_eq!(pipeline_peeks(b"\r"), 2);
+    }
 
     #[test]
     fn decimals_match_display() {

@@ -8,7 +8,7 @@ mod sys;
 
 /// For a stopping child: GOAWAY to its HTTP/2 connections, wait for their streams (bounded).
 pub use crate::proto::h2::graceful_shutdown as drain_http2;
-pub use driver::{drive, lingering_close};
+pub use driver::{drive, first_read_wait, lingering_close, log_silent_timeout};
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -110,8 +110,15 @@ impl Env for PhaseEnv<'_, '_> {
     fn var(&self, name: &str) -> String {
         match (name, self.resp) {
             ("REQUEST_STATUS", Some(r)) => r.status.to_string(),
-            ("CONTENT_TYPE", Some(r)) => r.content_type.clone().unwrap_or_default(),
+            ("CONTENT_TYPE", Some(r)) => {
+                let ct = r.content_type.as_deref().unwrap_or_default();
+                match ct.rfind(';').filter(|_| r.charset_added) {
+                    Some(i) => ct[..i].to_string(),
+                    None => ct.to_string(),
+                }
+            }
             ("CONTENT_TYPE", None) => fixup_content_type(self.req),
+            ("HANDLER", Some(_)) => late_handler(self.req),
             _ => Env::var(self.req, name),
         }
     }
@@ -148,6 +155,33 @@ fn fixup_content_type(req: &Request<'_>) -> String {
     super::mime::find(&req.config.mime_types, &req.dir, &name.to_string_lossy())
         .content_type
         .unwrap_or_default()
+}
+
+/// httpd's r->handler once the handler ran: SetHandler's (or AddHandler's) name, else the
+/// content type without its parameters (httpd falls back to it), else empty; empty too for
+/// a file that does not exist (refused before a handler was chosen).
+fn late_handler(req: &Request<'_>) -> String {
+    if let Some(h) = req.dir.handler.as_deref() {
+        return h.to_string();
+    }
+    let Some(meta) = req.finfo.as_ref() else {
+        return String::new();
+    };
+    if meta.is_dir() {
+        return "httpd/unix-directory".to_string();
+    }
+    let Some(name) = req.filename.file_name() else {
+        return String::new();
+    };
+    let info = super::mime::find(&req.config.mime_types, &req.dir, &name.to_string_lossy());
+    if let Some(h) = info.handler {
+        return h;
+    }
+    let ct = info.content_type.unwrap_or_default();
+    match ct.find(';') {
+        Some(i) => ct[..i].trim_end().to_string(),
+        None => ct,
+    }
 }
 
 /// Whether `rule` applies in the late pass (early rules never do).

@@ -108,6 +108,8 @@ pub struct LogRecord<'a> {
     pub headers_out: &'a [(&'a [u8], &'a [u8])],
     /// The response content type (`%{Content-Type}o` shows it without parameters).
     pub content_type: Option<&'a [u8]>,
+    /// The Content-Length an HTTP/1 head carried, not among `headers_out`.
+    pub content_length: Option<u64>,
     pub env: &'a [(&'a str, &'a str)],
     pub notes: &'a [(&'a str, &'a str)],
     /// Requests served on this connection so far, this one included.
@@ -630,6 +632,12 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
                 if first {
                     out.push(b'-');
                 }
+            } else if let (None, Some(n), true) = (
+                header(r.headers_out, arg),
+                r.content_length,
+                arg.eq_ignore_ascii_case("content-length"),
+            ) {
+                push_num(out, n);
             } else {
                 esc_or_dash(header(r.headers_out, arg), out);
             }
@@ -693,7 +701,12 @@ fn render_directive(d: &Directive, r: &LogRecord<'_>, now: u64, out: &mut Vec<u8
             b'-'
         }),
         Kind::Cookie => esc_or_dash(cookie(r, arg), out),
-        Kind::KeepAlives => push_num(out, r.keepalives.saturating_sub(1)),
+        // httpd counts the responses that kept the connection (c->keepalives) and logs
+        // one less: a last request that closes it shows its predecessor's figure.
+        Kind::KeepAlives => {
+            let closing = u32::from(!r.keep_alive);
+            push_num(out, r.keepalives.saturating_sub(1 + closing))
+        }
         Kind::RequestLine => escape_logitem(r.request_line, out),
         Kind::DurationUs => push_num(out, end_time.saturating_sub(r.request_time)),
         Kind::DurationScaled => {
@@ -1155,16 +1168,19 @@ fn hook(rec: &super::LogRecord<'_>) {
             headers_in.push((name.as_bytes(), v.as_bytes()));
         }
     }
-    let headers_out: Vec<(&[u8], &[u8])> = rec
-        .response
-        .map(|r| {
-            r.headers
-                .iter()
-                .chain(r.err_headers.iter())
-                .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let headers_out: Vec<(&[u8], &[u8])> = match (rec.response, rec.sent_headers) {
+        (Some(r), _) => r
+            .headers
+            .iter()
+            .chain(r.err_headers.iter())
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect(),
+        (None, Some(h)) => h
+            .iter()
+            .map(|(n, v)| (n.as_bytes(), v.as_bytes()))
+            .collect(),
+        (None, None) => Vec::new(),
+    };
     let target = head.target();
     // The request's own path once it has one (after fast redirects, as httpd's r->uri);
     // the head's for requests refused before it was mapped.
@@ -1194,14 +1210,25 @@ fn hook(rec: &super::LogRecord<'_>) {
         Some(rec.peer.ip().to_canonical().to_string())
     };
     let local = rec.local.ip().to_string();
+    // %V (ap_get_server_name): the request's host unless UseCanonicalName On, taken from
+    // an absolute-form target of the connection's own scheme before Host, as httpd does.
     let host = match refused {
         Some(r) => r.hostname.clone(),
-        None => head
-            .header("Host")
-            .and_then(|h| super::vhost::parse_host(h).ok())
-            .map(|(n, _)| n),
+        None => {
+            let (absolute, _) = crate::proto::h1::head::split_absolute(target);
+            let ours: &[u8] = if notes.https { b"https://" } else { b"http://" };
+            absolute
+                .filter(|_| {
+                    target.len() > ours.len() && target[..ours.len()].eq_ignore_ascii_case(ours)
+                })
+                .or_else(|| head.header("Host"))
+                .and_then(|h| super::vhost::parse_host(h).ok())
+                .map(|(n, _)| n)
+        }
     }
-    .filter(|n| !n.is_empty());
+    .filter(|n| {
+        !n.is_empty() && rec.server.use_canonical_name != crate::config::UseCanonicalName::On
+    });
     // %v and %p: the ServerName's host, and its port or the scheme's default (httpd's
     // canonical port, whatever port the connection came to; %{local}p has that).
     let server_name = rec.server.server_name.as_deref().unwrap_or("");
@@ -1240,16 +1267,17 @@ fn hook(rec: &super::LogRecord<'_>) {
         query,
         status: rec.status,
         body_bytes: rec.body_bytes,
-        bytes_in: head.buf.len() as u64,
+        bytes_in: rec.bytes_in,
         bytes_out: rec.bytes_sent,
         request_time: now.saturating_sub(rec.duration.as_micros() as u64),
         end_time: now,
         headers_in: &headers_in,
         headers_out: &headers_out,
-        content_type: rec
-            .response
-            .and_then(|r| r.content_type.as_deref())
-            .map(str::as_bytes),
+        content_length: rec.response.and_then(|r| r.sent_length),
+        content_type: match rec.response {
+            Some(r) => r.content_type.as_deref().map(str::as_bytes),
+            None => header(&headers_out, "content-type"),
+        },
         keepalives: rec.requests_on_connection,
         keep_alive: rec.keep_alive,
         env: &env,

@@ -78,12 +78,17 @@ pub struct LogRecord<'a> {
     pub duration: std::time::Duration,
     /// The response as sent (headers, content type; its body is gone).
     pub response: Option<&'a Response>,
+    /// The fields of an HTTP/2 response as its stream sent them (`response` is `None`
+    /// then): `%{…}o` sees them, as httpd's mod_http2 leaves them in `headers_out`.
+    pub sent_headers: Option<&'a [(request::HeaderName, String)]>,
     /// Body bytes sent (0 for HEAD and bodiless statuses): `%b`.
     pub body_bytes: u64,
     /// The connection stays open after this response: `%X`.
     pub keep_alive: bool,
     /// Requests on this connection, this one included: `%k`.
     pub requests_on_connection: u32,
+    /// `%I`: the bytes the request used, as mod_logio counts them (see the driver).
+    pub bytes_in: u64,
     /// The request's environment and where it ended up: `%{VAR}e`, `%U`, `%f`.
     pub notes: &'a LogNotes,
     /// The TLS connection: mod_ssl's `%{VAR}x`.
@@ -845,6 +850,7 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
         if (t == "text/plain" || t == "text/html") && !t.contains("charset") {
             t.push_str("; charset=");
             t.push_str(cs);
+            resp.charset_added = true;
         }
     }
     core::serve_file(req, ct, resp)

@@ -20,6 +20,34 @@ pub struct TlsSession {
     pub vhost: Option<usize>,
     /// What mod_ssl's variables say of this connection.
     pub ssl: super::ConnSsl,
+    /// Bytes read from the socket, the handshake's included: over TLS httpd's mod_logio
+    /// counts these (`%I`), not the plaintext.
+    pub received: u64,
+    /// `received` when the last request was logged (see `take_received`).
+    pub logged: u64,
+}
+
+/// The socket, counting the bytes read through it.
+struct Counting<'a> {
+    tcp: &'a TcpStream,
+    read: &'a mut u64,
+}
+
+impl Read for Counting<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.tcp.read(buf)?;
+        *self.read += n as u64;
+        Ok(n)
+    }
+}
+
+impl Write for Counting<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.tcp.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.tcp.flush()
+    }
 }
 
 impl TlsSession {
@@ -46,7 +74,10 @@ impl TlsSession {
     /// Reads plaintext; blocks (or returns `WouldBlock`) like the socket. A peer that closes
     /// without close_notify ends the stream like an EOF.
     pub fn read(&mut self, tcp: &TcpStream, buf: &mut [u8]) -> io::Result<usize> {
-        let mut sock = tcp;
+        let mut sock = Counting {
+            tcp,
+            read: &mut self.received,
+        };
         match rustls::Stream::new(&mut self.conn, &mut sock).read(buf) {
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(0),
             r => r,
@@ -66,6 +97,14 @@ impl TlsSession {
             self.conn.write_tls(&mut sock)?;
         }
         Ok(())
+    }
+
+    /// The bytes read from the socket since the last call (or the handshake began): a
+    /// request's `%I` over TLS, as httpd counts it below mod_ssl.
+    pub fn take_received(&mut self) -> u64 {
+        let n = self.received - self.logged;
+        self.logged = self.received;
+        n
     }
 
     /// Sends close_notify (best effort; the socket is closing anyway).
@@ -128,10 +167,15 @@ pub fn handshake(
         let _ = tcp.write_all(PLAIN_HTTP_ANSWER);
         return Err(HandshakeError::PlainHttp);
     }
+    let mut received = 0;
     let mut acceptor = Acceptor::default();
     let accepted = loop {
         arm(tcp)?;
-        if acceptor.read_tls(&mut tcp).map_err(timeout_kind)? == 0 {
+        let mut sock = Counting {
+            tcp,
+            read: &mut received,
+        };
+        if acceptor.read_tls(&mut sock).map_err(timeout_kind)? == 0 {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
         }
         match acceptor.accept() {
@@ -159,7 +203,11 @@ pub fn handshake(
     };
     while conn.is_handshaking() {
         arm(tcp)?;
-        match conn.complete_io(&mut tcp) {
+        let mut sock = Counting {
+            tcp,
+            read: &mut received,
+        };
+        match conn.complete_io(&mut sock) {
             Ok((0, 0)) if conn.is_handshaking() => {
                 return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into())
             }
@@ -178,6 +226,8 @@ pub fn handshake(
         ssl: super::ConnSsl::of(&conn, site.cert.clone()),
         conn,
         vhost: site.vhost,
+        received,
+        logged: 0,
     })
 }
 

@@ -180,7 +180,8 @@ impl Shared {
             }
         };
         let what = match kind {
-            Kind::WriteCompletion => Arm::Writable,
+            // A fresh socket is writable at once: the next free worker takes it.
+            Kind::WriteCompletion | Kind::Silent => Arm::Writable,
             _ => Arm::Readable,
         };
         t.serial += 1;
@@ -225,7 +226,7 @@ impl Shared {
     /// An event of the connection set: the connection to serve, if it is one for a worker.
     /// A lingering connection is drained here and stays parked until EOF or its time is up;
     /// a stale event (the connection expired and was closed meanwhile) is dropped.
-    fn take_ready(&self, tok: u64) -> Option<Connection> {
+    fn take_ready(&self, tok: u64) -> Option<(Connection, Kind)> {
         let idx = (tok & 0xffff_ffff) as usize;
         let mut t = self.table();
         let p = t.slots.get_mut(idx).and_then(|p| p.as_mut())?;
@@ -255,7 +256,7 @@ impl Shared {
         }
         // Never close an idle keep-alive early because the workers are busy: its event
         // waits in the set for the next free worker (httpd would close it).
-        unpark(&mut t, idx).map(|p| p.conn)
+        unpark(&mut t, idx).map(|p| (p.conn, p.kind))
     }
 
     fn closed_one(&self) {
@@ -290,7 +291,7 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
                 break;
             }
         };
-        let Some(conn) = shared.take_ready(tok) else {
+        let Some((conn, kind)) = shared.take_ready(tok) else {
             continue;
         };
         shared.taken.fetch_add(1, Ordering::Relaxed);
@@ -302,7 +303,14 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
         if busy < shared.cpus && shared.waiting.load(Ordering::Acquire) == 0 {
             shared.start_spare();
         }
-        serve(shared, config, &ws, conn);
+        if kind == Kind::Silent {
+            ws.set_state(WorkerState::BusyLog);
+            crate::conn::log_silent_timeout(&conn, config);
+            drop(conn);
+            shared.closed_one();
+        } else {
+            serve(shared, config, &ws, conn);
+        }
         shared.busy.fetch_sub(1, Ordering::AcqRel);
         ws.set_state(if shared.stopping.load(Ordering::Relaxed) {
             WorkerState::Graceful
@@ -420,6 +428,8 @@ struct Listener {
     progress: (u64, Instant),
     /// Connections to close (expired, or idle when stopping), closed outside the lock.
     doomed: Vec<Connection>,
+    /// New connections that sent nothing in time, for a worker to log and close.
+    silent: Vec<Connection>,
 }
 
 /// How long every busy worker may go without taking a ready connection before the listener
@@ -519,6 +529,7 @@ pub fn child_main(ctx: ChildCtx) -> i32 {
         accept_backoff: None,
         progress: (0, Instant::now()),
         doomed: Vec::new(),
+        silent: Vec::new(),
     };
     // The listener and the workers run SCHED_BATCH: the same CPU share as SCHED_OTHER, but
     // a thread that wakes up (the listener on readiness, a worker handed a job) does not
@@ -771,7 +782,7 @@ impl Listener {
                         // A worker gets it once its first bytes are there, not before: a
                         // client slow to send its request holds no thread meanwhile.
                         self.shared.connections.fetch_add(1, Ordering::AcqRel);
-                        let timeout = self.ctx.config.main.timeout;
+                        let timeout = crate::conn::first_read_wait(&self.ctx.config, &conn.local);
                         self.shared.park(conn, Kind::Accepted, false, timeout);
                     }
                     if self
@@ -821,11 +832,18 @@ impl Listener {
                     .and_then(|p| p.as_ref())
                     .is_some_and(|p| p.serial == serial);
                 if current {
-                    if let Some(p) = unpark(&mut t, idx) {
-                        self.doomed.push(p.conn);
+                    match unpark(&mut t, idx) {
+                        Some(p) if p.kind == Kind::Accepted => self.silent.push(p.conn),
+                        Some(p) => self.doomed.push(p.conn),
+                        None => {}
                     }
                 }
             }
+        }
+        // Sent nothing in time: a worker logs httpd's 408 line and closes it.
+        let timeout = self.ctx.config.main.timeout;
+        for conn in self.silent.drain(..) {
+            self.shared.park(conn, Kind::Silent, true, timeout);
         }
         self.close_doomed();
     }

@@ -14,6 +14,9 @@ pub enum Kind {
     KeepAlive,
     WriteCompletion,
     Linger,
+    /// A new connection that sent nothing in time, waiting for a worker to log its 408 line
+    /// (httpd's) and close it: the listener does no log writes, which may block.
+    Silent,
 }
 
 impl Kind {
@@ -23,6 +26,7 @@ impl Kind {
             Kind::WriteCompletion => 1,
             Kind::Linger => 2,
             Kind::Accepted => 3,
+            Kind::Silent => 4,
         }
     }
 }
@@ -38,7 +42,7 @@ struct Queue {
 pub struct TimeoutQueues {
     queues: Vec<Queue>,
     /// Live (non-stale) entries per kind.
-    counts: [usize; 4],
+    counts: [usize; 5],
 }
 
 impl TimeoutQueues {

@@ -25,6 +25,8 @@ pub struct Refused {
     pub hostname: Option<String>,
     /// The header fields httpd had stored (its request line is empty): `%{…}i`.
     pub head: Head,
+    /// The bytes httpd had read of it (mod_logio's `%I`): set by `refused`, 0 otherwise.
+    pub read: usize,
 }
 
 const HTTP10: &[u8] = b"HTTP/1.0";
@@ -117,6 +119,7 @@ impl Refused {
             protocol: if names_version { protocol } else { HTTP10 }.to_vec(),
             hostname,
             head: Head::default(),
+            read: 0,
         }
     }
 
@@ -181,22 +184,29 @@ pub fn refused(buf: &[u8], limits: &Limits, tls: bool) -> Refused {
     // Blank lines before the request line, as the parser skips them.
     let mut pos = 0;
     let mut blanks = 0;
+    let read = |mut r: Refused, n: usize| {
+        r.read = n;
+        r
+    };
     let (line, after) = loop {
         match next_line(buf, pos) {
             Line::Partial(n) => {
+                // httpd reads a line it refuses for its length on to its end; the bytes
+                // here are what it had by then, at the least.
                 if n > limits.line + 1 {
-                    return Refused::unread(Some(&buf[pos..pos + limits.line + 1]));
+                    let r = Refused::unread(Some(&buf[pos..pos + limits.line + 1]));
+                    return read(r, buf.len());
                 }
                 // Cut off or timed out before the line ended.
-                return Refused::unread(None);
+                return read(Refused::unread(None), buf.len());
             }
             Line::Done(l, next, bare) => {
                 if bare && limits.strict {
                     // httpd keeps the LF it could not accept.
-                    return Refused::unread(Some(&buf[pos..next]));
+                    return read(Refused::unread(Some(&buf[pos..next])), next);
                 }
                 if l.len() > limits.line + 1 {
-                    return Refused::unread(Some(&l[..limits.line + 1]));
+                    return read(Refused::unread(Some(&l[..limits.line + 1])), next);
                 }
                 if l.is_empty() && blanks < MAX_BLANK_LINES {
                     blanks += 1;
@@ -208,6 +218,7 @@ pub fn refused(buf: &[u8], limits: &Limits, tls: bool) -> Refused {
         }
     };
     let mut r = Refused::from_line(line, tls);
+    r.read = after;
     let mut probe = Head {
         buf: line.to_vec(),
         line: (0, line.len() as u32),
@@ -217,25 +228,26 @@ pub fn refused(buf: &[u8], limits: &Limits, tls: bool) -> Refused {
     if super::head::parse_request_line(&mut probe, limits).is_err() || probe.is_http09() {
         return r;
     }
-    r.head = stored_fields(buf, after, limits);
+    (r.head, r.read) = stored_fields(buf, after, limits);
     r
 }
 
-/// The fields httpd had stored when it stopped reading at some line after `pos`: it stores a
-/// field only once the next line has been read (that line may fold into it), so a line it
-/// cannot read (too long, bare LF, NUL, cut off) loses the field before it too.
-fn stored_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Head {
+/// The fields httpd had stored when it stopped reading at some line after `pos`, and where
+/// it stopped (the end of the last line it read, or of `buf`): it stores a field only once
+/// the next line has been read (that line may fold into it), so a line it cannot read (too
+/// long, bare LF, NUL, cut off) loses the field before it too.
+fn stored_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> (Head, usize) {
     let mut head = Head::default();
     let mut pending: Option<Vec<u8>> = None;
     loop {
         let (l, next) = match next_line(buf, pos) {
-            Line::Partial(_) => return head,
+            Line::Partial(_) => return (head, buf.len()),
             Line::Done(l, next, bare) => {
                 if (bare && limits.strict)
                     || l.len() > limits.field_size + 1
                     || memchr(0, l).is_some()
                 {
-                    return head;
+                    return (head, next);
                 }
                 (l, next)
             }
@@ -243,11 +255,11 @@ fn stored_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Head {
         pos = next;
         if let [b' ' | b'\t', ..] = l {
             let Some(p) = pending.as_mut() else {
-                return head;
+                return (head, pos);
             };
             let cont = trim(l);
             if cont.is_empty() || p.len() + 1 + cont.len() >= limits.field_size {
-                return head;
+                return (head, pos);
             }
             p.push(b' ');
             p.extend_from_slice(cont);
@@ -255,10 +267,10 @@ fn stored_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Head {
         }
         if let Some(p) = pending.take() {
             if limits.fields > 0 && head.fields.len() >= limits.fields {
-                return head;
+                return (head, pos);
             }
             let Some(colon) = memchr(b':', &p) else {
-                return head;
+                return (head, pos);
             };
             let name = &p[..colon];
             let value = trim(&p[colon + 1..]);
@@ -272,12 +284,12 @@ fn stored_fields(buf: &[u8], mut pos: usize, limits: &Limits) -> Head {
                 .iter()
                 .all(|&b| b == b'\t' || !(b < 0x20 || b == 0x7f));
             if !name_ok || !value_ok {
-                return head;
+                return (head, pos);
             }
             head.push_field(name, value);
         }
         if l.is_empty() {
-            return head;
+            return (head, pos);
         }
         pending = Some(l.to_vec());
     }
@@ -387,5 +399,19 @@ mod tests {
         let r = refused(b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", &lim(), false);
         assert!(r.head.fields.is_empty());
         assert_eq!(s(&r.method), Some("G@T"));
+    }
+
+    #[test]
+    fn read_stops_where_httpd_stopped() {
+        // A bad request line: that line only.
+        assert_eq!(refused(b"GARBAGE\r\n\r\n", &lim(), false).read, 9);
+        // A bad field is seen once the next line is read.
+        let buf = b"GET / HTTP/1.1\r\nBad\r\nX: y\r\n\r\n";
+        assert_eq!(refused(buf, &lim(), false).read, buf.len() - 2);
+        // A NUL ends the read at its own line.
+        let buf = b"GET / HTTP/1.1\r\nX: a\x00b\r\nY: z\r\n\r\n";
+        assert_eq!(refused(buf, &lim(), false).read, 16 + 8);
+        // Cut off: everything.
+        assert_eq!(refused(b"GET /ab", &lim(), false).read, 7);
     }
 }

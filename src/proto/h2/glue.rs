@@ -235,9 +235,11 @@ pub fn process(
                 time,
                 duration: started.elapsed(),
                 response: None,
+                sent_headers: None,
                 body_bytes: if req.method == "HEAD" { 0 } else { body },
                 keep_alive: true,
                 requests_on_connection: 1,
+                bytes_in: r.head.buf.len() as u64,
                 notes: &notes,
                 ssl: shared.ssl_conn(),
             });
@@ -316,6 +318,8 @@ pub fn process(
     };
     let sent = body_len(&out.body);
     let body_bytes = if req.method == "HEAD" { 0 } else { sent };
+    // httpd's %b over HTTP/2 counts a HEAD response's body as if it were sent.
+    let logged_body = sent;
     let duration = started.elapsed();
     modules::log_request(&LogRecord {
         request_line: request_line.as_bytes(),
@@ -329,9 +333,11 @@ pub fn process(
         time,
         duration,
         response: None,
-        body_bytes,
+        sent_headers: Some(&out.headers),
+        body_bytes: logged_body,
         keep_alive: true,
         requests_on_connection: 1,
+        bytes_in: head.buf.len() as u64,
         notes: &outcome.notes,
         ssl: shared.ssl_conn(),
     });

@@ -55,7 +55,9 @@ pub enum Preface {
     /// The HTTP/2 preface (or its first four bytes, `PRI `: no HTTP/1 method is called PRI).
     Http2,
     /// Anything else: HTTP/1 parsing starts from the first byte (nothing was consumed).
-    Other,
+    /// The bytes peeked at (up to 24): httpd's mod_logio counts its peek in the first
+    /// request's `%I`.
+    Other(usize),
     /// A non-blocking socket with nothing to read yet: wait for readability.
     NotYet,
     /// EOF, an error, or nothing within `timeout`.
@@ -97,7 +99,7 @@ pub fn sees_preface(stream: &TcpStream, timeout: Duration) -> Preface {
             Err(_) => return Preface::Gone,
         };
         if buf[..n] != PREFACE[..n] {
-            return Preface::Other;
+            return Preface::Other(n);
         }
         if n >= 4 {
             return Preface::Http2;
