@@ -15,6 +15,8 @@ fn config(docroot: &Path) -> ServerConfig {
     let mut c = ServerConfig::with_defaults(docroot.to_path_buf(), PathBuf::from("test.conf"));
     c.server_tokens = ServerTokens::Prod;
     c.trace_enable = false;
+    // mod_dir answers `/` with its index (httpd gates DirectoryIndex on the module).
+    c.modules.push("dir");
     let m = &mut c.main;
     m.server_name = Some("localhost".into());
     m.server_admin = Some("admin@localhost".into());
