@@ -106,6 +106,22 @@ pub fn readable_now(fd: RawFd) -> bool {
     r == 1 && p.revents & libc::POLLIN != 0
 }
 
+/// One event of the epoll set `epfd` if one is ready now, without waiting.
+pub fn poll_one(epfd: RawFd) -> Option<u64> {
+    let mut ev = libc::epoll_event { events: 0, u64: 0 };
+    // SAFETY: `ev` is a valid buffer for one event; timeout 0 never blocks.
+    let r = unsafe { libc::epoll_wait(epfd, &mut ev, 1, 0) };
+    (r == 1).then_some(ev.u64)
+}
+
+/// Lets the other runnable threads on this CPU run first (sched_yield).
+pub fn yield_cpu() {
+    // SAFETY: sched_yield takes no arguments and cannot fail on Linux.
+    unsafe {
+        libc::sched_yield();
+    }
+}
+
 /// Waits for one event of the epoll set `epfd` and returns its data word; EINTR is retried.
 pub fn wait_one(epfd: RawFd) -> io::Result<u64> {
     let mut ev = libc::epoll_event { events: 0, u64: 0 };
@@ -209,6 +225,7 @@ mod tests {
         // none leaves before the signal
         assert!(rx.recv_timeout(Duration::from_millis(100)).is_err());
         assert!(!readable_now(epfd));
+        assert_eq!(poll_one(epfd), None);
         signal(stop.as_raw_fd());
         for _ in 0..4 {
             assert_eq!(rx.recv_timeout(Duration::from_secs(5)).unwrap(), u64::MAX);
@@ -218,6 +235,7 @@ mod tests {
         }
         // and it stays signalled for anyone coming later
         assert!(readable_now(epfd));
+        assert_eq!(poll_one(epfd), Some(u64::MAX));
         assert_eq!(wait_one(epfd).unwrap(), u64::MAX);
     }
 

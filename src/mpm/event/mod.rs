@@ -267,6 +267,14 @@ impl Shared {
     }
 }
 
+/// A worker that finds a connection ready YIELD_EVERY times in a row lets the other threads
+/// and processes on its CPU run. A worker rarely blocks while connections are ready, so
+/// without this it would keep the CPU for its whole time slice, and with several children
+/// on one core (8000 idle connections need 14) a ready request in another child waited for
+/// every other child's slice: p99 57–126 ms in idle-8000, 4.8 ms with a yield every 16
+/// (docs/performance.md, "Workers in the connection set").
+const YIELD_EVERY: u32 = 16;
+
 fn worker_thread(shared: &Arc<Shared>, t: usize) {
     let config = &shared.config;
     let ws = shared.sb.slot(shared.slot, t);
@@ -276,12 +284,27 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
     let epfd = shared.conn_ep.as_raw_fd();
     // Counted waiting by whoever started this thread.
     let mut counted = true;
+    // Connections taken in a row without waiting.
+    let mut streak = 0u32;
     loop {
         if !counted {
             shared.waiting.fetch_add(1, Ordering::AcqRel);
         }
         counted = false;
-        let ev = super::sys::wait_one(epfd);
+        let ev = match super::sys::poll_one(epfd) {
+            Some(t) => {
+                streak += 1;
+                if streak >= YIELD_EVERY {
+                    streak = 0;
+                    super::sys::yield_cpu();
+                }
+                Ok(t)
+            }
+            None => {
+                streak = 0;
+                super::sys::wait_one(epfd)
+            }
+        };
         shared.waiting.fetch_sub(1, Ordering::AcqRel);
         let tok = match ev {
             Ok(STOP) => break,
