@@ -1524,11 +1524,15 @@ pub(crate) mod tests {
             eprintln!("note: /etc/apache2/apache2.conf not present; skipping");
             return;
         }
+        // DefaultRuntimeDir must exist for `apache2 -t`; /var/run/apache2 does not on a
+        // machine where apache2 never ran, so both sides get a directory that does.
+        let run_dir = std::env::temp_dir().to_string_lossy().into_owned();
+        let pid_file = format!("{run_dir}/apache2.pid");
         let vars: Vec<(String, String)> = [
             ("APACHE_RUN_USER", "www-data"),
             ("APACHE_RUN_GROUP", "www-data"),
-            ("APACHE_PID_FILE", "/var/run/apache2/apache2.pid"),
-            ("APACHE_RUN_DIR", "/var/run/apache2"),
+            ("APACHE_PID_FILE", pid_file.as_str()),
+            ("APACHE_RUN_DIR", run_dir.as_str()),
             ("APACHE_LOCK_DIR", "/var/lock/apache2"),
             ("APACHE_LOG_DIR", "/var/log/apache2"),
             ("LANG", "C"),
