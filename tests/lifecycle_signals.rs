@@ -106,6 +106,11 @@ fn graceful_stop_finishes_in_flight_request(mpm: &str) {
 
 fn broken_config_at_graceful_keeps_serving(mpm: &str) {
     let mut s = Server::start(mpm, &sizing(mpm, 2));
+    let start = if mpm == "prefork" { 2 } else { 1 };
+    assert!(
+        wait_until(Duration::from_secs(10), || s.children().len() >= start),
+        "StartServers children never appeared"
+    );
     let before = s.children();
     s.extra.push_str("\nBogusDirective on\n");
     s.write_config();
@@ -132,7 +137,13 @@ fn broken_config_at_graceful_keeps_serving(mpm: &str) {
     for _ in 0..10 {
         assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
     }
-    assert_eq!(s.children(), before, "the running children keep serving");
+    // Spare-server maintenance may add a child meanwhile (a busy child leaves fewer than
+    // MinSpareServers idle); none of the running ones may be replaced.
+    let after = s.children();
+    assert!(
+        before.iter().all(|pid| after.contains(pid)),
+        "the running children keep serving: before {before:?}, after {after:?}"
+    );
     assert!(s.stop());
 }
 
