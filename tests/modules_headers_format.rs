@@ -55,8 +55,23 @@ fn formats(mpm: &str) {
     let (a, m) = (&a[0], &m[0]);
     for h in ["X-T", "X-D", "X-IB", "X-H", "X-L", "X-P"] {
         let (x, y) = (a.header(h).unwrap_or("-"), m.header(h).unwrap_or("-"));
+        // httpd's `%i %b` read -1 while its first child has not marked its scoreboard
+        // slots with the generation yet (a request in the child's first moments).
+        if h == "X-IB" && x == "i=-1 b=-1" {
+            continue;
+        }
         assert_eq!(shape(x), shape(y), "{h}: apache2 {x:?}, mpmd {y:?}");
     }
+    // Percentages of the workers counted, as httpd's ap_get_sload.
+    let ib = m.header("X-IB").unwrap_or_default();
+    let (i, b) = ib
+        .strip_prefix("i=")
+        .and_then(|r| r.split_once(" b="))
+        .and_then(|(i, b)| Some((i.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
+        .unwrap_or_else(|| panic!("X-IB {ib:?}"));
+    // (Each figure is its own look at the scoreboard, so they need not add up to 100.)
+    assert!((0..=100).contains(&i) && (0..=100).contains(&b), "{ib}");
+    assert!(b >= 1, "the request's own worker is busy: {ib}");
     assert_eq!(m.header("X-P"), Some("100% bar (null) (null) end%"));
     // `%{User-Agent}i` is the idle-worker count, not the request header.
     let h = m.header("X-H");

@@ -65,6 +65,13 @@ pub struct BuildInput<'a> {
 }
 
 impl ServerConf {
+    /// `dir` behind an `Arc`, made once: what every request of this server starts from.
+    pub fn shared_dir(&self) -> std::sync::Arc<DirConf> {
+        self.dir_shared
+            .get_or_init(|| std::sync::Arc::new(self.dir.clone()))
+            .clone()
+    }
+
     /// The main server with httpd's defaults.
     pub fn main_defaults() -> ServerConf {
         ServerConf {
@@ -86,6 +93,7 @@ impl ServerConf {
             server_signature: ServerSignature::Off,
             protocols: vec!["http/1.1".to_string()],
             dir: DirConf::default(),
+            dir_shared: Default::default(),
             sections: Vec::new(),
             extra: Vec::new(),
             hostname_lookups: HostnameLookups::Off,
@@ -220,6 +228,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
             w.node(node, &[], &mut main, &mut dir, &mut sections, &mut prev_if);
         }
         main.dir = dir;
+        main.dir_shared = Default::default();
         main.sections = sections;
     }
 
@@ -762,6 +771,7 @@ impl Walker {
         v.custom_logs = Vec::new();
         v.set_here = Vec::new();
         v.dir = DirConf::default();
+        v.dir_shared = Default::default();
         let inherited_sections = std::mem::take(&mut v.sections);
         let mut dir = DirConf::default();
         let mut sections = Vec::new();
@@ -770,6 +780,7 @@ impl Walker {
             self.node(child, &[], &mut v, &mut dir, &mut sections, &mut prev_if);
         }
         v.dir = main.dir.merge(&dir);
+        v.dir_shared = Default::default();
         let mut all = inherited_sections;
         all.extend(sections);
         v.sections = all;

@@ -216,6 +216,9 @@ pub struct ServerConf {
     pub protocols: Vec<String>,
     /// Directory-context directives written at server/vhost level.
     pub dir: DirConf,
+    /// `dir`, shared, for a request to start from without copying it (filled on first use;
+    /// `dir` does not change once the configuration serves).
+    pub dir_shared: std::sync::OnceLock<std::sync::Arc<DirConf>>,
     /// The sections of this server, in file order.
     pub sections: Vec<Section>,
     /// Settings of modules not typed yet, kept with their spans (parsed-only directives).
@@ -382,7 +385,7 @@ pub struct ServerConfig {
     /// The TypesConfig table (extension → type), read when the configuration is built: in
     /// the parent, so every child shares it (copy-on-write) instead of reading its own, and
     /// again on each reload, as httpd rereads mime.types.
-    pub mime_types: std::sync::Arc<HashMap<String, String>>,
+    pub mime_types: std::sync::Arc<crate::modules::mime::Types>,
     /// `LogFormat` nicknames.
     pub log_formats: HashMap<String, String>,
     pub main: ServerConf,

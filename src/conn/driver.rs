@@ -49,7 +49,9 @@ struct Io<'a> {
 /// second per `MinRate` bytes received, never beyond the maximum.
 #[derive(Clone, Copy)]
 struct ReadStage {
-    start: Instant,
+    /// `None` until the first read that may block: a stage whose bytes are already there
+    /// when it begins never reads the clock.
+    start: Option<Instant>,
     base: Duration,
     max: Option<Duration>,
     rate: Option<u32>,
@@ -57,7 +59,10 @@ struct ReadStage {
 }
 
 impl ReadStage {
-    fn new(cfg: Option<crate::config::ReadTimeoutStage>, start: Instant) -> Option<ReadStage> {
+    fn new(
+        cfg: Option<crate::config::ReadTimeoutStage>,
+        start: Option<Instant>,
+    ) -> Option<ReadStage> {
         let c = cfg?;
         if c.timeout == 0 {
             return None;
@@ -70,7 +75,9 @@ impl ReadStage {
             bytes: 0,
         })
     }
-    fn deadline(&self) -> Instant {
+    /// The deadline; a stage not started yet starts at `now`.
+    fn deadline(&mut self, now: Instant) -> Instant {
+        let start = *self.start.get_or_insert(now);
         let mut d = self.base;
         if let Some(r) = self.rate.filter(|r| *r > 0) {
             d += Duration::from_secs(self.bytes / u64::from(r));
@@ -78,7 +85,7 @@ impl ReadStage {
         if let Some(m) = self.max {
             d = d.min(m);
         }
-        self.start + d
+        start + d
     }
 }
 
@@ -111,11 +118,11 @@ impl Io<'_> {
     /// differs from what the socket holds, and only before a read that may block: a read
     /// the engine woke us for finds its bytes there (see `read_into`) and sets nothing.
     fn arm(&mut self) -> Option<Duration> {
-        let want = match self.stage {
+        let want = match self.stage.as_mut() {
             None => self.timeout,
             Some(st) => {
                 let now = Instant::now();
-                let deadline = st.deadline();
+                let deadline = st.deadline(now);
                 if deadline <= now {
                     return None;
                 }
@@ -485,14 +492,16 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
         received: 0,
     };
     let rrt = default_server.request_read_timeout.with_defaults();
-    let header_stage = |at: Instant| {
+    // The stage starts at its first read that may block (see `ReadStage::start`): for a
+    // request whose bytes are there, the same instant within microseconds.
+    let header_stage = || {
         if reqtimeout {
-            ReadStage::new(rrt.header, at)
+            ReadStage::new(rrt.header, None)
         } else {
             None
         }
     };
-    io.set_stage(header_stage(Instant::now()));
+    io.set_stage(header_stage());
     let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut served_here = false;
     // Bytes mod_logio counts for the next request before its head: empty lines skipped,
@@ -674,8 +683,8 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                         return o;
                     }
                 }
-                let started = Instant::now();
                 let time_us = crate::scoreboard::now_micros();
+                let started = time_us;
                 let (outcome, keep_for) = serve_one(
                     read_buf,
                     *requests_served,
@@ -697,7 +706,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                 match outcome {
                     Some(o) => return o,
                     None if keep_for.is_some() => {
-                        io.set_stage(header_stage(Instant::now()));
+                        io.set_stage(header_stage());
                         pending_in = pipeline_peeks(read_buf);
                         continue;
                     }
@@ -783,7 +792,7 @@ fn log_refused(
         server: at.server,
         head: Some(&r.head),
         time: now_secs(),
-        duration: Duration::ZERO,
+        start_us: 0,
     });
 }
 
@@ -946,7 +955,7 @@ fn serve_one(
     head: &Head,
     ((kind, cl_and_te), head_in): ((BodyFraming, bool), u64),
     time_us: u64,
-    started: Instant,
+    started: u64,
 ) -> (Option<ConnOutcome>, Option<Duration>) {
     let config: &ServerConfig = ctx.config;
     // %I: the head, and the body as it came (chunk framing included), from what the
@@ -1005,7 +1014,7 @@ fn serve_one(
     let expect = result.expect_continue && !resp.close_silently;
     if kind != BodyFraming::None && config.modules.contains(&"reqtimeout") {
         let rrt = server.request_read_timeout.with_defaults();
-        io.set_stage(ReadStage::new(rrt.body, Instant::now()));
+        io.set_stage(ReadStage::new(rrt.body, Some(Instant::now())));
     }
     // A deferred handler (mod_proxy) gets the body as it is read, unless it is
     // refused for its declared length first.
@@ -1200,7 +1209,7 @@ fn log(
     (sent, body_bytes, keep_alive, requests_on_connection, bytes_in): (u64, u64, bool, u32, u64),
     (req, ssl): (&ReqLog<'_>, Option<modules::SslConn<'_>>),
     time: u64,
-    started: Instant,
+    started: u64,
 ) {
     modules::log_request(&LogRecord {
         request_line: head.request_line(),
@@ -1220,7 +1229,7 @@ fn log(
         server,
         head: Some(head),
         time,
-        duration: started.elapsed(),
+        start_us: started,
     });
 }
 
@@ -1251,6 +1260,10 @@ fn write_body_only(io: &mut Io<'_>, out: &mut Vec<u8>, resp: &mut Response) -> u
     out.clear();
     match std::mem::take(&mut resp.body) {
         Body::Bytes(b) => {
+            let _ = io.write_all(&b);
+            b.len() as u64
+        }
+        Body::Shared(b) => {
             let _ = io.write_all(&b);
             b.len() as u64
         }
@@ -1435,6 +1448,11 @@ fn write_response(
             io.write_all(out)?;
         }
         Body::Bytes(b) => {
+            out.extend_from_slice(&b);
+            out.extend_from_slice(trailer);
+            io.write_all(out)?;
+        }
+        Body::Shared(b) => {
             out.extend_from_slice(&b);
             out.extend_from_slice(trailer);
             io.write_all(out)?;

@@ -54,26 +54,78 @@ pub(crate) fn request_text(
     useragent: SocketAddr,
     f: impl FnOnce(&str, &[u8]),
 ) {
-    use std::io::Write;
     let name = server
         .server_name
         .as_deref()
         .or(config.main.server_name.as_deref())
         .unwrap_or("");
-    let mut buf = [0u8; 128];
-    let mut w = &mut buf[..];
-    let n = match write!(w, "{name}:{local_port}") {
-        Ok(()) => 128 - w.len(),
-        Err(_) => 0,
+    SCORE_TEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        c.update(name, local_port, useragent.ip().to_canonical());
+        f(c.vhost(), c.client())
+    });
+}
+
+/// The scoreboard texts of this thread's last request: a thread usually serves the same
+/// virtual host and client address over and over, so they are formatted once, not per
+/// request. Keyed by content (the name's bytes, the port, the address), never by pointer,
+/// so a reload cannot leave a stale text behind.
+struct ScoreText {
+    port: u16,
+    name_len: usize,
+    vhost: [u8; 128],
+    vhost_len: usize,
+    ip: Option<std::net::IpAddr>,
+    client: [u8; 64],
+    client_len: usize,
+}
+
+impl ScoreText {
+    fn update(&mut self, name: &str, port: u16, ip: std::net::IpAddr) {
+        use std::io::Write;
+        let same_vhost = self.port == port
+            && self.vhost_len > self.name_len
+            && self.vhost.get(..self.name_len) == Some(name.as_bytes());
+        if !same_vhost {
+            let mut w = &mut self.vhost[..];
+            self.vhost_len = match write!(w, "{name}:{port}") {
+                Ok(()) => 128 - w.len(),
+                Err(_) => 0,
+            };
+            self.name_len = if self.vhost_len > 0 { name.len() } else { 0 };
+            self.port = port;
+        }
+        if self.ip != Some(ip) {
+            let mut w = &mut self.client[..];
+            self.client_len = match write!(w, "{ip}") {
+                Ok(()) => 64 - w.len(),
+                Err(_) => 0,
+            };
+            self.ip = Some(ip);
+        }
+    }
+
+    fn vhost(&self) -> &str {
+        std::str::from_utf8(&self.vhost[..self.vhost_len]).unwrap_or("")
+    }
+
+    fn client(&self) -> &[u8] {
+        &self.client[..self.client_len]
+    }
+}
+
+thread_local! {
+    static SCORE_TEXT: std::cell::RefCell<ScoreText> = const {
+        std::cell::RefCell::new(ScoreText {
+            port: 0,
+            name_len: 0,
+            vhost: [0; 128],
+            vhost_len: 0,
+            ip: None,
+            client: [0; 64],
+            client_len: 0,
+        })
     };
-    let vhost = std::str::from_utf8(&buf[..n]).unwrap_or("");
-    let mut cbuf = [0u8; 64];
-    let mut w = &mut cbuf[..];
-    let c = match write!(w, "{}", useragent.ip().to_canonical()) {
-        Ok(()) => 64 - w.len(),
-        Err(_) => 0,
-    };
-    f(vhost, &cbuf[..c]);
 }
 
 /// A no-op observer, for `-X` single-process debugging and unit tests.
@@ -143,5 +195,42 @@ impl Connection {
     /// do the same asynchronously).
     pub fn linger(self) {
         lingering_close(&self.stream, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ScoreText;
+
+    #[test]
+    fn score_text_follows_name_port_and_address() {
+        let mut t = ScoreText {
+            port: 0,
+            name_len: 0,
+            vhost: [0; 128],
+            vhost_len: 0,
+            ip: None,
+            client: [0; 64],
+            client_len: 0,
+        };
+        let v4 = "127.0.0.1".parse().unwrap();
+        let v6 = "::1".parse().unwrap();
+        t.update("a.example", 80, v4);
+        assert_eq!((t.vhost(), t.client()), ("a.example:80", &b"127.0.0.1"[..]));
+        t.update("a.example", 8080, v4);
+        assert_eq!(t.vhost(), "a.example:8080");
+        // A name that is a prefix of the last one, or the last one a prefix of it.
+        t.update("a.exampl", 8080, v6);
+        assert_eq!((t.vhost(), t.client()), ("a.exampl:8080", &b"::1"[..]));
+        t.update("a.exampl:8080x", 8080, v6);
+        assert_eq!(t.vhost(), "a.exampl:8080x:8080");
+        t.update("", 443, v4);
+        assert_eq!((t.vhost(), t.client()), (":443", &b"127.0.0.1"[..]));
+        // Too long for the field: empty, as the stack buffer gave before.
+        let long = "x".repeat(200);
+        t.update(&long, 80, v4);
+        assert_eq!(t.vhost(), "");
+        t.update("b", 80, v4);
+        assert_eq!(t.vhost(), "b:80");
     }
 }

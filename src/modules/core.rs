@@ -42,7 +42,7 @@ pub fn make_etag(m: &Metadata, bits: u8, request_time: u64) -> Option<String> {
             s.push('-');
         }
         first = false;
-        let _ = write!(s, "{v:x}");
+        push_hex(s, v);
     };
     if bits & etag::INODE != 0 {
         field(&mut s, m.ino());
@@ -55,6 +55,23 @@ pub fn make_etag(m: &Metadata, bits: u8, request_time: u64) -> Option<String> {
     }
     s.push('"');
     Some(s)
+}
+
+/// Appends `v` in lower-case hex, as `{v:x}` (without the formatting machinery).
+fn push_hex(s: &mut String, v: u64) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 16];
+    let mut i = buf.len();
+    let mut v = v;
+    loop {
+        i -= 1;
+        buf[i] = DIGITS[(v & 0xf) as usize];
+        v >>= 4;
+        if v == 0 {
+            break;
+        }
+    }
+    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
 }
 
 fn parse_date(v: &str) -> Option<u64> {
@@ -356,7 +373,7 @@ pub fn serve_file(
     match ranges {
         Ranges::Ignore => {
             resp.body = match (cached, file) {
-                (Some(data), _) => Body::Bytes(data.to_vec()),
+                (Some(data), _) => Body::Shared(data),
                 // A small file read whole (GET): kept for the next request.
                 (None, Some(file)) if len <= filecache::MAX_FILE && req.method == Method::Get => {
                     let mut data = vec![0u8; len as usize];
@@ -425,6 +442,15 @@ pub fn serve_file(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hex_as_format_writes_it() {
+        for v in [0u64, 1, 9, 10, 15, 16, 255, 0x1234_abcd, u64::MAX] {
+            let mut s = String::new();
+            push_hex(&mut s, v);
+            assert_eq!(s, format!("{v:x}"));
+        }
+    }
 
     const L: (i64, i64, i64) = (200, 20, 20);
 

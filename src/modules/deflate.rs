@@ -85,6 +85,7 @@ fn single_range(h: &str, len: u64) -> Option<(u64, u64)> {
 fn read_all(req: &Request<'_>, resp: &mut Response) -> Option<Vec<u8>> {
     match &mut resp.body {
         Body::Bytes(b) => Some(b.clone()),
+        Body::Shared(b) => Some(b.to_vec()),
         Body::File { file, offset, len } if resp.status == 200 => {
             let mut v = Vec::with_capacity(*len as usize);
             file.seek(SeekFrom::Start(*offset)).ok()?;
@@ -114,6 +115,7 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     }
     let full_len = match (&resp.body, resp.status) {
         (Body::Bytes(b), 200) => b.len() as u64,
+        (Body::Shared(b), 200) => b.len() as u64,
         (Body::File { len, .. }, 200) => *len,
         (Body::File { .. }, 206) => req.finfo.as_ref().map_or(0, |m| m.len()),
         _ => return,

@@ -11,8 +11,9 @@
 
 use std::collections::HashMap;
 use std::fs::Metadata;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 /// Largest file kept (larger ones go out with sendfile or a read per request).
@@ -50,7 +51,8 @@ struct Entry {
 
 #[derive(Default)]
 struct Cache {
-    entries: HashMap<PathBuf, Entry>,
+    /// By the path's bytes (a lookup hashes them once, not component by component).
+    entries: HashMap<Box<[u8]>, Entry, super::fx::BuildFx>,
     bytes: usize,
 }
 
@@ -65,7 +67,7 @@ pub fn get(path: &Path, meta: &Metadata) -> Option<Arc<[u8]>> {
         return None;
     }
     let c = cache().lock().unwrap_or_else(|e| e.into_inner());
-    let e = c.entries.get(path)?;
+    let e = c.entries.get(path.as_os_str().as_bytes())?;
     (e.stamp == Stamp::of(meta)).then(|| e.data.clone())
 }
 
@@ -87,7 +89,7 @@ pub fn put(path: &Path, meta: &Metadata, data: &[u8], now: i64) {
         stamp: Stamp::of(meta),
         data: Arc::from(data),
     };
-    if let Some(old) = c.entries.insert(path.to_path_buf(), entry) {
+    if let Some(old) = c.entries.insert(path.as_os_str().as_bytes().into(), entry) {
         c.bytes -= old.data.len();
     }
     c.bytes += data.len();

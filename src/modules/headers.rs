@@ -73,11 +73,12 @@ pub(crate) fn split_tag(rest: &str) -> Option<(&str, char, &str)> {
     Some((arg, tag, &r[tag.len_utf8()..]))
 }
 
-/// Idle and busy workers as mod_status counts them (httpd's `ap_get_sload`); zeros without
-/// a scoreboard (`-X`).
-fn workers_idle_busy() -> (u32, u32) {
+/// Idle and busy workers in percent of both, as httpd's `ap_get_sload` gives them to
+/// mod_headers' `%i` and `%b` (its manual: "the current idle/busy percentage"); -1 for both
+/// when no worker counts (no scoreboard under `-X`, as httpd before its first child is up).
+fn workers_idle_busy() -> (i64, i64) {
     let Some(sb) = super::status::scoreboard() else {
-        return (0, 0);
+        return (-1, -1);
     };
     let snap = sb.snapshot();
     let s = super::status::Summary::from_snapshot(
@@ -86,7 +87,14 @@ fn workers_idle_busy() -> (u32, u32) {
         &super::status::CpuTimes::default(),
         crate::scoreboard::now_micros(),
     );
-    (s.idle, s.busy)
+    let total = i64::from(s.idle) + i64::from(s.busy);
+    if total == 0 {
+        return (-1, -1);
+    }
+    (
+        i64::from(s.idle) * 100 / total,
+        i64::from(s.busy) * 100 / total,
+    )
 }
 
 /// mod_ssl's variables as mod_headers' `%{VAR}s` sees them (httpd's `ssl_var_lookup`):

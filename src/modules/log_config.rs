@@ -1269,7 +1269,11 @@ fn hook(rec: &super::LogRecord<'_>) {
         body_bytes: rec.body_bytes,
         bytes_in: rec.bytes_in,
         bytes_out: rec.bytes_sent,
-        request_time: now.saturating_sub(rec.duration.as_micros() as u64),
+        request_time: if rec.start_us == 0 {
+            now
+        } else {
+            rec.start_us.min(now)
+        },
         end_time: now,
         headers_in: &headers_in,
         headers_out: &headers_out,

@@ -7,11 +7,12 @@ use std::path::Path;
 
 use crate::config::DirConf;
 
-type Types = HashMap<String, String>;
+/// Extension → type. Its keys come from the TypesConfig file, so the cheap hash is safe.
+pub type Types = HashMap<String, String, super::fx::BuildFx>;
 
 /// Parses a mime.types file: `type ext ext …`, `#` comments.
 pub fn parse_types(text: &str) -> Types {
-    let mut m = HashMap::new();
+    let mut m = Types::default();
     for line in text.lines() {
         let line = line.split('#').next().unwrap_or("");
         let mut words = line.split_whitespace();
@@ -53,32 +54,44 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
     let mut charset: Option<&str> = None;
     let mut exts = file_name.split('.');
     exts.next();
-    let mut lower = String::new();
+    // The lower-cased extension, on the stack (an extension longer than this, which no
+    // mime.types has, goes to the heap).
+    let mut stack = [0u8; 32];
+    let mut heap = String::new();
     for ext in exts {
         if ext.is_empty() {
             continue;
         }
-        lower.clear();
-        lower.push_str(ext);
-        lower.make_ascii_lowercase();
-        match lookup(&dir.add_type, &lower) {
+        let lower: &str = if ext.len() <= stack.len() {
+            let b = &mut stack[..ext.len()];
+            b.copy_from_slice(ext.as_bytes());
+            b.make_ascii_lowercase();
+            // ASCII lower-casing keeps valid UTF-8 valid.
+            std::str::from_utf8(b).unwrap_or_default()
+        } else {
+            heap.clear();
+            heap.push_str(ext);
+            heap.make_ascii_lowercase();
+            &heap
+        };
+        match lookup(&dir.add_type, lower) {
             Some(Some(t)) => info.content_type = Some(t.to_string()),
             Some(None) | None => {
-                if let Some(t) = types.get(&lower) {
+                if let Some(t) = types.get(lower) {
                     info.content_type = Some(t.clone());
                 }
             }
         }
-        if let Some(Some(c)) = lookup(&dir.add_charset, &lower) {
+        if let Some(Some(c)) = lookup(&dir.add_charset, lower) {
             charset = Some(c);
         }
-        if let Some(Some(e)) = lookup(&dir.add_encoding, &lower) {
+        if let Some(Some(e)) = lookup(&dir.add_encoding, lower) {
             info.encoding = Some(e.to_string());
         }
-        if let Some(Some(l)) = lookup(&dir.add_language, &lower) {
+        if let Some(Some(l)) = lookup(&dir.add_language, lower) {
             info.language = Some(l.to_string());
         }
-        if let Some(Some(h)) = lookup(&dir.add_handler, &lower) {
+        if let Some(Some(h)) = lookup(&dir.add_handler, lower) {
             info.handler = Some(h.to_string());
         }
     }

@@ -16,6 +16,7 @@ pub mod env;
 pub mod expires;
 pub mod expr;
 pub mod filecache;
+pub mod fx;
 pub mod headers;
 pub mod htaccess;
 pub mod log_config;
@@ -35,7 +36,7 @@ pub mod walk;
 use std::net::SocketAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 
 use crate::config::dir::AliasRule;
 use crate::config::dir::{opt, ErrorDoc};
@@ -75,7 +76,9 @@ pub struct LogRecord<'a> {
     pub server: &'a ServerConf,
     pub head: Option<&'a Head>,
     pub time: u64,
-    pub duration: std::time::Duration,
+    /// When the request began (its head was read), µs since the epoch, as httpd's
+    /// `request_time`; 0: now (a request refused before it began).
+    pub start_us: u64,
     /// The response as sent (headers, content type; its body is gone).
     pub response: Option<&'a Response>,
     /// The fields of an HTTP/2 response as its stream sent them (`response` is `None`
@@ -360,7 +363,7 @@ pub fn process_observed<'c>(
         filename: PathBuf::new(),
         path_info: String::new(),
         finfo: None,
-        dir: Arc::new(server.dir.clone()),
+        dir: server.shared_dir(),
         env: Vec::new(),
         time: time_us / 1_000_000,
         received_us: time_us,
@@ -560,6 +563,8 @@ fn locate(
         Ok(m) => {
             if m.is_dir() {
                 (Some(m), path.to_path_buf(), None, false)
+            } else if let Some((dir, name)) = split_plain(path) {
+                (Some(m), PathBuf::from(dir), Some(name.to_owned()), false)
             } else {
                 let dir = path
                     .parent()
@@ -603,6 +608,29 @@ fn locate(
     }
 }
 
+/// `path`'s parent and file name as `Path::parent` and `Path::file_name` give them, found
+/// with one scan for the last `/`, when the path is plain: absolute, valid UTF-8 in its last
+/// component, and with no empty, `.` or `..` component (what a mapped URL usually is).
+/// `None`: let `Path` parse it.
+fn split_plain(path: &Path) -> Option<(&std::ffi::OsStr, &str)> {
+    use std::os::unix::ffi::OsStrExt;
+    let b = path.as_os_str().as_bytes();
+    if b.first() != Some(&b'/')
+        || b.last() == Some(&b'/')
+        || b.ends_with(b"/.")
+        || b.ends_with(b"/..")
+        || memchr::memmem::find(b, b"//").is_some()
+        || memchr::memmem::find(b, b"/./").is_some()
+        || memchr::memmem::find(b, b"/../").is_some()
+    {
+        return None;
+    }
+    let i = memchr::memrchr(b'/', b)?;
+    let name = std::str::from_utf8(&b[i + 1..]).ok()?;
+    let dir = if i == 0 { &b[..1] } else { &b[..i] };
+    Some((std::ffi::OsStr::from_bytes(dir), name))
+}
+
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     // Translate: mod_rewrite, mod_proxy's ProxyPass (as httpd's proxy_trans), then mod_alias,
     // then DocumentRoot.
@@ -636,7 +664,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
         Some(alias::Mapped::File(p)) => req.filename = p,
         None => {
-            let mut f = req.server.document_root.clone().into_os_string();
+            let root = req.server.document_root.as_os_str();
+            let mut f = std::ffi::OsString::with_capacity(root.len() + req.uri.len());
+            f.push(root);
             f.push(&req.uri);
             req.filename = PathBuf::from(f);
         }
@@ -768,7 +798,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         req.filename = PathBuf::new();
         req.finfo = None;
         req.path_info = String::new();
-        req.dir = Arc::new(req.server.dir.clone());
+        req.dir = req.server.shared_dir();
         return map_and_handle(ctx, req, resp);
     }
 
@@ -814,7 +844,7 @@ fn internal_redirect(
     req.filename = PathBuf::new();
     req.finfo = None;
     req.path_info = String::new();
-    req.dir = Arc::new(req.server.dir.clone());
+    req.dir = req.server.shared_dir();
     map_and_handle(ctx, req, resp)
 }
 
@@ -858,6 +888,39 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
 
 #[cfg(test)]
 mod tests {
+    use super::split_plain;
+
+    #[test]
+    fn plain_paths_split_as_path_does() {
+        use std::path::Path;
+        for p in [
+            "/srv/www/index.html",
+            "/x",
+            "/a/b/c.tar.gz",
+            "/a//b/c",
+            "/a/./b",
+            "/a/b/.",
+            "/a/b/..",
+            "/a/b/",
+            "relative/x",
+            "/a/../b",
+            "/a/.hidden",
+            "/a/b../c",
+        ] {
+            let path = Path::new(p);
+            if let Some((dir, name)) = split_plain(path) {
+                assert_eq!(Some(Path::new(dir)), path.parent(), "{p}");
+                assert_eq!(Some(std::ffi::OsStr::new(name)), path.file_name(), "{p}");
+            } else {
+                assert!(
+                    p.contains("//") || p.contains("/.") || p.ends_with('/') || !p.starts_with('/'),
+                    "{p} should be plain"
+                );
+            }
+        }
+        assert!(split_plain(Path::new("/srv/www/index.html")).is_some());
+    }
+
     use super::*;
 
     #[test]

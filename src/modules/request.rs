@@ -58,6 +58,9 @@ pub enum Body {
     #[default]
     Empty,
     Bytes(Vec<u8>),
+    /// Bytes shared with a cache (a small file's contents from `filecache`): sent without
+    /// a copy of their own.
+    Shared(std::sync::Arc<[u8]>),
     /// A byte range of a file (sent with sendfile).
     File {
         file: File,
@@ -132,6 +135,7 @@ impl Body {
         match self {
             Body::Empty => 0,
             Body::Bytes(b) => b.len() as u64,
+            Body::Shared(b) => b.len() as u64,
             Body::File { len, .. } => *len,
             Body::Stream(_, len) => len.unwrap_or(0),
             Body::Multipart { parts, trailer, .. } => {

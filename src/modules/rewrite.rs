@@ -1124,6 +1124,7 @@ mod tests {
         let loc = out.response.header("Location").map(str::to_string);
         let body = match out.response.body {
             Body::Bytes(b) => b,
+            Body::Shared(b) => b.to_vec(),
             Body::File { mut file, .. } => {
                 let mut v = Vec::new();
                 std::io::Read::read_to_end(&mut file, &mut v).unwrap();

@@ -23,6 +23,21 @@ pub fn normalize(raw: &[u8], merge_slashes: bool, slashes: EncodedSlashes) -> Re
     if raw.first() != Some(&b'/') {
         return Err(400);
     }
+    // Nothing to decode, no dot segment, no empty segment: the path is its own normal form.
+    if memchr::memchr(b'%', raw).is_none()
+        && memchr::memmem::find(raw, b"/.").is_none()
+        && memchr::memmem::find(raw, b"//").is_none()
+    {
+        return Ok(String::from_utf8_lossy(raw).into_owned());
+    }
+    normalize_general(raw, merge_slashes, slashes)
+}
+
+fn normalize_general(
+    raw: &[u8],
+    merge_slashes: bool,
+    slashes: EncodedSlashes,
+) -> Result<String, u16> {
     // 1. decode %XX of unreserved characters; validate every escape.
     let mut p = Vec::with_capacity(raw.len());
     let mut i = 0;
@@ -139,6 +154,33 @@ pub fn escape_path(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_shortcut_gives_what_the_general_path_gives() {
+        for p in [
+            "/",
+            "/a",
+            "/a/",
+            "/index.html",
+            "/a/b/c.txt",
+            "/caf\u{e9}",
+            "/a-b_c~d",
+            "/x?y",
+            "/a/b/",
+            "/..a",
+            "/a..",
+            "/a.b/c.d",
+        ] {
+            for merge in [true, false] {
+                let raw = p.as_bytes();
+                assert_eq!(
+                    normalize(raw, merge, EncodedSlashes::Off),
+                    normalize_general(raw, merge, EncodedSlashes::Off),
+                    "{p}"
+                );
+            }
+        }
+    }
 
     fn n(s: &str) -> Result<String, u16> {
         normalize(s.as_bytes(), true, EncodedSlashes::Off)

@@ -168,8 +168,9 @@ pub fn parse_host(v: &[u8]) -> Result<(String, Option<u16>), BadHost> {
         };
         (&s[..end + 2], port)
     } else {
-        match s.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
+        // Byte searches: ':' and '.' are ASCII, so the splits stay on char boundaries.
+        match memchr::memrchr(b':', s.as_bytes()) {
+            Some(i) => (&s[..i], Some(&s[i + 1..])),
             None => (s, None),
         }
     };
@@ -194,7 +195,7 @@ pub fn parse_host(v: &[u8]) -> Result<(String, Option<u16>), BadHost> {
     {
         return Err(BadHost);
     }
-    if host.contains("..") {
+    if memchr::memmem::find(host.as_bytes(), b"..").is_some() {
         return Err(BadHost);
     }
     let host = host.trim_end_matches('.');

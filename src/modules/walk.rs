@@ -69,11 +69,24 @@ fn section_by_id(server: &ServerConf, id: SecId) -> Option<&Section> {
     }
 }
 
-type Cache = HashMap<(usize, Box<[u64]>), Arc<DirConf>>;
+/// Merged configurations by the server's index followed by the keys of what applied, in
+/// merge order.
+type Cache = HashMap<Box<[u64]>, Arc<DirConf>, BuildFx>;
+use super::fx::BuildFx;
 
 thread_local! {
     static CACHE: RefCell<(usize, Cache)> =
-        RefCell::new((0, HashMap::new()));
+        RefCell::new((0, HashMap::with_hasher(BuildFx)));
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// The walk's working lists, kept by the thread between requests (no allocation per walk).
+#[derive(Default)]
+struct Scratch {
+    ids: Vec<u64>,
+    plain: Vec<(usize, SecId)>,
+    keys: Vec<u64>,
+    aux: Vec<u64>,
 }
 
 const CACHE_MAX: usize = 4096;
@@ -326,14 +339,36 @@ pub fn merged(
     server: &ServerConf,
     t: &Target<'_>,
 ) -> Result<Arc<DirConf>, u16> {
-    let mut ids: Vec<u64> = Vec::with_capacity(16);
+    // Taken, not borrowed: a walk may run inside another (a sub-request).
+    let mut sc = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    let r = merged_with(config, server_index, server, t, &mut sc);
+    SCRATCH.with(|s| *s.borrow_mut() = sc);
+    r
+}
+
+fn merged_with(
+    config: &ServerConfig,
+    server_index: usize,
+    server: &ServerConf,
+    t: &Target<'_>,
+    sc: &mut Scratch,
+) -> Result<Arc<DirConf>, u16> {
+    let Scratch {
+        ids,
+        plain,
+        keys,
+        aux,
+    } = sc;
+    ids.clear();
+    plain.clear();
+    keys.clear();
+    aux.clear();
     let mut hts: Vec<Arc<HtFile>> = Vec::new();
     let secs = &server.sections;
 
     if let Some(dir) = t.dir {
         // 1. <Directory> (non-regex) level by level, file order within a level, each level's
         //    .htaccess right after it.
-        let mut plain: Vec<(usize, SecId)> = Vec::new();
         for (i, sec) in secs.iter().enumerate() {
             if sec.kind == SectionKind::Directory
                 && !is_regex_dir(sec)
@@ -353,7 +388,7 @@ pub fn merged(
                 ids.push(plain[next].1);
                 next += 1;
             }
-            let ao = allow_override_after(server, &ids, &hts);
+            let ao = allow_override_after(server, ids, &hts);
             if ao != 0 {
                 if let Some(h) = htaccess::load(level, ao, config, server) {
                     if let Some(e) = &h.error {
@@ -381,7 +416,7 @@ pub fn merged(
         // 3. <Files>/<FilesMatch>: top level, then nested in the directories that applied,
         //    then those of the .htaccess files.
         if let Some(file) = t.file {
-            let dirs_applied: Vec<u64> = ids.iter().copied().filter(|&k| k < HT).collect();
+            aux.extend(ids.iter().copied().filter(|&k| k < HT));
             for (i, sec) in secs.iter().enumerate() {
                 if matches!(sec.kind, SectionKind::Files | SectionKind::FilesMatch)
                     && files_matches(&sec.matcher, file)
@@ -389,7 +424,7 @@ pub fn merged(
                     ids.push(id(i));
                 }
             }
-            for d in dirs_applied {
+            for &d in aux.iter() {
                 if let Some(sec) = section_by_id(server, d) {
                     for (j, n) in sec.nested.iter().enumerate() {
                         if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
@@ -420,8 +455,9 @@ pub fn merged(
         }
     }
     // <Limit>/<LimitExcept> nested directly in an applied top-level section.
-    let mut keys: Vec<u64> = Vec::with_capacity(ids.len() + 2);
-    for &k in &ids {
+    // The cache key: the server, then what applied.
+    keys.push(server_index as u64);
+    for &k in ids.iter() {
         keys.push(k);
         if k < HT && is_top(k) {
             if let Some(sec) = section_by_id(server, k) {
@@ -435,12 +471,13 @@ pub fn merged(
     }
     // 5. <If> chains: the server's, then those nested in what applied, in merge order.
     if let Some(env) = t.env {
-        let applied = keys.clone();
-        if_chains(secs, &|i| Some(id(i)), t, env, &mut keys);
-        for k in applied {
+        aux.clear();
+        aux.extend_from_slice(&keys[1..]);
+        if_chains(secs, &|i| Some(id(i)), t, env, keys);
+        for &k in aux.iter() {
             let list = nested_of(server, &hts, k);
             if list.iter().any(is_if) {
-                if_chains(list, &|j| child(k, list, j), t, env, &mut keys);
+                if_chains(list, &|j| child(k, list, j), t, env, keys);
             }
         }
     }
@@ -452,12 +489,11 @@ pub fn merged(
             c.0 = cfg_key;
             c.1.clear();
         }
-        let key = (server_index, keys.into_boxed_slice());
-        if let Some(d) = c.1.get(&key) {
+        if let Some(d) = c.1.get(&keys[..]) {
             return d.clone();
         }
         let mut conf = server.dir.clone();
-        for &k in key.1.iter() {
+        for &k in keys[1..].iter() {
             if k >= HT {
                 if let Some(c) = ht_conf(&hts, k) {
                     conf = conf.merge(c);
@@ -467,7 +503,7 @@ pub fn merged(
             }
         }
         let conf = Arc::new(conf);
-        c.1.insert(key, conf.clone());
+        c.1.insert(keys[..].into(), conf.clone());
         conf
     }))
 }

@@ -208,16 +208,41 @@ pub fn now_micros() -> u64 {
         .unwrap_or(0)
 }
 
+/// `now_micros` to the kernel's last tick (a few ms): what a state change records as the
+/// slot's `last_used`, which server-status shows in seconds. Reading it costs no clock
+/// source access, and a request changes state four or five times.
+pub fn coarse_now_micros() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec; CLOCK_REALTIME_COARSE needs nothing else.
+    if unsafe { libc::clock_gettime(libc::CLOCK_REALTIME_COARSE, &mut ts) } != 0 {
+        return now_micros();
+    }
+    ts.tv_sec as u64 * 1_000_000 + ts.tv_nsec as u64 / 1_000
+}
+
+/// Stores `text` NUL-terminated. Readers stop at the first NUL (`load_text`), so the words
+/// past the one that holds it are left as they were.
 fn store_text(words: &[AtomicU64], text: &[u8]) {
     let max = words.len() * 8 - 1; // keep a NUL at the end, like httpd's fixed arrays
     let text = &text[..text.len().min(max)];
-    for (i, w) in words.iter().enumerate() {
+    let mut chunks = text.chunks_exact(8);
+    let mut i = 0;
+    for c in &mut chunks {
         let mut b = [0u8; 8];
-        let start = (i * 8).min(text.len());
-        let end = (i * 8 + 8).min(text.len());
-        b[..end - start].copy_from_slice(&text[start..end]);
-        w.store(u64::from_le_bytes(b), Ordering::Relaxed);
+        b.copy_from_slice(c);
+        words[i].store(u64::from_le_bytes(b), Ordering::Relaxed);
+        i += 1;
     }
+    // The tail and its NUL (a whole word of NULs when the text filled its words).
+    let mut b = [0u8; 8];
+    let tail = chunks.remainder();
+    for (d, s) in b.iter_mut().zip(tail) {
+        *d = *s;
+    }
+    words[i].store(u64::from_le_bytes(b), Ordering::Relaxed);
 }
 
 fn load_text(words: &[AtomicU64]) -> Vec<u8> {
@@ -651,7 +676,9 @@ impl WorkerSlot<'_> {
 
     pub fn set_state(&self, state: WorkerState) {
         self.rec.set_state(state);
-        self.rec.last_used.store(now_micros(), Ordering::Relaxed);
+        self.rec
+            .last_used
+            .store(coarse_now_micros(), Ordering::Relaxed);
     }
 
     /// A thread or child takes the slot over.
@@ -868,6 +895,24 @@ impl Snapshot {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn text_fields_read_back_what_was_stored_last() {
+        let words: Vec<AtomicU64> = (0..4).map(|_| AtomicU64::new(0)).collect();
+        for t in [
+            &b"a much longer text than the next"[..],
+            b"short",
+            b"",
+            b"exactly8",
+            b"sixteen bytes!!!",
+            b"x",
+            b"thirty-one bytes of text, max..",
+            b"thirty-two bytes or more are cut off here",
+        ] {
+            store_text(&words, t);
+            assert_eq!(load_text(&words), &t[..t.len().min(31)]);
+        }
+    }
 
     #[test]
     fn fresh_scoreboard_is_dead_and_generation_zero() {

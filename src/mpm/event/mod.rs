@@ -286,6 +286,8 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
     let mut counted = true;
     // Connections taken in a row without waiting.
     let mut streak = 0u32;
+    // The read buffer parked connections leave behind (see `serve`).
+    let mut spare: Vec<u8> = Vec::new();
     loop {
         if !counted {
             shared.waiting.fetch_add(1, Ordering::AcqRel);
@@ -332,7 +334,7 @@ fn worker_thread(shared: &Arc<Shared>, t: usize) {
             drop(conn);
             shared.closed_one();
         } else {
-            serve(shared, config, &ws, conn);
+            serve(shared, config, &ws, conn, &mut spare);
         }
         shared.busy.fetch_sub(1, Ordering::AcqRel);
         ws.set_state(if shared.stopping.load(Ordering::Relaxed) {
@@ -354,9 +356,15 @@ fn serve(
     config: &Arc<ServerConfig>,
     ws: &WorkerSlot<'static>,
     mut conn: Connection,
+    spare: &mut Vec<u8>,
 ) {
     if conn.requests_served == 0 {
         ws.connection(&conn.peer);
+    }
+    // A parked connection holds no buffer: it borrows the thread's while it is served and
+    // gives it back when it parks or closes, so a keep-alive request allocates none.
+    if conn.read_buf.capacity() == 0 {
+        std::mem::swap(&mut conn.read_buf, spare);
     }
     // Sockets arrive blocking (new_connection) and stay so while parked (epoll does not
     // change the mode); the driver copes with a non-blocking one anyway. No fcntl here.
@@ -376,7 +384,7 @@ fn serve(
                 } else {
                     // Park it without its buffer: an idle connection costs no memory
                     // beyond its socket.
-                    conn.read_buf = Vec::new();
+                    keep_buffer(spare, &mut conn.read_buf);
                     // The KeepAliveTimeout of the virtual host that answered last.
                     let timeout = conn
                         .keep_alive_timeout
@@ -393,6 +401,7 @@ fn serve(
                 start_linger(shared, conn);
             }
             ConnOutcome::Close => {
+                keep_buffer(spare, &mut conn.read_buf);
                 drop(conn);
                 shared.closed_one();
             }
@@ -400,6 +409,19 @@ fn serve(
         break;
     }
 }
+
+/// Takes a connection's read buffer back as the thread's spare when the thread has none and
+/// it is of the driver's usual size (a buffer grown by a big request head is let go).
+fn keep_buffer(spare: &mut Vec<u8>, buf: &mut Vec<u8>) {
+    let b = std::mem::take(buf);
+    if spare.capacity() == 0 && b.capacity() <= SPARE_MAX {
+        *spare = b;
+        spare.clear();
+    }
+}
+
+/// The largest read buffer a worker keeps for the next connection.
+const SPARE_MAX: usize = 32 * 1024;
 
 /// Lingering close without blocking a worker: stop sending, drain what is there, and park the
 /// rest of the wait with the listener.

@@ -233,7 +233,7 @@ pub fn process(
                 server,
                 head: Some(&r.head),
                 time,
-                duration: started.elapsed(),
+                start_us: time_us,
                 response: None,
                 sent_headers: None,
                 body_bytes: if req.method == "HEAD" { 0 } else { body },
@@ -331,7 +331,7 @@ pub fn process(
         server: outcome.server,
         head: Some(&head),
         time,
-        duration,
+        start_us: time_us,
         response: None,
         sent_headers: Some(&out.headers),
         body_bytes: logged_body,
@@ -420,6 +420,7 @@ fn convert(
         match resp.body {
             Body::Empty => ResponseBody::Bytes(Vec::new()),
             Body::Bytes(b) => ResponseBody::Bytes(b),
+            Body::Shared(b) => ResponseBody::Bytes(b.to_vec()),
             Body::Stream(..) => unreachable!("streamed bodies are collected above"),
             Body::File { file, offset, len } => ResponseBody::Pieces(
                 [Piece::File {
