@@ -236,6 +236,60 @@ fn translate(p: &str) -> Result<Cow<'_, str>, &'static str> {
                     out.push_str(&format!("[{neg}{set}]"));
                 }
                 b'C' => return Err(r"\C (one code unit)"),
+                b'c' => {
+                    // `\cX`: the control character of X.
+                    let Some(&x) = b.get(i).filter(|x| x.is_ascii() && **x >= b' ') else {
+                        return Err(r"\c at the end of the pattern");
+                    };
+                    out.push_str(&format!(r"\x{{{:02X}}}", x.to_ascii_uppercase() ^ 0x40));
+                    i += 1;
+                }
+                b'0' => {
+                    // `\0` and up to two more octal digits: a character, not a backreference.
+                    let digits = b[i..]
+                        .iter()
+                        .take(2)
+                        .take_while(|d| (b'0'..=b'7').contains(d))
+                        .count();
+                    let v = u32::from_str_radix(&p[i - 1..i + digits], 8).unwrap_or(0);
+                    out.push_str(&format!(r"\x{{{v:02X}}}"));
+                    i += digits;
+                }
+                b'o' if b.get(i) == Some(&b'{') => {
+                    let end = p[i..].find('}').map(|e| i + e);
+                    let v = end.and_then(|e| u32::from_str_radix(&p[i + 1..e], 8).ok());
+                    let (Some(end), Some(v)) = (end, v) else {
+                        return Err(r"a malformed \o{…} escape");
+                    };
+                    out.push_str(&format!(r"\x{{{v:X}}}"));
+                    i = end + 1;
+                }
+                b'g' if b.get(i) != Some(&b'<') && b.get(i) != Some(&b'\'') => {
+                    // PCRE's `\gN`, `\g{N}`, `\g{name}`: backreferences (fancy-regex reads
+                    // `\gN` as a subroutine call). In a group so a digit after it stays literal.
+                    let (name, next) = if b.get(i) == Some(&b'{') {
+                        match p[i..].find('}') {
+                            Some(e) => (&p[i + 1..i + e], i + e + 1),
+                            None => return Err(r"a malformed \g{…} backreference"),
+                        }
+                    } else {
+                        let n = b[i..].iter().take_while(|d| d.is_ascii_digit()).count();
+                        let n = n + usize::from(n == 0 && matches!(b.get(i), Some(b'-' | b'+')));
+                        (&p[i..i + n], i + n)
+                    };
+                    if name.starts_with(['-', '+']) {
+                        return Err(r"relative backreferences \g{-N}");
+                    }
+                    if name.is_empty() {
+                        return Err(r"a malformed \g backreference");
+                    }
+                    if name.bytes().all(|d| d.is_ascii_digit()) {
+                        out.push_str(&format!(r"(?:\{name})"));
+                    } else {
+                        out.push_str(&format!(r"\k<{name}>"));
+                    }
+                    i = next;
+                }
                 _ => {
                     out.push('\\');
                     // A multi-byte character after the backslash stays whole.
@@ -337,12 +391,6 @@ fn unsupported_group(rest: &str) -> Option<&'static str> {
 fn unsupported(p: &str) -> Option<&'static str> {
     if p.contains("(*") && !p.contains(r"\(*") {
         return Some("backtracking control verbs or start-of-pattern options (*…)");
-    }
-    if p.contains(r"\g{") || p.contains(r"\g-") || p.contains(r"\g+") {
-        return Some(r"\g{N} back references");
-    }
-    if p.contains(r"\c") {
-        return Some(r"\cX control characters");
     }
     None
 }
@@ -471,6 +519,53 @@ mod tests {
         assert!(Regex::new(r"^a\\Qb$").unwrap().is_match(r"a\Qb"));
         assert!(Regex::new("^é+$").unwrap().is_match("éé"));
         assert!(Regex::new(r"^\é$").unwrap().is_match("é"));
+        assert!(Regex::new(r"^a\cAb$").unwrap().is_match("a\x01b"));
+        assert!(Regex::new(r"^a\012b\0$").unwrap().is_match("a\nb\0"));
+        assert!(Regex::new(r"^\o{101}$").unwrap().is_match("A"));
+    }
+
+    /// What docs/configuration.md says works (its "Regular expressions" section).
+    #[test]
+    fn documented_features() {
+        for (re, yes, no) in [
+            (r"^/a/\K\w+", "/a/b", "/b/b"),
+            (r"\Aab\z", "ab", "ab\n"),
+            (r"ab\Z", "ab\n", "abc"),
+            (r"^a\Rb$", "a\r\nb", "ab"),
+            (r"^\e$", "\x1b", "e"),
+            (r"^(?<q>')?x(?(<q>)')$", "'x'", "'x"),
+            (r"^a(*FAIL)|b$", "b", "a"),
+            (r"^a(?#note)b$", "ab", "a(?#note)b"),
+            (r"^a?+a$", "aa", "a"),
+            (r"^a{2,}+$", "aaa", "a"),
+            (r"^a{2,}+a|^b", "b", "aaaa"),
+            (r"^\x{41}\x42$", "AB", "ab"),
+            (r"^(?x) a \  b # comment", "a b", "ab"),
+            (r"(?m)^b$", "a\nb", "ab"),
+        ] {
+            let r = Regex::new(re).unwrap_or_else(|e| panic!("{re}: {e}"));
+            assert!(r.is_match(yes) && !r.is_match(no), "{re}");
+        }
+        let first = |re: &str, text: &str| {
+            let r = Regex::new(re).unwrap();
+            r.captures(text).and_then(|c| c.get(0).map(str::to_string))
+        };
+        assert_eq!(first(r"^/a/\K\w+", "/a/b").as_deref(), Some("b"));
+        assert_eq!(first(r"(?U)a+", "aaa").as_deref(), Some("a"));
+    }
+
+    #[test]
+    fn pcre_backreference_forms() {
+        for re in [r"^(a)\g1$", r"^(a)\g{1}$", r"^(?<x>a)\g{x}$"] {
+            let re = Regex::new(re).unwrap();
+            assert!(re.is_match("aa") && !re.is_match("ab"), "{re:?}");
+        }
+        // `\g1` then a literal `0`, not group 10.
+        assert!(Regex::new(r"^(a)\g{1}0$").unwrap().is_match("aa0"));
+        assert!(Regex::new(r"^(a)\g10$")
+            .unwrap_err()
+            .to_string()
+            .contains("invalid"));
     }
 
     #[test]
@@ -486,6 +581,7 @@ mod tests {
             ("(*SKIP)a", "(*"),
             ("(*UTF)a", "(*"),
             ("(a)(?-1)", "relative"),
+            (r"(a)\g{-1}", "relative"),
         ] {
             let e = Regex::new(pcre).unwrap_err();
             assert!(
