@@ -354,7 +354,8 @@ recursion and subroutine calls (`(?R)`, `(?1)`, `(?&name)`, `(?P>name)`, `\\g<1>
 groups (`(?<n>…)`, `(?'n'…)`, `(?P<n>…)`, numbered as well); `\\Q…\\E`; `\\K`, `\\A`,
 `\\z`, `\\Z`, `\\G`, `\\R`, `\\h`, `\\v`, `\\e`, `\\cX`, `\\0nn`, `\\o{…}`, `\\x{…}`,
 POSIX classes (`[[:alpha:]]`), `(*FAIL)`, comments `(?#…)` and the inline flags `(?i)`,
-`(?m)`, `(?s)`, `(?x)`, `(?U)`.
+`(?m)`, `(?s)`, `(?x)`, `(?U)`. `\\<` and `\\>` are literal angle brackets, as in PCRE (the
+`(\\<|%3C).*script` filters of many `.htaccess` files).
 
 As with httpd 2.4's default `RegexDefaultOptions` (DOTALL, DOLLAR_ENDONLY), `.` matches a
 newline (a `%0A` in the URL) and `$` only the end of the subject. `[NC]`, `SetEnvIfNoCase`
@@ -373,7 +374,7 @@ engine, in time linear in the subject; one that uses them runs on a backtracking
 match, as httpd does when PCRE reaches its match limit.
 
 Not supported (refused at the configuration check: httpd's message followed by `… uses X, a
-PCRE feature mpmd does not support`): callouts `(?C…)`, `\\C`, branch-reset groups
+PCRE feature mpmd does not support`): callouts `(?C…)`, `\\C`, `\\X`, branch-reset groups
 `(?|…)`, backtracking verbs other than `(*FAIL)` and start-of-pattern options (`(*SKIP)`,
 `(*PRUNE)`, `(*UTF)`, `(*CRLF)` …), relative calls and backreferences (`(?-1)`, `(?+1)`,
 `\\g{-1}`). Differences that remain: `\\d`, `\\w`, `\\s`, `\\b`, POSIX classes and case

@@ -11,6 +11,7 @@
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 /// httpd 2.4's default compile options (`RegexDefaultOptions DOTALL DOLLAR_ENDONLY`): `.`
 /// matches a newline, `$` only the very end (the latter is already this engine's `$`).
@@ -20,9 +21,11 @@ const DOT_ALL: bool = true;
 /// `match_limit`, whose failure httpd's callers also treat as no match).
 const BACKTRACK_LIMIT: usize = 1_000_000;
 
-/// A compiled PCRE-compatible pattern.
+/// A compiled PCRE-compatible pattern; cloning it shares the compiled program.
 #[derive(Clone)]
-pub struct Regex {
+pub struct Regex(Arc<Compiled>);
+
+struct Compiled {
     re: fancy_regex::Regex,
     /// The pattern as written (the engine holds the translated one).
     pattern: String,
@@ -70,26 +73,26 @@ impl Regex {
                     reason: e.to_string(),
                 },
             })?;
-        Ok(Regex {
+        Ok(Regex(Arc::new(Compiled {
             re,
             pattern: pattern.to_string(),
-        })
+        })))
     }
 
     /// The pattern as written in the configuration.
     pub fn as_str(&self) -> &str {
-        &self.pattern
+        &self.0.pattern
     }
 
     /// Does the pattern match anywhere in `text`? A match that runs out of backtracking
     /// steps counts as none, as in httpd.
     pub fn is_match(&self, text: &str) -> bool {
-        self.re.is_match(text).unwrap_or(false)
+        self.0.re.is_match(text).unwrap_or(false)
     }
 
     /// The groups of the first match in `text`.
     pub fn captures<'t>(&self, text: &'t str) -> Option<Captures<'t>> {
-        self.re.captures(text).ok().flatten().map(Captures)
+        self.0.re.captures(text).ok().flatten().map(Captures)
     }
 
     /// mod_headers' `edit` (first match) and `edit*` (every match): each match is replaced by
@@ -133,7 +136,7 @@ pub fn httpd_message(e: RegexError, httpd: &str) -> String {
 
 impl fmt::Debug for Regex {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Regex").field(&self.pattern).finish()
+        f.debug_tuple("Regex").field(&self.0.pattern).finish()
     }
 }
 
@@ -218,7 +221,7 @@ fn translate(p: &str) -> Result<Cow<'_, str>, &'static str> {
                 b'Q' => {
                     let end = p[i..].find("\\E").map_or(b.len(), |e| i + e);
                     for ch in p[i..end].chars() {
-                        if ch.is_ascii_punctuation() {
+                        if ch.is_ascii_punctuation() && ch != '<' && ch != '>' {
                             out.push('\\');
                         }
                         out.push(ch);
@@ -236,6 +239,9 @@ fn translate(p: &str) -> Result<Cow<'_, str>, &'static str> {
                     out.push_str(&format!("[{neg}{set}]"));
                 }
                 b'C' => return Err(r"\C (one code unit)"),
+                b'X' => return Err(r"\X (extended grapheme clusters)"),
+                // Literal in PCRE; word boundaries to the engine.
+                b'<' | b'>' => out.push(n as char),
                 b'c' => {
                     // `\cX`: the control character of X.
                     let Some(&x) = b.get(i).filter(|x| x.is_ascii() && **x >= b' ') else {
@@ -519,6 +525,11 @@ mod tests {
         assert!(Regex::new(r"^a\\Qb$").unwrap().is_match(r"a\Qb"));
         assert!(Regex::new("^é+$").unwrap().is_match("éé"));
         assert!(Regex::new(r"^\é$").unwrap().is_match("é"));
+        // The classic query-string filter: `\<` and `\>` are PCRE's literal angle brackets.
+        let xss = Regex::with_nocase(r"(\<|%3C).*script.*(\>|%3E)", true).unwrap();
+        assert!(xss.is_match("q=<SCRIPT>x") && xss.is_match("q=%3cscript%3e"));
+        assert!(!xss.is_match("q=script"));
+        assert!(Regex::new(r"^\Q<a>\E$").unwrap().is_match("<a>"));
         assert!(Regex::new(r"^a\cAb$").unwrap().is_match("a\x01b"));
         assert!(Regex::new(r"^a\012b\0$").unwrap().is_match("a\nb\0"));
         assert!(Regex::new(r"^\o{101}$").unwrap().is_match("A"));
@@ -582,6 +593,7 @@ mod tests {
             ("(*UTF)a", "(*"),
             ("(a)(?-1)", "relative"),
             (r"(a)\g{-1}", "relative"),
+            (r"a\Xb", "grapheme"),
         ] {
             let e = Regex::new(pcre).unwrap_err();
             assert!(
