@@ -376,7 +376,7 @@ match, as httpd does when PCRE reaches its match limit.
 Not supported (refused at the configuration check: httpd's message followed by `… uses X, a
 PCRE feature mpmd does not support`): callouts `(?C…)`, `\\C`, `\\X`, branch-reset groups
 `(?|…)`, backtracking verbs other than `(*FAIL)` and start-of-pattern options (`(*SKIP)`,
-`(*PRUNE)`, `(*UTF)`, `(*CRLF)` …), relative calls and backreferences (`(?-1)`, `(?+1)`,
+`(*PRUNE)`, `(*UTF)`, `(*CRLF)` …), duplicate group names `(?J)`, relative calls and backreferences (`(?-1)`, `(?+1)`,
 `\\g{-1}`). Differences that remain: `\\d`, `\\w`, `\\s`, `\\b`, POSIX classes and case
 folding follow Unicode, and `.` matches one UTF-8 character, where httpd's PCRE works on
 bytes with ASCII classes (the same answer for ASCII subjects); an escape `\\NN` of two or more

@@ -398,6 +398,9 @@ fn unsupported(p: &str) -> Option<&'static str> {
     if p.contains("(*") && !p.contains(r"\(*") {
         return Some("backtracking control verbs or start-of-pattern options (*…)");
     }
+    if p.contains("(?J") {
+        return Some("duplicate group names (?J)");
+    }
     None
 }
 
@@ -594,6 +597,7 @@ mod tests {
             ("(a)(?-1)", "relative"),
             (r"(a)\g{-1}", "relative"),
             (r"a\Xb", "grapheme"),
+            ("(?J)(?<n>a)|(?<n>b)", "duplicate"),
         ] {
             let e = Regex::new(pcre).unwrap_err();
             assert!(
