@@ -38,6 +38,10 @@ Header always set X-Edit "aaa 7-7 8-9"
 Header always edit* X-Edit "^a" "b"
 Header always set X-Pair "7-7 8-9"
 Header always edit X-Pair "(\d)-\1" "[$1]"
+RequestHeader edit X-In "^a" "b"
+RequestHeader edit* X-In2 "^a" "b"
+Header always set X-Seen "expr=%{req:X-In}|%{req:X-In2}"
+Header echo "^X-Echo-(?!No)"
 <If "%{REQUEST_URI} =~ m#^/iff/(?!no)#">
     Header always set X-If "yes"
 </If>
@@ -78,6 +82,13 @@ fn pcre_patterns(mpm: &str) {
         (get("/twice/once", &[]), &["X-Double"]),
         (get("/iff/yes", &[]), &["X-If", "X-Edit", "X-Pair"]),
         (get("/iff/no", &[]), &["X-If"]),
+        (
+            get(
+                "/a.html",
+                &["X-In: aaa", "X-In2: aaa", "X-Echo-Yes: 1", "X-Echo-No: 2"],
+            ),
+            &["X-Seen", "X-Echo-Yes", "X-Echo-No"],
+        ),
     ];
     let reqs: Vec<String> = cases.iter().map(|(r, _)| r.clone()).collect();
     let (a, m) = s.both(mpm, &reqs);
@@ -92,7 +103,7 @@ fn pcre_patterns(mpm: &str) {
         status,
         [
             302, 404, 302, 404, 200, 404, 200, 200, 200, 404, 200, 403, 200, 404, 301, 404, 404,
-            404, 404, 404
+            404, 404, 404, 200
         ],
         "statuses, in the order of the cases"
     );
@@ -117,6 +128,10 @@ fn pcre_patterns(mpm: &str) {
     assert_eq!(at("/iff/yes").header("X-Pair"), Some("[7] 8-9"));
     assert_eq!(at("/iff/yes").header("X-If"), Some("yes"));
     assert_eq!(at("/iff/no").header("X-If"), None);
+    let last = m.last().unwrap();
+    assert_eq!(last.header("X-Seen"), Some("baa|bbb"));
+    assert_eq!(last.header("X-Echo-Yes"), Some("1"));
+    assert_eq!(last.header("X-Echo-No"), None);
 }
 
 /// `-t` on a pattern that is not valid, and on valid PCRE that mpmd's engine lacks: httpd's
