@@ -945,8 +945,9 @@ fn compare_version(v: &str) -> Result<std::cmp::Ordering, String> {
 }
 
 fn match_version(re: &str) -> Result<bool, String> {
-    let re =
-        regex::Regex::new(re).map_err(|_| "Unable to compile regular expression".to_string())?;
+    let re = crate::config::pcre::Regex::new(re).map_err(|e| {
+        crate::config::pcre::httpd_message(e, "Unable to compile regular expression")
+    })?;
     let (a, b, c) = COMPAT_VERSION;
     Ok(re.is_match(&format!("{a}.{b}.{c}")))
 }

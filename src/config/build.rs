@@ -655,9 +655,9 @@ impl Walker {
 
     fn matcher(&self, kind: SectionKind, args: &[String], node: &Node) -> Result<Matcher, String> {
         let regex = |re: &str| {
-            regex::Regex::new(re)
+            crate::config::pcre::Regex::new(re)
                 .map(Matcher::Regex)
-                .map_err(|_| "Regex could not be compiled".to_string())
+                .map_err(|e| crate::config::pcre::httpd_message(e, "Regex could not be compiled"))
         };
         let is_if = matches!(
             kind,

@@ -218,7 +218,8 @@ pub struct HeaderRule {
     pub value: String,
     /// A value written `expr=…`: an ap_expr string evaluated per request instead.
     pub value_expr: Option<crate::config::expr::Word>,
-    pub edit: Option<(regex::Regex, String)>,
+    /// `edit`/`edit*`: the pattern and its substitution; `echo`: the header-name pattern.
+    pub edit: Option<(crate::config::pcre::Regex, String)>,
     pub cond: HeaderCond,
 }
 
@@ -240,8 +241,8 @@ pub enum ErrorDoc {
 pub struct SetEnvIfRule {
     /// Header name or special attribute (Remote_Addr, Request_URI, Request_Method …).
     pub attribute: String,
-    pub attribute_regex: Option<regex::Regex>,
-    pub regex: regex::Regex,
+    pub attribute_regex: Option<crate::config::pcre::Regex>,
+    pub regex: crate::config::pcre::Regex,
     /// (name, value) — value `None` for `!name` (unset).
     pub vars: Vec<(String, Option<String>)>,
 }
@@ -254,7 +255,7 @@ pub enum AliasRule {
         to: String,
     },
     AliasMatch {
-        from: regex::Regex,
+        from: crate::config::pcre::Regex,
         to: String,
     },
     Redirect {
@@ -264,7 +265,7 @@ pub enum AliasRule {
     },
     RedirectMatch {
         status: u16,
-        from: regex::Regex,
+        from: crate::config::pcre::Regex,
         to: Option<String>,
     },
     /// One-argument `Alias` in a `<Location>`: the file is this string expression's value.

@@ -315,6 +315,7 @@ source tree) in the Debian layout.
     for (name, what) in NOTES {
         let _ = writeln!(out, "| {} | {what} |", shown(name));
     }
+    regular_expressions(&mut out);
     if_expressions(&mut out);
     out.push_str("\n## Not supported\n\n| Apache feature | Why |\n|---|---|\n");
     for (what, why) in NOT_SUPPORTED {
@@ -329,6 +330,62 @@ fn shown(name: &str) -> String {
         Some((_, d)) if d.section => format!("`<{name}>`"),
         _ => format!("`{name}`"),
     }
+}
+
+/// What a pattern in the configuration may use (src/config/pcre.rs).
+fn regular_expressions(out: &mut String) {
+    out.push_str(
+        "
+## Regular expressions
+
+Every pattern in the configuration is PCRE syntax, as in httpd: `RewriteRule`,
+`RewriteCond`, `<DirectoryMatch>`, `<FilesMatch>`, `<LocationMatch>`, `<ProxyMatch>` and the
+`~` forms of the sections, `AliasMatch`, `RedirectMatch`, `ProxyPassMatch`, `SetEnvIf`,
+`SetEnvIfNoCase` and `BrowserMatch` (the value and a header-name attribute), `Header` and
+`RequestHeader` `edit`, `edit*` and `echo`, `=~`/`!~` in expressions and `<IfVersion ~>`.
+Patterns are compiled when the configuration is read: one that does not compile is a
+syntax error (`mpmd -t` exits 1) with httpd's message, e.g. `Regex could not be compiled`.
+
+Besides the common syntax, these PCRE features work: backreferences (`\\1`, `\\g1`,
+`\\g{1}`, `\\k<name>`, `\\g{name}`, `(?P=name)`); lookahead and lookbehind (`(?=…)`,
+`(?!…)`, `(?<=…)`, `(?<!…)`, of variable length too); atomic groups `(?>…)`; possessive
+quantifiers (`a++`, `a*+`, `a?+`, `a{2,}+`); conditionals `(?(1)…|…)`, `(?(<name>)…)`;
+recursion and subroutine calls (`(?R)`, `(?1)`, `(?&name)`, `(?P>name)`, `\\g<1>`); named
+groups (`(?<n>…)`, `(?'n'…)`, `(?P<n>…)`, numbered as well); `\\Q…\\E`; `\\K`, `\\A`,
+`\\z`, `\\Z`, `\\G`, `\\R`, `\\h`, `\\v`, `\\e`, `\\cX`, `\\0nn`, `\\o{…}`, `\\x{…}`,
+POSIX classes (`[[:alpha:]]`), `(*FAIL)`, comments `(?#…)` and the inline flags `(?i)`,
+`(?m)`, `(?s)`, `(?x)`, `(?U)`. `\\<` and `\\>` are literal angle brackets, as in PCRE (the
+`(\\<|%3C).*script` filters of many `.htaccess` files).
+
+As with httpd 2.4's default `RegexDefaultOptions` (DOTALL, DOLLAR_ENDONLY), `.` matches a
+newline (a `%0A` in the URL) and `$` only the end of the subject. `[NC]`, `SetEnvIfNoCase`
+and `/…/i` make the whole pattern case-insensitive, backreferences included.
+
+`$0`…`$9` in `AliasMatch`, `RedirectMatch`, `ProxyPassMatch`, `SetEnvIf` values and
+`Header edit` substitutions are httpd's (ap_pregsub): one digit (`$10` is `$1` then `0`), a
+group that did not take part gives nothing, and a backslash makes the next character
+literal (`\\$1`). `Header edit*` replaces a match and then matches again on the rest as a
+new subject (so `^` can match again there), stopping after an empty match, as mod_headers
+does. `RewriteRule`'s `$N` and `%N` are mod_rewrite's own (see its flags).
+
+A pattern without backreferences, lookaround and the like runs on the `regex` crate's
+engine, in time linear in the subject; one that uses them runs on a backtracking engine
+(`fancy-regex`) that gives up after 1,000,000 steps for one match, which then counts as no
+match, as httpd does when PCRE reaches its match limit.
+
+Not supported (refused at the configuration check: httpd's message followed by `… uses X, a
+PCRE feature mpmd does not support`): callouts `(?C…)`, `\\C`, `\\X`, branch-reset groups
+`(?|…)`, backtracking verbs other than `(*FAIL)` and start-of-pattern options (`(*SKIP)`,
+`(*PRUNE)`, `(*UTF)`, `(*CRLF)` …), duplicate group names `(?J)`, relative calls and backreferences (`(?-1)`, `(?+1)`,
+`\\g{-1}`). Differences that remain: `\\d`, `\\w`, `\\s`, `\\b`, POSIX classes and case
+folding follow Unicode, and `.` matches one UTF-8 character, where httpd's PCRE works on
+bytes with ASCII classes (the same answer for ASCII subjects); an escape `\\NN` of two or more
+digits is read as a backreference, an error when there are fewer groups (PCRE reads it as
+octal then);
+`{,n}` is literal as in PCRE2 10.42; `<LocationMatch>` and the other sections do not set
+`MATCH_*` variables from named groups.
+",
+    );
 }
 
 /// The `<If>` expression language mpmd knows (src/config/expr.rs); the variables come from

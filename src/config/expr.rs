@@ -13,7 +13,7 @@
 
 use std::net::IpAddr;
 
-use regex::Regex;
+use crate::config::pcre::{httpd_message, Regex};
 
 use crate::config::dir::IpNet;
 
@@ -704,10 +704,8 @@ impl Parser {
             Tok::Match(neg) => match self.peek().cloned() {
                 Some(Tok::Regex(re, icase)) => {
                     self.pos += 1;
-                    let re = regex::RegexBuilder::new(&re)
-                        .case_insensitive(icase)
-                        .build()
-                        .map_err(|_| "Failed to compile regular expression".to_string())?;
+                    let re = Regex::with_nocase(&re, icase)
+                        .map_err(|e| httpd_message(e, "Failed to compile regular expression"))?;
                     Ok(Cond::Regex(l, re, neg))
                 }
                 _ => Err(self.unexpected()),
@@ -883,9 +881,8 @@ fn eval_cond(c: &Cond, env: &dyn Env, caps: &mut Vec<String>) -> bool {
             match re.captures(&s) {
                 Some(m) => {
                     if !neg {
-                        *caps = m
-                            .iter()
-                            .map(|g| g.map_or(String::new(), |g| g.as_str().to_string()))
+                        *caps = (0..m.len())
+                            .map(|i| m.get(i).unwrap_or("").to_string())
                             .collect();
                     }
                     !neg

@@ -22,6 +22,7 @@ pub mod expr;
 pub mod lint;
 pub mod load;
 pub mod overrides;
+pub mod pcre;
 pub mod registry;
 
 pub use dir::DirConf;
@@ -173,7 +174,7 @@ pub enum SectionKind {
 pub enum Matcher {
     Literal(String),
     Wildcard(String),
-    Regex(regex::Regex),
+    Regex(crate::config::pcre::Regex),
     /// `<If>`/`<ElseIf>` condition; `<Else>` holds `true`.
     Expr(std::sync::Arc<expr::Cond>),
 }

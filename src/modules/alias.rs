@@ -49,29 +49,6 @@ pub fn alias_matches(uri: &str, alias: &str) -> usize {
     i
 }
 
-/// Expands `$1`…`$9` and `$0` in a regex substitution.
-fn substitute(to: &str, caps: &regex::Captures<'_>) -> String {
-    let mut out = String::with_capacity(to.len() + 16);
-    let b = to.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'$' && i + 1 < b.len() && b[i + 1].is_ascii_digit() {
-            if let Some(m) = caps.get(usize::from(b[i + 1] - b'0')) {
-                out.push_str(m.as_str());
-            }
-            i += 2;
-        } else if b[i] == b'\\' && i + 1 < b.len() {
-            out.push(b[i + 1] as char);
-            i += 2;
-        } else {
-            let ch = to[i..].chars().next().unwrap_or('\u{fffd}');
-            out.push(ch);
-            i += ch.len_utf8();
-        }
-    }
-    out
-}
-
 /// The expression forms in force for a request at translate time: the last `Redirect` and the
 /// last `Alias` of that form among the server's rules and the matching `<Location>`s' (a later
 /// section overrides, as httpd's merge does).
@@ -197,7 +174,7 @@ fn redirects(dir: &DirConf, uri: &str, query: Option<&str>) -> Option<Mapped> {
                 if let Some(c) = from.captures(uri) {
                     return Some(Mapped::Redirect(
                         *status,
-                        to.as_ref().map(|t| substitute(t, &c)),
+                        to.as_ref().map(|t| c.substitute(t)),
                     ));
                 }
             }
@@ -218,7 +195,7 @@ fn aliases(dir: &DirConf, uri: &str) -> Option<Mapped> {
             }
             AliasRule::AliasMatch { from, to } => {
                 if let Some(c) = from.captures(uri) {
-                    return Some(Mapped::File(PathBuf::from(substitute(to, &c))));
+                    return Some(Mapped::File(PathBuf::from(c.substitute(to))));
                 }
             }
             _ => {}

@@ -246,16 +246,14 @@ fn apply(
         HeaderAction::Edit | HeaderAction::EditAll => {
             if let Some((re, to)) = &rule.edit {
                 for (_, v) in list.iter_mut().filter(|(n, _)| same(n)) {
-                    *v = if rule.action == HeaderAction::EditAll {
-                        re.replace_all(v, to.as_str()).into_owned()
-                    } else {
-                        re.replace(v, to.as_str()).into_owned()
-                    };
+                    *v = re
+                        .edit(v, to, rule.action == HeaderAction::EditAll)
+                        .into_owned();
                 }
             }
         }
         HeaderAction::Echo => {
-            if let Ok(re) = regex::Regex::new(&rule.name) {
+            if let Some((re, _)) = &rule.edit {
                 for f in &req.head.fields {
                     let (n, v) = (req.head.name(f), req.head.value(f));
                     if let (Ok(n), Ok(v)) = (std::str::from_utf8(n), std::str::from_utf8(v)) {
@@ -391,7 +389,8 @@ fn apply_request(req: &mut Request<'_>, rule: &HeaderRule, v: String) {
         }
         HeaderAction::Edit | HeaderAction::EditAll => {
             if let (Some((re, to)), Some(cur)) = (&rule.edit, req.header_in(&rule.name)) {
-                let nv = re.replace_all(cur, to.as_str()).into_owned();
+                let all = rule.action == HeaderAction::EditAll;
+                let nv = re.edit(cur, to, all).into_owned();
                 req.headers_in_override.push((rule.name.clone(), Some(nv)));
             }
         }

@@ -103,33 +103,12 @@ fn map_location(m: &Matcher, rule: &ProxyPassRule, uri: &str) -> Option<String> 
             let Some(b) = base else {
                 return Some(String::new());
             };
-            let mut out = String::new();
-            caps.expand(&dollar_template(b), &mut out);
-            Some(out)
+            Some(caps.substitute(b))
         }
         Matcher::Wildcard(p) => super::vhost::wildcard_match(p.as_bytes(), uri.as_bytes())
             .then(|| base.unwrap_or("").to_string()),
         Matcher::Expr(_) => None,
     }
-}
-
-/// httpd's `$N` (one digit: `$1x` is group 1 then `x`) as a `regex` expansion template.
-fn dollar_template(base: &str) -> String {
-    let mut tmpl = String::with_capacity(base.len() + 8);
-    let mut it = base.chars().peekable();
-    while let Some(c) = it.next() {
-        match (c, it.peek()) {
-            ('$', Some(d)) if d.is_ascii_digit() => {
-                tmpl.push_str("${");
-                tmpl.push(*d);
-                tmpl.push('}');
-                it.next();
-            }
-            ('$', _) => tmpl.push_str("$$"),
-            _ => tmpl.push(c),
-        }
-    }
-    tmpl
 }
 
 /// Is `uri` under the ProxyPass prefix `path` (httpd's alias_match: a prefix ending without
@@ -165,9 +144,7 @@ fn map_rule<'r>(rule: &'r Arc<ProxyPassRule>, uri: &str) -> Option<(&'r ProxyPas
         ProxyPath::Regex(re) => {
             let caps = re.captures(uri)?;
             let base = rule.url.as_deref()?;
-            let mut out = String::new();
-            caps.expand(&dollar_template(base), &mut out);
-            Some((rule, out))
+            Some((rule, caps.substitute(base)))
         }
         ProxyPath::InLocation => None,
     }
@@ -432,7 +409,7 @@ mod tests {
     #[test]
     fn regex_rule_expands_groups() {
         let rule = Arc::new(ProxyPassRule {
-            path: ProxyPath::Regex(regex::Regex::new(r"^/(.*\.php)$").unwrap()),
+            path: ProxyPath::Regex(crate::config::pcre::Regex::new(r"^/(.*\.php)$").unwrap()),
             url: Some("fcgi://127.0.0.1:9000/var/www/$1".into()),
             timeout: None,
             retry: None,

@@ -14,6 +14,7 @@ use crate::config::dir::opt;
 use crate::config::directives::rewrite::{
     merge_server, Cond, CondTest, Map, RewriteConf, Rule, StrOp,
 };
+use crate::config::pcre::Regex;
 use crate::config::SectionKind;
 
 /// What the request does after a rewrite phase.
@@ -381,11 +382,11 @@ fn expand(
     out
 }
 
-fn captures(re: &regex::Regex, s: &str) -> Option<Vec<Option<String>>> {
+fn captures(re: &Regex, s: &str) -> Option<Vec<Option<String>>> {
     let caps = re.captures(s)?;
     Some(
         (0..caps.len().min(10))
-            .map(|i| caps.get(i).map(|m| m.as_str().to_string()))
+            .map(|i| caps.get(i).map(str::to_string))
             .collect(),
     )
 }
@@ -1094,7 +1095,7 @@ mod tests {
 
     fn rule(pat: &str, subst: &str, flags: Flags) -> Rule {
         Rule {
-            pattern: regex::Regex::new(pat).unwrap(),
+            pattern: Regex::new(pat).unwrap(),
             negate: false,
             subst: subst.into(),
             flags,

@@ -2,6 +2,7 @@
 //! from request attributes (a header, or Remote_Addr, Request_URI, Request_Method, …).
 
 use super::request::Request;
+use crate::config::pcre::Regex;
 
 fn attribute<'r>(req: &'r Request<'_>, name: &str) -> Option<std::borrow::Cow<'r, str>> {
     use std::borrow::Cow;
@@ -59,21 +60,11 @@ pub fn run(req: &mut Request<'_>) {
     }
 }
 
-/// httpd's ap_pregsub: `$0`…`$9` in `template` become the groups of `re` matched on `subject`.
-fn substitute(re: &regex::Regex, subject: &str, template: &str) -> String {
-    let Some(caps) = re.captures(subject) else {
-        return template.to_string();
-    };
-    let mut out = String::with_capacity(template.len() + subject.len());
-    let mut it = template.chars().peekable();
-    while let Some(c) = it.next() {
-        match (c, it.peek().and_then(|d| d.to_digit(10))) {
-            ('$', Some(d)) => {
-                it.next();
-                out.push_str(caps.get(d as usize).map_or("", |m| m.as_str()));
-            }
-            _ => out.push(c),
-        }
+/// `$0`…`$9` in `template` become the groups of `re` matched on `subject` (httpd's
+/// ap_pregsub).
+fn substitute(re: &Regex, subject: &str, template: &str) -> String {
+    match re.captures(subject) {
+        Some(caps) => caps.substitute(template),
+        None => template.to_string(),
     }
-    out
 }

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{def, po, ApplyCtx};
 use crate::config::dir::AliasRule;
+use crate::config::pcre::{httpd_message, Regex};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 
 const RSRC: C = C::SERVER_VHOST;
@@ -118,8 +119,8 @@ fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 }
 
 fn alias_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let from = regex::Regex::new(ctx.arg(0))
-        .map_err(|_| "Regular expression could not be compiled.".to_string())?;
+    let from = Regex::new(ctx.arg(0))
+        .map_err(|e| httpd_message(e, "Regular expression could not be compiled."))?;
     let to = ctx.arg(1).to_string();
     ctx.dir
         .aliases
@@ -238,8 +239,8 @@ fn redirect_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
         return Ok(());
     }
     let (status, from, to) = redirect_args(ctx, None)?;
-    let from = regex::Regex::new(&from)
-        .map_err(|_| "Regular expression could not be compiled.".to_string())?;
+    let from = Regex::new(&from)
+        .map_err(|e| httpd_message(e, "Regular expression could not be compiled."))?;
     ctx.dir
         .aliases
         .push(Arc::new(AliasRule::RedirectMatch { status, from, to }));

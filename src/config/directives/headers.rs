@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::{def, ApplyCtx};
 use crate::config::dir::{EnvCond, HeaderAction, HeaderCond, HeaderRule};
 use crate::config::expr;
+use crate::config::pcre::{httpd_message, Regex};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 
 pub static DIRECTIVES: &[DirectiveDef] = &[
@@ -70,8 +71,8 @@ fn parse(ctx: &ApplyCtx<'_>, response: bool) -> Result<HeaderRule, String> {
         let Some(to) = subs else {
             return Err("Header edit requires a match and a substitution".into());
         };
-        let re = regex::Regex::new(value.unwrap_or(""))
-            .map_err(|_| "Header edit regex could not be compiled".to_string())?;
+        let re = Regex::new(value.unwrap_or(""))
+            .map_err(|e| httpd_message(e, "Header edit regex could not be compiled"))?;
         edit = Some((re, to.to_string()));
     } else {
         // Without a substitution the third word is the condition clause.
@@ -95,8 +96,10 @@ fn parse(ctx: &ApplyCtx<'_>, response: bool) -> Result<HeaderRule, String> {
             if action == HeaderAction::Echo && !response {
                 return Err("Header echo only valid on Header directives".into());
             }
-            if action == HeaderAction::Echo && regex::Regex::new(name).is_err() {
-                return Err("Header echo regex could not be compiled".into());
+            if action == HeaderAction::Echo {
+                let re = Regex::new(name)
+                    .map_err(|e| httpd_message(e, "Header echo regex could not be compiled"))?;
+                edit = Some((re, String::new()));
             }
         }
         _ if value.is_none() => return Err("Header requires three arguments".into()),

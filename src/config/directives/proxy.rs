@@ -14,7 +14,7 @@ pub enum ProxyPath {
     /// ProxyPass: a URL-path prefix.
     Prefix(String),
     /// ProxyPassMatch: a regex; `$1`… are expanded in the URL.
-    Regex(regex::Regex),
+    Regex(crate::config::pcre::Regex),
     /// The one-argument form inside `<Location>`/`<LocationMatch>`: the section's path.
     InLocation,
 }
@@ -108,10 +108,9 @@ fn proxy_pass_common(ctx: &mut ApplyCtx<'_>, is_match: bool) -> Result<(), Strin
     let path = if path.is_empty() {
         ProxyPath::InLocation
     } else if is_match {
-        ProxyPath::Regex(
-            regex::Regex::new(&path)
-                .map_err(|_| "Regular expression could not be compiled.".to_string())?,
-        )
+        ProxyPath::Regex(crate::config::pcre::Regex::new(&path).map_err(|e| {
+            crate::config::pcre::httpd_message(e, "Regular expression could not be compiled.")
+        })?)
     } else {
         ProxyPath::Prefix(path)
     };

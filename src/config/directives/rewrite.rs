@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::{def, ApplyCtx};
 use crate::conf::Span;
+use crate::config::pcre::{Regex, RegexError};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 
 pub static DIRECTIVES: &[DirectiveDef] = &[
@@ -170,7 +171,7 @@ pub fn merge_server(base: &RewriteConf, over: &RewriteConf) -> RewriteConf {
 /// What a RewriteCond tests its (expanded) input with.
 #[derive(Clone, Debug)]
 pub enum CondTest {
-    Regex(regex::Regex),
+    Regex(crate::config::pcre::Regex),
     /// `-d -f -s -l -L -h -x -F -U -e`
     File(char),
     /// `=`, `<`, `>`, `<=`, `>=`: lexicographic.
@@ -232,7 +233,7 @@ pub struct Flags {
 
 #[derive(Clone, Debug)]
 pub struct Rule {
-    pub pattern: regex::Regex,
+    pub pattern: crate::config::pcre::Regex,
     pub negate: bool,
     /// `-` = no substitution.
     pub subst: String,
@@ -391,11 +392,13 @@ fn parse_flags(s: &str, what: &str) -> Result<Vec<(String, Option<String>)>, Str
     Ok(out)
 }
 
-fn regex(pattern: &str, nocase: bool, what: &str) -> Result<regex::Regex, String> {
-    regex::RegexBuilder::new(pattern)
-        .case_insensitive(nocase)
-        .build()
-        .map_err(|_| format!("{what}: cannot compile regular expression '{pattern}'"))
+fn regex(pattern: &str, nocase: bool, what: &str) -> Result<Regex, String> {
+    Regex::with_nocase(pattern, nocase).map_err(|e| match e {
+        RegexError::Invalid { .. } => {
+            format!("{what}: cannot compile regular expression '{pattern}'")
+        }
+        RegexError::Unsupported { .. } => format!("{what}: {e}"),
+    })
 }
 
 fn cond(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {

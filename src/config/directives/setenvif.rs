@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::{def, po, ApplyCtx};
 use crate::config::dir::SetEnvIfRule;
+use crate::config::pcre::{httpd_message, Regex};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 
 pub static DIRECTIVES: &[DirectiveDef] = &[
@@ -61,10 +62,8 @@ fn rule(
     if vars.is_empty() {
         return Err(format!("Missing envariable expression for {name}"));
     }
-    let regex = regex::RegexBuilder::new(re)
-        .case_insensitive(nocase)
-        .build()
-        .map_err(|_| format!("{name} regex could not be compiled."))?;
+    let regex = Regex::with_nocase(re, nocase)
+        .map_err(|e| httpd_message(e, &format!("{name} regex could not be compiled.")))?;
     // An attribute that is not a plain name is a regex over header names.
     let plain = attribute
         .bytes()
@@ -73,10 +72,8 @@ fn rule(
         None
     } else {
         Some(
-            regex::RegexBuilder::new(&attribute)
-                .case_insensitive(true)
-                .build()
-                .map_err(|_| format!("{name} regex could not be compiled."))?,
+            Regex::with_nocase(&attribute, true)
+                .map_err(|e| httpd_message(e, &format!("{name} regex could not be compiled.")))?,
         )
     };
     let vars = vars
