@@ -460,7 +460,37 @@ pub fn log_silent_timeout(conn: &Connection, config: &ServerConfig) {
 
 /// `peeked`: the bytes the HTTP/2 preface check looked at, which count in the first
 /// request's `%I` as httpd's peek does.
+/// The response buffer a thread keeps between requests (see `drive_h1`).
+const OUT_INITIAL: usize = 4 * 1024;
+const OUT_KEEP: usize = 64 * 1024;
+
+thread_local! {
+    static OUT_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Serves HTTP/1.x on `conn` with the thread's response buffer: a request (under event, a
+/// `drive` call) allocates none, and a head and a small body fit without growing it.
 fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutcome {
+    // Taken, not borrowed: an HTTP/2 upgrade may serve other connections' requests inside.
+    let mut out = OUT_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
+    out.clear();
+    if out.capacity() < OUT_INITIAL {
+        out.reserve(OUT_INITIAL);
+    }
+    let r = drive_h1_with(conn, ctx, peeked, &mut out);
+    if out.capacity() <= OUT_KEEP {
+        out.clear();
+        OUT_BUF.with(|b| *b.borrow_mut() = out);
+    }
+    r
+}
+
+fn drive_h1_with(
+    conn: &mut Connection,
+    ctx: &ServeCtx<'_>,
+    peeked: u64,
+    out: &mut Vec<u8>,
+) -> ConnOutcome {
     let config: &ServerConfig = ctx.config;
     let Connection {
         stream,
@@ -502,7 +532,6 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
         }
     };
     io.set_stage(header_stage());
-    let mut out: Vec<u8> = Vec::with_capacity(1024);
     let mut served_here = false;
     // Bytes mod_logio counts for the next request before its head: empty lines skipped,
     // and httpd's look-ahead for a pipelined request (see `pipeline_peeks`).
@@ -557,7 +586,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                     ctx.observer.state(WorkerState::BusyWrite);
                     sent = send_bare_error(
                         &mut io,
-                        &mut out,
+                        out,
                         config,
                         default_server,
                         status,
@@ -593,7 +622,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                     .unwrap_or("GET");
                 let sent = send_bare_error(
                     &mut io,
-                    &mut out,
+                    out,
                     config,
                     default_server,
                     e.status,
@@ -639,15 +668,8 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                 if let Err(status) = framed {
                     ctx.observer.state(WorkerState::BusyWrite);
                     let method = std::str::from_utf8(head.method()).unwrap_or("");
-                    let sent = send_bare_error(
-                        &mut io,
-                        &mut out,
-                        config,
-                        default_server,
-                        status,
-                        None,
-                        method,
-                    );
+                    let sent =
+                        send_bare_error(&mut io, out, config, default_server, status, None, method);
                     ctx.observer.request_done(sent.0);
                     // Refused on its request line (HTTP/0.9, an unregistered method): httpd
                     // had read no header field yet.
@@ -692,7 +714,7 @@ fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutco
                     local,
                     ctx,
                     &mut io,
-                    &mut out,
+                    out,
                     &head,
                     (framed, head_in),
                     time_us,

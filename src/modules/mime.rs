@@ -48,12 +48,20 @@ fn lookup<'a>(list: &'a [(String, Option<String>)], ext: &str) -> Option<Option<
         .map(|(_, v)| v.as_deref())
 }
 
+/// The parts of `name` after each '.', as `name.split('.').skip(1)`, found by bytes ('.' is
+/// ASCII, so the cuts are char boundaries).
+fn extensions(name: &str) -> impl Iterator<Item = &str> {
+    let dots = memchr::memchr_iter(b'.', name.as_bytes());
+    dots.clone()
+        .zip(dots.skip(1).map(Some).chain(std::iter::once(None)))
+        .map(move |(start, end)| &name[start + 1..end.unwrap_or(name.len())])
+}
+
 /// Finds the type of `file_name` (its last path component).
 pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
     let mut info = MimeInfo::default();
     let mut charset: Option<&str> = None;
-    let mut exts = file_name.split('.');
-    exts.next();
+    let exts = extensions(file_name);
     // The lower-cased extension, on the stack (an extension longer than this, which no
     // mime.types has, goes to the heap).
     let mut stack = [0u8; 32];
@@ -112,6 +120,24 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn extensions_as_split_gives_them() {
+        for n in [
+            "a",
+            "a.html",
+            "config.html.orig",
+            "a..b",
+            "a.",
+            ".htaccess",
+            "x.tar.gz",
+            "é.é",
+        ] {
+            let ours: Vec<&str> = extensions(n).collect();
+            let split: Vec<&str> = n.split('.').skip(1).collect();
+            assert_eq!(ours, split, "{n}");
+        }
+    }
 
     #[test]
     fn multiple_extensions_and_addtype() {

@@ -610,19 +610,13 @@ fn locate(
 
 /// `path`'s parent and file name as `Path::parent` and `Path::file_name` give them, found
 /// with one scan for the last `/`, when the path is plain: absolute, valid UTF-8 in its last
-/// component, and with no empty, `.` or `..` component (what a mapped URL usually is).
+/// component, and with no empty component nor one that starts with a dot (what a mapped URL
+/// usually is).
 /// `None`: let `Path` parse it.
 fn split_plain(path: &Path) -> Option<(&std::ffi::OsStr, &str)> {
     use std::os::unix::ffi::OsStrExt;
     let b = path.as_os_str().as_bytes();
-    if b.first() != Some(&b'/')
-        || b.last() == Some(&b'/')
-        || b.ends_with(b"/.")
-        || b.ends_with(b"/..")
-        || memchr::memmem::find(b, b"//").is_some()
-        || memchr::memmem::find(b, b"/./").is_some()
-        || memchr::memmem::find(b, b"/../").is_some()
-    {
+    if b.first() != Some(&b'/') || b.last() == Some(&b'/') || uri::has_dot_or_empty_segment(b) {
         return None;
     }
     let i = memchr::memrchr(b'/', b)?;

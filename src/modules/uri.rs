@@ -24,13 +24,16 @@ pub fn normalize(raw: &[u8], merge_slashes: bool, slashes: EncodedSlashes) -> Re
         return Err(400);
     }
     // Nothing to decode, no dot segment, no empty segment: the path is its own normal form.
-    if memchr::memchr(b'%', raw).is_none()
-        && memchr::memmem::find(raw, b"/.").is_none()
-        && memchr::memmem::find(raw, b"//").is_none()
-    {
+    if memchr::memchr(b'%', raw).is_none() && !has_dot_or_empty_segment(raw) {
         return Ok(String::from_utf8_lossy(raw).into_owned());
     }
     normalize_general(raw, merge_slashes, slashes)
+}
+
+/// Whether a `/` in `b` is followed by `/` or `.`: an empty segment, or one that starts with
+/// a dot (`.`, `..`, or merely a dot file: the callers then take their general path).
+pub(crate) fn has_dot_or_empty_segment(b: &[u8]) -> bool {
+    memchr::memchr_iter(b'/', b).any(|i| matches!(b.get(i + 1), Some(b'/' | b'.')))
 }
 
 fn normalize_general(

@@ -99,8 +99,12 @@ fn trim_slash(p: &str) -> &str {
     }
 }
 
+/// The number of non-empty `/`-separated components of `p`.
 fn components(p: &str) -> usize {
-    trim_slash(p).split('/').filter(|s| !s.is_empty()).count()
+    let b = p.as_bytes();
+    (0..b.len())
+        .filter(|&i| b[i] != b'/' && (i == 0 || b[i - 1] == b'/'))
+        .count()
 }
 
 /// Does a `<Directory>` literal or wildcard cover `dir` (no trailing slash, or `/`)?
@@ -522,6 +526,20 @@ mod tests {
         let w = Matcher::Wildcard("/home/*/public_html".into());
         assert!(dir_matches(&w, "/home/bob/public_html/x"));
         assert!(!dir_matches(&w, "/home/bob"));
+    }
+
+    #[test]
+    fn component_counts() {
+        for (p, n) in [
+            ("/", 0),
+            ("", 0),
+            ("/a", 1),
+            ("/a/", 1),
+            ("a/b", 2),
+            ("//a//b//", 2),
+        ] {
+            assert_eq!(components(p), n, "{p}");
+        }
     }
 
     #[test]
