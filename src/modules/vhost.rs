@@ -26,39 +26,25 @@ fn candidates<'c>(
     local: &SocketAddr,
 ) -> impl Iterator<Item = usize> + 'c {
     let local = *local;
-    let exact: Vec<usize> = (0..config.vhosts.len())
-        .filter(|&i| {
-            config.vhosts[i]
-                .addrs
-                .iter()
-                .any(|a| addr_matches(a, &local, true))
-        })
-        .collect();
-    let list = if !exact.is_empty() {
-        exact
-    } else {
-        let star: Vec<usize> = (0..config.vhosts.len())
-            .filter(|&i| {
-                config.vhosts[i]
-                    .addrs
-                    .iter()
-                    .any(|a| addr_matches(a, &local, false))
-            })
-            .collect();
-        if !star.is_empty() {
-            star
+    // httpd's order: the vhosts on the exact address, else those on `*` (or `_default_`
+    // matching the port), else `_default_` ones; no list is built (this runs per request).
+    let tier_of = move |i: usize| -> u8 {
+        let addrs = &config.vhosts[i].addrs;
+        if addrs.iter().any(|a| addr_matches(a, &local, true)) {
+            0
+        } else if addrs.iter().any(|a| addr_matches(a, &local, false)) {
+            1
+        } else if addrs
+            .iter()
+            .any(|a| a.is_default && a.port.map_or(true, |p| p == local.port()))
+        {
+            2
         } else {
-            (0..config.vhosts.len())
-                .filter(|&i| {
-                    config.vhosts[i]
-                        .addrs
-                        .iter()
-                        .any(|a| a.is_default && a.port.map_or(true, |p| p == local.port()))
-                })
-                .collect()
+            3
         }
     };
-    list.into_iter()
+    let best = (0..config.vhosts.len()).map(tier_of).min().unwrap_or(3);
+    (0..config.vhosts.len()).filter(move |&i| best < 3 && tier_of(i) == best)
 }
 
 /// Shell-style wildcard match (`*` and `?`), case-insensitive.
