@@ -458,8 +458,6 @@ pub fn log_silent_timeout(conn: &Connection, config: &ServerConfig) {
     log_refused(&at, 408, (0, 0), 0, refused);
 }
 
-/// `peeked`: the bytes the HTTP/2 preface check looked at, which count in the first
-/// request's `%I` as httpd's peek does.
 /// The response buffer a thread keeps between requests (see `drive_h1`).
 const OUT_INITIAL: usize = 4 * 1024;
 const OUT_KEEP: usize = 64 * 1024;
@@ -470,6 +468,8 @@ thread_local! {
 
 /// Serves HTTP/1.x on `conn` with the thread's response buffer: a request (under event, a
 /// `drive` call) allocates none, and a head and a small body fit without growing it.
+/// `peeked`: the bytes the HTTP/2 preface check looked at, which count in the first
+/// request's `%I` as httpd's peek does.
 fn drive_h1(conn: &mut Connection, ctx: &ServeCtx<'_>, peeked: u64) -> ConnOutcome {
     // Taken, not borrowed: an HTTP/2 upgrade may serve other connections' requests inside.
     let mut out = OUT_BUF.with(|b| std::mem::take(&mut *b.borrow_mut()));
