@@ -1313,6 +1313,7 @@ fn write_response(
     announce: Option<&str>,
 ) -> io::Result<u64> {
     out.clear();
+    resp.fixup_vary();
     write_status_line(out, resp.status, time, config);
     // httpd puts the announcement right after Server, with the connection's own token
     // merged into the same Connection header.

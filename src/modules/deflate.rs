@@ -97,7 +97,8 @@ fn read_all(req: &Request<'_>, resp: &mut Response) -> Option<Vec<u8>> {
     }
 }
 
-/// The DEFLATE output filter (after mod_headers, as in httpd's filter order).
+/// The DEFLATE output filter: before mod_headers' rules, as httpd's filter chain runs them
+/// (with AddOutputFilterByType and SetOutputFilter alike: `Header` sees the gzip ETag).
 pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     if !wanted(req, resp)
         || resp.generated
@@ -132,7 +133,7 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
                     .split(',')
                     .any(|x| x.trim().eq_ignore_ascii_case("Accept-Encoding"))
                 {
-                    v.push_str(",Accept-Encoding");
+                    v.push_str(", Accept-Encoding");
                 }
             }
             None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),

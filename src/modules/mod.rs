@@ -373,15 +373,24 @@ pub fn process_observed<'c>(
         https,
         sni: tls.as_ref().and_then(|t| t.sni).filter(|_| https),
         ssl: tls.filter(|_| https),
+        vary: Default::default(),
     };
     let expect = head.header("Expect");
     let expect_continue =
         head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
     let mut resp = Response::new(200);
     let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
+        // What `<If>`, RewriteCond and RequestHeader conditions looked at went into
+        // headers_out as they ran, before the handler's fields; an error page has none.
+        let vary = req.vary.take();
+        if !vary.is_empty() && !resp.generated {
+            resp.headers.insert(0, ("Vary".into(), vary));
+        }
         expires::fixup(req, &mut resp);
-        headers::fixup(req, &mut resp);
+        // httpd's DEFLATE filter runs before mod_headers' (its Vary comes first, `Header`
+        // sees its Content-Encoding and ETag).
         deflate::fixup(req, &mut resp);
+        headers::fixup(req, &mut resp);
         Outcome {
             response: resp,
             server,
@@ -604,6 +613,7 @@ fn locate(
 }
 
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    walk::early_if(req)?;
     // Translate: mod_rewrite, mod_proxy's ProxyPass (as httpd's proxy_trans), then mod_alias,
     // then DocumentRoot.
     let rewritten = match rewrite::translate(req, resp) {

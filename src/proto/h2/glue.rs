@@ -397,6 +397,8 @@ fn convert(
         }
         resp.body = Body::Bytes(bytes);
     }
+    // mod_http2 merges the Vary fields as httpd's HTTP/1 header filter does.
+    resp.fixup_vary();
     let mut headers = common_headers(
         config,
         time,
