@@ -394,7 +394,47 @@ fn idle_keep_alive_across_graceful(mpm: &str) {
     assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
 }
 
+/// Regression: an immediate stop (SIGTERM) right after the answers arrive lost the access-log
+/// lines BufferedLogs held (the children died of the signal without flushing). Every answered
+/// request has its line, with BufferedLogs On and Off, over a bounded number of rounds.
+fn stop_keeps_log_lines_of_answered_requests(mpm: &str) {
+    for buffered in ["On", "Off"] {
+        for round in 0..10 {
+            let extra = format!(
+                "{}LogFormat \"%U %q %>s\" mini\nCustomLog logs/access_log mini\n\
+                 BufferedLogs {buffered}\n",
+                sizing(mpm, 2)
+            );
+            let mut s = Server::start(mpm, &extra);
+            let mut answered = Vec::new();
+            let mut keep = Client::new(s.port);
+            for i in 0..10 {
+                if keep.get(&format!("/index.html?k{i}")).unwrap().status == 200 {
+                    answered.push(format!("?k{i} 200"));
+                }
+                if get(s.port, &format!("/index.html?c{i}")).unwrap().status == 200 {
+                    answered.push(format!("?c{i} 200"));
+                }
+            }
+            assert!(s.stop(), "stop ({buffered}, round {round})");
+            let log = std::fs::read_to_string(s.path("logs/access_log")).unwrap_or_default();
+            let missing: Vec<&String> = answered
+                .iter()
+                .filter(|a| !log.lines().any(|l| l.ends_with(a.as_str())))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "BufferedLogs {buffered}, round {round}: {} of {} answered requests not \
+                 logged: {missing:?}\n{log}",
+                missing.len(),
+                answered.len()
+            );
+        }
+    }
+}
+
 mpm_tests!(
+    stop_keeps_log_lines_of_answered_requests,
     idle_keep_alive_across_graceful,
     graceful_shutdown_timeout_ends_the_wait,
     sd_notify_ready_reloading_stopping,
