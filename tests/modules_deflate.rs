@@ -258,6 +258,32 @@ fn deflate_output(mpm: &str) {
     );
     assert_eq!(m[20].status, 200, "Range on a streamed body");
 
+    // Conditional requests: the plain ETag gives a 304 (with the plain ETag), the `-gzip`
+    // one a full 200, as httpd (its ETag check sees the file's own ETag).
+    let (ac, mc) = s.with_both(mpm, |port, _| {
+        let first = modules_oracle::send(port, &get("/mid.html", &[gz]));
+        let tag = first.header("ETag").unwrap_or("").to_string();
+        let plain = tag.replace("-gzip\"", "\"");
+        [plain.as_str(), tag.as_str()]
+            .iter()
+            .map(|t| {
+                let r = modules_oracle::send(
+                    port,
+                    &get("/mid.html", &[gz, &format!("If-None-Match: {t}")]),
+                );
+                (
+                    r.status,
+                    r.header("ETag").map(str::to_string),
+                    r.header("Content-Encoding").map(str::to_string),
+                    r.header("Vary").map(str::to_string),
+                    r.body.len(),
+                )
+            })
+            .collect::<Vec<_>>()
+    });
+    assert_eq!(ac, mc, "If-None-Match: apache2 (left) vs mpmd (right)");
+    assert_eq!((mc[0].0, mc[1].0), (304, 200));
+
     // HTTP/2: a content-length only where HTTP/1.1 has one.
     let (ah, mh) = s.with_both(mpm, |port, _| {
         ["/small.html", "/big.html"]
