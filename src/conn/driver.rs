@@ -956,6 +956,9 @@ fn serve_one(
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
+    if !super::may_answer() {
+        return (Some(ConnOutcome::Close), None);
+    }
     let result = modules::process_observed(
         config,
         head,

@@ -67,16 +67,18 @@ impl ChildCtx {
     }
 }
 
-/// How long a child told to stop at once (SIGTERM) lets the requests it is reading,
-/// answering or logging finish before it flushes its logs and goes; httpd's parent sends
-/// the next SIGTERM at 3 s.
+/// How long a child told to stop at once (SIGTERM) lets the requests it is answering or
+/// logging finish before it flushes its logs and goes; httpd's parent sends the next
+/// SIGTERM at 3 s.
 const TERM_GRACE: Duration = Duration::from_secs(2);
 
 /// Immediate stop (SIGTERM) in a child, as httpd's: the requests it answered still get
 /// their access-log lines and what BufferedLogs kept is written (mod_log_config flushes at
-/// child exit), then the child dies of the signal as before. SIGTERM is blocked here, before
-/// any other thread exists, so every thread inherits the mask; one small thread waits for
-/// it. The engines are not involved: the thread watches this child's scoreboard slots.
+/// child exit), then the child dies of the signal as before. Requests read after the signal
+/// are dropped unanswered (`conn::terminate`), so a busy child does not wait out the grace.
+/// SIGTERM is blocked here, before any other thread exists, so every thread inherits the
+/// mask; one small thread waits for it. The engines are not involved: the thread watches
+/// this child's scoreboard slots.
 fn watch_sigterm(sb: &'static Scoreboard, slot: usize) {
     use nix::sys::signal::{SigSet, Signal};
     let mut set = SigSet::empty();
@@ -89,10 +91,13 @@ fn watch_sigterm(sb: &'static Scoreboard, slot: usize) {
         .stack_size(64 << 10)
         .spawn(move || {
             while set.wait().is_err() {}
+            // No request is taken on from here; those being answered (`W`, `L`, or an h2
+            // stream in progress) finish and log.
+            crate::conn::terminate();
             let busy = |t: usize| {
                 matches!(
                     sb.worker(slot, t).state(),
-                    WorkerState::BusyRead | WorkerState::BusyWrite | WorkerState::BusyLog
+                    WorkerState::BusyWrite | WorkerState::BusyLog
                 )
             };
             let deadline = Instant::now() + TERM_GRACE;
