@@ -125,7 +125,10 @@ pub const NOTES: &[(&str, &str)] = &[
         "DeflateCompressionLevel",
         "compression uses the system's zlib with httpd's defaults (level 6, `DeflateWindowSize` \
          15, `DeflateMemLevel` 9) and httpd's gzip header, so the compressed bytes are \
-         apache2's; bodies under 69 bytes are sent as they are, as httpd",
+         apache2's; bodies under 69 bytes are sent as they are, as httpd. A proxied body is \
+         compressed too (in memory, up to 64 MiB) as httpd does when the backend's body comes \
+         with its head; when it comes later, apache2's mod_proxy flushes first and its bytes \
+         and framing differ (a timing mpmd does not reproduce)",
     ),
     (
         "DeflateWindowSize",

@@ -1040,6 +1040,18 @@ fn serve_one(
             if let Some(s) = sink {
                 ctx.observer.state(WorkerState::BusyWrite);
                 resp = s.finish(true);
+                if let Some(late) = &result.late {
+                    modules::finish_deferred(
+                        config,
+                        head,
+                        (peer, proxied),
+                        local,
+                        ssl_conn(&io.tls),
+                        time_us,
+                        (server, result.useragent, &notes, late),
+                        &mut resp,
+                    );
+                }
             }
         }
         BodyEnd::Gone => return (Some(ConnOutcome::Close), None),

@@ -62,6 +62,45 @@ fn wanted(req: &Request<'_>, resp: &Response) -> bool {
         .any(|e| conf.by_ext.iter().any(|x| x == e))
 }
 
+/// `Vary: Accept-Encoding` merged into the response's first Vary field (httpd's
+/// apr_table_mergen), unless `dont-vary`.
+fn add_vary(req: &Request<'_>, resp: &mut Response) {
+    if req.env_var("dont-vary").is_some() {
+        return;
+    }
+    match resp
+        .headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case("Vary"))
+    {
+        Some((_, v)) => v.push_str(", Accept-Encoding"),
+        None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),
+    }
+}
+
+/// Reads a streamed body into memory when it is at most MAX_LEN bytes (true); a longer
+/// one is put back together (what was read, then the rest) and left streamed (false).
+fn stream_to_bytes(resp: &mut Response) -> bool {
+    let Body::Stream(src, len) = std::mem::take(&mut resp.body) else {
+        return false;
+    };
+    if len.is_some_and(|l| l > MAX_LEN) {
+        resp.body = Body::Stream(src, len);
+        return false;
+    }
+    let mut src = src.0;
+    let mut v = Vec::with_capacity(len.unwrap_or(8192).min(MAX_LEN) as usize);
+    let read = (&mut src).take(MAX_LEN + 1).read_to_end(&mut v);
+    if read.is_err() || v.len() as u64 > MAX_LEN {
+        // Not whole: what was read goes first, then the rest as it comes.
+        let rest = std::io::Cursor::new(v).chain(src);
+        resp.body = Body::Stream(super::request::StreamBody(Box::new(rest)), len);
+        return false;
+    }
+    resp.body = Body::Bytes(v);
+    true
+}
+
 /// A single `bytes=` range of a body of `len` bytes, inclusive.
 fn single_range(h: &str, len: u64) -> Option<(u64, u64)> {
     let spec = h.trim().strip_prefix("bytes=")?;
@@ -114,6 +153,22 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     {
         return;
     }
+    // A streamed body (mod_proxy's) is read here when it is to be compressed, up to
+    // MAX_LEN; a longer one goes out as it is, without Vary, as when the filter cannot run.
+    if let (Body::Stream(_, len), 200) = (&resp.body, resp.status) {
+        if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) {
+            if !len.is_some_and(|l| l < MIN_LEN) {
+                add_vary(req, resp);
+            }
+            return;
+        }
+        // Compressed as a whole, as httpd does when the backend's body came with its head;
+        // when it came later, mod_proxy passes a FLUSH first and httpd's output differs
+        // (an empty sync block, no Content-Length): timing mpmd does not reproduce.
+        if !stream_to_bytes(resp) {
+            return;
+        }
+    }
     let full_len = match (&resp.body, resp.status) {
         (Body::Bytes(b), 200) => b.len() as u64,
         (Body::File { len, .. }, 200) => *len,
@@ -123,23 +178,7 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     if full_len < MIN_LEN {
         return;
     }
-    if req.env_var("dont-vary").is_none() {
-        match resp
-            .headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case("Vary"))
-        {
-            Some((_, v)) => {
-                if !v
-                    .split(',')
-                    .any(|x| x.trim().eq_ignore_ascii_case("Accept-Encoding"))
-                {
-                    v.push_str(", Accept-Encoding");
-                }
-            }
-            None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),
-        }
-    }
+    add_vary(req, resp);
     // Bodies are compressed in memory: very large ones go out as they are.
     if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) || full_len > MAX_LEN {
         return;
@@ -256,10 +295,10 @@ fn gzip(plain: &[u8], p: &Params) -> Result<Gzipped, i32> {
     let mut used = 0usize;
     let mut streamed = false;
     let mut input = plain;
-    let mut step = |input: &[u8], out: &mut Vec<u8>, used: &mut usize, finish: bool| {
+    let mut step = |input: &[u8], out: &mut Vec<u8>, used: &mut usize, flush: sys::Flush| {
         let start = out.len();
         out.resize(start + (buffer - *used), 0);
-        let r = z.run(input, &mut out[start..], finish);
+        let r = z.run(input, &mut out[start..], flush);
         let wrote = r.map_or(0, |(_, w, _)| w);
         out.truncate(start + wrote);
         *used += wrote;
@@ -271,14 +310,14 @@ fn gzip(plain: &[u8], p: &Params) -> Result<Gzipped, i32> {
             used = 0;
             streamed = true;
         }
-        let (read, _) = step(input, &mut out, &mut used, false)?;
+        let (read, _) = step(input, &mut out, &mut used, sys::Flush::None)?;
         input = &input[read..];
     }
     loop {
         if used == buffer {
             used = 0;
         }
-        if step(&[], &mut out, &mut used, true)?.1 {
+        if step(&[], &mut out, &mut used, sys::Flush::Finish)?.1 {
             break;
         }
     }

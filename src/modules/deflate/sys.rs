@@ -17,6 +17,16 @@ extern "C" fn zfree(_opaque: *mut c_void, ptr: *mut c_void) {
     unsafe { libc::free(ptr) }
 }
 
+/// The zlib flush modes the filter uses (httpd's mod_deflate also syncs on a FLUSH bucket;
+/// mpmd's bodies carry none).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Flush {
+    /// `Z_NO_FLUSH`: data.
+    None,
+    /// `Z_FINISH`: the end of the response.
+    Finish,
+}
+
 /// One raw deflate stream. Boxed: zlib's state points back at the `z_stream`.
 pub struct RawDeflate {
     strm: Box<z::z_stream>,
@@ -63,13 +73,13 @@ impl RawDeflate {
         Ok(RawDeflate { strm })
     }
 
-    /// One `deflate()` call over `input` into `output` (`finish`: `Z_FINISH`, else
-    /// `Z_NO_FLUSH`): (bytes read, bytes written, stream ended), or zlib's error code.
+    /// One `deflate()` call over `input` into `output` with `flush`: (bytes read, bytes
+    /// written, stream ended), or zlib's error code.
     pub fn run(
         &mut self,
         input: &[u8],
         output: &mut [u8],
-        finish: bool,
+        flush: Flush,
     ) -> Result<(usize, usize, bool), i32> {
         let in_len = input.len().min(c_uint::MAX as usize) as c_uint;
         let out_len = output.len().min(c_uint::MAX as usize) as c_uint;
@@ -78,7 +88,10 @@ impl RawDeflate {
         self.strm.avail_in = in_len;
         self.strm.next_out = output.as_mut_ptr();
         self.strm.avail_out = out_len;
-        let flush = if finish { z::Z_FINISH } else { z::Z_NO_FLUSH };
+        let flush = match flush {
+            Flush::None => z::Z_NO_FLUSH,
+            Flush::Finish => z::Z_FINISH,
+        };
         // SAFETY: the stream was initialised by deflateInit2; next_in/next_out point at
         // `in_len`/`out_len` valid bytes of the borrowed slices, which outlive the call.
         let rc = unsafe { z::deflate(&mut *self.strm, flush) };

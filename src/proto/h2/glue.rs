@@ -309,6 +309,18 @@ pub fn process(
             let mut sink = (d.0)(Some(req.body_len));
             sink.data(&req.body);
             resp = sink.finish(true);
+            if let Some(late) = &outcome.late {
+                modules::finish_deferred(
+                    config,
+                    &head,
+                    (shared.peer, shared.proxied),
+                    shared.local,
+                    shared.ssl_conn(),
+                    time_us,
+                    (outcome.server, outcome.useragent, &outcome.notes, late),
+                    &mut resp,
+                );
+            }
         }
     }
     let mut out = if (limit > 0 && req.body_len > limit) || body_lost {
