@@ -405,7 +405,107 @@ fn idle_keep_alive_across_graceful(mpm: &str) {
     assert_eq!(get(s.port, "/index.html").unwrap().status, 200);
 }
 
+/// Regression: an immediate stop (SIGTERM) right after the answers arrive lost the access-log
+/// lines BufferedLogs held (the children died of the signal without flushing). Every answered
+/// request has its line, with BufferedLogs On and Off, over a bounded number of rounds.
+fn stop_keeps_log_lines_of_answered_requests(mpm: &str) {
+    for buffered in ["On", "Off"] {
+        for round in 0..10 {
+            let extra = format!(
+                "{}LogFormat \"%U %q %>s\" mini\nCustomLog logs/access_log mini\n\
+                 BufferedLogs {buffered}\n",
+                sizing(mpm, 2)
+            );
+            let mut s = Server::start(mpm, &extra);
+            let mut answered = Vec::new();
+            let mut keep = Client::new(s.port);
+            for i in 0..10 {
+                if keep.get(&format!("/index.html?k{i}")).unwrap().status == 200 {
+                    answered.push(format!("?k{i} 200"));
+                }
+                if get(s.port, &format!("/index.html?c{i}")).unwrap().status == 200 {
+                    answered.push(format!("?c{i} 200"));
+                }
+            }
+            assert!(s.stop(), "stop ({buffered}, round {round})");
+            let log = std::fs::read_to_string(s.path("logs/access_log")).unwrap_or_default();
+            let missing: Vec<&String> = answered
+                .iter()
+                .filter(|a| !log.lines().any(|l| l.ends_with(a.as_str())))
+                .collect();
+            assert!(
+                missing.is_empty(),
+                "BufferedLogs {buffered}, round {round}: {} of {} answered requests not \
+                 logged: {missing:?}\n{log}",
+                missing.len(),
+                answered.len()
+            );
+        }
+    }
+}
+
+/// The same under load: clients keep sending on keep-alive connections while the stop
+/// comes; every request answered in full has its line (requests read after the signal are
+/// dropped unanswered, so they need none).
+fn stop_under_load_logs_every_answer(mpm: &str) {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{Arc, Mutex};
+    for round in 0..3 {
+        let extra = format!(
+            "{}LogFormat \"%U %q %>s\" mini\nCustomLog logs/access_log mini\n\
+             BufferedLogs On\n",
+            sizing(mpm, 4)
+        );
+        let mut s = Server::start(mpm, &extra);
+        let answered = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let port = s.port;
+        let clients: Vec<_> = (0..4)
+            .map(|t| {
+                let (answered, stop) = (answered.clone(), stop.clone());
+                std::thread::spawn(move || {
+                    let mut c = Client::new(port);
+                    let mut i = 0u32;
+                    while !stop.load(Ordering::Relaxed) && i < 100_000 {
+                        match c.get(&format!("/index.html?t{t}i{i}")) {
+                            Ok(r) if r.status == 200 => {
+                                answered.lock().unwrap().push(format!("?t{t}i{i} 200"));
+                            }
+                            Ok(_) => {}
+                            Err(_) => break,
+                        }
+                        i += 1;
+                    }
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(s.stop(), "stop (round {round})");
+        stop.store(true, Ordering::Relaxed);
+        for c in clients {
+            let _ = c.join();
+        }
+        let log = std::fs::read_to_string(s.path("logs/access_log")).unwrap_or_default();
+        let logged: std::collections::HashSet<&str> = log.lines().collect();
+        let answered = answered.lock().unwrap();
+        assert!(answered.len() > 10, "the load ran: {}", answered.len());
+        let missing: Vec<&String> = answered
+            .iter()
+            .filter(|a| !logged.contains(format!("/index.html {a}").as_str()))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "round {round}: {} of {} answered requests not logged: {:?}",
+            missing.len(),
+            answered.len(),
+            &missing[..missing.len().min(5)]
+        );
+    }
+}
+
 mpm_tests!(
+    stop_under_load_logs_every_answer,
+    stop_keeps_log_lines_of_answered_requests,
     idle_keep_alive_across_graceful,
     graceful_shutdown_timeout_ends_the_wait,
     sd_notify_ready_reloading_stopping,

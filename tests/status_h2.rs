@@ -349,7 +349,99 @@ fn h2_totals_match_apache(mpm: &str) {
     }
 }
 
+/// The `_` rows of a server-status HTML page: (Acc's "this connection" count, Conn kB).
+fn ready_rows(html: &str) -> Vec<(String, String)> {
+    html.split("<tr>")
+        .filter(|r| r.starts_with("<td><b>"))
+        .filter_map(|r| {
+            let cells: Vec<&str> = r
+                .split("<td")
+                .skip(1)
+                .map(|c| c.split_once('>').map_or("", |x| x.1))
+                .map(|c| c.split('<').next().unwrap_or("").trim())
+                .collect();
+            // Srv PID Acc M CPU SS Req Dur Conn Child Slot Client Protocol VHost Request
+            (cells.get(3) == Some(&"_")).then(|| {
+                (
+                    cells[2].split('/').next().unwrap_or("").to_string(),
+                    cells[8].to_string(),
+                )
+            })
+        })
+        .collect()
+}
+
+/// httpd clears a slot's "this connection" counts (Acc's first number, the Conn column)
+/// when it goes back to `_`: after HTTP/1.1 connections and after an HTTP/2 connection's
+/// last stream (its worker lets the connection go), as apache2 shows. mpmd kept showing the
+/// last connection's counts on idle slots.
+fn idle_slots_show_no_connection_counts(mpm: &str) {
+    let s = start(mpm);
+    let (rc, _, info) = s.curl(&["--http2-prior-knowledge"], &s.http("/page.html?idle"));
+    assert_eq!((rc, info.as_str()), (0, "2 200"));
+    let mut c = Client::new(s.srv.port);
+    for _ in 0..2 {
+        assert_eq!(c.get("/page.html?h1").unwrap().status, 200);
+    }
+    drop(c);
+    assert_none_busy(&s.srv, "after the clients");
+    let ws = workers(&s.srv);
+    assert!(
+        ws.iter().any(|w| w.request.starts_with("GET /page.html?")),
+        "the requests show somewhere: {ws:#?}"
+    );
+    for w in ws.iter().filter(|w| w.state == WorkerState::Ready) {
+        assert_eq!((w.conn_count, w.conn_bytes), (0, 0), "{w:?}");
+    }
+
+    // The same page against apache2 (event MPM, mod_http2).
+    if !modules_oracle::available() {
+        return;
+    }
+    let site = modules_oracle::Site::new(
+        &["status", "http2"],
+        "Protocols h2c http/1.1\nExtendedStatus On\n\
+         <Location /server-status>\nSetHandler server-status\n</Location>\n",
+    );
+    site.file("htdocs/page.html", &[b'p'; PAGE]);
+    let (theirs, ours) = site.with_both(mpm, |port, tag| {
+        let out = tlsutil::run(Command::new("curl").args([
+            "-sS",
+            "--max-time",
+            "20",
+            "--http2-prior-knowledge",
+            "-o",
+            "/dev/null",
+            &format!("http://127.0.0.1:{port}/page.html"),
+        ]));
+        assert!(out.status.success(), "{tag}: curl");
+        let mut c = Client::new(port);
+        for _ in 0..2 {
+            assert_eq!(c.get("/page.html").unwrap().status, 200, "{tag}");
+        }
+        drop(c);
+        std::thread::sleep(Duration::from_millis(300));
+        let r = get(port, "/server-status").expect("server-status");
+        ready_rows(&String::from_utf8_lossy(&r.body))
+    });
+    // (mpmd's prefork may have served everything in the child that answers the page.)
+    assert!(
+        !theirs.is_empty(),
+        "apache2 shows idle slots that served: {theirs:?}"
+    );
+    for (who, rows) in [("apache2", &theirs), ("mpmd", &ours)] {
+        for (n, kb) in rows.iter() {
+            assert_eq!(
+                (n.as_str(), kb.as_str()),
+                ("0", "0.0"),
+                "{who}: a `_` row with counts: {rows:?}"
+            );
+        }
+    }
+}
+
 mpm_tests!(
+    idle_slots_show_no_connection_counts,
     h2_totals_match_apache,
     h2_requests_are_counted,
     h2_request_shows_in_its_slot,

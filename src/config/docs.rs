@@ -115,6 +115,27 @@ pub const PARTIAL: &[(&str, &str)] = &[
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
     (
+        "DeflateBufferSize",
+        "as httpd's output buffer: a response whose compressed bytes fill it before the body \
+         ends has no Content-Length (chunked over HTTP/1.1, even on a closing connection; \
+         close-delimited for HTTP/1.0; neither for HEAD) and ignores Range; one that fits \
+         gets its compressed length",
+    ),
+    (
+        "DeflateCompressionLevel",
+        "compression uses the system's zlib with httpd's defaults (level 6, `DeflateWindowSize` \
+         15, `DeflateMemLevel` 9) and httpd's gzip header, so the compressed bytes are \
+         apache2's; bodies under 69 bytes are sent as they are, as httpd. A proxied body is \
+         compressed too (in memory, up to 64 MiB) as httpd does when the backend's body comes \
+         with its head; when it comes later, apache2's mod_proxy flushes first and its bytes \
+         and framing differ (a timing mpmd does not reproduce)",
+    ),
+    (
+        "DeflateWindowSize",
+        "1-15 as httpd; under 9 zlib refuses a raw stream and the body goes uncompressed \
+         with httpd's AH01383 error (`Vary` still added)",
+    ),
+    (
         "RequestHeader",
         "`expr=…` conditions and values are evaluated in fixups, as httpd's: \
          `%{CONTENT_TYPE}` is the type mod_mime found, `%{REQUEST_STATUS}` is 200; `early` \
@@ -457,6 +478,20 @@ before it is mapped.
 Elsewhere expressions are not evaluated: `Require expr` never grants, `RewriteCond expr` is
 refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
 every request (with a warning at start).
+
+### Vary
+
+As httpd, a response carries one `Vary` field: every `Vary` value the modules set is split at
+commas and blanks, each name kept once (its first spelling; `always` ones first) and joined
+by `,` (`Vary: X-Foo,Accept-Encoding`), over HTTP/1.1 and HTTP/2. Names come, in httpd's
+order, from `<If>` conditions (the server's are evaluated before mod_rewrite, as httpd's
+first `<If>` walk), RewriteConds, the handler, mod_deflate (`Accept-Encoding`, before
+mod_headers' rules), then `Header` rules and their `expr=` conditions. Expressions add the
+request headers they read with `req()`/`http()`/`%{HTTP:…}`/`%{HTTP_*}` (not `req_novary()`,
+not `Host`) whether the request has them or not; a RewriteCond adds the headers it read that
+the request has (not `Host`, not with `[NV]`, not a false one in an `[OR]` chain) once its
+rule matched. A generated error page keeps only the `always` names. `force-no-vary` is not
+supported.
 ",
     );
 }

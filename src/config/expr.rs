@@ -40,6 +40,10 @@ pub trait Env {
     fn ssl_var(&self, _name: &str) -> Option<String> {
         None
     }
+    /// The expression looked at request header `name` (`req()`, `http()`, `%{HTTP:…}`):
+    /// httpd adds it to the response's `Vary`. `%{HTTP_*}` variables note theirs in
+    /// [`Env::var`].
+    fn vary(&self, _name: &str) {}
 }
 
 /// The variables `%{NAME}` may name (httpd's request, connection and time variables that
@@ -951,7 +955,11 @@ fn value(w: &Word, env: &dyn Env, caps: &[String]) -> String {
         Word::Func(f, arg) => {
             let a = value(arg, env, caps);
             match f {
-                Func::Req | Func::ReqNovary => env.header(&a).unwrap_or_default(),
+                Func::Req => {
+                    env.vary(&a);
+                    env.header(&a).unwrap_or_default()
+                }
+                Func::ReqNovary => env.header(&a).unwrap_or_default(),
                 Func::ReqEnv => env.req_env(&a).unwrap_or_default(),
                 Func::OsEnv => std::env::var(&a).unwrap_or_default(),
                 Func::Env => env

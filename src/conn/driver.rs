@@ -987,6 +987,9 @@ fn serve_one(
     // httpd marks the worker W once the request head is read: the handler (server-status
     // included) and the request body run in W
     ctx.observer.state(WorkerState::BusyWrite);
+    if !super::may_answer() {
+        return (Some(ConnOutcome::Close), None);
+    }
     let result = modules::process_observed(
         config,
         head,
@@ -1068,6 +1071,18 @@ fn serve_one(
             if let Some(s) = sink {
                 ctx.observer.state(WorkerState::BusyWrite);
                 resp = s.finish(true);
+                if let Some(late) = &result.late {
+                    modules::finish_deferred(
+                        config,
+                        head,
+                        (peer, proxied),
+                        local,
+                        ssl_conn(&io.tls),
+                        time_us,
+                        (server, result.useragent, &notes, late),
+                        &mut resp,
+                    );
+                }
             }
         }
         BodyEnd::Gone => return (Some(ConnOutcome::Close), None),
@@ -1109,6 +1124,10 @@ fn serve_one(
 
     ctx.observer.state(WorkerState::BusyWrite);
     let is_head = head.method() == b"HEAD";
+    // httpd's ap_set_keepalive chooses chunking for an HTTP/1.1 body of unknown length
+    // before it looks at keep-alive: a closing connection is chunked too. Not for HEAD (no
+    // body), nor once the connection is marked for closing by an error.
+    let can_chunk = head.is_http11() && !is_head && !must_close;
     let body_len = if is_head { 0 } else { resp.body.len() };
     // httpd announces the protocols it could upgrade to (core's upgrade handler, first
     // request of a connection) in the handler's headers: `h2c` on cleartext, `h2` over TLS,
@@ -1125,7 +1144,7 @@ fn serve_one(
         config,
         &mut resp,
         time,
-        (keep, client_ka, left),
+        (keep, client_ka, left, can_chunk),
         server,
         is_head,
         announce,
@@ -1342,12 +1361,13 @@ fn write_response(
     config: &ServerConfig,
     resp: &mut Response,
     time: u64,
-    (keep, client_ka, left): (bool, bool, u32),
+    (keep, client_ka, left, can_chunk): (bool, bool, u32, bool),
     server: &ServerConf,
     is_head: bool,
     announce: Option<&str>,
 ) -> io::Result<u64> {
     out.clear();
+    resp.fixup_vary();
     write_status_line(out, resp.status, time, config);
     // httpd puts the announcement right after Server, with the connection's own token
     // merged into the same Connection header.
@@ -1380,10 +1400,8 @@ fn write_response(
                 out.extend_from_slice(b"\r\n");
                 resp.sent_length = Some(body_len);
             }
-            Framing::Chunked if keep => {
-                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
-                chunked = true;
-            }
+            // Written after the connection fields, where httpd puts it.
+            Framing::Chunked if can_chunk => chunked = true,
             Framing::Chunked | Framing::Close => {}
         }
     }
@@ -1402,6 +1420,9 @@ fn write_response(
         }
     } else if !resp.close_silently && announce.is_none() {
         out.extend_from_slice(b"Connection: close\r\n");
+    }
+    if chunked {
+        out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
     }
     if let Some(ct) = &resp.content_type {
         if !no_body {

@@ -11,10 +11,31 @@ pub use crate::proto::h2::graceful_shutdown as drain_http2;
 pub use driver::{drive, first_read_wait, lingering_close, log_silent_timeout};
 
 use std::net::SocketAddr;
+use std::sync::atomic::{fence, AtomicBool, Ordering};
 use std::sync::Arc;
 
 use crate::config::ServerConfig;
 use crate::scoreboard::WorkerState;
+
+/// Set once this child was told to stop at once (SIGTERM): no request is taken on after it.
+static TERMINATING: AtomicBool = AtomicBool::new(false);
+
+/// The child is dying (SIGTERM): requests read from now on are not answered. After this,
+/// every request being answered shows `W` (or `L`) in its slot: the caller waits for those
+/// to be logged. The fences pair with `may_answer`'s (store, fence, load on both sides:
+/// one of the two sees the other).
+pub fn terminate() {
+    TERMINATING.store(true, Ordering::Relaxed);
+    fence(Ordering::SeqCst);
+}
+
+/// Called with the slot already at `W` for a request: false when the child is dying and
+/// the request must be dropped unanswered (the connection closed), as httpd's ungraceful
+/// stop closes its workers' connections.
+fn may_answer() -> bool {
+    fence(Ordering::SeqCst);
+    !TERMINATING.load(Ordering::Relaxed)
+}
 
 /// What a connection waits for when the driver returns it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -2,14 +2,15 @@
 //! (or everything under `SetOutputFilter DEFLATE`) when the client accepts gzip, with
 //! `Vary: Accept-Encoding`, the ETag suffixed `-gzip` (DeflateAlterETag) and, like httpd, a
 //! byte range taken from the compressed body. Bodies under 69 bytes, generated pages, 204/304,
-//! already-encoded responses and `no-gzip` requests are left alone.
+//! already-encoded responses and `no-gzip` requests are left alone. The bytes are httpd's: the
+//! system's zlib with httpd's settings (`sys`), and httpd's framing (a Content-Length only when
+//! the compressed body fits DeflateBufferSize).
 
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{Read, Seek, SeekFrom};
 
-use flate2::write::GzEncoder;
-use flate2::Compression;
+mod sys;
 
-use super::request::{Body, Request, Response};
+use super::request::{Body, Framing, Request, Response};
 use crate::config::directives::deflate::AlterETag;
 
 /// httpd leaves bodies this short uncompressed (found by probing apache2 2.4).
@@ -61,6 +62,45 @@ fn wanted(req: &Request<'_>, resp: &Response) -> bool {
         .any(|e| conf.by_ext.iter().any(|x| x == e))
 }
 
+/// `Vary: Accept-Encoding` merged into the response's first Vary field (httpd's
+/// apr_table_mergen), unless `dont-vary`.
+fn add_vary(req: &Request<'_>, resp: &mut Response) {
+    if req.env_var("dont-vary").is_some() {
+        return;
+    }
+    match resp
+        .headers
+        .iter_mut()
+        .find(|(n, _)| n.eq_ignore_ascii_case("Vary"))
+    {
+        Some((_, v)) => v.push_str(", Accept-Encoding"),
+        None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),
+    }
+}
+
+/// Reads a streamed body into memory when it is at most MAX_LEN bytes (true); a longer
+/// one is put back together (what was read, then the rest) and left streamed (false).
+fn stream_to_bytes(resp: &mut Response) -> bool {
+    let Body::Stream(src, len) = std::mem::take(&mut resp.body) else {
+        return false;
+    };
+    if len.is_some_and(|l| l > MAX_LEN) {
+        resp.body = Body::Stream(src, len);
+        return false;
+    }
+    let mut src = src.0;
+    let mut v = Vec::with_capacity(len.unwrap_or(8192).min(MAX_LEN) as usize);
+    let read = (&mut src).take(MAX_LEN + 1).read_to_end(&mut v);
+    if read.is_err() || v.len() as u64 > MAX_LEN {
+        // Not whole: what was read goes first, then the rest as it comes.
+        let rest = std::io::Cursor::new(v).chain(src);
+        resp.body = Body::Stream(super::request::StreamBody(Box::new(rest)), len);
+        return false;
+    }
+    resp.body = Body::Bytes(v);
+    true
+}
+
 /// A single `bytes=` range of a body of `len` bytes, inclusive.
 fn single_range(h: &str, len: u64) -> Option<(u64, u64)> {
     let spec = h.trim().strip_prefix("bytes=")?;
@@ -98,7 +138,8 @@ fn read_all(req: &Request<'_>, resp: &mut Response) -> Option<Vec<u8>> {
     }
 }
 
-/// The DEFLATE output filter (after mod_headers, as in httpd's filter order).
+/// The DEFLATE output filter: before mod_headers' rules, as httpd's filter chain runs them
+/// (with AddOutputFilterByType and SetOutputFilter alike: `Header` sees the gzip ETag).
 pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     if !wanted(req, resp)
         || resp.generated
@@ -113,6 +154,22 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     {
         return;
     }
+    // A streamed body (mod_proxy's) is read here when it is to be compressed, up to
+    // MAX_LEN; a longer one goes out as it is, without Vary, as when the filter cannot run.
+    if let (Body::Stream(_, len), 200) = (&resp.body, resp.status) {
+        if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) {
+            if !len.is_some_and(|l| l < MIN_LEN) {
+                add_vary(req, resp);
+            }
+            return;
+        }
+        // Compressed as a whole, as httpd does when the backend's body came with its head;
+        // when it came later, mod_proxy passes a FLUSH first and httpd's output differs
+        // (an empty sync block, no Content-Length): timing mpmd does not reproduce.
+        if !stream_to_bytes(resp) {
+            return;
+        }
+    }
     let full_len = match (&resp.body, resp.status) {
         (Body::Bytes(b), 200) => b.len() as u64,
         (Body::Shared(b), 200) => b.len() as u64,
@@ -123,23 +180,7 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     if full_len < MIN_LEN {
         return;
     }
-    if req.env_var("dont-vary").is_none() {
-        match resp
-            .headers
-            .iter_mut()
-            .find(|(n, _)| n.eq_ignore_ascii_case("Vary"))
-        {
-            Some((_, v)) => {
-                if !v
-                    .split(',')
-                    .any(|x| x.trim().eq_ignore_ascii_case("Accept-Encoding"))
-                {
-                    v.push_str(",Accept-Encoding");
-                }
-            }
-            None => resp.headers.push(("Vary".into(), "Accept-Encoding".into())),
-        }
-    }
+    add_vary(req, resp);
     // Bodies are compressed in memory: very large ones go out as they are.
     if !req.header_in("Accept-Encoding").is_some_and(accepts_gzip) || full_len > MAX_LEN {
         return;
@@ -147,21 +188,24 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
     let Some(plain) = read_all(req, resp) else {
         return;
     };
-    let level = req
-        .dir
-        .deflate
-        .as_deref()
-        .and_then(|c| c.level)
-        .unwrap_or(6);
-    let mut enc = GzEncoder::new(
-        Vec::with_capacity(plain.len() / 3 + 32),
-        Compression::new(level),
-    );
-    if enc.write_all(&plain).is_err() {
-        return;
-    }
-    let Ok(gz) = enc.finish() else {
-        return;
+    let conf = req.dir.deflate.as_deref();
+    let params = Params {
+        level: conf.and_then(|c| c.level).unwrap_or(6) as i32,
+        window: conf.and_then(|c| c.window_size).unwrap_or(15),
+        mem_level: conf.and_then(|c| c.mem_level).unwrap_or(9),
+        buffer: conf.and_then(|c| c.buffer_size).unwrap_or(8096) as usize,
+    };
+    let Gzipped { body: gz, streamed } = match gzip(&plain, &params) {
+        Ok(g) => g,
+        Err(rc) => {
+            crate::ap_log!(
+                error,
+                "deflate",
+                "AH01383: unable to init Zlib: deflateInit2 returned {rc}: URL {}",
+                req.uri
+            );
+            return;
+        }
     };
     let alter = req
         .dir
@@ -190,6 +234,12 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
         .retain(|(n, _)| !n.eq_ignore_ascii_case("Content-Length"));
     resp.headers
         .push(("Content-Encoding".into(), "gzip".into()));
+    // A body httpd streams has no length for the byterange filter: the whole of it, 200.
+    if resp.status == 206 && streamed {
+        resp.status = 200;
+        resp.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("Content-Range"));
+    }
     if resp.status == 206 {
         let total = gz.len() as u64;
         match req.header_in("Range").and_then(|h| single_range(h, total)) {
@@ -206,7 +256,79 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
         }
         return;
     }
+    // httpd's content-length filter sets the length only when the whole compressed body
+    // reached it at once, with the end of the response.
+    resp.framing = if streamed {
+        Framing::Chunked
+    } else {
+        Framing::Length
+    };
     resp.body = Body::Bytes(gz);
+}
+
+/// httpd's compression settings (DeflateCompressionLevel, DeflateWindowSize,
+/// DeflateMemLevel, DeflateBufferSize).
+struct Params {
+    level: i32,
+    window: u8,
+    mem_level: u8,
+    buffer: usize,
+}
+
+struct Gzipped {
+    body: Vec<u8>,
+    /// The compressed bytes filled httpd's output buffer before the body ended: httpd
+    /// would have passed them on then, and the response has no Content-Length.
+    streamed: bool,
+}
+
+/// The gzip header httpd writes: no name, no time, no extra flags, OS Unix.
+const GZIP_HEADER: [u8; 10] = [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+
+/// Compresses `plain` as mod_deflate does: httpd's header, a raw deflate stream fed with
+/// `Z_NO_FLUSH` through a `buffer`-sized output buffer then finished, the CRC-32 and the
+/// length. Zlib's code when it refuses the settings (a raw window under 9 bits).
+fn gzip(plain: &[u8], p: &Params) -> Result<Gzipped, i32> {
+    let mut z = sys::RawDeflate::new(p.level, p.window, p.mem_level)?;
+    let buffer = p.buffer.max(1);
+    let mut out = Vec::with_capacity(plain.len() / 3 + 64);
+    out.extend_from_slice(&GZIP_HEADER);
+    // httpd's output buffer is emulated at the end of `out`: `used` bytes of it are filled.
+    let mut used = 0usize;
+    let mut streamed = false;
+    let mut input = plain;
+    let mut step = |input: &[u8], out: &mut Vec<u8>, used: &mut usize, flush: sys::Flush| {
+        let start = out.len();
+        out.resize(start + (buffer - *used), 0);
+        let r = z.run(input, &mut out[start..], flush);
+        let wrote = r.map_or(0, |(_, w, _)| w);
+        out.truncate(start + wrote);
+        *used += wrote;
+        r.map(|(read, _, end)| (read, end))
+    };
+    while !input.is_empty() {
+        if used == buffer {
+            // Full: httpd passes it on now, before the end of the body.
+            used = 0;
+            streamed = true;
+        }
+        let (read, _) = step(input, &mut out, &mut used, sys::Flush::None)?;
+        input = &input[read..];
+    }
+    loop {
+        if used == buffer {
+            used = 0;
+        }
+        if step(&[], &mut out, &mut used, sys::Flush::Finish)?.1 {
+            break;
+        }
+    }
+    out.extend_from_slice(&sys::crc32(0, plain).to_le_bytes());
+    out.extend_from_slice(&(plain.len() as u32).to_le_bytes());
+    Ok(Gzipped {
+        body: out,
+        streamed,
+    })
 }
 
 #[cfg(test)]

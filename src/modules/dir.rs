@@ -76,6 +76,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 https: req.https,
                 sni: req.sni,
                 ssl: req.ssl,
+                vary: Default::default(),
             };
             let dir_s = req.filename.to_string_lossy();
             let dir_s = if dir_s.len() > 1 {
@@ -101,6 +102,11 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             req.finfo = sub.finfo;
             req.dir = sub.dir;
             req.env = sub.env;
+            // httpd's fast redirect overlays the sub-request's headers_out (its Vary too).
+            let sub_vary = sub.vary.into_inner();
+            if !sub_vary.is_empty() {
+                req.add_vary(&sub_vary);
+            }
             return answered;
         }
     }

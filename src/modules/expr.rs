@@ -37,7 +37,11 @@ pub(crate) fn time_var(name: &str, secs: i64) -> String {
 impl Env for Request<'_> {
     fn var(&self, name: &str) -> String {
         let https = self.config.tls.port_for(self.local).is_some();
-        let h = |n: &str| self.header_in(n).unwrap_or("").to_string();
+        // ap_expr notes the header in Vary whether the request has it or not.
+        let h = |n: &str| {
+            self.add_vary(n);
+            self.header_in(n).unwrap_or("").to_string()
+        };
         match name {
             "HTTP_ACCEPT" => h("Accept"),
             "HTTP_COOKIE" => h("Cookie"),
@@ -94,6 +98,10 @@ impl Env for Request<'_> {
 
     fn header(&self, name: &str) -> Option<String> {
         self.header_in(name).map(str::to_string)
+    }
+
+    fn vary(&self, name: &str) {
+        self.add_vary(name);
     }
 
     fn req_env(&self, name: &str) -> Option<String> {

@@ -133,6 +133,9 @@ impl Env for PhaseEnv<'_, '_> {
     fn header(&self, name: &str) -> Option<String> {
         Env::header(self.req, name)
     }
+    fn vary(&self, name: &str) {
+        Env::vary(self.req, name)
+    }
     fn req_env(&self, name: &str) -> Option<String> {
         Env::req_env(self.req, name)
     }
@@ -294,14 +297,19 @@ pub fn fixup(req: &Request<'_>, resp: &mut Response) {
                     req,
                     resp: Some(&*resp),
                 };
-                if !applies(rule, req, &env) {
-                    continue;
-                }
-                if takes_value(rule.action) {
-                    rule_value(rule, req, &env)
-                } else {
-                    String::new()
-                }
+                applies(rule, req, &env).then(|| {
+                    if takes_value(rule.action) {
+                        rule_value(rule, req, &env)
+                    } else {
+                        String::new()
+                    }
+                })
+            };
+            // ap_expr merges the headers it looked at into headers_out as it evaluates,
+            // whether the condition held or not.
+            req.flush_vary(resp);
+            let Some(value) = value else {
+                continue;
             };
             let list = if always {
                 &mut resp.err_headers

@@ -161,6 +161,86 @@ pub struct Outcome<'c> {
     pub nokeepalive: bool,
     /// The request's user agent address (mod_remoteip), for the access log.
     pub useragent: SocketAddr,
+    /// For a response left to a deferred handler (mod_proxy): what its output fixups need
+    /// once it is there (`finish_deferred`).
+    pub late: Option<Box<LateFixups>>,
+}
+
+/// The request as the output fixups (mod_expires, mod_deflate, mod_headers) see it, kept
+/// for a deferred handler's response: httpd's filters run on the proxied response too.
+pub struct LateFixups {
+    method: Method,
+    server_index: usize,
+    hostname: Option<String>,
+    host_port: Option<u16>,
+    query: Option<String>,
+    path_info: String,
+    dir: std::sync::Arc<crate::config::DirConf>,
+    /// Vary names noted before the handler ran (`<If>`, RewriteCond).
+    vary: String,
+}
+
+/// Runs the output fixups on the response a deferred handler returned, with the request
+/// rebuilt from the head, the outcome and what `late` kept.
+#[allow(clippy::too_many_arguments)]
+pub fn finish_deferred(
+    config: &ServerConfig,
+    head: &Head,
+    (peer, proxied): (SocketAddr, Option<SocketAddr>),
+    local: SocketAddr,
+    tls: Option<SslConn<'_>>,
+    time_us: u64,
+    (server, useragent, notes, late): (&ServerConf, SocketAddr, &LogNotes, &LateFixups),
+    resp: &mut Response,
+) {
+    let https = notes.https;
+    let mut req = Request {
+        head,
+        method: late.method,
+        method_str: std::str::from_utf8(head.method()).unwrap_or(""),
+        config,
+        server,
+        server_index: late.server_index,
+        peer,
+        useragent,
+        proxied,
+        local,
+        hostname: late.hostname.clone(),
+        host_port: late.host_port,
+        uri: notes.uri.clone(),
+        query: late.query.clone(),
+        filename: notes.filename.clone(),
+        path_info: late.path_info.clone(),
+        finfo: None,
+        dir: late.dir.clone(),
+        env: notes.env.clone(),
+        time: time_us / 1_000_000,
+        received_us: time_us,
+        prev_status: None,
+        headers_in_override: notes.headers_in_override.clone(),
+        proxy_target: None,
+        rewrite: Default::default(),
+        notes: notes.request_notes.clone(),
+        original_uri: notes.original_uri.clone(),
+        https,
+        sni: tls.as_ref().and_then(|t| t.sni).filter(|_| https),
+        ssl: tls.filter(|_| https),
+        vary: Default::default(),
+    };
+    output_fixups(&mut req, resp, late.vary.clone());
+}
+
+/// The output side of a request, in httpd's order: the Vary names noted while it was
+/// mapped (an error page has none), mod_expires, mod_deflate, mod_headers.
+fn output_fixups(req: &mut Request<'_>, resp: &mut Response, vary: String) {
+    if !vary.is_empty() && !resp.generated {
+        resp.headers.insert(0, ("Vary".into(), vary));
+    }
+    expires::fixup(req, resp);
+    // httpd's DEFLATE filter runs before mod_headers' (its Vary comes first, `Header`
+    // sees its Content-Encoding and ETag).
+    deflate::fixup(req, resp);
+    headers::fixup(req, resp);
 }
 
 /// Where a URL maps: the server, the per-request data and the pieces the walk needs.
@@ -376,16 +456,34 @@ pub fn process_observed<'c>(
         https,
         sni: tls.as_ref().and_then(|t| t.sni).filter(|_| https),
         ssl: tls.filter(|_| https),
+        vary: Default::default(),
     };
     let expect = head.header("Expect");
     let expect_continue =
         head.is_http11() && expect.is_some_and(|e| e.eq_ignore_ascii_case(b"100-continue"));
     let mut resp = Response::new(200);
     let out = |req: &mut Request<'_>, mut resp: Response| -> Outcome<'c> {
-        expires::fixup(req, &mut resp);
-        headers::fixup(req, &mut resp);
-        deflate::fixup(req, &mut resp);
+        // What `<If>`, RewriteCond and RequestHeader conditions looked at went into
+        // headers_out as they ran, before the handler's fields; an error page has none.
+        let vary = req.vary.take();
+        // A deferred handler's response comes later: its fixups run then.
+        let late = if resp.deferred.is_some() {
+            Some(Box::new(LateFixups {
+                method: req.method,
+                server_index: req.server_index,
+                hostname: req.hostname.clone(),
+                host_port: req.host_port,
+                query: req.query.clone(),
+                path_info: req.path_info.clone(),
+                dir: req.dir.clone(),
+                vary,
+            }))
+        } else {
+            output_fixups(req, &mut resp, vary);
+            None
+        };
         Outcome {
+            late,
             response: resp,
             server,
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
@@ -626,6 +724,7 @@ fn split_plain(path: &Path) -> Option<(&std::ffi::OsStr, &str)> {
 }
 
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    walk::early_if(req)?;
     // Translate: mod_rewrite, mod_proxy's ProxyPass (as httpd's proxy_trans), then mod_alias,
     // then DocumentRoot.
     let rewritten = match rewrite::translate(req, resp) {

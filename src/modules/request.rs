@@ -213,6 +213,56 @@ impl Response {
         self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(&name));
         self.headers.push((name, value));
     }
+
+    /// httpd's `fixup_vary` as the head is written: every `Vary` field (err_headers_out's
+    /// first, as httpd overlays them on headers_out) split at commas and blanks, each name
+    /// kept once (the first spelling wins, compared without case), joined by `,` into the
+    /// first `Vary` field; the others go. Allocates only when there is a `Vary`.
+    pub fn fixup_vary(&mut self) {
+        let is_vary = |n: &HeaderName| n.eq_ignore_ascii_case("Vary");
+        let count = self.err_headers.iter().filter(|(n, _)| is_vary(n)).count()
+            + self.headers.iter().filter(|(n, _)| is_vary(n)).count();
+        if count == 0 {
+            return;
+        }
+        let mut merged = String::new();
+        for (_, v) in self
+            .err_headers
+            .iter()
+            .chain(self.headers.iter())
+            .filter(|(n, _)| is_vary(n))
+        {
+            for name in v
+                .split(|c: char| c == ',' || c.is_ascii_whitespace())
+                .filter(|t| !t.is_empty())
+            {
+                if !merged.split(',').any(|m| m.eq_ignore_ascii_case(name)) {
+                    if !merged.is_empty() {
+                        merged.push(',');
+                    }
+                    merged.push_str(name);
+                }
+            }
+        }
+        if merged.is_empty() {
+            return; // no names at all: httpd leaves the fields as they are
+        }
+        // The merged value replaces the first field: httpd's table keeps its place.
+        let mut first = true;
+        let mut keep = |n: &HeaderName, v: &mut String| {
+            if !is_vary(n) {
+                return true;
+            }
+            if first {
+                first = false;
+                *v = std::mem::take(&mut merged);
+                return true;
+            }
+            false
+        };
+        self.err_headers.retain_mut(|(n, v)| keep(n, v));
+        self.headers.retain_mut(|(n, v)| keep(n, v));
+    }
 }
 
 /// One request while it goes through the phases.
@@ -270,6 +320,10 @@ pub struct Request<'a> {
     pub sni: Option<&'a str>,
     /// The TLS session's facts (mod_ssl's variables); `None` in the clear.
     pub ssl: Option<super::SslConn<'a>>,
+    /// Request header names expressions (`<If>`, `Header … expr=`) and RewriteConds looked
+    /// at, not yet merged into the response's `Vary` (httpd merges them into headers_out
+    /// as it evaluates; here the response does not exist yet when `<If>` is walked).
+    pub vary: std::cell::RefCell<String>,
 }
 
 impl Request<'_> {
@@ -304,5 +358,81 @@ impl Request<'_> {
     }
     pub fn unset_env(&mut self, name: &str) {
         self.env.retain(|(n, _)| n != name);
+    }
+    /// Notes that the response varies with request header `name` (not `Host`, as httpd
+    /// skips it per RFC 7231 7.1.4).
+    pub fn add_vary(&self, name: &str) {
+        if name.eq_ignore_ascii_case("Host") {
+            return;
+        }
+        let mut v = self.vary.borrow_mut();
+        if !v.is_empty() {
+            v.push_str(", ");
+        }
+        v.push_str(name);
+    }
+    /// Moves the names noted so far into `resp`'s headers_out as httpd's
+    /// `apr_table_merge(headers_out, "Vary", …)` does: appended to the first `Vary` field,
+    /// or as a new one.
+    pub fn flush_vary(&self, resp: &mut Response) {
+        let mut v = self.vary.borrow_mut();
+        if v.is_empty() {
+            return;
+        }
+        match resp
+            .headers
+            .iter_mut()
+            .find(|(n, _)| n.eq_ignore_ascii_case("Vary"))
+        {
+            Some((_, cur)) => {
+                cur.push_str(", ");
+                cur.push_str(&v);
+                v.clear();
+            }
+            None => resp.headers.push(("Vary".into(), std::mem::take(&mut *v))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn varies(r: &Response) -> Vec<&str> {
+        r.headers
+            .iter()
+            .chain(r.err_headers.iter())
+            .filter(|(n, _)| n.eq_ignore_ascii_case("Vary"))
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn vary_fields_merge_into_one() {
+        let mut r = Response::new(200);
+        r.headers.push(("ETag".into(), "\"x\"".into()));
+        r.headers
+            .push(("Vary".into(), "Accept-Encoding, User-Agent".into()));
+        r.headers
+            .push(("vary".into(), " accept-encoding,,X-A\tX-B ".into()));
+        r.err_headers.push(("Vary".into(), "X-One, x-one".into()));
+        r.fixup_vary();
+        assert_eq!(varies(&r), ["X-One,Accept-Encoding,User-Agent,X-A,X-B"]);
+        // The merged value took the first field's place (in err_headers_out).
+        assert_eq!(r.headers.len(), 1);
+
+        let mut r = Response::new(200);
+        r.headers.push(("Vary".into(), "X-A, X-B".into()));
+        r.fixup_vary();
+        assert_eq!(varies(&r), ["X-A,X-B"]);
+
+        let mut r = Response::new(200);
+        r.headers.push(("Vary".into(), " , ".into()));
+        r.fixup_vary();
+        assert_eq!(
+            varies(&r),
+            [" , "],
+            "httpd leaves a field with no names as it is"
+        );
     }
 }

@@ -66,6 +66,9 @@ struct Ctx<'r, 'a> {
     maps: &'r [(String, Arc<Map>)],
     filename: String,
     fx: Effects,
+    /// The request headers the condition being evaluated looked at and found (httpd's
+    /// `vary_this`).
+    vary_this: RefCell<String>,
 }
 
 /// Environment changes, cookies, T and H made by the rules.
@@ -135,6 +138,24 @@ fn unescape(s: &str) -> String {
         .into_owned()
 }
 
+/// A request header for `%{HTTP:Name}` and `%{HTTP_*}`; one the request has (but `Host`)
+/// is noted for `Vary`, under the name the config spelt.
+fn header(c: &Ctx<'_, '_>, name: &str) -> String {
+    match c.req.header_in(name) {
+        Some(v) => {
+            if !name.eq_ignore_ascii_case("Host") {
+                let mut vt = c.vary_this.borrow_mut();
+                if !vt.is_empty() {
+                    vt.push_str(", ");
+                }
+                vt.push_str(name);
+            }
+            v.to_string()
+        }
+        None => String::new(),
+    }
+}
+
 /// A server variable `%{NAME}` as mod_rewrite sees it.
 fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
     let req = c.req;
@@ -149,7 +170,7 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
             .unwrap_or_default();
     }
     if let Some(h) = name.strip_prefix("HTTP:") {
-        return req.header_in(h).unwrap_or("").to_string();
+        return header(c, h);
     }
     if let Some(v) = name.strip_prefix("SSL:") {
         return super::ssl::var(req.https, req.ssl, v)
@@ -162,13 +183,13 @@ fn variable(c: &Ctx<'_, '_>, name: &str) -> String {
         .unwrap_or(name);
     let https = req.config.tls.port_for(req.local).is_some();
     match name {
-        "HTTP_USER_AGENT" => req.header_in("User-Agent").unwrap_or("").into(),
-        "HTTP_REFERER" => req.header_in("Referer").unwrap_or("").into(),
-        "HTTP_COOKIE" => req.header_in("Cookie").unwrap_or("").into(),
-        "HTTP_FORWARDED" => req.header_in("Forwarded").unwrap_or("").into(),
-        "HTTP_HOST" => req.header_in("Host").unwrap_or("").into(),
-        "HTTP_PROXY_CONNECTION" => req.header_in("Proxy-Connection").unwrap_or("").into(),
-        "HTTP_ACCEPT" => req.header_in("Accept").unwrap_or("").into(),
+        "HTTP_USER_AGENT" => header(c, "User-Agent"),
+        "HTTP_REFERER" => header(c, "Referer"),
+        "HTTP_COOKIE" => header(c, "Cookie"),
+        "HTTP_FORWARDED" => header(c, "Forwarded"),
+        "HTTP_HOST" => header(c, "Host"),
+        "HTTP_PROXY_CONNECTION" => header(c, "Proxy-Connection"),
+        "HTTP_ACCEPT" => header(c, "Accept"),
         "REMOTE_ADDR" | "REMOTE_HOST" => req.useragent.ip().to_canonical().to_string(),
         "REMOTE_PORT" => req.useragent.port().to_string(),
         "CONN_REMOTE_ADDR" => req.peer.ip().to_canonical().to_string(),
@@ -537,24 +558,44 @@ fn apply_list(c: &mut Ctx<'_, '_>, conf: &RewriteConf, notes: &mut Notes) -> Res
         let matched = match caps {
             None => None,
             Some(rcaps) => {
-                // Conditions, with [OR] chains.
+                // Conditions, with [OR] chains. The headers of the conditions that decided
+                // go to Vary once the rule matched (a false one in an OR chain does not
+                // count, nor does an NV one).
                 let mut last: Vec<Option<String>> = Vec::new();
                 let mut ok = true;
+                let mut vary = String::new();
+                c.vary_this.borrow_mut().clear();
                 let mut j = 0;
                 while j < rule.conds.len() {
                     let cd = &rule.conds[j];
                     let r = cond_matches(c, cd, &rcaps, &mut last);
+                    if cd.novary {
+                        c.vary_this.borrow_mut().clear();
+                    }
                     if cd.or {
-                        if r {
-                            while j < rule.conds.len() && rule.conds[j].or {
-                                j += 1;
-                            }
+                        if !r {
+                            c.vary_this.borrow_mut().clear();
+                            j += 1;
+                            continue;
+                        }
+                        while j < rule.conds.len() && rule.conds[j].or {
+                            j += 1;
                         }
                     } else if !r {
                         ok = false;
                         break;
                     }
+                    let vt = std::mem::take(&mut *c.vary_this.borrow_mut());
+                    if !vt.is_empty() {
+                        if !vary.is_empty() {
+                            vary.push_str(", ");
+                        }
+                        vary.push_str(&vt);
+                    }
                     j += 1;
+                }
+                if ok && !vary.is_empty() {
+                    c.req.add_vary(&vary);
                 }
                 ok.then_some((rcaps, last))
             }
@@ -817,6 +858,7 @@ pub fn translate(req: &mut Request<'_>, resp: &mut Response) -> Action {
         maps: &conf.maps,
         filename: req.uri.clone(),
         fx: Effects::default(),
+        vary_this: RefCell::default(),
     };
     trace(
         2,
@@ -994,6 +1036,7 @@ fn perdir(req: &mut Request<'_>, resp: &mut Response) -> Action {
         maps,
         filename: ofilename.clone(),
         fx: Effects::default(),
+        vary_this: RefCell::default(),
     };
     let out = apply_list(&mut c, &conf, &mut notes);
     let fx = c.fx;

@@ -249,6 +249,29 @@ fn nested_of<'s>(server: &'s ServerConf, hts: &'s [Arc<HtFile>], k: u64) -> &'s 
     }
 }
 
+/// httpd's first `<If>` walk, after the first Location walk and before translate: the
+/// conditions of the server's `<If>` sections (and those in a matching `<Location>`) are
+/// evaluated once more there, which matters for the order of the headers they add to
+/// `Vary` (before mod_rewrite's). Nothing to do without an `<If>` at those places.
+pub fn early_if(req: &super::Request<'_>) -> Result<(), u16> {
+    let any = req.server.sections.iter().any(|s| {
+        is_if(s)
+            || (matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch)
+                && s.nested.iter().any(is_if))
+    });
+    if !any {
+        return Ok(());
+    }
+    let t = Target {
+        dir: None,
+        file: None,
+        uri: &req.uri,
+        method: req.method_str,
+        env: Some(req),
+    };
+    merged(req.config, req.server_index, req.server, &t).map(drop)
+}
+
 fn is_if(s: &Section) -> bool {
     matches!(
         s.kind,

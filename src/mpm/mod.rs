@@ -67,11 +67,60 @@ impl ChildCtx {
     }
 }
 
+/// How long a child told to stop at once (SIGTERM) lets the requests it is answering or
+/// logging finish before it flushes its logs and goes; httpd's parent sends the next
+/// SIGTERM at 3 s.
+const TERM_GRACE: Duration = Duration::from_secs(2);
+
+/// Immediate stop (SIGTERM) in a child, as httpd's: the requests it answered still get
+/// their access-log lines and what BufferedLogs kept is written (mod_log_config flushes at
+/// child exit), then the child dies of the signal as before. Requests read after the signal
+/// are dropped unanswered (`conn::terminate`), so a busy child does not wait out the grace.
+/// SIGTERM is blocked here, before any other thread exists, so every thread inherits the
+/// mask; one small thread waits for it. The engines are not involved: the thread watches
+/// this child's scoreboard slots.
+fn watch_sigterm(sb: &'static Scoreboard, slot: usize) {
+    use nix::sys::signal::{SigSet, Signal};
+    let mut set = SigSet::empty();
+    set.add(Signal::SIGTERM);
+    if set.thread_block().is_err() {
+        return;
+    }
+    let spawned = std::thread::Builder::new()
+        .name("sigterm".into())
+        .stack_size(64 << 10)
+        .spawn(move || {
+            while set.wait().is_err() {}
+            // No request is taken on from here; those being answered (`W`, `L`, or an h2
+            // stream in progress) finish and log.
+            crate::conn::terminate();
+            let busy = |t: usize| {
+                matches!(
+                    sb.worker(slot, t).state(),
+                    WorkerState::BusyWrite | WorkerState::BusyLog
+                )
+            };
+            let deadline = Instant::now() + TERM_GRACE;
+            while Instant::now() < deadline && (0..sb.thread_limit()).any(busy) {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            crate::modules::log_config::flush();
+            // SIGTERM's action is still the default (reset after fork): unblocked in this
+            // thread and raised here, it ends the process.
+            let _ = set.thread_unblock();
+            let _ = nix::sys::signal::raise(Signal::SIGTERM);
+        });
+    if spawned.is_err() {
+        let _ = set.thread_unblock();
+    }
+}
+
 /// Runs the configured engine in this child; returns the exit status.
 pub fn run_child(ctx: ChildCtx) -> i32 {
     // Per-thread malloc arenas were most of a child's private heap growth (issue #4):
     // two are enough for a few dozen threads that mostly wait on sockets.
     sys::limit_malloc_arenas(2);
+    watch_sigterm(ctx.scoreboard, ctx.slot);
     let code = match ctx.config.mpm {
         MpmKind::Prefork => prefork::child_main(ctx),
         MpmKind::Worker => worker::child_main(ctx),

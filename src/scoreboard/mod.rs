@@ -676,6 +676,12 @@ impl WorkerSlot<'_> {
 
     pub fn set_state(&self, state: WorkerState) {
         self.rec.set_state(state);
+        // httpd's update_child_status: a slot back to `_` (or `.`) no longer has a
+        // connection, so server-status shows 0 for its "this connection" counts.
+        if matches!(state, WorkerState::Ready | WorkerState::Dead) {
+            self.rec.conn_count.store(0, Ordering::Relaxed);
+            self.rec.conn_bytes.store(0, Ordering::Relaxed);
+        }
         self.rec
             .last_used
             .store(coarse_now_micros(), Ordering::Relaxed);
@@ -779,10 +785,17 @@ impl Drop for H2Stream<'_> {
     fn drop(&mut self) {
         // Never below zero: a slot reset while streams ran (its child replaced) must not
         // wrap to a slot that reads busy for ever.
-        let _ = self
+        let before = self
             .rec
             .h2_streams
             .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_sub(1));
+        // The last stream is done and no thread holds the slot (event, worker: the
+        // connection waits on its own): httpd's worker would now go back to `_`, which
+        // clears the "this connection" counts (prefork keeps the slot busy instead).
+        if before == Ok(1) && self.rec.own_state() == WorkerState::Ready {
+            self.rec.conn_count.store(0, Ordering::Relaxed);
+            self.rec.conn_bytes.store(0, Ordering::Relaxed);
+        }
     }
 }
 

@@ -6,7 +6,8 @@
 //! Parent → child stop channel: a "pipe of death" per generation. Children poll its read
 //! end; one byte `!` stops one child gracefully (MaxSpare*), closing the write end (EOF) stops
 //! every child of that generation gracefully (graceful restart, graceful-stop). Immediate
-//! stop is SIGTERM with its default action in the child.
+//! stop is SIGTERM, which kills the child once its answered requests are logged and its
+//! BufferedLogs flushed (`mpm::run_child`).
 
 use std::collections::HashMap;
 use std::os::fd::{AsFd, OwnedFd};

@@ -12,9 +12,9 @@ const D: C = C::ALL_BUT_HTACCESS;
 
 pub static DIRECTIVES: &[DirectiveDef] = &[
     po("DeflateFilterNote", Take12, R, "Set a note to report on compression ratio"),
-    po("DeflateWindowSize", Take1, R, "Set the Deflate window size (1-15)"),
-    po("DeflateBufferSize", Take1, R, "Set the Deflate Buffer Size"),
-    po("DeflateMemLevel", Take1, R, "Set the Deflate Memory Level (1-9)"),
+    def("DeflateWindowSize", Take1, R, Implemented, "Set the Deflate window size (1-15)", window_size),
+    def("DeflateBufferSize", Take1, R, Implemented, "Set the Deflate Buffer Size", buffer_size),
+    def("DeflateMemLevel", Take1, R, Implemented, "Set the Deflate Memory Level (1-9)", mem_level),
     def("DeflateCompressionLevel", Take1, R, Implemented, "Set the Deflate Compression Level (1-9)", level),
     def("DeflateAlterETag", Take1, R, Implemented, "Set how mod_deflate should modify ETAG response headers: 'AddSuffix' (default), 'NoChange' (2.2.x behavior), 'Remove'", alter_etag),
     po("DeflateInflateLimitRequestBody", Take1, D, "Set a limit on size of inflated input"),
@@ -40,6 +40,13 @@ pub struct DeflateConf {
     pub by_ext: Vec<String>,
     pub level: Option<u32>,
     pub alter_etag: Option<AlterETag>,
+    /// `DeflateWindowSize` (zlib's window bits, 1-15; httpd's default 15).
+    pub window_size: Option<u8>,
+    /// `DeflateMemLevel` (1-9; httpd's default 9, not zlib's 8).
+    pub mem_level: Option<u8>,
+    /// `DeflateBufferSize`: the output buffer; a response whose compressed bytes fill it
+    /// before the body ends goes out without a Content-Length (httpd's default 8096).
+    pub buffer_size: Option<u32>,
 }
 
 impl DeflateConf {
@@ -50,6 +57,9 @@ impl DeflateConf {
             by_ext: [self.by_ext.clone(), over.by_ext.clone()].concat(),
             level: over.level.or(self.level),
             alter_etag: over.alter_etag.or(self.alter_etag),
+            window_size: over.window_size.or(self.window_size),
+            mem_level: over.mem_level.or(self.mem_level),
+            buffer_size: over.buffer_size.or(self.buffer_size),
         }
     }
 }
@@ -70,6 +80,36 @@ fn level(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
             Ok(())
         }
         _ => Err("DeflateCompressionLevel must be between 1 and 9".into()),
+    }
+}
+
+fn window_size(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    match super::atoi(ctx.arg(0)) {
+        n @ 1..=15 => {
+            conf(ctx).window_size = Some(n as u8);
+            Ok(())
+        }
+        _ => Err("DeflateWindowSize must be between 1 and 15".into()),
+    }
+}
+
+fn mem_level(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    match super::atoi(ctx.arg(0)) {
+        n @ 1..=9 => {
+            conf(ctx).mem_level = Some(n as u8);
+            Ok(())
+        }
+        _ => Err("DeflateMemLevel must be between 1 and 9".into()),
+    }
+}
+
+fn buffer_size(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    match super::atoi(ctx.arg(0)) {
+        n if n > 0 => {
+            conf(ctx).buffer_size = Some(n.min(i64::from(u32::MAX)) as u32);
+            Ok(())
+        }
+        _ => Err("DeflateBufferSize should be positive".into()),
     }
 }
 

@@ -197,6 +197,8 @@ pub struct Cond {
     pub negate: bool,
     pub or: bool,
     pub nocase: bool,
+    /// `NV`: the headers the condition looks at are not added to `Vary`.
+    pub novary: bool,
     pub text: String,
 }
 
@@ -406,13 +408,13 @@ fn cond(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     if words.len() < 2 || words.len() > 3 {
         return Err("RewriteCond: bad argument line '".to_string() + &ctx.node.raw_args + "'");
     }
-    let (mut nocase, mut or) = (false, false);
+    let (mut nocase, mut or, mut novary) = (false, false, false);
     if let Some(f) = words.get(2) {
         for (k, _) in parse_flags(f, "RewriteCond")? {
             match k.as_str() {
                 "nc" | "nocase" => nocase = true,
                 "or" | "ornext" => or = true,
-                "nv" | "novary" => {}
+                "nv" | "novary" => novary = true,
                 _ => return Err(format!("RewriteCond: unknown flag '{k}'")),
             }
         }
@@ -460,6 +462,7 @@ fn cond(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
         negate,
         or,
         nocase,
+        novary,
         text: ctx.node.raw_args.clone(),
     };
     ctx.mark("rewrite");

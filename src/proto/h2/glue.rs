@@ -309,6 +309,18 @@ pub fn process(
             let mut sink = (d.0)(Some(req.body_len));
             sink.data(&req.body);
             resp = sink.finish(true);
+            if let Some(late) = &outcome.late {
+                modules::finish_deferred(
+                    config,
+                    &head,
+                    (shared.peer, shared.proxied),
+                    shared.local,
+                    shared.ssl_conn(),
+                    time_us,
+                    (outcome.server, outcome.useragent, &outcome.notes, late),
+                    &mut resp,
+                );
+            }
         }
     }
     let mut out = if (limit > 0 && req.body_len > limit) || body_lost {
@@ -397,6 +409,8 @@ fn convert(
         }
         resp.body = Body::Bytes(bytes);
     }
+    // mod_http2 merges the Vary fields as httpd's HTTP/1 header filter does.
+    resp.fixup_vary();
     let mut headers = common_headers(
         config,
         time,
