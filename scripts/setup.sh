@@ -14,8 +14,10 @@ SUDO=""
 #   logrotate php-fpm prometheus-apache-exporter goaccess – real peers of the ops, proxy and status tests
 #   slowhttptest                 – the slowloris attacker of tests/reliability.rs
 #   libcrypt-dev                 – links the system crypt(3) mod_authn_file checks hashes with
+#   zlib1g-dev pkg-config        – mod_deflate links the system zlib, the one httpd uses
 PKGS="apache2 apache2-utils curl nghttp2-client openssl nginx wrk systemd \
-      debhelper devscripts lintian fakeroot build-essential libcrypt-dev python3 logrotate \
+      debhelper devscripts lintian fakeroot build-essential libcrypt-dev zlib1g-dev pkg-config \
+      python3 logrotate \
       php-fpm prometheus-apache-exporter goaccess slowhttptest"
 missing=""
 for p in $PKGS; do
