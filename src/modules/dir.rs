@@ -83,14 +83,23 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             } else {
                 &dir_s
             };
+            let sub_path = sub.filename.to_string_lossy();
             let target = super::walk::Target {
                 dir: Some(dir_s),
                 file: Some(name),
+                path: Some(&sub_path),
                 uri: &sub.uri,
                 method: req.method_str,
                 env: Some(&sub),
             };
-            sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target)?;
+            let mut vars = Vec::new();
+            let walked =
+                super::walk::merged(req.config, req.server_index, req.server, &target, &mut vars);
+            drop(sub_path);
+            sub.dir = walked?;
+            for (n, v) in vars {
+                sub.set_env_owned(n, v);
+            }
             super::authz::check(&sub)?;
             // The index may have a handler of its own (`SetHandler proxy:…` for index.php).
             let answered = super::run_handler(&mut sub, resp);

@@ -245,11 +245,16 @@ pub fn run(
     let t = walk::Target {
         dir: None,
         file: None,
+        path: None,
         uri: &req.uri,
         method: req.method_str,
         env: Some(&*req),
     };
-    let mut dir = walk::merged(config, req.server_index, req.server, &t)?;
+    let mut vars = Vec::new();
+    let mut dir = walk::merged(config, req.server_index, req.server, &t, &mut vars)?;
+    for (n, v) in vars {
+        req.set_env_owned(n, v);
+    }
     for sec in &req.server.sections {
         if matches!(sec.kind, SectionKind::Proxy | SectionKind::ProxyMatch)
             && proxy_section_matches(&sec.matcher, &target)

@@ -1,0 +1,143 @@
+//! `MATCH_*` variables from the named groups of regex sections, against Debian's apache2
+//! under every MPM: `<LocationMatch>`, `<Location ~>`, `<DirectoryMatch>` (matched, as in
+//! httpd 2.4, against the full file name), `<Directory ~>`, `<FilesMatch>` (top level and
+//! nested in a `<DirectoryMatch>`) and `<Files ~>`; seen by `Header … %{NAME}e`,
+//! `Require expr`, `<If>`, `Header … expr=`, the expression form of `Redirect` inside a
+//! section and the access log's `%{NAME}e`. A later walk's value replaces an
+//! earlier one's (location, then directory, then file); unnamed groups set nothing.
+
+mod common;
+mod modules_oracle;
+
+use modules_oracle::{assert_same, available, get, Site};
+
+const BODY: &str = r#"
+LogFormat "%U site=%{MATCH_SITE}e top=%{MATCH_TOP}e base=%{MATCH_BASE}e same=%{MATCH_SAME}e one=%{MATCH_1}e" matchlog
+CustomLog @ROOT@/logs/@TAG@_match_log matchlog
+
+<LocationMatch "^/(?<site>[a-z]+)(?<same>/)?(\w)?">
+    Header always set X-Site "%{MATCH_SITE}e"
+    Require expr "%{env:MATCH_SITE} != 'blocked'"
+</LocationMatch>
+<Location ~ "^/(?<lt>be)">
+    Header always set X-Lt "[%{MATCH_LT}e]"
+</Location>
+<LocationMatch "^/go/(?<dest>[a-z]+)$">
+    Redirect 302 "/%{env:MATCH_DEST}.html"
+</LocationMatch>
+<DirectoryMatch "^@ROOT@/htdocs/(?<top>[^/]+)/(?<rest>.*)$">
+    Header always set X-Top "[%{MATCH_TOP}e][%{MATCH_REST}e]"
+    <FilesMatch "^(?<base>[a-z]+)\.(?<ext>html|txt)$">
+        Header always set X-Nested "[%{MATCH_BASE}e][%{MATCH_EXT}e][%{MATCH_TOP}e]"
+    </FilesMatch>
+</DirectoryMatch>
+<DirectoryMatch "/(?<same>[^/]*)$">
+</DirectoryMatch>
+<DirectoryMatch "\.html$">
+    Header always set X-DirHtml "yes"
+</DirectoryMatch>
+<DirectoryMatch "^@ROOT@/htdocs/alpha/?$">
+    Header always set X-Exact "yes"
+</DirectoryMatch>
+<Directory ~ "/(?<tilde>[a-z]+)\.d">
+    Header always set X-Tilde "[%{MATCH_TILDE}e]"
+</Directory>
+<Files ~ "^(?<ft>b)">
+    Header always set X-Ft "[%{MATCH_FT}e]"
+</Files>
+<FilesMatch "^(?<Mixed_Case>p)">
+    Header always set X-Mixed "[%{MATCH_MIXED_CASE}e]"
+</FilesMatch>
+<If "%{env:MATCH_TOP} == 'alpha' && %{env:MATCH_SITE} == 'alpha'">
+    Header always set X-If "yes"
+</If>
+Header always set X-Same "[%{MATCH_SAME}e]"
+Header always set X-One "[%{MATCH_1}e]"
+Header always set X-Expr "expr=%{env:MATCH_SITE}-%{env:MATCH_BASE}"
+"#;
+
+const HEADERS: &[&str] = &[
+    "X-Site",
+    "X-Lt",
+    "X-Top",
+    "X-Nested",
+    "X-DirHtml",
+    "X-Exact",
+    "X-Tilde",
+    "X-Ft",
+    "X-Mixed",
+    "X-If",
+    "X-Same",
+    "X-One",
+    "X-Expr",
+    "Location",
+];
+
+const PATHS: &[&str] = &[
+    "/alpha/page.html",
+    "/alpha/sub/c.html",
+    "/alpha/sub/x.txt",
+    "/alpha/",
+    "/alpha/nothere",
+    "/alpha/page.html/extra",
+    "/beta.d/b.html",
+    "/blocked/a.html",
+    "/go/page",
+    "/top.html",
+];
+
+fn match_vars(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&[], BODY);
+    s.file("htdocs/alpha/page.html", b"page\n");
+    s.file("htdocs/alpha/sub/c.html", b"c\n");
+    s.file("htdocs/alpha/sub/x.txt", b"x\n");
+    s.file("htdocs/beta.d/b.html", b"b\n");
+    s.file("htdocs/blocked/a.html", b"blocked\n");
+    s.file("htdocs/page.html", b"top page\n");
+    s.file("htdocs/top.html", b"top\n");
+    let reqs: Vec<String> = PATHS.iter().map(|p| get(p, &[])).collect();
+    let (a, m) = s.both(mpm, &reqs);
+    for (i, p) in PATHS.iter().enumerate() {
+        assert_same(p, &a[i], &m[i], HEADERS, a[i].status == 200);
+    }
+    // The answers themselves (apache2's, as the comparison shows).
+    let at = |p: &str| &m[PATHS.iter().position(|x| *x == p).unwrap()];
+    let page = at("/alpha/page.html");
+    assert_eq!(page.status, 200);
+    assert_eq!(page.header("X-Site"), Some("alpha"));
+    assert_eq!(page.header("X-Top"), Some("[alpha][page.html]"));
+    assert_eq!(page.header("X-Nested"), Some("[page][html][alpha]"));
+    // The directory walk's MATCH_SAME replaces the location walk's.
+    assert_eq!(page.header("X-Same"), Some("[page.html]"));
+    assert_eq!(page.header("X-One"), Some("[(null)]"));
+    assert_eq!(page.header("X-Mixed"), Some("[p]"));
+    assert_eq!(page.header("X-If"), Some("yes"));
+    assert_eq!(page.header("X-Expr"), Some("alpha-page"));
+    // DirectoryMatch sees the file name: `\.html$` applies, `alpha/?$` does not.
+    assert_eq!(page.header("X-DirHtml"), Some("yes"));
+    assert_eq!(page.header("X-Exact"), None);
+    assert_eq!(at("/alpha/").header("X-Exact"), Some("yes"));
+    assert_eq!(at("/alpha/").header("X-Top"), Some("[alpha][]"));
+    assert_eq!(at("/beta.d/b.html").status, 200);
+    assert_eq!(at("/beta.d/b.html").header("X-Lt"), Some("[be]"));
+    assert_eq!(at("/beta.d/b.html").header("X-Tilde"), Some("[beta]"));
+    assert_eq!(at("/beta.d/b.html").header("X-Ft"), Some("[b]"));
+    assert_eq!(at("/blocked/a.html").status, 403);
+    assert_eq!(
+        at("/go/page").header("Location"),
+        Some("http://localhost/page.html")
+    );
+    // The access log's %{MATCH_…}e, line for line the same.
+    let log = |tag: &str| s.log(&format!("{tag}_match_log"));
+    assert_eq!(log("apache"), log("mpmd"));
+    assert!(
+        log("mpmd").contains("/alpha/sub/x.txt site=alpha top=alpha base=x same=x.txt one=-"),
+        "{}",
+        log("mpmd")
+    );
+}
+
+mpm_tests!(match_vars);
