@@ -2,9 +2,10 @@
 //! under every MPM: `<LocationMatch>`, `<Location ~>`, `<DirectoryMatch>` (matched, as in
 //! httpd 2.4, against the full file name), `<Directory ~>`, `<FilesMatch>` (top level and
 //! nested in a `<DirectoryMatch>`) and `<Files ~>`; seen by `Header … %{NAME}e`,
-//! `Require expr`, `<If>`, `Header … expr=`, the expression form of `Redirect` inside a
-//! section and the access log's `%{NAME}e`. A later walk's value replaces an
-//! earlier one's (location, then directory, then file); unnamed groups set nothing.
+//! `Require expr`, `<If>`, mod_rewrite, `Header … expr=`, the expression form of `Redirect`
+//! inside a section and the access log's `%{NAME}e`. A later walk's value replaces an
+//! earlier one's (location, then directory, then file), the last group that took part among
+//! several of one name; unnamed groups set nothing.
 
 mod common;
 mod modules_oracle;
@@ -19,6 +20,12 @@ CustomLog @ROOT@/logs/@TAG@_match_log matchlog
     Header always set X-Site "%{MATCH_SITE}e"
     Require expr "%{env:MATCH_SITE} != 'blocked'"
 </LocationMatch>
+<LocationMatch "^/(?<dup>[a-z]+)/(?<dup>sub)?">
+    Header always set X-Dup "[%{MATCH_DUP}e]"
+</LocationMatch>
+RewriteEngine On
+RewriteCond "%{ENV:MATCH_SITE}" "=rw"
+RewriteRule "^/rw$" "/top.html" [L]
 <Location ~ "^/(?<lt>be)">
     Header always set X-Lt "[%{MATCH_LT}e]"
 </Location>
@@ -84,13 +91,14 @@ const PATHS: &[&str] = &[
     "/blocked/a.html",
     "/go/page",
     "/top.html",
+    "/rw",
 ];
 
 fn match_vars(mpm: &str) {
     if !available() {
         return;
     }
-    let s = Site::new(&[], BODY);
+    let s = Site::new(&["rewrite"], BODY);
     s.file("htdocs/alpha/page.html", b"page\n");
     s.file("htdocs/alpha/sub/c.html", b"c\n");
     s.file("htdocs/alpha/sub/x.txt", b"x\n");
@@ -120,6 +128,12 @@ fn match_vars(mpm: &str) {
     assert_eq!(page.header("X-DirHtml"), Some("yes"));
     assert_eq!(page.header("X-Exact"), None);
     assert_eq!(at("/alpha/").header("X-Exact"), Some("yes"));
+    // Two groups of one name: the last that took part.
+    assert_eq!(page.header("X-Dup"), Some("[alpha]"));
+    assert_eq!(at("/alpha/sub/x.txt").header("X-Dup"), Some("[sub]"));
+    // mod_rewrite at translate time sees the location walk's.
+    assert_eq!(at("/rw").status, 200);
+    assert_eq!(at("/rw").body_text(), "top\n");
     assert_eq!(at("/alpha/").header("X-Top"), Some("[alpha][]"));
     assert_eq!(at("/beta.d/b.html").status, 200);
     assert_eq!(at("/beta.d/b.html").header("X-Lt"), Some("[be]"));
