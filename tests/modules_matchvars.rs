@@ -92,6 +92,7 @@ const PATHS: &[&str] = &[
     "/go/page",
     "/top.html",
     "/rw",
+    "/beta.d/",
 ];
 
 fn match_vars(mpm: &str) {
@@ -103,6 +104,7 @@ fn match_vars(mpm: &str) {
     s.file("htdocs/alpha/sub/c.html", b"c\n");
     s.file("htdocs/alpha/sub/x.txt", b"x\n");
     s.file("htdocs/beta.d/b.html", b"b\n");
+    s.file("htdocs/beta.d/index.html", b"index\n");
     s.file("htdocs/blocked/a.html", b"blocked\n");
     s.file("htdocs/page.html", b"top page\n");
     s.file("htdocs/top.html", b"top\n");
@@ -139,6 +141,14 @@ fn match_vars(mpm: &str) {
     assert_eq!(at("/beta.d/b.html").header("X-Lt"), Some("[be]"));
     assert_eq!(at("/beta.d/b.html").header("X-Tilde"), Some("[beta]"));
     assert_eq!(at("/beta.d/b.html").header("X-Ft"), Some("[b]"));
+    // mod_dir's index: the sub-request's walk, kept by the fast redirect.
+    // Its directory sections are the directory's: `\.html$` does not apply to the index.
+    assert_eq!(
+        at("/beta.d/").header("X-Nested"),
+        Some("[index][html][beta.d]")
+    );
+    assert_eq!(at("/beta.d/").header("X-Top"), Some("[beta.d][]"));
+    assert_eq!(at("/beta.d/").header("X-DirHtml"), None);
     assert_eq!(at("/blocked/a.html").status, 403);
     assert_eq!(
         at("/go/page").header("Location"),

@@ -77,17 +77,19 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 sni: req.sni,
                 ssl: req.ssl,
             };
-            let dir_s = req.filename.to_string_lossy();
-            let dir_s = if dir_s.len() > 1 {
-                dir_s.trim_end_matches('/')
+            let full = req.filename.to_string_lossy();
+            let dir_s = if full.len() > 1 {
+                full.trim_end_matches('/')
             } else {
-                &dir_s
+                &full
             };
-            let sub_path = sub.filename.to_string_lossy();
+            // httpd looks the index up as a directory entry: only its file walk is new, the
+            // directory sections are the directory's (a `<DirectoryMatch>` sees the
+            // directory's name, not the index's).
             let target = super::walk::Target {
                 dir: Some(dir_s),
                 file: Some(name),
-                path: Some(&sub_path),
+                path: Some(&full),
                 uri: &sub.uri,
                 method: req.method_str,
                 env: Some(&sub),
@@ -95,7 +97,6 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             let mut vars = Vec::new();
             let walked =
                 super::walk::merged(req.config, req.server_index, req.server, &target, &mut vars);
-            drop(sub_path);
             sub.dir = walked?;
             for (n, v) in vars {
                 sub.set_env_owned(n, v);
