@@ -52,6 +52,9 @@ RewriteRule "^/rw$" "/top.html" [L]
 <Files ~ "^(?<ft>b)">
     Header always set X-Ft "[%{MATCH_FT}e]"
 </Files>
+<FilesMatch "^(?<fname>[a-z.]*)$">
+    Header always set X-Fname "[%{MATCH_FNAME}e]"
+</FilesMatch>
 <FilesMatch "^(?<Mixed_Case>p)">
     Header always set X-Mixed "[%{MATCH_MIXED_CASE}e]"
 </FilesMatch>
@@ -93,6 +96,7 @@ const PATHS: &[&str] = &[
     "/top.html",
     "/rw",
     "/beta.d/",
+    "/alpha",
 ];
 
 fn match_vars(mpm: &str) {
@@ -130,6 +134,9 @@ fn match_vars(mpm: &str) {
     assert_eq!(page.header("X-DirHtml"), Some("yes"));
     assert_eq!(page.header("X-Exact"), None);
     assert_eq!(at("/alpha/").header("X-Exact"), Some("yes"));
+    // <FilesMatch> sees a directory's last component too: empty after a slash.
+    assert_eq!(at("/alpha").header("X-Fname"), Some("[alpha]"));
+    assert_eq!(at("/alpha/").header("X-Fname"), Some("[]"));
     // Two groups of one name: the last that took part.
     assert_eq!(page.header("X-Dup"), Some("[alpha]"));
     assert_eq!(at("/alpha/sub/x.txt").header("X-Dup"), Some("[sub]"));

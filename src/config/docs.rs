@@ -392,7 +392,8 @@ groups set nothing) for `<LocationMatch>` and `<Location ~>` (matched against th
 path), `<DirectoryMatch>` and `<Directory ~>` (matched, as in httpd 2.4, against the full
 file name: the file, or the directory as the URL named it, trailing slash included, so
 `\\.html$` applies to an HTML file and `^/srv/www/?$` not to the files in it), and
-`<FilesMatch>` and `<Files ~>` (the last path component), nested ones included. The location
+`<FilesMatch>` and `<Files ~>` (the last path component, a directory's too: empty when the
+URL ends in a slash), nested ones included. The location
 sections' are set first (before translate: the expression forms of `Alias` and `Redirect`
 and mod_rewrite see them), then the directory sections', then the file sections'; a later
 one replaces an earlier one of the same name. They are in `%{env:MATCH_…}` of `<If>`,

@@ -700,9 +700,15 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         &dir_str
     };
     let path = req.filename.to_string_lossy();
+    // httpd's file walk tests the last component of the file name, a directory's too (empty
+    // when the URL ends in a slash).
+    let file = match (&file_name, &req.finfo) {
+        (None, Some(m)) if m.is_dir() => path.rsplit('/').next(),
+        _ => file_name.as_deref(),
+    };
     let target = walk::Target {
         dir: Some(dir_str),
-        file: file_name.as_deref(),
+        file,
         path: Some(&path),
         uri: &req.uri,
         method: req.method_str,
