@@ -171,4 +171,72 @@ fn match_vars(mpm: &str) {
     );
 }
 
-mpm_tests!(match_vars);
+/// A backend answering every request with the value of its `X-Match` header.
+fn backend() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = l.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for c in l.incoming() {
+            let Ok(mut c) = c else { continue };
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let mut buf = Vec::new();
+                let mut b = [0u8; 4096];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match c.read(&mut b) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => buf.extend_from_slice(&b[..n]),
+                    }
+                }
+                let head = String::from_utf8_lossy(&buf).into_owned();
+                let seen = head
+                    .lines()
+                    .find_map(|l| {
+                        let (n, v) = l.split_once(':')?;
+                        n.eq_ignore_ascii_case("x-match")
+                            .then(|| v.trim().to_string())
+                    })
+                    .unwrap_or_default();
+                let _ = c.write_all(
+                    format!(
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{seen}",
+                        seen.len()
+                    )
+                    .as_bytes(),
+                );
+            });
+        }
+    });
+    port
+}
+
+/// `<ProxyMatch>` named groups (httpd's proxy walk, matched against the backend URL) set
+/// `MATCH_*` after the location sections' ones; the backend sees them in a `RequestHeader`.
+fn proxy_match_vars(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let b = backend();
+    let body = format!(
+        r#"
+ProxyPass "/px/" "http://127.0.0.1:{b}/back/"
+RequestHeader set X-Match "[%{{MATCH_WHERE}}e][%{{MATCH_PAGE}}e][%{{MATCH_1}}e]"
+<LocationMatch "^/(?<where>px)/(?<page>[a-z]+)">
+</LocationMatch>
+<ProxyMatch "^http://127\.0\.0\.1:\d+/(?<where>[a-z]+)/(\w+)">
+</ProxyMatch>
+"#
+    );
+    let s = Site::new(&["proxy", "proxy_http"], &body);
+    let paths = ["/px/page", "/px/"];
+    let reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
+    let (a, m) = s.both(mpm, &reqs);
+    for (i, p) in paths.iter().enumerate() {
+        assert_same(p, &a[i], &m[i], &[], true);
+    }
+    assert_eq!(m[0].status, 200);
+    assert_eq!(m[0].body_text(), "[back][page][(null)]");
+    assert_eq!(m[1].body_text(), "[(null)][(null)][(null)]");
+}
+
+mpm_tests!(match_vars, proxy_match_vars);

@@ -398,8 +398,9 @@ sections' are set first (before translate: the expression forms of `Alias` and `
 and mod_rewrite see them), then the directory sections', then the file sections'; a later
 one replaces an earlier one of the same name. They are in `%{env:MATCH_…}` of `<If>`,
 `Require expr` and `Header … expr=`, in `%{MATCH_…}e`, in the access log and in the
-environment mod_proxy_fcgi passes to the application. `<ProxyMatch>` named groups are not
-set.
+environment mod_proxy_fcgi passes to the application. A proxied request's `<ProxyMatch>`
+and `<Proxy ~>` sections (matched against the backend URL) set theirs after the location
+sections'.
 ",
     );
 }

@@ -252,17 +252,25 @@ pub fn run(
     };
     let mut vars = Vec::new();
     let mut dir = walk::merged(config, req.server_index, req.server, &t, &mut vars)?;
-    for (n, v) in vars {
-        req.set_env_owned(n, v);
-    }
     for sec in &req.server.sections {
         if matches!(sec.kind, SectionKind::Proxy | SectionKind::ProxyMatch)
             && proxy_section_matches(&sec.matcher, &target)
         {
             dir = Arc::new(dir.merge(&sec.conf));
+            // httpd's proxy walk: MATCH_* from the named groups, matched against the URL.
+            if let Matcher::Regex(re) = &sec.matcher {
+                if !re.group_names().is_empty() {
+                    if let Some(caps) = re.captures(&target) {
+                        walk::push_vars(re, &caps, &mut vars);
+                    }
+                }
+            }
         }
     }
     req.dir = dir;
+    for (n, v) in vars {
+        req.set_env_owned(n, v);
+    }
     super::setenvif::run(req);
     super::authz::check_auth(req, resp)?;
     super::ssl::fixup(req);

@@ -202,7 +202,8 @@ pub fn location_vars(server: &ServerConf, uri: &str, vars: &mut Vec<(String, Str
     }
 }
 
-fn push_vars(re: &Regex, caps: &Captures<'_>, vars: &mut Vec<(String, String)>) {
+/// Adds `MATCH_<NAME>` for each named group of `re` that took part in `caps`.
+pub fn push_vars(re: &Regex, caps: &Captures<'_>, vars: &mut Vec<(String, String)>) {
     for (i, name) in re.group_names() {
         if let Some(v) = caps.get(*i) {
             let mut n = String::with_capacity(6 + name.len());
