@@ -7,7 +7,9 @@
 //! server's, then the vhost's), then those nested in each section that applied, in merge
 //! order; an `<If>` that holds merges and then its own nested chains. The merged result
 //! depends only on which sections matched, so it is cached per thread by that list: the
-//! steady state costs the matching and one hash lookup.
+//! steady state costs the matching and one hash lookup. The `MATCH_*` variables of named
+//! groups depend on the request itself: they are found beside the cache, and only when a
+//! section that applied names a group (the names are found when the pattern is compiled).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -558,7 +560,7 @@ fn merged_with(
             }
         }
         ids.extend(plain[next..].iter().map(|&(_, id)| id));
-        // 2. <DirectoryMatch>, file order.
+        // 2. <DirectoryMatch>, file order, against the full file name (httpd's r->filename).
         for (i, sec) in secs.iter().enumerate() {
             if is_regex_dir(sec) {
                 let hit = match (&sec.matcher, t.path) {
