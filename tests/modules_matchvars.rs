@@ -58,6 +58,9 @@ RewriteRule "^/rw$" "/top.html" [L]
 <FilesMatch "^(?<Mixed_Case>p)">
     Header always set X-Mixed "[%{MATCH_MIXED_CASE}e]"
 </FilesMatch>
+<Directory "@ROOT@/htdocs/ht">
+    AllowOverride All
+</Directory>
 <If "%{env:MATCH_TOP} == 'alpha' && %{env:MATCH_SITE} == 'alpha'">
     Header always set X-If "yes"
 </If>
@@ -97,6 +100,7 @@ const PATHS: &[&str] = &[
     "/rw",
     "/beta.d/",
     "/alpha",
+    "/ht/q.txt",
 ];
 
 fn match_vars(mpm: &str) {
@@ -112,6 +116,11 @@ fn match_vars(mpm: &str) {
     s.file("htdocs/blocked/a.html", b"blocked\n");
     s.file("htdocs/page.html", b"top page\n");
     s.file("htdocs/top.html", b"top\n");
+    s.file("htdocs/ht/q.txt", b"q\n");
+    s.file(
+        "htdocs/ht/.htaccess",
+        b"<FilesMatch \"^(?<htf>[a-z]+)\\.txt$\">\nHeader always set X-Ht \"[%{MATCH_HTF}e]\"\n</FilesMatch>\n",
+    );
     let reqs: Vec<String> = PATHS.iter().map(|p| get(p, &[])).collect();
     let (a, m) = s.both(mpm, &reqs);
     for (i, p) in PATHS.iter().enumerate() {
@@ -137,6 +146,8 @@ fn match_vars(mpm: &str) {
     // <FilesMatch> sees a directory's last component too: empty after a slash.
     assert_eq!(at("/alpha").header("X-Fname"), Some("[alpha]"));
     assert_eq!(at("/alpha/").header("X-Fname"), Some("[]"));
+    // A <FilesMatch> of an .htaccess file.
+    assert_eq!(at("/ht/q.txt").header("X-Ht"), Some("[q]"));
     // Two groups of one name: the last that took part.
     assert_eq!(page.header("X-Dup"), Some("[alpha]"));
     assert_eq!(at("/alpha/sub/x.txt").header("X-Dup"), Some("[sub]"));
