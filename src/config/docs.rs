@@ -393,10 +393,11 @@ path), `<DirectoryMatch>` and `<Directory ~>` (matched, as in httpd 2.4, against
 file name: the file, or the directory as the URL named it, trailing slash included, so
 `\\.html$` applies to an HTML file and `^/srv/www/?$` not to the files in it), and
 `<FilesMatch>` and `<Files ~>` (the last path component, a directory's too: empty when the
-URL ends in a slash), nested ones included. The location
+URL ends in a slash), nested ones and those of `.htaccess` files included. The location
 sections' are set first (before translate: the expression forms of `Alias` and `Redirect`
 and mod_rewrite see them), then the directory sections', then the file sections'; a later
-one replaces an earlier one of the same name. They are in `%{env:MATCH_…}` of `<If>`,
+one replaces an earlier one of the same name, and of two groups with one name the last that
+took part wins. They are in `%{env:MATCH_…}` of `<If>`,
 `Require expr` and `Header … expr=`, in `%{MATCH_…}e`, in the access log and in the
 environment mod_proxy_fcgi passes to the application. A proxied request's `<ProxyMatch>`
 and `<Proxy ~>` sections (matched against the backend URL) set theirs after the location

@@ -653,7 +653,8 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     match mapped {
         Some(alias::Mapped::Redirect(status, target)) => {
             // httpd answers with what its first location walk merged: the headers (and
-            // error documents) of the <Location> sections apply to the redirect.
+            // error documents) of the <Location> sections apply to the redirect (their
+            // MATCH_* are set already).
             let t = walk::Target {
                 dir: None,
                 file: None,
