@@ -95,6 +95,7 @@ impl ServerConf {
             dir: DirConf::default(),
             dir_shared: Default::default(),
             sections: Vec::new(),
+            named_locations: Default::default(),
             extra: Vec::new(),
             hostname_lookups: HostnameLookups::Off,
             use_canonical_name: UseCanonicalName::Off,
@@ -230,6 +231,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
         main.dir = dir;
         main.dir_shared = Default::default();
         main.sections = sections;
+        main.named_locations = Default::default();
     }
 
     let mut vhosts = Vec::new();
@@ -784,6 +786,7 @@ impl Walker {
         let mut all = inherited_sections;
         all.extend(sections);
         v.sections = all;
+        v.named_locations = Default::default();
         if v.custom_logs.is_empty() {
             v.custom_logs = main.custom_logs.clone();
         }

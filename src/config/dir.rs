@@ -133,7 +133,9 @@ pub enum Provider {
     User(Vec<String>),
     /// `Require valid-user` (mod_authz_user).
     ValidUser,
-    /// `Require expr …`, `group`, `file-owner`: need features we do not have; never
+    /// `Require expr …` (mod_authz_core): granted when the expression holds.
+    Expr(std::sync::Arc<crate::config::expr::Cond>),
+    /// `Require group`, `file-owner`, `file-group`: need features we do not have; never
     /// granted (denied, which is the safe answer).
     Unsupported(String),
 }

@@ -31,8 +31,7 @@ pub const PARTIAL: &[(&str, &str)] = &[
     (
         "Alias",
         "the one-argument form in a `<Location>` is a string expression of the subset under \
-         \"`<If>` expressions\"; `<LocationMatch>` named groups are not set as `MATCH_*` \
-         variables",
+         \"`<If>` expressions\"",
     ),
     (
         "CustomLog",
@@ -77,17 +76,20 @@ pub const PARTIAL: &[(&str, &str)] = &[
     (
         "Redirect",
         "the expression form (a lone target in a section: `Redirect /new` in a `<Location>`) \
-         takes the string subset under \"`<If>` expressions\", without `MATCH_*` variables; \
+         takes the string subset under \"`<If>` expressions\" (`MATCH_*` variables included); \
          `Redirect gone` for a whole server answers 410 (httpd 2.4.71's child crashes on it)",
     ),
     (
         "RedirectMatch",
         "the expression form (a status and a lone target in a section) takes the string \
-         subset under \"`<If>` expressions\", without `MATCH_*` variables",
+         subset under \"`<If>` expressions\" (`MATCH_*` variables included)",
     ),
     (
         "Require",
-        "the `expr`, `group`, `file-owner` and `file-group` providers parse but never grant",
+        "`expr` takes the subset under \"`<If>` expressions\" (granted when it holds, denied \
+         otherwise; an expression naming `REMOTE_USER` does not ask for credentials as \
+         httpd's does); the `group`, `file-owner` and `file-group` providers parse but never \
+         grant",
     ),
     ("RewriteCond", "`expr` conditions are refused"),
     (
@@ -403,8 +405,24 @@ folding follow Unicode, and `.` matches one UTF-8 character, where httpd's PCRE 
 bytes with ASCII classes (the same answer for ASCII subjects); an escape `\\NN` of two or more
 digits is read as a backreference, an error when there are fewer groups (PCRE reads it as
 octal then);
-`{,n}` is literal as in PCRE2 10.42; `<LocationMatch>` and the other sections do not set
-`MATCH_*` variables from named groups.
+`{,n}` is literal as in PCRE2 10.42.
+
+Named groups of the regex sections set environment variables, as in httpd 2.4.8+: each
+named group that took part in the match sets `MATCH_<NAME>` (the name upper-cased; unnamed
+groups set nothing) for `<LocationMatch>` and `<Location ~>` (matched against the URL
+path), `<DirectoryMatch>` and `<Directory ~>` (matched, as in httpd 2.4, against the full
+file name: the file, or the directory as the URL named it, trailing slash included, so
+`\\.html$` applies to an HTML file and `^/srv/www/?$` not to the files in it), and
+`<FilesMatch>` and `<Files ~>` (the last path component, a directory's too: empty when the
+URL ends in a slash), nested ones and those of `.htaccess` files included. The location
+sections' are set first (before translate: the expression forms of `Alias` and `Redirect`
+and mod_rewrite see them), then the directory sections', then the file sections'; a later
+one replaces an earlier one of the same name, and of two groups with one name the last that
+took part wins. They are in `%{env:MATCH_…}` of `<If>`,
+`Require expr` and `Header … expr=`, in `%{MATCH_…}e`, in the access log and in the
+environment mod_proxy_fcgi passes to the application. A proxied request's `<ProxyMatch>`
+and `<Proxy ~>` sections (matched against the backend URL) set theirs after the location
+sections'.
 ",
     );
 }
@@ -475,7 +493,9 @@ when httpd does: `RequestHeader` in fixups (`CONTENT_TYPE` is then the type mod_
 keyword applies a rule of the server or virtual host right after the request is read,
 before it is mapped.
 
-Elsewhere expressions are not evaluated: `Require expr` never grants, `RewriteCond expr` is
+`Require expr` takes the condition language and is evaluated at the authz phase.
+
+Elsewhere expressions are not evaluated: `RewriteCond expr` is
 refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
 every request (with a warning at start).
 

@@ -222,6 +222,9 @@ pub struct ServerConf {
     pub dir_shared: std::sync::OnceLock<std::sync::Arc<DirConf>>,
     /// The sections of this server, in file order.
     pub sections: Vec<Section>,
+    /// Whether a `<LocationMatch>`/`<Location ~>` of `sections` has named groups (found on
+    /// first use): only then are `MATCH_*` set before translate.
+    pub named_locations: std::sync::OnceLock<bool>,
     /// Settings of modules not typed yet, kept with their spans (parsed-only directives).
     pub extra: Vec<Node>,
     /// `HostnameLookups` (server level only here).

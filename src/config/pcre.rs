@@ -29,6 +29,8 @@ struct Compiled {
     re: fancy_regex::Regex,
     /// The pattern as written (the engine holds the translated one).
     pattern: String,
+    /// The named groups: number and name, in group order (found once, at compile time).
+    names: Box<[(usize, Box<str>)]>,
 }
 
 /// Why a pattern could not be compiled.
@@ -73,15 +75,27 @@ impl Regex {
                     reason: e.to_string(),
                 },
             })?;
+        let names = re
+            .capture_names()
+            .enumerate()
+            .filter_map(|(i, n)| n.map(|n| (i, Box::from(n))))
+            .collect();
         Ok(Regex(Arc::new(Compiled {
             re,
             pattern: pattern.to_string(),
+            names,
         })))
     }
 
     /// The pattern as written in the configuration.
     pub fn as_str(&self) -> &str {
         &self.0.pattern
+    }
+
+    /// The named groups (`(?<name>…)`): each group's number (for [`Captures::get`]) and
+    /// name, in group order; empty when the pattern names none.
+    pub fn group_names(&self) -> &[(usize, Box<str>)] {
+        &self.0.names
     }
 
     /// Does the pattern match anywhere in `text`? A match that runs out of backtracking
@@ -425,6 +439,16 @@ mod tests {
         assert!(!re.is_match("/new/a.html"));
         assert_eq!(re.captures("/old/x.html").unwrap().get(1), Some("x"));
         assert_eq!(re.as_str(), r"^/old/(.*)\.html$");
+    }
+
+    #[test]
+    fn group_names_in_group_order() {
+        let re = Regex::new(r"^/(?<site>[a-z]+)/(\d+)/(?'Kind'x|y)(?P<rest>.*)").unwrap();
+        let names: Vec<(usize, &str)> = re.group_names().iter().map(|(i, n)| (*i, &**n)).collect();
+        assert_eq!(names, [(1, "site"), (3, "Kind"), (4, "rest")]);
+        let c = re.captures("/ab/7/y-z").unwrap();
+        assert_eq!(c.get(3), Some("y"));
+        assert!(Regex::new(r"^/(a)(b)").unwrap().group_names().is_empty());
     }
 
     #[test]

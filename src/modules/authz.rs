@@ -25,6 +25,7 @@ fn provider(p: &Provider, req: &Request<'_>, any_user: bool) -> R {
         // No reverse lookups (HostnameLookups Off): a host requirement cannot match.
         Provider::Host(_) | Provider::ForwardDns(_) => R::Denied,
         Provider::Env(vars) => yes(vars.iter().any(|v| req.env_var(v).is_some())),
+        Provider::Expr(c) => yes(crate::config::expr::eval(c, req)),
         Provider::Method(ms) => yes(ms.iter().any(|m| m.eq_ignore_ascii_case(req.method_str))),
         Provider::User(_) | Provider::ValidUser if any_user => R::Granted,
         Provider::User(names) => match req.env_var("REMOTE_USER") {

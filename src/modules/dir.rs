@@ -78,20 +78,30 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 ssl: req.ssl,
                 vary: Default::default(),
             };
-            let dir_s = req.filename.to_string_lossy();
-            let dir_s = if dir_s.len() > 1 {
-                dir_s.trim_end_matches('/')
+            let full = req.filename.to_string_lossy();
+            let dir_s = if full.len() > 1 {
+                full.trim_end_matches('/')
             } else {
-                &dir_s
+                &full
             };
+            // httpd looks the index up as a directory entry: only its file walk is new, the
+            // directory sections are the directory's (a `<DirectoryMatch>` sees the
+            // directory's name, not the index's).
             let target = super::walk::Target {
                 dir: Some(dir_s),
                 file: Some(name),
+                path: Some(&full),
                 uri: &sub.uri,
                 method: req.method_str,
                 env: Some(&sub),
             };
-            sub.dir = super::walk::merged(req.config, req.server_index, req.server, &target)?;
+            let mut vars = Vec::new();
+            let walked =
+                super::walk::merged(req.config, req.server_index, req.server, &target, &mut vars);
+            sub.dir = walked?;
+            for (n, v) in vars {
+                sub.set_env_owned(n, v);
+            }
             super::authz::check(&sub)?;
             // The index may have a handler of its own (`SetHandler proxy:…` for index.php).
             let answered = super::run_handler(&mut sub, resp);

@@ -724,6 +724,13 @@ fn split_plain(path: &Path) -> Option<(&std::ffi::OsStr, &str)> {
 }
 
 fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    // httpd's location walk before translate: MATCH_* of the <LocationMatch> sections.
+    let mut vars = Vec::new();
+    walk::location_vars(req.server, &req.uri, &mut vars);
+    for (name, value) in vars {
+        req.set_env_owned(name, value);
+    }
+    // Then the first <If> walk (httpd: location walk, if walk, translate).
     walk::early_if(req)?;
     // Translate: mod_rewrite, mod_proxy's ProxyPass (as httpd's proxy_trans), then mod_alias,
     // then DocumentRoot.
@@ -745,6 +752,21 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     };
     match mapped {
         Some(alias::Mapped::Redirect(status, target)) => {
+            // httpd answers with what its first location walk merged: the headers (and
+            // error documents) of the <Location> sections apply to the redirect (their
+            // MATCH_* are set already).
+            let t = walk::Target {
+                dir: None,
+                file: None,
+                path: None,
+                uri: &req.uri,
+                method: req.method_str,
+                env: Some(&*req),
+            };
+            let mut vars = Vec::new();
+            if let Ok(d) = walk::merged(ctx.config, req.server_index, req.server, &t, &mut vars) {
+                req.dir = d;
+            }
             if let Some(t) = target {
                 let t = if is_http_url(&t) {
                     t
@@ -778,14 +800,29 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     } else {
         &dir_str
     };
+    let path = req.filename.to_string_lossy();
+    // httpd's file walk tests the last component of the file name, a directory's too (empty
+    // when the URL ends in a slash).
+    let file = match (&file_name, &req.finfo) {
+        (None, Some(m)) if m.is_dir() => path.rsplit('/').next(),
+        _ => file_name.as_deref(),
+    };
     let target = walk::Target {
         dir: Some(dir_str),
-        file: file_name.as_deref(),
+        file,
+        path: Some(&path),
         uri: &req.uri,
         method: req.method_str,
         env: Some(&*req),
     };
-    req.dir = walk::merged(ctx.config, req.server_index, req.server, &target)?;
+    let mut vars = Vec::new();
+    let dir = walk::merged(ctx.config, req.server_index, req.server, &target, &mut vars);
+    drop(path);
+    req.dir = dir?;
+    // MATCH_* from the named groups of the regex sections, before every later phase.
+    for (name, value) in vars {
+        req.set_env_owned(name, value);
+    }
 
     // Redirect written inside <Location>/<Directory> (fixup_redir): the server-level ones
     // were tried at translate time. The expression form first, as httpd's.

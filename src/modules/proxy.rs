@@ -245,19 +245,32 @@ pub fn run(
     let t = walk::Target {
         dir: None,
         file: None,
+        path: None,
         uri: &req.uri,
         method: req.method_str,
         env: Some(&*req),
     };
-    let mut dir = walk::merged(config, req.server_index, req.server, &t)?;
+    let mut vars = Vec::new();
+    let mut dir = walk::merged(config, req.server_index, req.server, &t, &mut vars)?;
     for sec in &req.server.sections {
         if matches!(sec.kind, SectionKind::Proxy | SectionKind::ProxyMatch)
             && proxy_section_matches(&sec.matcher, &target)
         {
             dir = Arc::new(dir.merge(&sec.conf));
+            // httpd's proxy walk: MATCH_* from the named groups, matched against the URL.
+            if let Matcher::Regex(re) = &sec.matcher {
+                if !re.group_names().is_empty() {
+                    if let Some(caps) = re.captures(&target) {
+                        walk::push_vars(re, &caps, &mut vars);
+                    }
+                }
+            }
         }
     }
     req.dir = dir;
+    for (n, v) in vars {
+        req.set_env_owned(n, v);
+    }
     super::setenvif::run(req);
     super::authz::check_auth(req, resp)?;
     super::ssl::fixup(req);

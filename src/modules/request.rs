@@ -356,6 +356,11 @@ impl Request<'_> {
         self.env.retain(|(n, _)| n != name);
         self.env.push((name.to_string(), value.to_string()));
     }
+    /// [`set_env`](Self::set_env) for a name and value the caller already owns.
+    pub fn set_env_owned(&mut self, name: String, value: String) {
+        self.env.retain(|(n, _)| *n != name);
+        self.env.push((name, value));
+    }
     pub fn unset_env(&mut self, name: &str) {
         self.env.retain(|(n, _)| n != name);
     }

@@ -7,7 +7,9 @@
 //! server's, then the vhost's), then those nested in each section that applied, in merge
 //! order; an `<If>` that holds merges and then its own nested chains. The merged result
 //! depends only on which sections matched, so it is cached per thread by that list: the
-//! steady state costs the matching and one hash lookup.
+//! steady state costs the matching and one hash lookup. The `MATCH_*` variables of named
+//! groups depend on the request itself: they are found beside the cache, and only when a
+//! section that applied names a group (the names are found when the pattern is compiled).
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use super::htaccess::{self, HtFile};
 use super::vhost::wildcard_match;
 use crate::config::expr::{self, Env};
+use crate::config::pcre::{Captures, Regex};
 use crate::config::{DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig};
 
 /// Where a section sits in the server's list: the top-level index (bits 32..48) and, in the
@@ -175,6 +178,44 @@ pub fn alias_locations<'s>(
     })
 }
 
+/// httpd's first location walk, before translate: the `MATCH_*` variables of the
+/// `<LocationMatch>` sections covering `uri`, for what runs at translate time (the
+/// expression forms of `Alias` and `Redirect` in a `<Location>`, mod_rewrite). Nothing to do,
+/// at the cost of one flag, when no location section of the server names a group.
+pub fn location_vars(server: &ServerConf, uri: &str, vars: &mut Vec<(String, String)>) {
+    let named = *server.named_locations.get_or_init(|| {
+        server.sections.iter().any(|s| {
+            matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch) && has_names(s)
+        })
+    });
+    if !named {
+        return;
+    }
+    for sec in &server.sections {
+        if matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch) {
+            if let Matcher::Regex(re) = &sec.matcher {
+                if !re.group_names().is_empty() {
+                    if let Some(caps) = re.captures(uri) {
+                        push_vars(re, &caps, vars);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adds `MATCH_<NAME>` for each named group of `re` that took part in `caps`.
+pub fn push_vars(re: &Regex, caps: &Captures<'_>, vars: &mut Vec<(String, String)>) {
+    for (i, name) in re.group_names() {
+        if let Some(v) = caps.get(*i) {
+            let mut n = String::with_capacity(6 + name.len());
+            n.push_str("MATCH_");
+            n.push_str(&name.to_ascii_uppercase());
+            vars.push((n, v.to_string()));
+        }
+    }
+}
+
 fn is_regex_dir(s: &Section) -> bool {
     s.kind == SectionKind::DirectoryMatch
         || (s.kind == SectionKind::Directory && matches!(s.matcher, Matcher::Regex(_)))
@@ -187,6 +228,10 @@ pub struct Target<'a> {
     pub dir: Option<&'a str>,
     /// The last path component of the file, for `<Files>`.
     pub file: Option<&'a str>,
+    /// The request's file name in full (httpd's `r->filename`: the file, or the directory
+    /// as the URL named it, trailing slash included): what `<DirectoryMatch>` and
+    /// `<Directory ~>` match, as in httpd 2.4. `None`: the directory (and `dir/`) instead.
+    pub path: Option<&'a str>,
     pub uri: &'a str,
     pub method: &'a str,
     /// What `<If>` conditions are evaluated against; `None` applies no `<If>` section.
@@ -265,11 +310,14 @@ pub fn early_if(req: &super::Request<'_>) -> Result<(), u16> {
     let t = Target {
         dir: None,
         file: None,
+        path: None,
         uri: &req.uri,
         method: req.method_str,
         env: Some(req),
     };
-    merged(req.config, req.server_index, req.server, &t).map(drop)
+    // Evaluated for their Vary names only: MATCH_* were set by the location walk.
+    let mut vars = Vec::new();
+    merged(req.config, req.server_index, req.server, &t, &mut vars).map(drop)
 }
 
 fn is_if(s: &Section) -> bool {
@@ -357,18 +405,119 @@ fn levels(dir: &str) -> impl Iterator<Item = &str> {
     )
 }
 
+/// Is the section a regex one with named groups (whose matches set `MATCH_*`)?
+fn has_names(s: &Section) -> bool {
+    matches!(&s.matcher, Matcher::Regex(r) if !r.group_names().is_empty())
+}
+
+/// The section (of the server's config or of an `.htaccess` file) a key names.
+fn section_of<'s>(server: &'s ServerConf, hts: &'s [Arc<HtFile>], k: u64) -> Option<&'s Section> {
+    if k < HT {
+        return section_by_id(server, k);
+    }
+    let h = hts
+        .iter()
+        .find(|h| h.generation & 0x3fff_ffff == ht_generation(k))?;
+    match k & 0xffff_ffff {
+        0 => None,
+        n => nth(&h.sections, n),
+    }
+}
+
+/// httpd's walks set `MATCH_<NAME>` (the name upper-cased) for each named group of a regex
+/// section that applied and took part in the match: the location walk's first, then the
+/// directory walk's, then the file walk's; a later one replaces an earlier one. Subjects:
+/// the URI for `<LocationMatch>`, the full file name for `<DirectoryMatch>` (the directory
+/// when there is none), the last path component for `<FilesMatch>`.
+fn match_vars(
+    server: &ServerConf,
+    hts: &[Arc<HtFile>],
+    ids: &[u64],
+    t: &Target<'_>,
+    vars: &mut Vec<(String, String)>,
+) {
+    let is_loc = |s: &Section| matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch);
+    let locations = ids
+        .iter()
+        .filter_map(|&k| section_of(server, hts, k))
+        .filter(|s| is_loc(s));
+    let others = ids
+        .iter()
+        .filter_map(|&k| section_of(server, hts, k))
+        .filter(|s| !is_loc(s));
+    for sec in locations.chain(others) {
+        let Matcher::Regex(re) = &sec.matcher else {
+            continue;
+        };
+        if re.group_names().is_empty() {
+            continue;
+        }
+        let subject = match sec.kind {
+            SectionKind::Location | SectionKind::LocationMatch => Some(t.uri),
+            SectionKind::Files | SectionKind::FilesMatch => t.file,
+            SectionKind::Directory | SectionKind::DirectoryMatch => t.path.or(t.dir),
+            _ => None,
+        };
+        let Some(caps) = subject.and_then(|s| re.captures(s)) else {
+            continue;
+        };
+        push_vars(re, &caps, vars);
+    }
+}
+
+/// The request's environment as `<If>` sees it during the walk: the `MATCH_*` variables
+/// just found, over the request's own.
+struct WithVars<'a> {
+    env: &'a dyn Env,
+    vars: &'a [(String, String)],
+}
+
+impl Env for WithVars<'_> {
+    fn var(&self, name: &str) -> String {
+        self.env.var(name)
+    }
+    fn header(&self, name: &str) -> Option<String> {
+        self.env.header(name)
+    }
+    fn req_env(&self, name: &str) -> Option<String> {
+        match self.vars.iter().rev().find(|(n, _)| n == name) {
+            Some((_, v)) => Some(v.clone()),
+            None => self.env.req_env(name),
+        }
+    }
+    fn remote_ip(&self) -> std::net::IpAddr {
+        self.env.remote_ip()
+    }
+    fn resp_header(&self, name: &str) -> Option<String> {
+        self.env.resp_header(name)
+    }
+    fn note(&self, name: &str) -> Option<String> {
+        self.env.note(name)
+    }
+    fn ssl_var(&self, name: &str) -> Option<String> {
+        self.env.ssl_var(name)
+    }
+}
+
 /// Returns the merged per-directory configuration for a request, `.htaccess` files included
 /// (right after the `<Directory>` sections of their level). `Err(500)` when an `.htaccess`
 /// may not be used.
+///
+/// `vars` receives the `MATCH_<NAME>` variables of the named groups of the regex sections
+/// that applied, in the order httpd sets them (later ones replace earlier ones of the same
+/// name): `<LocationMatch>`, then `<DirectoryMatch>`, then `<FilesMatch>`. They depend on
+/// the request, not only on which sections applied, so they are computed outside the cache,
+/// and only when an applied section names a group.
 pub fn merged(
     config: &ServerConfig,
     server_index: usize,
     server: &ServerConf,
     t: &Target<'_>,
+    vars: &mut Vec<(String, String)>,
 ) -> Result<Arc<DirConf>, u16> {
     // Taken, not borrowed: a walk may run inside another (a sub-request).
     let mut sc = SCRATCH.with(|s| std::mem::take(&mut *s.borrow_mut()));
-    let r = merged_with(config, server_index, server, t, &mut sc);
+    let r = merged_with(config, server_index, server, t, &mut sc, vars);
     SCRATCH.with(|s| *s.borrow_mut() = sc);
     r
 }
@@ -379,6 +528,7 @@ fn merged_with(
     server: &ServerConf,
     t: &Target<'_>,
     sc: &mut Scratch,
+    vars: &mut Vec<(String, String)>,
 ) -> Result<Arc<DirConf>, u16> {
     let Scratch {
         ids,
@@ -392,6 +542,8 @@ fn merged_with(
     aux.clear();
     let mut hts: Vec<Arc<HtFile>> = Vec::new();
     let secs = &server.sections;
+    // Whether an applied regex section has named groups (then `MATCH_*` are computed).
+    let mut named = false;
 
     if let Some(dir) = t.dir {
         // 1. <Directory> (non-regex) level by level, file order within a level, each level's
@@ -434,10 +586,17 @@ fn merged_with(
             }
         }
         ids.extend(plain[next..].iter().map(|&(_, id)| id));
-        // 2. <DirectoryMatch>, file order.
+        // 2. <DirectoryMatch>, file order, against the full file name (httpd's r->filename).
         for (i, sec) in secs.iter().enumerate() {
-            if is_regex_dir(sec) && dir_matches(&sec.matcher, dir) {
-                ids.push(id(i));
+            if is_regex_dir(sec) {
+                let hit = match (&sec.matcher, t.path) {
+                    (Matcher::Regex(r), Some(path)) => r.is_match(path),
+                    (m, _) => dir_matches(m, dir),
+                };
+                if hit {
+                    named |= has_names(sec);
+                    ids.push(id(i));
+                }
             }
         }
         // 3. <Files>/<FilesMatch>: top level, then nested in the directories that applied,
@@ -448,6 +607,7 @@ fn merged_with(
                 if matches!(sec.kind, SectionKind::Files | SectionKind::FilesMatch)
                     && files_matches(&sec.matcher, file)
                 {
+                    named |= has_names(sec);
                     ids.push(id(i));
                 }
             }
@@ -457,6 +617,7 @@ fn merged_with(
                         if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                             && files_matches(&n.matcher, file)
                         {
+                            named |= has_names(n);
                             ids.extend(child(d, &sec.nested, j));
                         }
                     }
@@ -467,6 +628,7 @@ fn merged_with(
                     if matches!(n.kind, SectionKind::Files | SectionKind::FilesMatch)
                         && files_matches(&n.matcher, file)
                     {
+                        named |= has_names(n);
                         ids.extend(child(ht_key(h), &h.sections, j));
                     }
                 }
@@ -478,6 +640,7 @@ fn merged_with(
         if matches!(sec.kind, SectionKind::Location | SectionKind::LocationMatch)
             && location_matches(&sec.matcher, t.uri)
         {
+            named |= has_names(sec);
             ids.push(id(i));
         }
     }
@@ -496,8 +659,20 @@ fn merged_with(
             }
         }
     }
-    // 5. <If> chains: the server's, then those nested in what applied, in merge order.
-    if let Some(env) = t.env {
+    if named {
+        match_vars(server, &hts, &ids[..], t, vars);
+    }
+    // 5. <If> chains: the server's, then those nested in what applied, in merge order; they
+    //    see the `MATCH_*` variables too.
+    let with_vars;
+    let env = match t.env {
+        Some(env) if !vars.is_empty() => {
+            with_vars = WithVars { env, vars };
+            Some(&with_vars as &dyn Env)
+        }
+        e => e,
+    };
+    if let Some(env) = env {
         aux.clear();
         aux.extend_from_slice(&keys[1..]);
         if_chains(secs, &|i| Some(id(i)), t, env, keys);

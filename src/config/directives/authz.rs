@@ -119,7 +119,13 @@ fn provider(words: &[String]) -> Result<(bool, Provider), String> {
         "method" => Provider::Method(args),
         "user" => Provider::User(args),
         "valid-user" => Provider::ValidUser,
-        "expr" | "group" | "file-owner" | "file-group" => {
+        "expr" => {
+            let text = args.join(" ");
+            let c = crate::config::expr::parse(&text)
+                .map_err(|e| format!("Cannot parse expression in require line: {e}"))?;
+            Provider::Expr(Arc::new(c))
+        }
+        "group" | "file-owner" | "file-group" => {
             Provider::Unsupported(format!("{name} {}", args.join(" ")))
         }
         _ => return Err(format!("Unknown Authz provider: {name}")),
