@@ -102,6 +102,18 @@ struct ScoreText {
 }
 
 impl ScoreText {
+    const fn new() -> ScoreText {
+        ScoreText {
+            port: 0,
+            name_len: 0,
+            vhost: [0; 128],
+            vhost_len: 0,
+            ip: None,
+            client: [0; 64],
+            client_len: 0,
+        }
+    }
+
     fn update(&mut self, name: &str, port: u16, ip: std::net::IpAddr) {
         use std::io::Write;
         let same_vhost = self.port == port
@@ -137,15 +149,7 @@ impl ScoreText {
 
 thread_local! {
     static SCORE_TEXT: std::cell::RefCell<ScoreText> = const {
-        std::cell::RefCell::new(ScoreText {
-            port: 0,
-            name_len: 0,
-            vhost: [0; 128],
-            vhost_len: 0,
-            ip: None,
-            client: [0; 64],
-            client_len: 0,
-        })
+        std::cell::RefCell::new(ScoreText::new())
     };
 }
 
@@ -225,15 +229,7 @@ mod tests {
 
     #[test]
     fn score_text_follows_name_port_and_address() {
-        let mut t = ScoreText {
-            port: 0,
-            name_len: 0,
-            vhost: [0; 128],
-            vhost_len: 0,
-            ip: None,
-            client: [0; 64],
-            client_len: 0,
-        };
+        let mut t = ScoreText::new();
         let v4 = "127.0.0.1".parse().unwrap();
         let v6 = "::1".parse().unwrap();
         t.update("a.example", 80, v4);

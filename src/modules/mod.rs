@@ -755,14 +755,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             // httpd answers with what its first location walk merged: the headers (and
             // error documents) of the <Location> sections apply to the redirect (their
             // MATCH_* are set already).
-            let t = walk::Target {
-                dir: None,
-                file: None,
-                path: None,
-                uri: &req.uri,
-                method: req.method_str,
-                env: Some(&*req),
-            };
+            let t = walk::Target::location(req);
             let mut vars = Vec::new();
             if let Ok(d) = walk::merged(ctx.config, req.server_index, req.server, &t, &mut vars) {
                 req.dir = d;

@@ -242,14 +242,7 @@ pub fn run(
 ) -> Result<(), u16> {
     let Target { url: target, rule } = target;
     req.filename = std::path::PathBuf::from(format!("proxy:{target}"));
-    let t = walk::Target {
-        dir: None,
-        file: None,
-        path: None,
-        uri: &req.uri,
-        method: req.method_str,
-        env: Some(&*req),
-    };
+    let t = walk::Target::location(req);
     let mut vars = Vec::new();
     let mut dir = walk::merged(config, req.server_index, req.server, &t, &mut vars)?;
     for sec in &req.server.sections {

@@ -238,6 +238,21 @@ pub struct Target<'a> {
     pub env: Option<&'a dyn Env>,
 }
 
+impl<'a> Target<'a> {
+    /// The walk of a request that maps to no file yet: only `<Location>` (and `<If>`)
+    /// sections apply.
+    pub fn location(req: &'a super::Request<'_>) -> Target<'a> {
+        Target {
+            dir: None,
+            file: None,
+            path: None,
+            uri: &req.uri,
+            method: req.method_str,
+            env: Some(req),
+        }
+    }
+}
+
 fn limit_matches(sec: &Section, method: &str) -> bool {
     let listed = match &sec.matcher {
         Matcher::Literal(m) => m.split_whitespace().any(|x| {
@@ -307,14 +322,7 @@ pub fn early_if(req: &super::Request<'_>) -> Result<(), u16> {
     if !any {
         return Ok(());
     }
-    let t = Target {
-        dir: None,
-        file: None,
-        path: None,
-        uri: &req.uri,
-        method: req.method_str,
-        env: Some(req),
-    };
+    let t = Target::location(req);
     // Evaluated for their Vary names only: MATCH_* were set by the location walk.
     let mut vars = Vec::new();
     merged(req.config, req.server_index, req.server, &t, &mut vars).map(drop)
