@@ -247,6 +247,8 @@ pub struct SetEnvIfRule {
     pub regex: crate::config::pcre::Regex,
     /// (name, value) — value `None` for `!name` (unset).
     pub vars: Vec<(String, Option<String>)>,
+    /// `SetEnvIfExpr`: the condition, instead of the attribute and regex (then unused).
+    pub expr: Option<crate::config::expr::Cond>,
 }
 
 /// `Alias`, `AliasMatch`, `ScriptAlias`, `Redirect*`: server-level URL mapping.

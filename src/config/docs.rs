@@ -495,9 +495,12 @@ before it is mapped.
 
 `Require expr` takes the condition language and is evaluated at the authz phase.
 
+`SetEnvIfExpr` takes the condition language too and runs in order with the other
+mod_setenvif rules; `$0`…`$9` in a value are the groups of the expression's last regex
+match, as httpd's.
+
 Elsewhere expressions are not evaluated: `RewriteCond expr` is
-refused, `SetEnvIfExpr` is parsed only and `CustomLog … expr=` logs
-every request (with a warning at start).
+refused and `CustomLog … expr=` logs every request (with a warning at start).
 
 ### Vary
 

@@ -847,6 +847,35 @@ pub fn eval(c: &Cond, env: &dyn Env) -> bool {
     eval_cond(c, env, &mut caps)
 }
 
+/// As `eval`, and when true the groups of the last regex that matched (`$0` the whole
+/// match; empty when none did), for values that substitute `$N` (SetEnvIfExpr).
+pub fn eval_captures(c: &Cond, env: &dyn Env) -> Option<Vec<String>> {
+    let mut caps = Vec::new();
+    eval_cond(c, env, &mut caps).then_some(caps)
+}
+
+/// httpd's ap_pregsub over `caps`: `$0`…`$9` become the groups (nothing when missing), a
+/// backslash makes the next character literal.
+pub fn substitute(template: &str, caps: &[String]) -> String {
+    let mut out = String::with_capacity(template.len() + 16);
+    let mut it = template.chars().peekable();
+    while let Some(c) = it.next() {
+        match (c, it.peek().copied()) {
+            ('$', Some(d)) if d.is_ascii_digit() => {
+                it.next();
+                let i = usize::from(d as u8 - b'0');
+                out.push_str(caps.get(i).map_or("", String::as_str));
+            }
+            ('\\', Some(n)) => {
+                it.next();
+                out.push(n);
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 fn eval_cond(c: &Cond, env: &dyn Env, caps: &mut Vec<String>) -> bool {
     match c {
         Cond::Const(b) => *b,

@@ -33,6 +33,22 @@ pub fn run(req: &mut Request<'_>) {
     }
     let rules = req.dir.setenvif.clone();
     for rule in rules.iter() {
+        if let Some(cond) = &rule.expr {
+            // SetEnvIfExpr: `$N` in a value names the groups of the expression's last regex.
+            if let Some(caps) = crate::config::expr::eval_captures(cond, &*req) {
+                for (name, value) in &rule.vars {
+                    match value {
+                        Some(v) if v.contains('$') || v.contains('\\') => {
+                            let v = crate::config::expr::substitute(v, &caps);
+                            req.set_env(name, &v)
+                        }
+                        Some(v) => req.set_env(name, v),
+                        None => req.unset_env(name),
+                    }
+                }
+            }
+            continue;
+        }
         // The attribute value that matched (for `$1` … in the variable values).
         let matched: Option<String> = if let Some(re) = &rule.attribute_regex {
             req.head.fields.iter().find_map(|f| {

@@ -1,9 +1,9 @@
-//! mod_setenvif: SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase
-//! (SetEnvIfExpr needs ap_expr: parsed only).
+//! mod_setenvif: SetEnvIf, SetEnvIfNoCase, BrowserMatch, BrowserMatchNoCase, SetEnvIfExpr
+//! (an ap_expr condition of the subset `<If>` takes).
 
 use std::sync::Arc;
 
-use super::{def, po, ApplyCtx};
+use super::{def, ApplyCtx};
 use crate::config::dir::SetEnvIfRule;
 use crate::config::pcre::{httpd_message, Regex};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
@@ -41,11 +41,13 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         "A browser regex and a list of variables.",
         browser_match_nocase,
     ),
-    po(
+    def(
         "SetEnvIfExpr",
         RawArgs,
         C::ALL,
+        Implemented,
         "an expression and a list of variables.",
+        set_env_if_expr,
     ),
 ];
 
@@ -76,8 +78,19 @@ fn rule(
                 .map_err(|e| httpd_message(e, &format!("{name} regex could not be compiled.")))?,
         )
     };
-    let vars = vars
-        .iter()
+    ctx.dir.setenvif.push(Arc::new(SetEnvIfRule {
+        attribute,
+        attribute_regex,
+        regex,
+        vars: var_list(vars),
+        expr: None,
+    }));
+    Ok(())
+}
+
+/// `name`, `name=value` or `!name`.
+fn var_list(vars: &[String]) -> Vec<(String, Option<String>)> {
+    vars.iter()
         .map(|v| match v.strip_prefix('!') {
             Some(n) => (n.to_string(), None),
             None => match v.split_once('=') {
@@ -85,12 +98,26 @@ fn rule(
                 None => (v.clone(), Some("1".to_string())),
             },
         })
-        .collect();
+        .collect()
+}
+
+/// `SetEnvIfExpr expr var…`: httpd's messages for a missing or unparsable expression.
+fn set_env_if_expr(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let a = ctx.node.args.clone();
+    let Some((text, vars)) = a.split_first() else {
+        return Err("Missing expression for SetEnvIfExpr".into());
+    };
+    if vars.is_empty() {
+        return Err("Missing envariable expression for SetEnvIfExpr".into());
+    }
+    let cond = crate::config::expr::parse(text)
+        .map_err(|e| format!("Could not parse expression \"{text}\": {e}"))?;
     ctx.dir.setenvif.push(Arc::new(SetEnvIfRule {
-        attribute,
-        attribute_regex,
-        regex,
-        vars,
+        attribute: String::new(),
+        attribute_regex: None,
+        regex: Regex::new("").map_err(|e| httpd_message(e, "SetEnvIfExpr"))?,
+        vars: var_list(vars),
+        expr: Some(cond),
     }));
     Ok(())
 }
