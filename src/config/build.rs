@@ -96,6 +96,7 @@ impl ServerConf {
             dir_shared: Default::default(),
             sections: Vec::new(),
             named_locations: Default::default(),
+            early_ifs: Default::default(),
             extra: Vec::new(),
             hostname_lookups: HostnameLookups::Off,
             use_canonical_name: UseCanonicalName::Off,
@@ -232,6 +233,7 @@ pub fn build(input: BuildInput<'_>) -> Result<ServerConfig, BuildError> {
         main.dir_shared = Default::default();
         main.sections = sections;
         main.named_locations = Default::default();
+        main.early_ifs = Default::default();
     }
 
     let mut vhosts = Vec::new();
@@ -787,6 +789,7 @@ impl Walker {
         all.extend(sections);
         v.sections = all;
         v.named_locations = Default::default();
+        v.early_ifs = Default::default();
         if v.custom_logs.is_empty() {
             v.custom_logs = main.custom_logs.clone();
         }

@@ -241,14 +241,24 @@ pub enum ErrorDoc {
 /// One `SetEnvIf`-family rule.
 #[derive(Clone, Debug)]
 pub struct SetEnvIfRule {
-    /// Header name or special attribute (Remote_Addr, Request_URI, Request_Method …).
-    pub attribute: String,
-    pub attribute_regex: Option<crate::config::pcre::Regex>,
-    pub regex: crate::config::pcre::Regex,
+    pub test: SetEnvIfTest,
     /// (name, value) — value `None` for `!name` (unset).
     pub vars: Vec<(String, Option<String>)>,
-    /// `SetEnvIfExpr`: the condition, instead of the attribute and regex (then unused).
-    pub expr: Option<crate::config::expr::Cond>,
+}
+
+/// What a `SetEnvIf`-family rule tests.
+#[derive(Clone, Debug)]
+pub enum SetEnvIfTest {
+    /// `SetEnvIf`, `BrowserMatch` …: a regex over an attribute's value.
+    Attribute {
+        /// Header name or special attribute (Remote_Addr, Request_URI, Request_Method …).
+        attribute: String,
+        /// Set when the attribute is a regex over header names.
+        attribute_regex: Option<crate::config::pcre::Regex>,
+        regex: crate::config::pcre::Regex,
+    },
+    /// `SetEnvIfExpr`: an ap_expr condition.
+    Expr(crate::config::expr::Cond),
 }
 
 /// `Alias`, `AliasMatch`, `ScriptAlias`, `Redirect*`: server-level URL mapping.

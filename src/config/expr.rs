@@ -854,25 +854,10 @@ pub fn eval_captures(c: &Cond, env: &dyn Env) -> Option<Vec<String>> {
     eval_cond(c, env, &mut caps).then_some(caps)
 }
 
-/// httpd's ap_pregsub over `caps`: `$0`…`$9` become the groups (nothing when missing), a
-/// backslash makes the next character literal.
+/// httpd's ap_pregsub over the groups `eval_captures` returned.
 pub fn substitute(template: &str, caps: &[String]) -> String {
     let mut out = String::with_capacity(template.len() + 16);
-    let mut it = template.chars().peekable();
-    while let Some(c) = it.next() {
-        match (c, it.peek().copied()) {
-            ('$', Some(d)) if d.is_ascii_digit() => {
-                it.next();
-                let i = usize::from(d as u8 - b'0');
-                out.push_str(caps.get(i).map_or("", String::as_str));
-            }
-            ('\\', Some(n)) => {
-                it.next();
-                out.push(n);
-            }
-            _ => out.push(c),
-        }
-    }
+    super::pcre::pregsub_into(template, |i| caps.get(i).map(String::as_str), &mut out);
     out
 }
 

@@ -225,6 +225,9 @@ pub struct ServerConf {
     /// Whether a `<LocationMatch>`/`<Location ~>` of `sections` has named groups (found on
     /// first use): only then are `MATCH_*` set before translate.
     pub named_locations: std::sync::OnceLock<bool>,
+    /// Whether `sections` has an `<If>` at top level or in a `<Location>` (found on first
+    /// use): only then does the first `<If>` walk run before translate.
+    pub early_ifs: std::sync::OnceLock<bool>,
     /// Settings of modules not typed yet, kept with their spans (parsed-only directives).
     pub extra: Vec<Node>,
     /// `HostnameLookups` (server level only here).

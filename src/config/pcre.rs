@@ -192,19 +192,29 @@ impl<'t> Captures<'t> {
     }
 
     fn substitute_into(&self, template: &str, out: &mut String) {
-        let mut it = template.chars().peekable();
-        while let Some(c) = it.next() {
-            match (c, it.peek().copied()) {
-                ('$', Some(d)) if d.is_ascii_digit() => {
-                    it.next();
-                    out.push_str(self.get(usize::from(d as u8 - b'0')).unwrap_or(""));
-                }
-                ('\\', Some(n)) => {
-                    it.next();
-                    out.push(n);
-                }
-                _ => out.push(c),
+        pregsub_into(template, |i| self.get(i), out);
+    }
+}
+
+/// httpd's ap_pregsub over any list of groups (`group(i)`: `$i`, `None` when it did not take
+/// part): `$0`…`$9` become the groups, a backslash makes the next character literal.
+pub fn pregsub_into<'a>(
+    template: &str,
+    group: impl Fn(usize) -> Option<&'a str>,
+    out: &mut String,
+) {
+    let mut it = template.chars().peekable();
+    while let Some(c) = it.next() {
+        match (c, it.peek().copied()) {
+            ('$', Some(d)) if d.is_ascii_digit() => {
+                it.next();
+                out.push_str(group(usize::from(d as u8 - b'0')).unwrap_or(""));
             }
+            ('\\', Some(n)) => {
+                it.next();
+                out.push(n);
+            }
+            _ => out.push(c),
         }
     }
 }

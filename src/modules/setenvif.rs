@@ -2,9 +2,10 @@
 //! from request attributes (a header, or Remote_Addr, Request_URI, Request_Method, …).
 
 use super::request::Request;
+use crate::config::dir::SetEnvIfTest;
 use crate::config::pcre::Regex;
 
-fn attribute<'r>(req: &'r Request<'_>, name: &str) -> Option<std::borrow::Cow<'r, str>> {
+fn attribute_value<'r>(req: &'r Request<'_>, name: &str) -> Option<std::borrow::Cow<'r, str>> {
     use std::borrow::Cow;
     Some(match name.to_ascii_lowercase().as_str() {
         "remote_addr" => Cow::Owned(req.useragent.ip().to_canonical().to_string()),
@@ -33,45 +34,57 @@ pub fn run(req: &mut Request<'_>) {
     }
     let rules = req.dir.setenvif.clone();
     for rule in rules.iter() {
-        if let Some(cond) = &rule.expr {
-            // SetEnvIfExpr: `$N` in a value names the groups of the expression's last regex.
-            if let Some(caps) = crate::config::expr::eval_captures(cond, &*req) {
-                for (name, value) in &rule.vars {
-                    match value {
-                        Some(v) if v.contains('$') || v.contains('\\') => {
-                            let v = crate::config::expr::substitute(v, &caps);
-                            req.set_env(name, &v)
-                        }
-                        Some(v) => req.set_env(name, v),
-                        None => req.unset_env(name),
-                    }
-                }
-            }
+        let Some(hit) = test(req, &rule.test) else {
             continue;
-        }
-        // The attribute value that matched (for `$1` … in the variable values).
-        let matched: Option<String> = if let Some(re) = &rule.attribute_regex {
-            req.head.fields.iter().find_map(|f| {
-                let n = String::from_utf8_lossy(req.head.name(f));
-                let v = String::from_utf8_lossy(req.head.value(f));
-                (re.is_match(&n) && rule.regex.is_match(&v)).then(|| v.into_owned())
-            })
-        } else {
-            let v = attribute(req, &rule.attribute).map(|v| v.into_owned());
-            let v = v.unwrap_or_default();
-            rule.regex.is_match(&v).then_some(v)
         };
-        if let Some(subject) = matched {
-            for (name, value) in &rule.vars {
-                match value {
-                    Some(v) if v.contains('$') => {
-                        let v = substitute(&rule.regex, &subject, v);
-                        req.set_env(name, &v)
-                    }
-                    Some(v) => req.set_env(name, v),
-                    None => req.unset_env(name),
+        for (name, value) in &rule.vars {
+            match value {
+                Some(v) => {
+                    let v = match &hit {
+                        Hit::Attribute(re, subject) if v.contains('$') => {
+                            std::borrow::Cow::Owned(substitute(re, subject, v))
+                        }
+                        Hit::Expr(caps) if v.contains('$') || v.contains('\\') => {
+                            std::borrow::Cow::Owned(crate::config::expr::substitute(v, caps))
+                        }
+                        _ => std::borrow::Cow::Borrowed(v.as_str()),
+                    };
+                    req.set_env(name, &v)
                 }
+                None => req.unset_env(name),
             }
+        }
+    }
+}
+
+/// A rule that applies, with what `$N` in its values refers to.
+enum Hit<'r> {
+    /// The rule's regex and the attribute value it matched.
+    Attribute(&'r Regex, String),
+    /// The groups of the expression's last regex match.
+    Expr(Vec<String>),
+}
+
+fn test<'r>(req: &Request<'_>, t: &'r SetEnvIfTest) -> Option<Hit<'r>> {
+    match t {
+        SetEnvIfTest::Expr(cond) => crate::config::expr::eval_captures(cond, req).map(Hit::Expr),
+        SetEnvIfTest::Attribute {
+            attribute_regex: Some(names),
+            regex,
+            ..
+        } => req.head.fields.iter().find_map(|f| {
+            let n = String::from_utf8_lossy(req.head.name(f));
+            let v = String::from_utf8_lossy(req.head.value(f));
+            (names.is_match(&n) && regex.is_match(&v))
+                .then(|| Hit::Attribute(regex, v.into_owned()))
+        }),
+        SetEnvIfTest::Attribute {
+            attribute, regex, ..
+        } => {
+            let v = attribute_value(req, attribute)
+                .map(|v| v.into_owned())
+                .unwrap_or_default();
+            regex.is_match(&v).then_some(Hit::Attribute(regex, v))
         }
     }
 }

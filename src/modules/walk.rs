@@ -314,10 +314,12 @@ fn nested_of<'s>(server: &'s ServerConf, hts: &'s [Arc<HtFile>], k: u64) -> &'s 
 /// evaluated once more there, which matters for the order of the headers they add to
 /// `Vary` (before mod_rewrite's). Nothing to do without an `<If>` at those places.
 pub fn early_if(req: &super::Request<'_>) -> Result<(), u16> {
-    let any = req.server.sections.iter().any(|s| {
-        is_if(s)
-            || (matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch)
-                && s.nested.iter().any(is_if))
+    let any = *req.server.early_ifs.get_or_init(|| {
+        req.server.sections.iter().any(|s| {
+            is_if(s)
+                || (matches!(s.kind, SectionKind::Location | SectionKind::LocationMatch)
+                    && s.nested.iter().any(is_if))
+        })
     });
     if !any {
         return Ok(());

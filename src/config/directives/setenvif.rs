@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::{def, ApplyCtx};
-use crate::config::dir::SetEnvIfRule;
+use crate::config::dir::{SetEnvIfRule, SetEnvIfTest};
 use crate::config::pcre::{httpd_message, Regex};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
 
@@ -79,11 +79,12 @@ fn rule(
         )
     };
     ctx.dir.setenvif.push(Arc::new(SetEnvIfRule {
-        attribute,
-        attribute_regex,
-        regex,
+        test: SetEnvIfTest::Attribute {
+            attribute,
+            attribute_regex,
+            regex,
+        },
         vars: var_list(vars),
-        expr: None,
     }));
     Ok(())
 }
@@ -113,11 +114,8 @@ fn set_env_if_expr(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     let cond = crate::config::expr::parse(text)
         .map_err(|e| format!("Could not parse expression \"{text}\": {e}"))?;
     ctx.dir.setenvif.push(Arc::new(SetEnvIfRule {
-        attribute: String::new(),
-        attribute_regex: None,
-        regex: Regex::new("").map_err(|e| httpd_message(e, "SetEnvIfExpr"))?,
+        test: SetEnvIfTest::Expr(cond),
         vars: var_list(vars),
-        expr: Some(cond),
     }));
     Ok(())
 }
