@@ -7,9 +7,7 @@
 mod common;
 mod modules_oracle;
 
-use std::io::Read;
-
-use modules_oracle::{available, get, req, Answer, Site};
+use modules_oracle::{available, curl_h2_head_lines, get, gunzip, req, Answer, Site};
 
 const CONF: &str = r#"
 AddOutputFilterByType DEFLATE text/html text/plain
@@ -21,17 +19,6 @@ AddOutputFilterByType DEFLATE text/html text/plain
 </Directory>
 SetEnvIf Request_URI ^/nogzip no-gzip
 "#;
-
-fn gunzip(a: &Answer) -> Vec<u8> {
-    if a.header("Content-Encoding") != Some("gzip") || a.body.is_empty() {
-        return a.body.clone();
-    }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&a.body[..])
-        .read_to_end(&mut out)
-        .expect("valid gzip");
-    out
-}
 
 fn deflate(mpm: &str) {
     if !available() {
@@ -300,25 +287,9 @@ fn deflate_output(mpm: &str) {
 
 /// content-encoding and content-length of an h2c answer to `path` (curl, prior knowledge).
 fn curl_h2_head(port: u16, path: &str) -> Vec<String> {
-    let out = std::process::Command::new("curl")
-        .args([
-            "-s",
-            "--http2-prior-knowledge",
-            "-o",
-            "/dev/null",
-            "-D",
-            "-",
-            "-H",
-            "Accept-Encoding: gzip",
-        ])
-        .arg(format!("http://127.0.0.1:{port}{path}"))
-        .output();
-    let Ok(out) = out else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| l.trim_end().to_ascii_lowercase())
+    curl_h2_head_lines(port, path, &["Accept-Encoding: gzip"])
+        .into_iter()
+        .map(|l| l.to_ascii_lowercase())
         .filter(|l| l.starts_with("content-length") || l.starts_with("content-encoding"))
         .collect()
 }

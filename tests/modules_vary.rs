@@ -8,9 +8,7 @@
 mod common;
 mod modules_oracle;
 
-use std::process::Command;
-
-use modules_oracle::{available, get, req, Site};
+use modules_oracle::{available, curl_h2_head_lines, get, req, Site};
 
 const CONF: &str = r#"
 Protocols h2c http/1.1
@@ -187,28 +185,9 @@ fn vary(mpm: &str) {
 
 /// The `vary` lines of an h2c response to `path` (curl, prior knowledge).
 fn curl_h2_vary(port: u16, path: &str) -> Vec<String> {
-    let out = Command::new("curl")
-        .args([
-            "-s",
-            "--http2-prior-knowledge",
-            "-o",
-            "/dev/null",
-            "-D",
-            "-",
-            "-H",
-            "Accept-Encoding: gzip",
-            "-H",
-            "X-Foo: yes",
-        ])
-        .arg(format!("http://127.0.0.1:{port}{path}"))
-        .output();
-    let Ok(out) = out else {
-        return Vec::new();
-    };
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
+    curl_h2_head_lines(port, path, &["Accept-Encoding: gzip", "X-Foo: yes"])
+        .into_iter()
         .filter(|l| l.to_ascii_lowercase().starts_with("vary:"))
-        .map(|l| l.trim_end().to_string())
         .collect()
 }
 

@@ -9,7 +9,7 @@ mod modules_oracle;
 use std::io::{Read, Write};
 use std::net::TcpListener;
 
-use modules_oracle::{available, get, Answer, Site};
+use modules_oracle::{available, get, gunzip, Answer, Site};
 
 const PAGE: &str = "hello world, compress me please. ";
 
@@ -42,17 +42,6 @@ fn backend() -> u16 {
         }
     });
     port
-}
-
-fn gunzip(a: &Answer) -> Vec<u8> {
-    if a.header("Content-Encoding") != Some("gzip") {
-        return a.body.clone();
-    }
-    let mut out = Vec::new();
-    flate2::read::GzDecoder::new(&a.body[..])
-        .read_to_end(&mut out)
-        .expect("valid gzip");
-    out
 }
 
 fn proxied_response_fixups(mpm: &str) {

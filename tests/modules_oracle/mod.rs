@@ -344,3 +344,38 @@ pub fn assert_same(what: &str, apache: &Answer, mpmd: &Answer, headers: &[&str],
         );
     }
 }
+
+/// The body of `a`, gunzipped when it came with `Content-Encoding: gzip`.
+pub fn gunzip(a: &Answer) -> Vec<u8> {
+    if a.header("Content-Encoding") != Some("gzip") || a.body.is_empty() {
+        return a.body.clone();
+    }
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&a.body[..]), &mut out)
+        .expect("valid gzip");
+    out
+}
+
+/// The head lines (CR trimmed) of an h2c answer to `path` with `headers` sent (curl, prior
+/// knowledge); none when curl cannot run.
+pub fn curl_h2_head_lines(port: u16, path: &str, headers: &[&str]) -> Vec<String> {
+    let mut cmd = std::process::Command::new("curl");
+    cmd.args([
+        "-s",
+        "--http2-prior-knowledge",
+        "-o",
+        "/dev/null",
+        "-D",
+        "-",
+    ]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    let Ok(out) = cmd.arg(format!("http://127.0.0.1:{port}{path}")).output() else {
+        return Vec::new();
+    };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.trim_end().to_string())
+        .collect()
+}
