@@ -3,6 +3,9 @@
 //! failed or non-2xx requests on either. Skips (with a note) when apache2, curl or ab is
 //! missing or when not run as root (apache2 must switch to www-data).
 
+#[path = "support/listen.rs"]
+mod listen;
+
 use std::net::TcpListener;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -78,7 +81,8 @@ impl Drop for Proc {
     }
 }
 
-fn start(bin: &str, conf: &Path, port: u16) -> Proc {
+/// Starts `bin` on `port`; None when it exits first (the port was taken meanwhile).
+fn start(bin: &str, conf: &Path, port: u16) -> Option<Proc> {
     use std::os::unix::process::CommandExt;
     let child = Command::new(bin)
         .arg("-f")
@@ -90,15 +94,33 @@ fn start(bin: &str, conf: &Path, port: u16) -> Proc {
         .process_group(0)
         .spawn()
         .expect("spawn server");
-    let p = Proc(child);
+    let mut p = Proc(child);
     let deadline = Instant::now() + Duration::from_secs(15);
     while Instant::now() < deadline {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return p;
+        if let Ok(Some(_)) = p.0.try_wait() {
+            return None;
+        }
+        // Ours, not another test's server on the same port.
+        if listen::pid_listens_on(p.0.id(), port)
+            && std::net::TcpStream::connect(("127.0.0.1", port)).is_ok()
+        {
+            return Some(p);
         }
         std::thread::sleep(Duration::from_millis(50));
     }
     panic!("{bin} did not listen on {port} within 15 s");
+}
+
+/// Starts `bin` on a free port of its own: the process and the port.
+fn start_free(bin: &str, root: &Path) -> (Proc, u16) {
+    for _ in 0..5 {
+        let port = free_port();
+        let conf = write_conf(root, port, "event");
+        if let Some(p) = start(bin, &conf, port) {
+            return (p, port);
+        }
+    }
+    panic!("{bin} did not start on any of 5 free ports");
 }
 
 /// `curl -sI`-style probe: status line and the headers we compare, normalised.
@@ -212,9 +234,7 @@ fn curl_and_ab_agree_with_apache2() {
     let mut results: Vec<Vec<String>> = Vec::new();
     let mut abs = Vec::new();
     for bin in [BIN, APACHE] {
-        let port = free_port();
-        let conf = write_conf(root.path(), port, "event");
-        let _server = start(bin, &conf, port);
+        let (_server, port) = start_free(bin, root.path());
         results.push(
             script
                 .iter()

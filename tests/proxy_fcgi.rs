@@ -498,8 +498,11 @@ impl Apache {
             _dir: dir,
         };
         assert!(
-            wait_until(Duration::from_secs(20), || get(port, "/target.html")
-                .is_ok()),
+            wait_until(Duration::from_secs(20), || {
+                // Ours, not another test's server on the same port.
+                common::listen::pid_listens_on(a.child.id(), port)
+                    && get(port, "/target.html").is_ok()
+            }),
             "apache2 did not start"
         );
         Some(a)

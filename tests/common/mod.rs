@@ -4,6 +4,9 @@
 //! `mpm_tests!` instantiates each case once per MPM (prefork, worker, event).
 #![allow(dead_code)]
 
+#[path = "../support/listen.rs"]
+pub mod listen;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -151,7 +154,9 @@ impl Server {
                 if let Ok(Some(_)) = child.try_wait() {
                     return true;
                 }
-                get(s.port, "/index.html").is_ok_and(|r| r.status == 200)
+                // Ours, not another test's server on the same port.
+                listen::pid_listens_on(child.id(), s.port)
+                    && get(s.port, "/index.html").is_ok_and(|r| r.status == 200)
             });
             if let Ok(Some(st)) = child.try_wait() {
                 let mut err = String::new();

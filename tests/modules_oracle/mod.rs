@@ -12,6 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+#[path = "../support/listen.rs"]
+mod listen;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_mpmd");
 pub const APACHE: &str = "/usr/sbin/apache2";
 pub const MODULES: &str = "/usr/lib/apache2/modules";
@@ -164,7 +167,10 @@ impl Site {
                 if let Ok(Some(_)) = p.0.try_wait() {
                     break;
                 }
-                if TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                // Ours, not another test's server on the same port.
+                if listen::pid_listens_on(p.0.id(), port)
+                    && TcpStream::connect(("127.0.0.1", port)).is_ok()
+                {
                     return (p, port);
                 }
                 std::thread::sleep(Duration::from_millis(20));
