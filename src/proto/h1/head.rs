@@ -41,6 +41,115 @@ pub struct Field {
     pub value: Span,
 }
 
+/// Field names a request's head indexes (`Head::present`): those the server looks up.
+const KNOWN: [&str; 48] = [
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "expect",
+    "upgrade",
+    "http2-settings",
+    "te",
+    "trailer",
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "accept-encoding",
+    "accept",
+    "accept-language",
+    "accept-charset",
+    "content-type",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "user-agent",
+    "referer",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-server",
+    "forwarded",
+    "via",
+    "origin",
+    "cache-control",
+    "pragma",
+    "keep-alive",
+    "proxy-connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "x-real-ip",
+    "content-encoding",
+    "content-language",
+    "dnt",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-dest",
+    "sec-fetch-user",
+    "upgrade-insecure-requests",
+    "priority",
+];
+
+/// The index of a field name in `KNOWN` (case-insensitive), by its length and first and
+/// last letters, then one comparison.
+fn known_index(name: &[u8]) -> Option<usize> {
+    let (&first, &last) = (name.first()?, name.last()?);
+    let i = match (name.len(), first | 0x20, last | 0x20) {
+        (2, b't', b'e') => 7,
+        (3, b'd', b't') => 41,
+        (3, b'v', b'a') => 30,
+        (4, b'h', b't') => 0,
+        (5, b'r', b'e') => 9,
+        (6, b'a', b't') => 16,
+        (6, b'c', b'e') => 22,
+        (6, b'e', b't') => 4,
+        (6, b'o', b'n') => 31,
+        (6, b'p', b'a') => 33,
+        (7, b'r', b'r') => 24,
+        (7, b't', b'r') => 8,
+        (7, b'u', b'e') => 5,
+        (8, b'i', b'e') => 10,
+        (8, b'i', b'h') => 11,
+        (8, b'p', b'y') => 47,
+        (9, b'f', b'd') => 29,
+        (9, b'x', b'p') => 38,
+        (10, b'c', b'n') => 1,
+        (10, b'k', b'e') => 34,
+        (10, b'u', b't') => 23,
+        (12, b'c', b'e') => 19,
+        (13, b'a', b'n') => 20,
+        (13, b'c', b'l') => 32,
+        (13, b'i', b'h') => 12,
+        (14, b'a', b't') => 18,
+        (14, b'c', b'h') => 2,
+        (14, b'h', b's') => 6,
+        (14, b's', b'e') => match name[10] | 0x20 { b'm' => 42, b's' => 43, _ => return None },
+        (14, b's', b'r') => 45,
+        (14, b's', b't') => 44,
+        (15, b'a', b'e') => 17,
+        (15, b'a', b'g') => 15,
+        (15, b'x', b'r') => 25,
+        (16, b'c', b'e') => 40,
+        (16, b'c', b'g') => 39,
+        (16, b'p', b'n') => 35,
+        (16, b'x', b't') => 27,
+        (17, b'i', b'e') => 13,
+        (17, b's', b'y') => 36,
+        (17, b't', b'g') => 3,
+        (17, b'x', b'o') => 26,
+        (18, b'x', b'r') => 28,
+        (19, b'i', b'e') => 14,
+        (19, b'p', b'n') => 21,
+        (21, b's', b'n') => 37,
+        (25, b'u', b's') => 46,
+        _ => return None,
+    };
+    KNOWN[i].as_bytes().eq_ignore_ascii_case(name).then_some(i)
+}
+
 /// A parsed request head. All text lives in `buf`; the rest are spans into it.
 #[derive(Clone, Debug, Default)]
 pub struct Head {
@@ -51,7 +160,12 @@ pub struct Head {
     pub target: Span,
     /// (major, minor); (0, 9) for a request line without a protocol.
     pub version: (u8, u8),
+    /// Add fields with `push_field` (or call `reindex` after pushing here): `present` must
+    /// stay true to them.
     pub fields: Vec<Field>,
+    /// Bit i: a field named `KNOWN[i]` is in `fields`. A lookup of a known name the request
+    /// lacks (`Range`, `If-None-Match` … on most requests) costs no scan of the fields.
+    pub(crate) present: u64,
     /// The request came on an HTTP/2 stream (the head is its HTTP/1.1 rendering, with
     /// version 2.0): `%{HTTP2}` is `on`.
     pub h2: bool,
@@ -68,6 +182,38 @@ impl Head {
             name: (ns, vs),
             value: (vs, self.buf.len() as u32),
         });
+        self.mark(name);
+    }
+
+    fn mark(&mut self, name: &[u8]) {
+        if let Some(i) = known_index(name) {
+            self.present |= 1 << i;
+        }
+    }
+
+    /// Recomputes which known fields are present, after `fields` was filled directly.
+    pub(crate) fn reindex(&mut self) {
+        self.present = 0;
+        for i in 0..self.fields.len() {
+            let n = self.fields[i].name;
+            if let Some(k) = known_index(&self.buf[n.0 as usize..n.1 as usize]) {
+                self.present |= 1 << k;
+            }
+        }
+    }
+
+    /// False when no field can have this name (a known name the request lacks).
+    fn may_have(&self, name: &str) -> bool {
+        let absent = known_index(name.as_bytes()).is_some_and(|i| self.present & (1 << i) == 0);
+        debug_assert!(
+            !absent
+                || !self
+                    .fields
+                    .iter()
+                    .any(|f| self.name(f).eq_ignore_ascii_case(name.as_bytes())),
+            "Head::present is stale for {name}"
+        );
+        !absent
     }
 
     fn text(&self, s: Span) -> &[u8] {
@@ -108,6 +254,9 @@ impl Head {
     }
     /// The first field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        if !self.may_have(name) {
+            return None;
+        }
         self.fields
             .iter()
             .find(|f| self.name(f).eq_ignore_ascii_case(name.as_bytes()))
@@ -115,7 +264,12 @@ impl Head {
     }
     /// Every value of a field, in order.
     pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields
+        let fields = if self.may_have(name) {
+            &self.fields[..]
+        } else {
+            &[]
+        };
+        fields
             .iter()
             .filter(move |f| self.name(f).eq_ignore_ascii_case(name.as_bytes()))
             .map(move |f| self.value(f))
@@ -547,6 +701,38 @@ mod tests {
             fields: 40,
             strict: true,
         }
+    }
+
+    #[test]
+    fn known_names_index() {
+        assert!(KNOWN.len() <= 64);
+        for (i, n) in KNOWN.iter().enumerate() {
+            assert_eq!(known_index(n.as_bytes()), Some(i), "{n}");
+            assert_eq!(known_index(n.to_ascii_uppercase().as_bytes()), Some(i), "{n}");
+        }
+        for n in ["", "x", "hosts", "hast", "if-rangE-", "sec-fetch-mxde", "X-Foo", "-"] {
+            assert_eq!(known_index(n.as_bytes()), None, "{n}");
+        }
+    }
+
+    /// Lookups by a known name (indexed), an unknown one (scanned), present or not, in any
+    /// case, and after `reindex`.
+    #[test]
+    fn lookups_with_the_presence_index() {
+        let raw = b"GET / HTTP/1.1\r\nHost: h\r\nRANGE: bytes=0-1\r\nX-Odd: 1\r\nrange: b\r\n\r\n";
+        let Parsed::Complete(mut h, _) = parse_head(raw, &lim()) else {
+            panic!("not parsed");
+        };
+        assert_eq!(h.header("Range"), Some(&b"bytes=0-1"[..]));
+        assert_eq!(h.count("range"), 2);
+        assert_eq!(h.header("x-odd"), Some(&b"1"[..]));
+        assert_eq!(h.header("If-None-Match"), None);
+        assert_eq!(h.count("Connection"), 0);
+        assert_eq!(h.header("X-Missing"), None);
+        h.fields.retain(|f| !h.buf[f.name.0 as usize..f.name.1 as usize].eq_ignore_ascii_case(b"host"));
+        h.reindex();
+        assert_eq!(h.header("Host"), None);
+        assert_eq!(h.header("range"), Some(&b"bytes=0-1"[..]));
     }
 
     fn status(input: &[u8]) -> u16 {
