@@ -710,9 +710,22 @@ mod tests {
         assert!(KNOWN.len() <= 64);
         for (i, n) in KNOWN.iter().enumerate() {
             assert_eq!(known_index(n.as_bytes()), Some(i), "{n}");
-            assert_eq!(known_index(n.to_ascii_uppercase().as_bytes()), Some(i), "{n}");
+            assert_eq!(
+                known_index(n.to_ascii_uppercase().as_bytes()),
+                Some(i),
+                "{n}"
+            );
         }
-        for n in ["", "x", "hosts", "hast", "if-rangE-", "sec-fetch-mxde", "X-Foo", "-"] {
+        for n in [
+            "",
+            "x",
+            "hosts",
+            "hast",
+            "if-rangE-",
+            "sec-fetch-mxde",
+            "X-Foo",
+            "-",
+        ] {
             assert_eq!(known_index(n.as_bytes()), None, "{n}");
         }
         // Folding is exact over tchars.
@@ -750,7 +763,8 @@ mod tests {
         assert_eq!(h.header("If-None-Match"), None);
         assert_eq!(h.count("Connection"), 0);
         assert_eq!(h.header("X-Missing"), None);
-        h.fields.retain(|f| !h.buf[f.name.0 as usize..f.name.1 as usize].eq_ignore_ascii_case(b"host"));
+        h.fields
+            .retain(|f| !h.buf[f.name.0 as usize..f.name.1 as usize].eq_ignore_ascii_case(b"host"));
         h.reindex();
         assert_eq!(h.header("Host"), None);
         assert_eq!(h.header("range"), Some(&b"bytes=0-1"[..]));
