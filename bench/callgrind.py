@@ -15,9 +15,27 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import run as bench  # noqa: E402
 
 
-def keep_alive(port, n, path):
+# What a browser sends with a page request (`--browser`): the fields most servers look up
+# are absent (Range, If-*), as on a first visit.
+BROWSER = (
+    "User-Agent: Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0\r\n"
+    "Accept: text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8\r\n"
+    "Accept-Language: en-US,en;q=0.5\r\n"
+    "Accept-Encoding: gzip, deflate, br, zstd\r\n"
+    "Connection: keep-alive\r\n"
+    "Upgrade-Insecure-Requests: 1\r\n"
+    "Sec-Fetch-Dest: document\r\n"
+    "Sec-Fetch-Mode: navigate\r\n"
+    "Sec-Fetch-Site: none\r\n"
+    "Sec-Fetch-User: ?1\r\n"
+    "Priority: u=0, i\r\n"
+)
+
+
+def keep_alive(port, n, path, browser=False):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
-    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: callgrind\r\n\r\n" % path).encode()
+    fields = BROWSER if browser else "User-Agent: callgrind\r\n"
+    req = ("GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n%s\r\n" % (path, fields)).encode()
     buf = b""
     for i in range(n):
         s.sendall(req)
@@ -45,7 +63,7 @@ def total_ir(path):
     raise SystemExit("no totals in %s" % path)
 
 
-def measure(binary, mpm, warm, n, work):
+def measure(binary, mpm, warm, n, work, browser=False):
     port = bench.free_port()
     docroot = os.path.join(work, "htdocs")
     root = os.path.join(work, mpm)
@@ -69,10 +87,10 @@ def measure(binary, mpm, warm, n, work):
                 if time.time() > deadline or vg.poll() is not None:
                     raise SystemExit("server did not come up")
                 time.sleep(0.3)
-        keep_alive(port, warm, bench.SMALL)
+        keep_alive(port, warm, bench.SMALL, browser)
         subprocess.run(["callgrind_control", "-d", str(vg.pid)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        keep_alive(port, n, bench.SMALL)
+        keep_alive(port, n, bench.SMALL, browser)
         subprocess.run(["callgrind_control", "-d", str(vg.pid)], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     finally:
@@ -94,6 +112,8 @@ def main():
     ap.add_argument("--mpm", default="event", choices=["event", "worker", "prefork"])
     ap.add_argument("--warm", type=int, default=500)
     ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--browser", action="store_true",
+                    help="send a browser's request fields (11) instead of a User-Agent alone")
     args = ap.parse_args()
     if not shutil.which("valgrind"):
         raise SystemExit("valgrind is not installed")
@@ -107,8 +127,9 @@ def main():
     # The file cache keeps only files that have not changed for two seconds.
     time.sleep(2.5)
     for b in args.bin:
-        ir = measure(os.path.abspath(b), args.mpm, args.warm, args.n, work)
-        print("%-40s %8.0f instructions per request (%s, user space)" % (b, ir, args.mpm))
+        ir = measure(os.path.abspath(b), args.mpm, args.warm, args.n, work, args.browser)
+        print("%-40s %8.0f instructions per request (%s%s, user space)"
+              % (b, ir, args.mpm, ", browser fields" if args.browser else ""))
     print("work dir:", work)
 
 

@@ -130,9 +130,9 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
 /// mishandle a redirect of other methods (WebDAV folders) are answered without it.
 /// `Some(301)` with Location set; `None` when the request goes on.
 pub fn slash_redirect(req: &Request<'_>, resp: &mut Response) -> Option<u16> {
-    if !req.config.modules.contains(&"dir")
+    if !req.finfo.as_ref().is_some_and(|m| m.is_dir())
         || req.uri.ends_with('/')
-        || !req.finfo.as_ref().is_some_and(|m| m.is_dir())
+        || !req.config.modules.contains(&"dir")
         || !req.dir.directory_slash.unwrap_or(true)
         || (!req.method.is_get_like() && req.env_var("redirect-carefully").is_some())
     {
