@@ -308,7 +308,10 @@ pub fn serve_file(
     };
     let len = meta.size();
     let mtime = (meta.mtime().max(0) as u64).min(req.time);
-    let etag = make_etag(meta, req.dir.etag_bits(), req.time);
+    let mut etag = make_etag(meta, req.dir.etag_bits(), req.time);
+    if let (Some(e), Some(v)) = (&etag, &resp.vlist_validator) {
+        etag = Some(super::negotiation::structured_etag(e, v));
+    }
     resp.status = 200;
     resp.headers
         .push(("Last-Modified".into(), http_date(mtime)));

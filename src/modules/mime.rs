@@ -103,6 +103,9 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
             info.handler = Some(h.to_string());
         }
     }
+    if info.language.is_none() {
+        info.language.clone_from(&dir.default_language);
+    }
     if let Some(f) = &dir.force_type {
         if !f.eq_ignore_ascii_case("none") {
             info.content_type = Some(f.clone());

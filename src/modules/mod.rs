@@ -22,6 +22,7 @@ pub mod htaccess;
 pub mod log_config;
 pub mod metrics;
 pub mod mime;
+pub mod negotiation;
 pub mod proxy;
 pub mod remoteip;
 pub mod request;
@@ -332,6 +333,13 @@ pub fn error_response(req: &Request<'_>, status: u16, note: Option<&str>, resp: 
     }
     resp.generated = true;
     let sig = signature(req);
+    // mod_negotiation's list of variants (300, 406), as httpd's "variant-list" note.
+    let note = note.or_else(|| {
+        matches!(status, 300 | 406)
+            .then(|| req.notes.iter().rev().find(|(n, _)| *n == "variant-list"))
+            .flatten()
+            .map(|(_, v)| v.as_str())
+    });
     let info = ErrorInfo {
         method: req.method_str,
         location: keep_location.as_deref(),
@@ -861,6 +869,24 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     }
     setenvif::run(req);
     authz::check_auth(req, resp)?;
+    // The type checker: mod_negotiation's MultiViews for a file that does not exist.
+    let mut file_name = file_name;
+    if req.finfo.is_none()
+        && !refused
+        && req.dir.options_bits() & opt::MULTI != 0
+        && ctx.config.modules.contains(&"negotiation")
+    {
+        match negotiation::multiviews(req, resp) {
+            negotiation::Multi::Declined => {}
+            negotiation::Multi::Status(s) => return Err(s),
+            negotiation::Multi::Chosen => {
+                file_name = req
+                    .filename
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+            }
+        }
+    }
     ssl::fixup(req);
     headers::request_fixup(req);
     env::fixup(req);
@@ -905,7 +931,15 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         ));
         if let Some(name) = file_name.as_deref() {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
-                resp.content_type = mime::find(&ctx.config.mime_types, &req.dir, name).content_type;
+                // mod_mime's findings go out with the answer, as httpd's.
+                let info = mime::find(&ctx.config.mime_types, &req.dir, name);
+                resp.content_type = info.content_type;
+                if let Some(l) = info.language {
+                    resp.headers.push(("Content-Language".into(), l));
+                }
+                if let Some(e) = info.encoding {
+                    resp.headers.push(("Content-Encoding".into(), e));
+                }
             }
         }
         return Ok(());
@@ -942,7 +976,21 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
             }
         }
     }
+    if negotiation::is_type_map(req) {
+        return negotiation::type_map_handler(req, resp);
+    }
     static_content(req, resp)
+}
+
+/// [`internal_redirect`] for a handler (mod_negotiation's type map).
+pub(crate) fn redirect_internally(
+    req: &mut Request<'_>,
+    uri: String,
+    query: Option<String>,
+    resp: &mut Response,
+) -> Result<(), u16> {
+    let ctx = Ctx { config: req.config };
+    internal_redirect(&ctx, req, uri, query, resp)
 }
 
 /// An internal redirect to `uri` (mod_rewrite per-dir): the whole request again, at most 10
@@ -993,7 +1041,13 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
         .unwrap_or_default();
     let info = mime::find(&req.config.mime_types, &req.dir, &name);
     if let Some(e) = &info.encoding {
-        resp.headers.push(("Content-Encoding".into(), e.clone()));
+        // mod_negotiation's fixup: the client's spelling of the coding (gzip / x-gzip).
+        let e = if req.config.modules.contains(&"negotiation") {
+            negotiation::fix_encoding(req, e).unwrap_or_else(|| e.clone())
+        } else {
+            e.clone()
+        };
+        resp.headers.push(("Content-Encoding".into(), e));
     }
     if let Some(l) = &info.language {
         resp.headers.push(("Content-Language".into(), l.clone()));

@@ -198,8 +198,11 @@ pub fn error_page(status: u16, info: &ErrorInfo<'_>) -> String {
             escape_html(info.method, &mut s);
             s.push_str(" is not allowed for this URL.</p>\n");
         }
-        406 => s.push_str(
+        300 => with_note(&mut s, "", ""),
+        406 => with_note(
+            &mut s,
             "<p>An appropriate representation of the requested resource could not be found on this server.</p>\n",
+            "",
         ),
         408 => s.push_str("<p>Server timeout waiting for the HTTP request from the client.</p>\n"),
         410 => s.push_str(
