@@ -334,7 +334,12 @@ pub fn serve_file(
         Some(304) => {
             // The type stays known (mod_expires' ExpiresByType, %{CONTENT_TYPE}, the log's
             // %{Content-Type}o, as httpd's r->content_type); the writers send no
-            // Content-Type on a 304.
+            // Content-Type on a 304. mod_mime's language and coding go (httpd's header filter
+            // drops them for a 304).
+            resp.headers.retain(|(n, _)| {
+                !n.eq_ignore_ascii_case("Content-Language")
+                    && !n.eq_ignore_ascii_case("Content-Encoding")
+            });
             resp.status = 304;
             return Ok(());
         }

@@ -1110,7 +1110,7 @@ fn lookup_sub(req: &Request<'_>, dir_name: &Path, name: &str) -> Option<Sub> {
     let finfo = std::fs::metadata(&path).ok().filter(Metadata::is_file)?;
     let dir_s = dir_name.to_string_lossy();
     let path_s = path.to_string_lossy();
-    let uri = format!("{}{}", uri_dir(&req.uri), name);
+    let uri = format!("{}{}", base_uri_dir(req), name);
     let target = super::walk::Target {
         dir: Some(&dir_s),
         file: Some(name),
@@ -1223,13 +1223,53 @@ pub fn structured_etag(file: &str, vlv: &str) -> String {
 /// `handle_multi`): reads the directory, negotiates, and on success turns the request into
 /// the chosen variant's. Only called when the file is missing and MultiViews is on.
 pub fn multiviews(req: &mut Request<'_>, resp: &mut Response) -> Multi {
-    let Some(name) = req.filename.file_name().and_then(|n| n.to_str()) else {
+    // httpd's walk stops at the first missing component: the rest is path info.
+    let full = req.filename.to_string_lossy().into_owned();
+    let Some((dir_name, name, rest)) = split_missing(&full) else {
         return Multi::Declined;
     };
-    let prefix = name.to_string();
-    let Some(dir_name) = req.filename.parent().map(Path::to_path_buf) else {
+    if name.is_empty() {
         return Multi::Declined;
-    };
+    }
+    let saved = std::mem::replace(&mut req.filename, dir_name.join(name));
+    req.path_info = rest.to_string();
+    let r = multiviews_in(req, resp, dir_name, name.to_string());
+    if matches!(r, Multi::Declined) {
+        req.filename = saved;
+        req.path_info.clear();
+    }
+    r
+}
+
+/// The deepest existing directory of `full`, the component after it and the rest.
+fn split_missing(full: &str) -> Option<(PathBuf, &str, &str)> {
+    let mut i = full.rfind('/')?;
+    loop {
+        let dir = if i == 0 { "/" } else { &full[..i] };
+        if std::fs::metadata(dir).is_ok_and(|m| m.is_dir()) {
+            let tail = &full[i + 1..];
+            let end = tail.find('/').unwrap_or(tail.len());
+            return Some((PathBuf::from(dir), &tail[..end], &tail[end..]));
+        }
+        i = full[..i].rfind('/')?;
+    }
+}
+
+/// The URL of the request's directory (its path info left out), with its slash.
+fn base_uri_dir<'r>(req: &'r Request<'_>) -> &'r str {
+    let uri = req
+        .uri
+        .strip_suffix(req.path_info.as_str())
+        .unwrap_or(&req.uri);
+    uri_dir(uri)
+}
+
+fn multiviews_in(
+    req: &mut Request<'_>,
+    resp: &mut Response,
+    dir_name: PathBuf,
+    prefix: String,
+) -> Multi {
     let rd = match std::fs::read_dir(&dir_name) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Multi::Declined,
@@ -1342,7 +1382,7 @@ pub fn multiviews(req: &mut Request<'_>, resp: &mut Response) -> Multi {
         None => lookup_sub(req, &dir_name, &v.file_name),
     };
     // httpd's fast redirect: the request becomes the variant's.
-    req.uri = format!("{}{}", uri_dir(&req.uri), v.file_name);
+    req.uri = format!("{}{}", base_uri_dir(req), v.file_name);
     req.filename = dir_name.join(&v.file_name);
     match sub {
         Some(sub) => {
@@ -1657,7 +1697,8 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
     let v = neg.vars.swap_remove(best);
     if let Some((off, len)) = v.body {
         if !matches!(req.method, Method::Get | Method::Head | Method::Post) {
-            resp.set("Allow", "GET,POST,OPTIONS,HEAD".into());
+            let trace = req.dir.trace_enable.unwrap_or(req.config.trace_enable);
+            resp.set("Allow", super::core::allow_header(trace).into());
             return Err(405);
         }
         let mtime = (meta.mtime().max(0) as u64).min(req.time);
@@ -1679,8 +1720,7 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
             });
         }
         if let Some(l) = v.lang() {
-            resp.headers
-                .push(("Content-Language".into(), l.replace(',', ", ")));
+            resp.headers.push(("Content-Language".into(), l));
         }
         if let Some(e) = v.encoding.as_deref().filter(|e| !e.is_empty()) {
             resp.headers
@@ -1689,7 +1729,7 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
         resp.body = super::request::Body::Bytes(body);
         return Ok(());
     }
-    let mut uri = super::uri::escape_path(uri_dir(&req.uri));
+    let mut uri = super::uri::escape_path(base_uri_dir(req));
     uri.push_str(&v.file_name);
     let pi = std::mem::take(&mut req.path_info);
     uri.push_str(&pi);

@@ -182,8 +182,9 @@ fn add_type(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     ctx.dir.add_type.extend(v);
     Ok(())
 }
+// httpd lower-cases every Add* value (`AddCharset UTF-8 .u8` gives `charset=utf-8`).
 fn add_charset(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let v = add(ctx, false);
+    let v = add(ctx, true);
     ctx.dir.add_charset.extend(v);
     Ok(())
 }
@@ -193,7 +194,7 @@ fn add_encoding(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 fn add_language(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let v = add(ctx, false);
+    let v = add(ctx, true);
     ctx.dir.add_language.extend(v);
     Ok(())
 }

@@ -240,6 +240,11 @@ pub fn error_page(status: u16, info: &ErrorInfo<'_>) -> String {
             escape_html(info.expect.unwrap_or(""), &mut s);
             s.push_str("\n</pre>\n</p>\n");
         }
+        // httpd prints the request's URI here, which is empty by the time the page is made.
+        506 => s.push_str(
+            "<p>A variant for the requested resource\n<pre>\n\n</pre>\n\
+             is itself a negotiable resource. This indicates a configuration error.</p>\n",
+        ),
         500 => {
             s.push_str(
                 "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\n\

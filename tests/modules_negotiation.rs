@@ -1,0 +1,263 @@
+//! mod_negotiation against Debian's apache2, under every MPM: `Options MultiViews` (types,
+//! languages, charsets, encodings, LanguagePriority and ForceLanguagePriority, the
+//! `prefer-language` and `no-gzip` variables, DirectoryIndex through MultiViews, path info,
+//! refused and unreadable variants), type maps (`qs`, `Description`, embedded bodies, a map
+//! that chooses a map), the 300/406 variant lists and the structured ETag. Each answer's
+//! status, negotiation headers and body are compared.
+
+// tests/common and the oracle harness both bring in tests/support/listen.rs.
+#![allow(clippy::duplicate_mod)]
+
+mod common;
+mod modules_oracle;
+
+use std::time::Duration;
+
+use modules_oracle::{assert_same, available, get, req, Answer, Site};
+
+const CONF: &str = r#"
+<Directory @ROOT@/htdocs>
+ Options +MultiViews
+</Directory>
+AddLanguage en .en
+AddLanguage fr .fr
+AddLanguage de .de
+AddLanguage en-gb .uk
+AddCharset UTF-8 .utf8
+AddEncoding x-gzip .gz
+AddHandler type-map .var
+LanguagePriority en fr
+ForceLanguagePriority Prefer Fallback
+SetEnvIf X-Pref (.+) prefer-language=$1
+SetEnvIf X-NoGzip . no-gzip
+<Files "secret.*">
+ Require all denied
+</Files>
+<Directory @ROOT@/htdocs/none>
+ ForceLanguagePriority None
+ LanguagePriority fr en
+</Directory>
+<Directory @ROOT@/htdocs/any>
+ MultiviewsMatch Any
+ DefaultLanguage de
+</Directory>
+<Directory @ROOT@/htdocs/handlers>
+ MultiviewsMatch Handlers
+</Directory>
+<Directory @ROOT@/htdocs/plain>
+ Options -MultiViews
+</Directory>
+"#;
+
+/// The negotiation headers compared on every answer (not `Allow`: httpd 2.4 lists the
+/// methods in its hash order, which changes from process to process).
+const HEADERS: &[&str] = &[
+    "Content-Type",
+    "Content-Language",
+    "Content-Encoding",
+    "Content-Location",
+    "Vary",
+    "TCN",
+    "Alternates",
+    "ETag",
+    "Content-Range",
+];
+
+fn site() -> Site {
+    let s = Site::new(&["negotiation"], CONF);
+    let files: &[(&str, &str)] = &[
+        ("foo.html.en", "english\n"),
+        ("foo.fr.html", "french\n"),
+        ("foo.html.uk", "british english\n"),
+        ("bar.txt", "plain\n"),
+        ("bar.html", "bhtml\n"),
+        ("z.txt", "z\n"),
+        ("z.txt.gz", "gz\n"),
+        ("index.html.en", "idx\n"),
+        ("index.html.fr", "idxfr\n"),
+        ("q.xyz", "x\n"),
+        ("cs.html.utf8", "<p>utf</p>\n"),
+        ("cs.html", "<p>latin</p>\n"),
+        ("ff.en.fr.html", "two\n"),
+        ("real", "i am real\n"),
+        ("real.html", "not me\n"),
+        ("odd.bak", "unknown extension\n"),
+        ("secret.html", "s1\n"),
+        ("secret.txt", "s2\n"),
+        ("mixed.html", "public\n"),
+        ("mixed.txt.en", "public too\n"),
+        ("m.en.html", "men\n"),
+        ("m.fr.html", "mfr\n"),
+        ("m.txt", "mtxt\n"),
+        ("m.var", M_VAR),
+        ("body.var", BODY_VAR),
+        ("bad.var", "URI a\n"),
+        ("none/p.html.en", "en\n"),
+        ("none/p.html.fr", "fr\n"),
+        ("none/p.de.html", "de\n"),
+        ("any/p.html.en", "en\n"),
+        ("any/p.foo", "foo\n"),
+        ("any/n.txt", "no language\n"),
+        ("handlers/t.var", T_VAR),
+        ("handlers/t.html.en", "ten\n"),
+        ("handlers/t2.var", "URI: x\nContent-Type: text/plain\n"),
+        ("handlers/h.var", H_VAR),
+        ("handlers/h.html.fr", "hfr\n"),
+        ("plain/foo.html", "no multiviews\n"),
+        (
+            "sub/index.var",
+            "URI: index.html.de\nContent-Type: text/html\nContent-Language: de\n",
+        ),
+        ("sub/index.html.de", "deutsch\n"),
+    ];
+    for (p, c) in files {
+        s.file(&format!("htdocs/{p}"), c.as_bytes());
+    }
+    // Unreadable by both servers' children (www-data).
+    let p = s.file("htdocs/unread.html", b"hidden\n");
+    std::fs::set_permissions(&p, std::os::unix::fs::PermissionsExt::from_mode(0o000)).unwrap();
+    // Old directory times: the variant-list validator (a MultiViews directory's mtime) is
+    // strong on both servers, whenever each is asked.
+    let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    for d in ["", "none", "any", "handlers", "plain", "sub"] {
+        let dir = s.root().join("htdocs").join(d);
+        std::fs::File::open(&dir)
+            .and_then(|f| f.set_modified(t))
+            .expect("set a directory's mtime");
+    }
+    s
+}
+
+const M_VAR: &str = "URI: m.en.html\nContent-Type: text/html; qs=0.5\nContent-Language: en\n\
+Description: \"english one\"\n\nURI: m.fr.html\nContent-Type: text/html\nContent-Language: fr\n\n\
+# a comment\nURI: m.txt\nContent-Type: text/plain;\n  qs=0.8\n";
+
+const BODY_VAR: &str = "Content-Type: text/html; qs=0.9\nContent-Language: en\n\
+Body:----xyz----\n<p>English body</p>\n----xyz----\n\n\
+Content-Type: text/plain\nContent-Language: fr\nBody:--fr--\nBonjour\n--fr--\n";
+
+const T_VAR: &str = "URI: t.html.en\nContent-Type: text/html\nContent-Language: en\n\n\
+URI: t2.var\nContent-Type: text/plain\n";
+
+const H_VAR: &str = "URI: h.html.fr\nContent-Type: text/html\nContent-Language: fr\n";
+
+/// Sends every case to both servers and compares the answers.
+fn compare(mpm: &str, cases: &[String]) -> (Vec<Answer>, Vec<Answer>) {
+    let s = site();
+    let (a, m) = s.both(mpm, cases);
+    for (i, r) in cases.iter().enumerate() {
+        let what = r.replace("\r\n", " | ");
+        assert_same(&what, &a[i], &m[i], HEADERS, true);
+    }
+    (a, m)
+}
+
+fn multiviews(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let etag_mtime = format!("{:x}", 1_700_000_000u64 * 1_000_000);
+    let inm = format!("If-None-Match: \"8-{etag_mtime};{etag_mtime}");
+    let cases = vec![
+        get("/foo", &[]),
+        get("/foo", &["Accept-Language: fr"]),
+        get("/foo", &["Accept-Language: de"]),
+        get("/foo", &["Accept-Language: de, fr;q=0.5"]),
+        get("/foo", &["Accept-Language: en-gb, en;q=0.8"]),
+        get("/foo", &["Accept-Language: en-US"]),
+        get("/foo", &["Accept-Language: *;q=0.1, fr;q=0.05"]),
+        get("/foo", &["Accept: image/png"]),
+        get("/foo", &["X-Pref: fr"]),
+        get("/foo", &["X-Pref: it"]),
+        get("/foo?a=b", &[]),
+        get("/foo", &["Negotiate: trans"]),
+        get("/foo", &["Negotiate: 1.0", "Accept-Language: fr"]),
+        get("/foo", &["Range: bytes=1-3"]),
+        get("/foo", &[&inm]),
+        req("HEAD", "/foo", &[]),
+        req("POST", "/foo", &["Content-Length: 0"]),
+        get("/foo/", &[]),
+        get("/foo/extra", &[]),
+        get("/foo.html", &[]),
+        get("/bar", &[]),
+        get("/bar", &["Accept: text/plain"]),
+        get("/bar", &["Accept: text/*;q=0.5, text/plain;q=0.4"]),
+        get("/bar", &["Accept: text/html;level=3, text/plain"]),
+        get("/bar", &["Accept: image/png"]),
+        get("/z", &[]),
+        get("/z", &["Accept-Encoding: gzip"]),
+        get("/z", &["Accept-Encoding: gzip", "X-NoGzip: 1"]),
+        get("/z.txt.gz", &["Accept-Encoding: gzip"]),
+        get("/cs", &[]),
+        get("/cs", &["Accept-Charset: utf-8"]),
+        get("/cs", &["Accept-Charset: iso-8859-1;q=0.5, utf-8;q=0.1"]),
+        get("/ff", &["Accept-Language: fr"]),
+        get("/q", &[]),
+        get("/", &[]),
+        get("/", &["Accept-Language: fr"]),
+        get("/", &["Accept: text/plain"]),
+        get("/real", &[]),
+        get("/odd", &[]),
+        get("/nothing", &[]),
+        get("/secret", &[]),
+        get("/mixed", &[]),
+        get("/unread", &[]),
+        get("/plain/foo", &[]),
+        get("/none/p", &["Accept-Language: it"]),
+        get("/none/p", &[]),
+        get("/any/p", &[]),
+        get("/any/n", &["Accept-Language: de"]),
+        get("/handlers/h", &[]),
+        req("OPTIONS", "/foo", &[]),
+    ];
+    compare(mpm, &cases);
+}
+
+fn type_maps(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let cases = vec![
+        get("/m.var", &[]),
+        get("/m.var", &["Accept-Language: fr"]),
+        get("/m.var", &["Accept: text/plain"]),
+        get("/m.var", &["Accept: text/html;q=0.3, text/plain;q=0.9"]),
+        get("/m.var", &["Accept-Language: fr;q=0, en"]),
+        get("/m.var", &["Accept: image/png"]),
+        get("/m.var", &["Negotiate: vlist"]),
+        get("/m.var/extra", &[]),
+        get("/m", &[]),
+        get("/body.var", &[]),
+        get("/body.var", &["Accept-Language: fr"]),
+        req("HEAD", "/body.var", &["Accept: text/plain"]),
+        req("DELETE", "/body.var", &[]),
+        get("/bad.var", &[]),
+        get("/handlers/t.var", &[]),
+        get("/handlers/t.var", &["Accept: text/plain"]),
+        get("/sub/", &[]),
+        get("/body.var", &["Accept: text/html"]),
+    ];
+    let (a, m) = compare(mpm, &cases);
+    // The chosen file is served by the default handler: its body, not the map's.
+    assert_eq!(a[0].body_text(), "mfr\n");
+    assert_eq!(m[9].body_text(), "Bonjour\n");
+    assert_eq!(m[17].body_text(), "<p>English body</p>\n");
+}
+
+/// An HTTP/1.0 answer from a type map expires at once (CacheNegotiatedDocs Off); MultiViews
+/// answers do not.
+fn http10_expires(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let raw = |p: &str| format!("GET {p} HTTP/1.0\r\nHost: localhost\r\n\r\n");
+    let cases = vec![raw("/m.var"), raw("/foo"), get("/m.var", &[])];
+    let (a, m) = compare(mpm, &cases);
+    for (x, who) in [(&a, "apache2"), (&m, "mpmd")] {
+        assert!(x[0].header("Expires").is_some(), "{who}: {:?}", x[0]);
+        assert!(x[1].header("Expires").is_none(), "{who}: {:?}", x[1]);
+        assert!(x[2].header("Expires").is_none(), "{who}: {:?}", x[2]);
+    }
+}
+
+mpm_tests!(multiviews, type_maps, http10_expires);
