@@ -40,14 +40,14 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     // autoindex when no index is found, as httpd's.
     let mut error = None;
     let multi =
-        req.dir.options_bits() & opt::MULTI != 0 && req.config.modules.contains(&"negotiation");
+        || req.dir.options_bits() & opt::MULTI != 0 && req.config.modules.contains(&"negotiation");
     for name in names {
         if name.eq_ignore_ascii_case("disabled") {
             break;
         }
         let candidate = req.filename.join(name);
         let meta = std::fs::metadata(&candidate).ok();
-        if meta.is_some() || multi {
+        if meta.is_some() || multi() {
             if meta.as_ref().is_some_and(|m| !m.is_file()) {
                 continue;
             }

@@ -58,6 +58,7 @@ pub static HANDLERS: &[(&str, HandlerFn)] = &[
     ("default-handler", default_handler),
     ("server-status", status::handler),
     ("metrics", metrics::handler),
+    ("type-map", negotiation::type_map_handler),
 ];
 
 fn default_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
@@ -976,9 +977,6 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
             }
         }
     }
-    if negotiation::is_type_map(req) {
-        return negotiation::type_map_handler(req, resp);
-    }
     static_content(req, resp)
 }
 
@@ -1024,8 +1022,21 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };
-    // The default handler takes no path info (AcceptPathInfo Default).
+    // The default handler takes no path info (AcceptPathInfo Default); a type map's
+    // handler does (`/map.var/extra`).
     if !req.path_info.is_empty() {
+        if meta.is_file() && req.config.modules.contains(&"negotiation") {
+            let name = req
+                .filename
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let info = mime::find(&req.config.mime_types, &req.dir, &name);
+            if negotiation::names_type_map(info.handler.as_deref(), info.content_type.as_deref()) {
+                drop(name);
+                return negotiation::type_map_handler(req, resp);
+            }
+        }
         return Err(404);
     }
     if meta.is_dir() {
@@ -1040,6 +1051,13 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
         .map(|n| n.to_string_lossy())
         .unwrap_or_default();
     let info = mime::find(&req.config.mime_types, &req.dir, &name);
+    // `AddHandler type-map .var` (or the type-map media type): mod_negotiation's handler.
+    if negotiation::names_type_map(info.handler.as_deref(), info.content_type.as_deref())
+        && req.config.modules.contains(&"negotiation")
+    {
+        drop(name);
+        return negotiation::type_map_handler(req, resp);
+    }
     if let Some(e) = &info.encoding {
         // mod_negotiation's fixup: the client's spelling of the coding (gzip / x-gzip).
         let e = if req.config.modules.contains(&"negotiation") {

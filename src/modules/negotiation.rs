@@ -1650,32 +1650,21 @@ fn read_type_map(req: &Request<'_>, path: &Path, neg: &mut Neg) -> Result<(), u1
     Ok(())
 }
 
-/// Is this request for a type map (`AddHandler type-map .var`, `SetHandler type-map`, or
-/// the `application/x-type-map` type)?
-pub fn is_type_map(req: &Request<'_>) -> bool {
-    if !req.config.modules.contains(&"negotiation") {
-        return false;
+/// Does mod_mime's handler (or, without one, its type) name a type map?
+pub fn names_type_map(handler: Option<&str>, content_type: Option<&str>) -> bool {
+    match handler {
+        Some(h) => h.eq_ignore_ascii_case("type-map"),
+        None => content_type.is_some_and(|t| t.eq_ignore_ascii_case(MAP_FILE_MAGIC_TYPE)),
     }
-    if let Some(h) = req.dir.handler.as_deref() {
-        return h.eq_ignore_ascii_case("type-map") || h.eq_ignore_ascii_case(MAP_FILE_MAGIC_TYPE);
-    }
-    if req.dir.add_handler.is_empty() && req.dir.add_type.is_empty() {
-        return false;
-    }
-    let Some(name) = req.filename.file_name().and_then(|n| n.to_str()) else {
-        return false;
-    };
-    let c = classify(&req.config.mime_types, &req.dir, name);
-    c.handler.as_deref() == Some("type-map")
-        || (c.handler.is_none()
-            && c.content_type
-                .as_deref()
-                .is_some_and(|t| t.eq_ignore_ascii_case(MAP_FILE_MAGIC_TYPE)))
 }
 
 /// The `type-map` handler (httpd's `handle_map_file`): negotiates over the map's variants,
 /// then serves an embedded body or redirects internally to the chosen file.
 pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+    // Without mod_negotiation, `SetHandler type-map` is a handler nobody has.
+    if !req.config.modules.contains(&"negotiation") {
+        return super::static_content(req, resp);
+    }
     let Some(meta) = req.finfo.clone().filter(Metadata::is_file) else {
         return Err(404);
     };
