@@ -16,6 +16,7 @@ use std::time::Duration;
 use modules_oracle::{assert_same, available, get, req, Answer, Site};
 
 const CONF: &str = r#"
+CustomLog @ROOT@/logs/@TAG@_neg_log "%U|%>U|%f|%>s"
 <Directory @ROOT@/htdocs>
  Options +MultiViews
 </Directory>
@@ -141,7 +142,8 @@ URI: t2.var\nContent-Type: text/plain\n";
 
 const H_VAR: &str = "URI: h.html.fr\nContent-Type: text/html\nContent-Language: fr\n";
 
-/// Sends every case to both servers and compares the answers.
+/// Sends every case to both servers and compares the answers, then the access logs' `%U`
+/// (the URL before the type map's internal redirect), `%>U` (the variant's), `%f`, `%>s`.
 fn compare(mpm: &str, cases: &[String]) -> (Vec<Answer>, Vec<Answer>) {
     let s = site();
     let (a, m) = s.both(mpm, cases);
@@ -149,6 +151,9 @@ fn compare(mpm: &str, cases: &[String]) -> (Vec<Answer>, Vec<Answer>) {
         let what = r.replace("\r\n", " | ");
         assert_same(&what, &a[i], &m[i], HEADERS, true);
     }
+    let (la, lm) = (s.log("apache_neg_log"), s.log("mpmd_neg_log"));
+    assert_eq!(la.lines().count(), cases.len(), "{la}");
+    assert_eq!(la, lm, "access log: apache2 (left) vs mpmd (right)");
     (a, m)
 }
 

@@ -1382,7 +1382,8 @@ fn multiviews_in(
         None => lookup_sub(req, &dir_name, &v.file_name),
     };
     // httpd's fast redirect: the request becomes the variant's.
-    req.uri = format!("{}{}", base_uri_dir(req), v.file_name);
+    // The sub-request's URL keeps the path info, as httpd's (the log's `%U`).
+    req.uri = format!("{}{}{}", base_uri_dir(req), v.file_name, req.path_info);
     req.filename = dir_name.join(&v.file_name);
     match sub {
         Some(sub) => {
@@ -1721,6 +1722,12 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
     let mut uri = super::uri::escape_path(base_uri_dir(req));
     uri.push_str(&v.file_name);
     let pi = std::mem::take(&mut req.path_info);
+    // httpd cuts the path info off the request's own URL first (the log's `%U` shows it so).
+    if let Some(keep) = req.uri.len().checked_sub(pi.len()) {
+        if req.uri.is_char_boundary(keep) && req.uri[keep..] == pi {
+            req.uri.truncate(keep);
+        }
+    }
     uri.push_str(&pi);
     resp.vlist_validator = neg.vlv;
     let query = req.query.clone();
