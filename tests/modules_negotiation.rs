@@ -104,6 +104,12 @@ fn site() -> Site {
         ("handlers/t2.var", "URI: x\nContent-Type: text/plain\n"),
         ("handlers/h.var", H_VAR),
         ("handlers/h.html.fr", "hfr\n"),
+        (
+            "handlers/d.var",
+            "URI: secret.html\nContent-Type: text/html\n",
+        ),
+        ("handlers/secret.html", "refused\n"),
+        ("deny.var", "URI: secret.html\nContent-Type: text/html\n"),
         ("plain/foo.html", "no multiviews\n"),
         (
             "sub/index.var",
@@ -241,12 +247,17 @@ fn type_maps(mpm: &str) {
         get("/handlers/t.var", &["Accept: text/plain"]),
         get("/sub/", &[]),
         get("/body.var", &["Accept: text/html"]),
+        get("/deny.var", &[]),
+        req("POST", "/deny.var", &["Content-Length: 0"]),
+        get("/handlers/d", &[]),
     ];
     let (a, m) = compare(mpm, &cases);
     // The chosen file is served by the default handler: its body, not the map's.
     assert_eq!(a[0].body_text(), "mfr\n");
     assert_eq!(m[9].body_text(), "Bonjour\n");
     assert_eq!(m[17].body_text(), "<p>English body</p>\n");
+    // A variant its sections refuse is refused, however it was chosen.
+    assert_eq!([m[18].status, m[19].status, m[20].status], [403; 3]);
 }
 
 /// An HTTP/1.0 answer from a type map expires at once (CacheNegotiatedDocs Off); MultiViews

@@ -1070,16 +1070,20 @@ fn do_negotiation(
         return Err(406);
     };
     if neg.is_transparent {
-        // A type map that chose another type map recurses: httpd refuses it.
-        let v = &neg.vars[best];
-        if v.sub.is_none() {
-            let class = classify(&req.config.mime_types, &req.dir, &v.file_name);
-            if class.handler.as_deref() == Some("type-map")
-                || class.content_type.as_deref() == Some(MAP_FILE_MAGIC_TYPE)
-            {
+        // A type map's choice is looked up now: its refusal answers (before any negotiation
+        // header is set), and a map that chose another map recurses, which httpd refuses.
+        if neg.vars[best].sub.is_none() {
+            let name = neg.vars[best].file_name.clone();
+            let sub = lookup_sub(req, &neg.dir_name, &name)?;
+            let dir = sub.as_ref().map_or(&req.dir, |s| &s.dir);
+            let class = classify(&req.config.mime_types, dir, &name);
+            let handler = dir.handler.as_deref().or(class.handler.as_deref());
+            if names_type_map(handler, class.content_type.as_deref()) {
                 return Err(506);
             }
+            neg.vars[best].sub = sub;
         }
+        let v = &neg.vars[best];
         set_err_header(resp, "Content-Location", escape_segment(&v.file_name));
         set_neg_headers(neg, resp, Alg::Choice);
     } else {
@@ -1104,10 +1108,13 @@ fn uri_dir(uri: &str) -> &str {
 }
 
 /// `req` looked up as a sub-request for `name` in the request's directory: the walk and
-/// access check of that file, or `None` when the file is not a regular one or is refused.
-fn lookup_sub(req: &Request<'_>, dir_name: &Path, name: &str) -> Option<Sub> {
+/// access check of that file. `Ok(None)`: not a regular file; `Err`: the sub-request's
+/// status (403 when its sections refuse it).
+fn lookup_sub(req: &Request<'_>, dir_name: &Path, name: &str) -> Result<Option<Sub>, u16> {
     let path = dir_name.join(name);
-    let finfo = std::fs::metadata(&path).ok().filter(Metadata::is_file)?;
+    let Some(finfo) = std::fs::metadata(&path).ok().filter(Metadata::is_file) else {
+        return Ok(None);
+    };
     let dir_s = dir_name.to_string_lossy();
     let path_s = path.to_string_lossy();
     let uri = format!("{}{}", base_uri_dir(req), name);
@@ -1120,13 +1127,12 @@ fn lookup_sub(req: &Request<'_>, dir_name: &Path, name: &str) -> Option<Sub> {
         env: Some(req),
     };
     let mut vars = Vec::new();
-    let dir =
-        super::walk::merged(req.config, req.server_index, req.server, &target, &mut vars).ok()?;
+    let dir = super::walk::merged(req.config, req.server_index, req.server, &target, &mut vars)?;
     let sub = Sub { dir, finfo, vars };
     if !sub_allowed(req, &sub) {
-        return None;
+        return Err(403);
     }
-    Some(sub)
+    Ok(Some(sub))
 }
 
 /// The access check of a sub-request: the request with the sub-request's configuration.
@@ -1299,7 +1305,8 @@ fn multiviews_in(
             continue;
         }
         anymatch = true;
-        let Some(sub) = lookup_sub(req, &dir_name, ename) else {
+        // A refused or failed sub-request is no variant, as httpd's.
+        let Ok(Some(sub)) = lookup_sub(req, &dir_name, ename) else {
             continue;
         };
         let mut class = classify(&req.config.mime_types, &sub.dir, ename);
@@ -1330,7 +1337,7 @@ fn multiviews_in(
         v.file_name = ename.to_string();
         v.encoding = class.encoding.take();
         v.languages = std::mem::take(&mut class.languages);
-        v.has_handler = class.handler.is_some();
+        v.has_handler = class.handler.is_some() || sub.dir.handler.is_some();
         v.set_mime_fields(get_entry(ct).0);
         v.sub = Some(sub);
         neg.vars.push(v);
@@ -1379,7 +1386,10 @@ fn multiviews_in(
     let sub = match v.sub {
         Some(s) => Some(s),
         // A type map's choice: looked up now.
-        None => lookup_sub(req, &dir_name, &v.file_name),
+        None => match lookup_sub(req, &dir_name, &v.file_name) {
+            Ok(sub) => sub,
+            Err(s) => return Multi::Status(s),
+        },
     };
     // httpd's fast redirect: the request becomes the variant's.
     // The sub-request's URL keeps the path info, as httpd's (the log's `%U`).
