@@ -13,7 +13,7 @@ mod modules_oracle;
 
 use std::time::Duration;
 
-use modules_oracle::{assert_same, available, get, req, Answer, Site};
+use modules_oracle::{assert_same, available, curl_h2_head_lines, get, req, Answer, Site};
 
 const CONF: &str = r#"
 CustomLog @ROOT@/logs/@TAG@_neg_log "%U|%>U|%f|%>s"
@@ -276,4 +276,46 @@ fn http10_expires(mpm: &str) {
     }
 }
 
-mpm_tests!(multiviews, type_maps, http10_expires);
+/// Over HTTP/2 (h2c, curl) the negotiation headers are the same as apache2's mod_http2
+/// sends.
+fn over_h2(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let mut s = site();
+    s.modules.push("http2");
+    s.body.push_str("Protocols h2c http/1.1\n");
+    let wanted = [
+        "content-location:",
+        "vary:",
+        "tcn:",
+        "content-language:",
+        "content-type:",
+        "alternates:",
+        "etag:",
+    ];
+    let (a, m) = s.with_both(mpm, |port, _| {
+        let mut out = Vec::new();
+        for (path, h) in [
+            ("/foo", "Accept-Language: fr"),
+            ("/m.var", "Accept: text/plain"),
+            ("/bar", "Accept: image/png"),
+            ("/", "Accept-Language: fr"),
+        ] {
+            let mut lines: Vec<String> = curl_h2_head_lines(port, path, &[h])
+                .into_iter()
+                .filter(|l| {
+                    let l = l.to_ascii_lowercase();
+                    l.starts_with("http/") || wanted.iter().any(|w| l.starts_with(w))
+                })
+                .collect();
+            lines.sort();
+            out.push(lines);
+        }
+        out
+    });
+    assert!(a.iter().all(|l| !l.is_empty()), "curl gave nothing: {a:?}");
+    assert_eq!(a, m, "apache2 (left) vs mpmd (right)");
+}
+
+mpm_tests!(multiviews, type_maps, http10_expires, over_h2);

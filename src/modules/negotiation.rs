@@ -1310,6 +1310,10 @@ fn multiviews_in(
             continue;
         };
         let mut class = classify(&req.config.mime_types, &sub.dir, ename);
+        // The sub-request's handler: SetHandler, else mod_mime's.
+        if let Some(h) = &sub.dir.handler {
+            class.handler = Some(h.clone());
+        }
         if class.handler.is_some() && class.content_type.is_none() {
             class.content_type = Some(CGI_MAGIC_TYPE.into());
         }
@@ -1329,7 +1333,12 @@ fn multiviews_in(
         let Some(ct) = class.content_type.as_deref() else {
             continue;
         };
-        if ct == MAP_FILE_MAGIC_TYPE || class.handler.as_deref() == Some("type-map") {
+        if ct.eq_ignore_ascii_case(MAP_FILE_MAGIC_TYPE)
+            || class
+                .handler
+                .as_deref()
+                .is_some_and(|h| h.eq_ignore_ascii_case("type-map"))
+        {
             map = Some((ename.to_string(), sub));
             break;
         }
@@ -1337,7 +1346,7 @@ fn multiviews_in(
         v.file_name = ename.to_string();
         v.encoding = class.encoding.take();
         v.languages = std::mem::take(&mut class.languages);
-        v.has_handler = class.handler.is_some() || sub.dir.handler.is_some();
+        v.has_handler = class.handler.is_some();
         v.set_mime_fields(get_entry(ct).0);
         v.sub = Some(sub);
         neg.vars.push(v);
@@ -1347,11 +1356,11 @@ fn multiviews_in(
         neg.vars.clear();
         neg.count_multiviews_variants = 0;
         let path = dir_name.join(&mapname);
-        match read_type_map(req, &path, &mut neg) {
+        match read_type_map(&path, &mut neg) {
             Ok(_) => {}
             Err(s) => return Multi::Status(s),
         }
-        neg.vlv = super::core::make_etag(&sub.finfo, req.dir.etag_bits(), req.time);
+        neg.vlv = super::core::make_etag(&sub.finfo, sub.dir.etag_bits(), req.time);
     } else {
         if anymatch && neg.vars.is_empty() {
             crate::ap_log!(
@@ -1518,7 +1527,7 @@ fn strip_paren_comments(s: &str) -> String {
 }
 
 /// Reads a type map into `neg.vars` (httpd's `read_type_map`).
-fn read_type_map(req: &Request<'_>, path: &Path, neg: &mut Neg) -> Result<(), u16> {
+fn read_type_map(path: &Path, neg: &mut Neg) -> Result<(), u16> {
     let data = match std::fs::read(path) {
         Ok(d) => d,
         Err(e) => {
@@ -1657,7 +1666,6 @@ fn read_type_map(req: &Request<'_>, path: &Path, neg: &mut Neg) -> Result<(), u1
             _ => {}
         }
     }
-    let _ = req;
     Ok(())
 }
 
@@ -1686,7 +1694,7 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
         .unwrap_or_else(|| PathBuf::from("/"));
     let mut neg = Neg::new(req, dir_name);
     let path = req.filename.clone();
-    read_type_map(req, &path, &mut neg)?;
+    read_type_map(&path, &mut neg)?;
     neg.vlv = super::core::make_etag(&meta, req.dir.etag_bits(), req.time);
     let best = do_negotiation(req, &mut neg, false, resp)?;
     if !req.head.is_http11() && !req.dir.cache_negotiated_docs.unwrap_or(false) {
