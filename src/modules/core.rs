@@ -146,7 +146,7 @@ pub fn meets_conditions(req: &Request<'_>, etag: Option<&str>, mtime: u64) -> Op
 }
 
 /// The multipart boundary: 16 hex digits fixed per process start.
-fn boundary() -> &'static str {
+pub(crate) fn boundary() -> &'static str {
     static B: OnceLock<String> = OnceLock::new();
     B.get_or_init(|| {
         let t = std::time::SystemTime::now()
@@ -405,7 +405,10 @@ pub fn serve_file(
                 (None, None) => return Err(500),
             };
         }
-        Ranges::Unsatisfiable => return Err(416),
+        Ranges::Unsatisfiable => {
+            super::negotiation::forget_headers(resp);
+            return Err(416);
+        }
         Ranges::Some(r) if r.len() == 1 => {
             let (s, e) = r[0];
             // A Range header means nothing came from the cache: the file is open.
