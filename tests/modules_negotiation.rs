@@ -31,6 +31,7 @@ LanguagePriority en fr
 ForceLanguagePriority Prefer Fallback
 SetEnvIf X-Pref (.+) prefer-language=$1
 SetEnvIf X-NoGzip . no-gzip
+SetEnvIf X-HtmlOnly . gzip-only-text/html=1
 <Files "secret.*">
  Require all denied
 </Files>
@@ -112,6 +113,9 @@ fn site() -> Site {
             "URI: secret.html\nContent-Type: text/html\n",
         ),
         ("handlers/secret.html", "refused\n"),
+        ("enc.var", ENC_VAR),
+        ("zh.html", "zh\n"),
+        ("zh.html.gz", "zh gzip\n"),
         ("deny.var", "URI: secret.html\nContent-Type: text/html\n"),
         ("plain/foo.html", "no multiviews\n"),
         ("idx2/index.html.en", "idx2 en\n"),
@@ -150,6 +154,10 @@ Content-Type: text/plain\nContent-Language: fr\nBody:--fr--\nBonjour\n--fr--\n";
 
 const T_VAR: &str = "URI: t.html.en\nContent-Type: text/html\nContent-Language: en\n\n\
 URI: t2.var\nContent-Type: text/plain\n";
+
+const ENC_VAR: &str = "URI: z.txt.gz\nContent-Type: text/plain\nContent-Encoding: x-gzip\n\
+Content-Length: 3\n\nURI: z.txt\nContent-Type: text/plain\nContent-Length: 2\n\n\
+URI: nowhere.txt\nContent-Type: text/plain\nContent-Length: nine\n";
 
 const H_VAR: &str = "URI: h.html.fr\nContent-Type: text/html\nContent-Language: fr\n";
 
@@ -221,6 +229,9 @@ fn multiviews(mpm: &str) {
         get("/z", &["Accept-Encoding: gzip"]),
         get("/z", &["Accept-Encoding: gzip", "X-NoGzip: 1"]),
         get("/z.txt.gz", &["Accept-Encoding: gzip"]),
+        get("/z", &["Accept-Encoding: gzip", "X-HtmlOnly: 1"]),
+        get("/zh", &["Accept-Encoding: gzip", "X-HtmlOnly: 1"]),
+        get("/zh", &["Accept-Encoding: gzip"]),
         get("/cs", &[]),
         get("/cs", &["Accept-Charset: utf-8"]),
         get("/cs", &["Accept-Charset: iso-8859-1;q=0.5, utf-8;q=0.1"]),
@@ -275,6 +286,10 @@ fn type_maps(mpm: &str) {
         get("/body.var", &["Range: bytes=0-1,4-5"]),
         get("/body.var", &["Range: bytes=100-"]),
         get("/m.var", &["Range: bytes=100-"]),
+        get("/enc.var", &[]),
+        get("/enc.var", &["Accept-Encoding: gzip"]),
+        get("/enc.var", &["Accept-Encoding: gzip", "Negotiate: vlist"]),
+        get("/enc.var", &["Accept-Encoding: identity;q=0, gzip;q=0.5"]),
         get("/deny.var", &[]),
         req("POST", "/deny.var", &["Content-Length: 0"]),
         get("/handlers/d", &[]),
@@ -285,7 +300,7 @@ fn type_maps(mpm: &str) {
     assert_eq!(m[9].body_text(), "Bonjour\n");
     assert_eq!(m[17].body_text(), "<p>English body</p>\n");
     // A variant its sections refuse is refused, however it was chosen.
-    assert_eq!([m[22].status, m[23].status, m[24].status], [403; 3]);
+    assert_eq!([m[26].status, m[27].status, m[28].status], [403; 3]);
 }
 
 /// An HTTP/1.0 answer from a type map expires at once (CacheNegotiatedDocs Off); MultiViews
