@@ -215,7 +215,8 @@ pub const NOTES: &[(&str, &str)] = &[
          differ in, `TCN`, `Alternates`), the same 300/406 pages with the variant list, path \
          info after the name (`/x/more`: not transparent, then 404), a directory's index found \
          through it (`index` → `index.html.en`), and httpd's structured ETag \
-         (`\"file-tag;directory-mtime` — httpd 2.4 drops the closing quote, so does mpmd). \
+         (`\"file-tag;directory-mtime` — httpd 2.4 drops the closing quote, so does mpmd); \
+         a 416 goes out without the negotiation's fields, as httpd's. \
          Nothing is scanned unless the file is missing and MultiViews is on. Differs: `<If>` \
          sections met while a variant is looked up are evaluated against the request, not \
          the variant",
@@ -257,7 +258,8 @@ pub const NOTES: &[(&str, &str)] = &[
         "AddHandler",
         "`type-map` runs mod_negotiation's type map handler (`URI:`, `Content-Type:` with \
          `qs=`, `Content-Language:`, `Content-Encoding:`, `Content-Length:`, `Description:`, \
-         `Body:` variants, `#` comments and continuation lines, httpd's errors AH00681-AH00685, \
+         `Body:` variants (byte ranges included), `#` comments and continuation lines, httpd's \
+         errors AH00681-AH00685, \
          506 for a map choosing a map)",
     ),
 ];
