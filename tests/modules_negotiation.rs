@@ -49,6 +49,12 @@ SetEnvIf X-HtmlOnly . gzip-only-text/html=1
 <Directory @ROOT@/htdocs/idx2>
  DirectoryIndex index.html index.htm
 </Directory>
+<Directory @ROOT@/htdocs/fb>
+ FallbackResource /bar.txt
+</Directory>
+<Directory @ROOT@/htdocs/ed>
+ ErrorDocument 404 /bar.txt
+</Directory>
 <Directory @ROOT@/htdocs/plain>
  Options -MultiViews
 </Directory>
@@ -119,6 +125,8 @@ fn site() -> Site {
         ("deny.var", "URI: secret.html\nContent-Type: text/html\n"),
         ("plain/foo.html", "no multiviews\n"),
         ("idx2/index.html.en", "idx2 en\n"),
+        ("fb/index.html.en", "fb en\n"),
+        ("ed/other.html", "other\n"),
         ("idx2/index.html.fr", "idx2 fr\n"),
         (
             "sub/index.var",
@@ -135,7 +143,9 @@ fn site() -> Site {
     // Old directory times: the variant-list validator (a MultiViews directory's mtime) is
     // strong on both servers, whenever each is asked.
     let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-    for d in ["", "none", "any", "handlers", "plain", "sub", "idx2"] {
+    for d in [
+        "", "none", "any", "handlers", "plain", "sub", "idx2", "fb", "ed",
+    ] {
         let dir = s.root().join("htdocs").join(d);
         std::fs::File::open(&dir)
             .and_then(|f| f.set_modified(t))
@@ -242,6 +252,9 @@ fn multiviews(mpm: &str) {
         get("/", &["Accept: text/plain"]),
         get("/idx2/", &["Accept-Language: fr"]),
         get("/idx2/", &["Accept: text/plain"]),
+        get("/fb/", &[]),
+        get("/fb/missing", &[]),
+        get("/ed/missing", &[]),
         get("/real", &[]),
         get("/odd", &[]),
         get("/nothing", &[]),

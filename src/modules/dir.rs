@@ -118,7 +118,10 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                         // httpd's fast redirect keeps the headers but not the validator.
                         resp.vlist_validator = None;
                     }
-                    super::negotiation::Multi::Declined => continue,
+                    super::negotiation::Multi::Declined => {
+                        resp.vlist_validator = None;
+                        continue;
+                    }
                     super::negotiation::Multi::Status(s) => {
                         req.notes
                             .extend(sub.notes.into_iter().filter(|(n, _)| *n == "variant-list"));
@@ -198,10 +201,15 @@ pub fn fallback(req: &Request<'_>) -> Option<(String, Option<String>)> {
                 Some(list) => list.iter().map(String::as_str).collect(),
                 None => DEFAULT_INDEX.to_vec(),
             };
+            let multi = req.dir.options_bits() & opt::MULTI != 0
+                && req.config.modules.contains(&"negotiation");
             let found = names
                 .iter()
                 .take_while(|n| !n.eq_ignore_ascii_case("disabled"))
-                .any(|n| std::fs::metadata(req.filename.join(n)).is_ok_and(|m| m.is_file()));
+                .any(|n| {
+                    std::fs::metadata(req.filename.join(n)).is_ok_and(|m| m.is_file())
+                        || (multi && super::negotiation::has_candidates(&req.filename, n))
+                });
             if found {
                 return None;
             }

@@ -634,6 +634,8 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
             };
             let mut r2 = Response::new(200);
             r2.err_headers = std::mem::take(&mut resp.err_headers);
+            // httpd's internal redirect keeps the variant-list validator.
+            r2.vlist_validator = resp.vlist_validator.take();
             match map_and_handle(ctx, req, &mut r2) {
                 Ok(()) if r2.status == 200 => {
                     r2.status = status;

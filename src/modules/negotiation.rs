@@ -1261,6 +1261,19 @@ fn split_missing(full: &str) -> Option<(PathBuf, &str, &str)> {
     }
 }
 
+/// Would MultiViews look at anything for `name` in `dir` (a file `name.…`)? For mod_dir's
+/// FallbackResource, which must not answer a directory whose index MultiViews finds.
+pub fn has_candidates(dir: &Path, name: &str) -> bool {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return false;
+    };
+    rd.flatten().any(|e| {
+        e.file_name().to_str().is_some_and(|n| {
+            n.len() > name.len() && n.starts_with(name) && n.as_bytes()[name.len()] == b'.'
+        })
+    })
+}
+
 /// The URL of the request's directory (its path info left out), with its slash.
 fn base_uri_dir<'r>(req: &'r Request<'_>) -> &'r str {
     let uri = req
@@ -1382,6 +1395,9 @@ fn multiviews_in(
         });
     }
     if neg.vars.is_empty() {
+        // httpd has set the validator already and leaves it: a FallbackResource or
+        // ErrorDocument answering next carries it in its ETag.
+        resp.vlist_validator = neg.vlv;
         return Multi::Declined;
     }
     let prefer_scripts = !matches!(req.method, Method::Get | Method::Head)
