@@ -5,9 +5,6 @@
 //! that chooses a map), the 300/406 variant lists and the structured ETag. Each answer's
 //! status, negotiation headers and body are compared.
 
-// tests/common and the oracle harness both bring in tests/support/listen.rs.
-#![allow(clippy::duplicate_mod)]
-
 mod common;
 mod modules_oracle;
 

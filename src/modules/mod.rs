@@ -664,23 +664,44 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
 /// The longest existing prefix of `path`: (metadata of the whole path if it exists, the
 /// directory to walk, the file name for `<Files>`). A regular file followed by more path
 /// (`/x.php/more`) is found too; `path_info` gets the rest.
-fn locate(
-    path: &Path,
-    path_info: &mut String,
-) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
+/// `OsStr::to_string_lossy` with the usual case first: a valid UTF-8 name is checked by the
+/// word-at-a-time validator and borrowed (the lossy scan costs several times more).
+pub(crate) fn os_lossy(s: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    match s.to_str() {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => s.to_string_lossy(),
+    }
+}
+
+/// Where `locate` found the directory and the file name of the walk.
+enum Located {
+    /// In the path itself, split at its last `/` (`split_plain`): the directory is
+    /// `path[..dir_end]`, the name `path[name_start..]`. The usual case, with no copy.
+    Plain { dir_end: usize, name_start: usize },
+    /// Elsewhere (a directory, path info, a path `Path` must parse).
+    Owned(PathBuf, Option<String>),
+}
+
+fn locate(path: &Path, path_info: &mut String) -> (Option<std::fs::Metadata>, Located, bool) {
+    use std::os::unix::ffi::OsStrExt;
+    let owned = |m, d, n| (m, Located::Owned(d, n), false);
     match std::fs::metadata(path) {
         Ok(m) => {
             if m.is_dir() {
-                (Some(m), path.to_path_buf(), None, false)
+                owned(Some(m), path.to_path_buf(), None)
             } else if let Some((dir, name)) = split_plain(path) {
-                (Some(m), PathBuf::from(dir), Some(name.to_owned()), false)
+                let plain = Located::Plain {
+                    dir_end: dir.as_bytes().len(),
+                    name_start: path.as_os_str().as_bytes().len() - name.len(),
+                };
+                (Some(m), plain, false)
             } else {
                 let dir = path
                     .parent()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| PathBuf::from("/"));
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                (Some(m), dir, name, false)
+                let name = path.file_name().map(|n| os_lossy(n).into_owned());
+                owned(Some(m), dir, name)
             }
         }
         Err(e) => {
@@ -700,8 +721,8 @@ fn locate(
                                 .parent()
                                 .map(Path::to_path_buf)
                                 .unwrap_or_else(|| PathBuf::from("/"));
-                            let name = d.file_name().map(|n| n.to_string_lossy().into_owned());
-                            return (Some(m), parent, name, false);
+                            let name = d.file_name().map(|n| os_lossy(n).into_owned());
+                            return owned(Some(m), parent, name);
                         }
                     }
                     _ => {}
@@ -711,8 +732,8 @@ fn locate(
             let dir = dir
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("/"));
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            (None, dir, name, dangling || too_long)
+            let name = path.file_name().map(|n| os_lossy(n).into_owned());
+            (None, Located::Owned(dir, name), dangling || too_long)
         }
     }
 }
@@ -790,26 +811,40 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             req.filename = PathBuf::from(f);
         }
     }
-    let (finfo, dir_path, file_name, refused) = locate(&req.filename, &mut req.path_info);
+    let (finfo, located, refused) = locate(&req.filename, &mut req.path_info);
     if !req.path_info.is_empty() {
         // `/x.php/extra`: the file is `x.php`, `/extra` is PATH_INFO.
-        let keep = req.filename.to_string_lossy().len() - req.path_info.len();
-        let f = req.filename.to_string_lossy()[..keep].to_string();
+        let f = os_lossy(req.filename.as_os_str());
+        let f = f[..f.len() - req.path_info.len()].to_string();
         req.filename = PathBuf::from(f);
     }
     req.finfo = finfo;
-    let dir_str = dir_path.to_string_lossy();
+    let (dir_path, file_name) = match &located {
+        Located::Plain {
+            dir_end,
+            name_start,
+        } => {
+            use std::os::unix::ffi::OsStrExt;
+            let b = req.filename.as_os_str().as_bytes();
+            (
+                std::ffi::OsStr::from_bytes(&b[..*dir_end]),
+                std::str::from_utf8(&b[*name_start..]).ok(),
+            )
+        }
+        Located::Owned(d, n) => (d.as_os_str(), n.as_deref()),
+    };
+    let dir_str = os_lossy(dir_path);
     let dir_str = if dir_str.len() > 1 {
         dir_str.trim_end_matches('/')
     } else {
         &dir_str
     };
-    let path = req.filename.to_string_lossy();
+    let path = os_lossy(req.filename.as_os_str());
     // httpd's file walk tests the last component of the file name, a directory's too (empty
     // when the URL ends in a slash).
     let file = match (&file_name, &req.finfo) {
         (None, Some(m)) if m.is_dir() => path.rsplit('/').next(),
-        _ => file_name.as_deref(),
+        _ => file_name,
     };
     let target = walk::Target {
         dir: Some(dir_str),
@@ -873,7 +908,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     setenvif::run(req);
     authz::check_auth(req, resp)?;
     // The type checker: mod_negotiation's MultiViews for a file that does not exist.
-    let mut file_name = file_name;
+    let mut located = located;
     if req.finfo.is_none()
         && !refused
         && req.dir.options_bits() & opt::MULTI != 0
@@ -883,10 +918,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             negotiation::Multi::Declined => {}
             negotiation::Multi::Status(s) => return Err(s),
             negotiation::Multi::Chosen => {
-                file_name = req
-                    .filename
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned());
+                // The request is the variant's now (its file name for OPTIONS' type).
+                let name = req.filename.file_name().map(|n| os_lossy(n).into_owned());
+                located = Located::Owned(PathBuf::new(), name);
             }
         }
     }
@@ -932,7 +966,14 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             }
             .into(),
         ));
-        if let Some(name) = file_name.as_deref() {
+        let name = match &located {
+            Located::Plain { name_start, .. } => {
+                use std::os::unix::ffi::OsStrExt;
+                std::str::from_utf8(&req.filename.as_os_str().as_bytes()[*name_start..]).ok()
+            }
+            Located::Owned(_, n) => n.as_deref(),
+        };
+        if let Some(name) = name {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
                 // mod_mime's findings go out with the answer, as httpd's.
                 let info = mime::find(&ctx.config.mime_types, &req.dir, name);
@@ -1047,11 +1088,7 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
     if !meta.is_file() {
         return Err(403);
     }
-    let name = req
-        .filename
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let name = req.filename.file_name().map(os_lossy).unwrap_or_default();
     let info = mime::find(&req.config.mime_types, &req.dir, &name);
     // `AddHandler type-map .var` (or the type-map media type): mod_negotiation's handler.
     if negotiation::names_type_map(info.handler.as_deref(), info.content_type.as_deref())
