@@ -117,6 +117,14 @@ fn site() -> Site {
         ),
         ("handlers/secret.html", "refused\n"),
         ("enc.var", ENC_VAR),
+        (
+            "handlers/up.var",
+            "URI: ../bar.html\nContent-Type: text/html\n",
+        ),
+        (
+            "out.var",
+            "URI: ../../../../../../../../../etc/passwd\nContent-Type: text/plain\n",
+        ),
         ("zh.html", "zh\n"),
         ("zh.html.gz", "zh gzip\n"),
         ("deny.var", "URI: secret.html\nContent-Type: text/html\n"),
@@ -195,7 +203,10 @@ fn compare(mpm: &str, cases: &[String]) -> (Vec<Answer>, Vec<Answer>) {
     }
     let (la, lm) = (s.log("apache_neg_log"), s.log("mpmd_neg_log"));
     assert_eq!(la.lines().count(), cases.len(), "{la}");
-    assert_eq!(la, lm, "access log: apache2 (left) vs mpmd (right)");
+    for (i, (x, y)) in la.lines().zip(lm.lines()).enumerate() {
+        assert_eq!(x, y, "access log line {i}: apache2 (left) vs mpmd (right)");
+    }
+    assert_eq!(la.lines().count(), lm.lines().count(), "access log lines");
     (a, m)
 }
 
@@ -300,6 +311,9 @@ fn type_maps(mpm: &str) {
         get("/enc.var", &["Accept-Encoding: gzip"]),
         get("/enc.var", &["Accept-Encoding: gzip", "Negotiate: vlist"]),
         get("/enc.var", &["Accept-Encoding: identity;q=0, gzip;q=0.5"]),
+        get("/handlers/up.var", &[]),
+        get("/handlers/up", &[]),
+        get("/out.var", &[]),
         get("/deny.var", &[]),
         req("POST", "/deny.var", &["Content-Length: 0"]),
         get("/handlers/d", &[]),
@@ -310,7 +324,9 @@ fn type_maps(mpm: &str) {
     assert_eq!(m[9].body_text(), "Bonjour\n");
     assert_eq!(m[17].body_text(), "<p>English body</p>\n");
     // A variant its sections refuse is refused, however it was chosen.
-    assert_eq!([m[26].status, m[27].status, m[28].status], [403; 3]);
+    assert_eq!([m[29].status, m[30].status, m[31].status], [403; 3]);
+    // A map's URI outside the directory: resolved as a URL, never above the root.
+    assert_eq!([m[26].status, m[27].status, m[28].status], [200, 400, 400]);
 }
 
 /// An HTTP/1.0 answer from a type map expires at once (CacheNegotiatedDocs Off); MultiViews

@@ -1410,6 +1410,9 @@ fn multiviews_in(
     let v = neg.vars.swap_remove(best);
     let sub = match v.sub {
         Some(s) => Some(s),
+        // A type map's choice naming another directory: httpd's file-relative sub-request
+        // has no usable URL and is refused (never a file outside the directory's sections).
+        None if v.file_name.contains('/') => return Multi::Status(400),
         // A type map's choice: looked up now.
         None => match lookup_sub(req, &dir_name, &v.file_name) {
             Ok(sub) => sub,
@@ -1758,9 +1761,50 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
         }
     }
     uri.push_str(&pi);
+    // The new URL is parsed as a request's is: `%XX` decoded, `..` resolved (never above
+    // the root: 400).
+    let slashes = match req.server.allow_encoded_slashes {
+        crate::config::AllowEncodedSlashes::Off => super::uri::EncodedSlashes::Off,
+        crate::config::AllowEncodedSlashes::On => super::uri::EncodedSlashes::On,
+        crate::config::AllowEncodedSlashes::NoDecode => super::uri::EncodedSlashes::NoDecode,
+    };
+    let uri = match super::uri::normalize(uri.as_bytes(), req.server.merge_slashes, slashes) {
+        Ok(u) => u,
+        Err(s) => {
+            // The redirect's request is the one refused: httpd logs its URL with the dot
+            // segments dropped, and no file.
+            req.begin_internal_redirect();
+            req.uri = collapse_dots(&uri);
+            req.filename = PathBuf::new();
+            return Err(s);
+        }
+    };
     resp.vlist_validator = neg.vlv;
     let query = req.query.clone();
     super::redirect_internally(req, uri, query, resp)
+}
+
+/// `path` with its `.` and `..` segments resolved, a `..` above the root dropped.
+fn collapse_dots(path: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for seg in path.split('/').skip(1) {
+        match seg {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            s => out.push(s),
+        }
+    }
+    let mut s = String::with_capacity(path.len());
+    for seg in out {
+        s.push('/');
+        s.push_str(seg);
+    }
+    if s.is_empty() {
+        s.push('/');
+    }
+    s
 }
 
 /// httpd's 416 (its byterange filter's error, after the handler) goes out without the
