@@ -343,6 +343,14 @@ fn http10_expires(mpm: &str) {
         assert!(x[1].header("Expires").is_none(), "{who}: {:?}", x[1]);
         assert!(x[2].header("Expires").is_none(), "{who}: {:?}", x[2]);
     }
+    // CacheNegotiatedDocs On: no Expires.
+    let mut s = site();
+    s.body.push_str("CacheNegotiatedDocs On\n");
+    let (a, m) = s.both(mpm, &cases[..1]);
+    for (x, who) in [(&a, "apache2"), (&m, "mpmd")] {
+        assert_eq!(x[0].status, 200, "{who}");
+        assert!(x[0].header("Expires").is_none(), "{who}: {:?}", x[0]);
+    }
 }
 
 /// Over HTTP/2 (h2c, curl) the negotiation headers are the same as apache2's mod_http2

@@ -256,7 +256,8 @@ pub const NOTES: &[(&str, &str)] = &[
     ),
     (
         "AddHandler",
-        "`type-map` runs mod_negotiation's type map handler (`URI:`, `Content-Type:` with \
+        "`type-map` runs mod_negotiation's type map handler (`URI:` a URL relative to the \
+         map, resolved as a request's, `Content-Type:` with \
          `qs=`, `Content-Language:`, `Content-Encoding:`, `Content-Length:`, `Description:`, \
          `Body:` variants (byte ranges included), `#` comments and continuation lines, httpd's \
          errors AH00681-AH00685, \
