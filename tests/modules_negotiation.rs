@@ -396,3 +396,51 @@ fn over_h2(mpm: &str) {
 }
 
 mpm_tests!(multiviews, type_maps, http10_expires, over_h2);
+
+/// `-t` refuses what httpd refuses, with its words (not per MPM: no server runs).
+#[test]
+fn config_errors_as_httpd() {
+    if !available() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("temp dir");
+    let m = modules_oracle::MODULES;
+    for (i, line) in [
+        "ForceLanguagePriority None Prefer",
+        "ForceLanguagePriority Fallback None",
+        "ForceLanguagePriority Bogus",
+        "MultiviewsMatch Any Handlers",
+        "MultiviewsMatch NegotiatedOnly Filters",
+        "MultiviewsMatch Nothing",
+        "LanguagePriority en fr\nForceLanguagePriority Prefer Fallback\nMultiviewsMatch Handlers Filters\nDefaultLanguage de\nCacheNegotiatedDocs On",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let conf = dir.path().join(format!("t{i}.conf"));
+        std::fs::write(
+            &conf,
+            format!(
+                "LoadModule mpm_event_module {m}/mod_mpm_event.so\n\
+                 LoadModule mime_module {m}/mod_mime.so\n\
+                 LoadModule negotiation_module {m}/mod_negotiation.so\n\
+                 ServerRoot {}\nListen 127.0.0.1:0\n{line}\n",
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let run = |bin: &str| {
+            let out = std::process::Command::new(bin)
+                .arg("-t")
+                .arg("-f")
+                .arg(&conf)
+                .output()
+                .expect("run -t");
+            let err = String::from_utf8_lossy(&out.stderr).into_owned();
+            // The first two lines: where, and what.
+            let head: Vec<&str> = err.lines().take(2).collect();
+            (out.status.success(), head.join("\n"))
+        };
+        assert_eq!(run(modules_oracle::APACHE), run(modules_oracle::BIN), "{line}");
+    }
+}
