@@ -118,6 +118,10 @@ fn site() -> Site {
         ("handlers/secret.html", "refused\n"),
         ("enc.var", ENC_VAR),
         (
+            "rec.var",
+            "URI: foo\nContent-Type: text/html\n\nURI: bar.txt\nContent-Type: text/plain; qs=0.1\n",
+        ),
+        (
             "handlers/up.var",
             "URI: ../bar.html\nContent-Type: text/html\n",
         ),
@@ -311,6 +315,9 @@ fn type_maps(mpm: &str) {
         get("/enc.var", &["Accept-Encoding: gzip"]),
         get("/enc.var", &["Accept-Encoding: gzip", "Negotiate: vlist"]),
         get("/enc.var", &["Accept-Encoding: identity;q=0, gzip;q=0.5"]),
+        get("/rec.var", &[]),
+        req("POST", "/rec.var", &["Content-Length: 0"]),
+        get("/rec.var", &["Accept: text/plain"]),
         get("/handlers/up.var", &[]),
         get("/handlers/up", &[]),
         get("/out.var", &[]),
@@ -324,9 +331,11 @@ fn type_maps(mpm: &str) {
     assert_eq!(m[9].body_text(), "Bonjour\n");
     assert_eq!(m[17].body_text(), "<p>English body</p>\n");
     // A variant its sections refuse is refused, however it was chosen.
-    assert_eq!([m[29].status, m[30].status, m[31].status], [403; 3]);
+    assert_eq!([m[32].status, m[33].status, m[34].status], [403; 3]);
     // A map's URI outside the directory: resolved as a URL, never above the root.
-    assert_eq!([m[26].status, m[27].status, m[28].status], [200, 400, 400]);
+    assert_eq!([m[29].status, m[30].status, m[31].status], [200, 400, 400]);
+    // A map choosing a resource MultiViews negotiates: 506 (transparent), else served.
+    assert_eq!([m[26].status, m[27].status, m[28].status], [506, 200, 200]);
 }
 
 /// An HTTP/1.0 answer from a type map expires at once (CacheNegotiatedDocs Off); MultiViews

@@ -1075,6 +1075,27 @@ fn do_negotiation(
         if neg.vars[best].sub.is_none() {
             let name = neg.vars[best].file_name.clone();
             let sub = lookup_sub(req, &neg.dir_name, &name)?;
+            if sub.is_none() && !name.contains('/') {
+                // A missing file the lookup negotiates (MultiViews) is a variant that varies.
+                let mut p = probe(req, req.dir.clone());
+                p.uri = format!("{}{}", base_uri_dir(req), name);
+                p.filename = neg.dir_name.join(&name);
+                let mut scratch = Response::new(200);
+                let r = if p.dir.options_bits() & crate::config::dir::opt::MULTI != 0 {
+                    multiviews(&mut p, &mut scratch)
+                } else {
+                    Multi::Declined
+                };
+                let tcn = scratch
+                    .err_headers
+                    .iter()
+                    .any(|(n, _)| n.eq_ignore_ascii_case("TCN"));
+                match r {
+                    _ if tcn => return Err(506),
+                    Multi::Status(s) => return Err(s),
+                    Multi::Declined | Multi::Chosen => {}
+                }
+            }
             let dir = sub.as_ref().map_or(&req.dir, |s| &s.dir);
             let class = classify(&req.config.mime_types, dir, &name);
             let handler = dir.handler.as_deref().or(class.handler.as_deref());
@@ -1142,7 +1163,12 @@ fn sub_allowed(req: &Request<'_>, sub: &Sub) -> bool {
     {
         return true;
     }
-    let probe = Request {
+    super::authz::check(&probe(req, sub.dir.clone())).is_ok()
+}
+
+/// A sub-request of `req` with the configuration `dir` (its URL and file set by the caller).
+fn probe<'a>(req: &Request<'a>, dir: Arc<DirConf>) -> Request<'a> {
+    Request {
         head: req.head,
         method: req.method,
         method_str: req.method_str,
@@ -1160,7 +1186,7 @@ fn sub_allowed(req: &Request<'_>, sub: &Sub) -> bool {
         filename: req.filename.clone(),
         path_info: String::new(),
         finfo: None,
-        dir: sub.dir.clone(),
+        dir,
         env: req.env.clone(),
         time: req.time,
         received_us: req.received_us,
@@ -1174,8 +1200,7 @@ fn sub_allowed(req: &Request<'_>, sub: &Sub) -> bool {
         sni: req.sni,
         ssl: req.ssl,
         vary: Default::default(),
-    };
-    super::authz::check(&probe).is_ok()
+    }
 }
 
 trait PtrEq {
@@ -1205,6 +1230,15 @@ fn dir_validator(req: &Request<'_>, dir: &Metadata) -> Option<String> {
     };
     let micros = dir.mtime() * 1_000_000 + dir.mtime_nsec() / 1000;
     Some(format!("{weak}\"{:x}\"", micros as u64))
+}
+
+/// A validator made while an earlier one is in force (a type map's choice negotiated again
+/// by MultiViews after the redirect): httpd's ETag function folds the earlier one in.
+fn chain_vlv(own: Option<String>, resp: &Response) -> Option<String> {
+    match (own, &resp.vlist_validator) {
+        (Some(o), Some(prev)) => Some(structured_etag(&o, prev)),
+        (o, _) => o,
+    }
 }
 
 /// httpd's structured ETag of a negotiated response: the file's tag and the variant-list
@@ -1373,7 +1407,10 @@ fn multiviews_in(
             Ok(_) => {}
             Err(s) => return Multi::Status(s),
         }
-        neg.vlv = super::core::make_etag(&sub.finfo, sub.dir.etag_bits(), req.time);
+        neg.vlv = chain_vlv(
+            super::core::make_etag(&sub.finfo, sub.dir.etag_bits(), req.time),
+            resp,
+        );
     } else {
         if anymatch && neg.vars.is_empty() {
             crate::ap_log!(
@@ -1385,7 +1422,7 @@ fn multiviews_in(
             return Multi::Status(404);
         }
         if let Ok(m) = std::fs::metadata(&dir_name) {
-            neg.vlv = dir_validator(req, &m);
+            neg.vlv = chain_vlv(dir_validator(req, &m), resp);
         }
         neg.vars.sort_by(|a, b| {
             b.source_quality
@@ -1714,7 +1751,10 @@ pub fn type_map_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<()
     let mut neg = Neg::new(req, dir_name);
     let path = req.filename.clone();
     read_type_map(&path, &mut neg)?;
-    neg.vlv = super::core::make_etag(&meta, req.dir.etag_bits(), req.time);
+    neg.vlv = chain_vlv(
+        super::core::make_etag(&meta, req.dir.etag_bits(), req.time),
+        resp,
+    );
     let best = do_negotiation(req, &mut neg, false, resp)?;
     if !req.head.is_http11() && !req.dir.cache_negotiated_docs.unwrap_or(false) {
         // httpd's r->no_cache: the response expires at once for HTTP/1.0 caches.
