@@ -52,6 +52,13 @@ SetEnvIf X-HtmlOnly . gzip-only-text/html=1
 <Directory @ROOT@/htdocs/ed>
  ErrorDocument 404 /bar.txt
 </Directory>
+<Directory @ROOT@/htdocs/man>
+ Options -MultiViews
+ <Files *.html>
+  SetHandler type-map
+ </Files>
+</Directory>
+SetEnvIf Request_URI ^/man/(de|fr)/ prefer-language=$1
 <Directory @ROOT@/htdocs/plain>
  Options -MultiViews
 </Directory>
@@ -117,6 +124,11 @@ fn site() -> Site {
         ),
         ("handlers/secret.html", "refused\n"),
         ("enc.var", ENC_VAR),
+        ("man/index.html", MAN_MAP),
+        ("man/index.html.en", "manual\n"),
+        ("man/index.html.fr", "manuel\n"),
+        ("man/index.html.de", "Handbuch\n"),
+        ("man/fr/index.html", "URI: ../index.html.fr\nContent-Type: text/html\nContent-Language: fr\n\nURI: ../index.html.en\nContent-Type: text/html\nContent-Language: en\n"),
         (
             "rec.var",
             "URI: foo\nContent-Type: text/html\n\nURI: bar.txt\nContent-Type: text/plain; qs=0.1\n",
@@ -153,7 +165,7 @@ fn site() -> Site {
     // strong on both servers, whenever each is asked.
     let t = std::time::SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
     for d in [
-        "", "none", "any", "handlers", "plain", "sub", "idx2", "fb", "ed",
+        "", "none", "any", "handlers", "plain", "sub", "idx2", "fb", "ed", "man", "man/fr",
     ] {
         let dir = s.root().join("htdocs").join(d);
         std::fs::File::open(&dir)
@@ -177,6 +189,10 @@ URI: t2.var\nContent-Type: text/plain\n";
 const ENC_VAR: &str = "URI: z.txt.gz\nContent-Type: text/plain\nContent-Encoding: x-gzip\n\
 Content-Length: 3\n\nURI: z.txt\nContent-Type: text/plain\nContent-Length: 2\n\n\
 URI: nowhere.txt\nContent-Type: text/plain\nContent-Length: nine\n";
+
+const MAN_MAP: &str = "URI: index.html.en\nContent-Language: en\nContent-Type: text/html\n\n\
+URI: index.html.fr\nContent-Language: fr\nContent-Type: text/html; charset=ISO-8859-1\n\n\
+URI: index.html.de\nContent-Language: de\nContent-Type: text/html\n";
 
 const H_VAR: &str = "URI: h.html.fr\nContent-Type: text/html\nContent-Language: fr\n";
 
@@ -315,6 +331,12 @@ fn type_maps(mpm: &str) {
         get("/enc.var", &["Accept-Encoding: gzip"]),
         get("/enc.var", &["Accept-Encoding: gzip", "Negotiate: vlist"]),
         get("/enc.var", &["Accept-Encoding: identity;q=0, gzip;q=0.5"]),
+        get("/man/", &[]),
+        get("/man/", &["Accept-Language: de"]),
+        get("/man/index.html", &["Accept-Language: fr, de;q=0.5"]),
+        get("/man/fr/", &[]),
+        get("/man/", &["Accept: image/png"]),
+        get("/man/fr/index.html", &["Accept-Language: de"]),
         get("/rec.var", &[]),
         req("POST", "/rec.var", &["Content-Length: 0"]),
         get("/rec.var", &["Accept: text/plain"]),
@@ -331,11 +353,11 @@ fn type_maps(mpm: &str) {
     assert_eq!(m[9].body_text(), "Bonjour\n");
     assert_eq!(m[17].body_text(), "<p>English body</p>\n");
     // A variant its sections refuse is refused, however it was chosen.
-    assert_eq!([m[32].status, m[33].status, m[34].status], [403; 3]);
+    assert_eq!([m[38].status, m[39].status, m[40].status], [403; 3]);
     // A map's URI outside the directory: resolved as a URL, never above the root.
-    assert_eq!([m[29].status, m[30].status, m[31].status], [200, 400, 400]);
+    assert_eq!([m[35].status, m[36].status, m[37].status], [200, 400, 400]);
     // A map choosing a resource MultiViews negotiates: 506 (transparent), else served.
-    assert_eq!([m[26].status, m[27].status, m[28].status], [506, 200, 200]);
+    assert_eq!([m[32].status, m[33].status, m[34].status], [506, 200, 200]);
 }
 
 /// An HTTP/1.0 answer from a type map expires at once (CacheNegotiatedDocs Off); MultiViews

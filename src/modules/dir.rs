@@ -145,6 +145,12 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             req.finfo = sub.finfo;
             req.dir = sub.dir;
             req.env = sub.env;
+            // The index's handler may have redirected internally (a type map): the log's
+            // `%U` is the index's URL, and its notes (a 406's variant list) are the request's.
+            if req.original_uri.is_none() {
+                req.original_uri = sub.original_uri;
+            }
+            req.notes.extend(sub.notes);
             // httpd's fast redirect overlays the sub-request's headers_out (its Vary too).
             let sub_vary = sub.vary.into_inner();
             if !sub_vary.is_empty() {
