@@ -161,11 +161,50 @@ pub struct Outcome<'c> {
     pub notes: LogNotes,
     /// The `nokeepalive` variable is set (and no Via header): close after the response.
     pub nokeepalive: bool,
+    /// httpd's special-purpose variables for broken clients, as its header filter reads
+    /// them when the response goes out (see `Compat1_0`).
+    pub compat: Compat1_0,
     /// The request's user agent address (mod_remoteip), for the access log.
     pub useragent: SocketAddr,
     /// For a response left to a deferred handler (mod_proxy): what its output fixups need
     /// once it is there (`finish_deferred`).
     pub late: Option<Box<LateFixups>>,
+}
+
+/// `downgrade-1.0`, `force-response-1.0` and `force-no-vary`, read from the request's
+/// environment once the handler and the fixups have run (httpd's header filter reads them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compat1_0 {
+    /// Serve the request as HTTP/1.0 (no chunking, keep-alive only on request).
+    pub downgrade: bool,
+    /// Answer an HTTP/1.0 request (after `downgrade`) with an `HTTP/1.0` status line, and close.
+    pub force_response: bool,
+    /// Drop every `Vary` field; implies both of the above.
+    pub no_vary: bool,
+}
+
+impl Compat1_0 {
+    fn from_env(req: &Request<'_>) -> Compat1_0 {
+        if req.env.is_empty() {
+            return Compat1_0::default();
+        }
+        let no_vary = req.env_var("force-no-vary").is_some();
+        Compat1_0 {
+            downgrade: no_vary || req.env_var("downgrade-1.0").is_some(),
+            force_response: no_vary || req.env_var("force-response-1.0").is_some(),
+            no_vary,
+        }
+    }
+
+    /// The request is served as HTTP/1.1 (`head_is_11`: what it said).
+    pub fn is_http11(&self, head_is_11: bool) -> bool {
+        head_is_11 && !self.downgrade
+    }
+
+    /// The status line says `HTTP/1.0` (and the connection closes).
+    pub fn http10_line(&self, head_is_11: bool) -> bool {
+        self.force_response && !self.is_http11(head_is_11)
+    }
 }
 
 /// The request as the output fixups (mod_expires, mod_deflate, mod_headers) see it, kept
@@ -498,6 +537,7 @@ pub fn process_observed<'c>(
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
             nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
+            compat: Compat1_0::from_env(req),
             // The request ends here: what the log needs moves to it, no copy.
             notes: LogNotes {
                 env: std::mem::take(&mut req.env),
@@ -955,6 +995,10 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
     }
 
+    // mod_dir's fixup, before any handler (OPTIONS included).
+    if let Some(status) = dir::slash_redirect(req, resp) {
+        return Err(status);
+    }
     if req.method == Method::Options {
         resp.status = 200;
         resp.headers.push((
@@ -985,6 +1029,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
                     resp.headers.push(("Content-Encoding".into(), e));
                 }
             }
+        }
+        if req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
+            resp.content_type = Some(dir::options_type(req));
         }
         return Ok(());
     }
