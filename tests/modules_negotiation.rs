@@ -296,6 +296,11 @@ fn multiviews(mpm: &str) {
         get("/any/n", &["Accept-Language: de"]),
         get("/handlers/h", &[]),
         req("OPTIONS", "/foo", &[]),
+        req("OPTIONS", "/", &[]),
+        req("OPTIONS", "/", &["Accept: image/png"]),
+        req("OPTIONS", "/fb/", &[]),
+        req("POST", "/", &["Content-Length: 0"]),
+        req("POST", "/", &["Content-Length: 0", "Accept: image/png"]),
     ];
     compare(mpm, &cases);
 }

@@ -114,7 +114,12 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             if sub.finfo.is_none() {
                 // MultiViews: `index` answered by `index.html.en`.
                 let kept = resp.err_headers.len();
-                match super::negotiation::multiviews(&mut sub, resp) {
+                // mod_dir's sub-request is a GET, whatever the request's method.
+                let method = (sub.method, sub.method_str);
+                (sub.method, sub.method_str) = (super::Method::Get, "GET");
+                let negotiated = super::negotiation::multiviews(&mut sub, resp);
+                (sub.method, sub.method_str) = method;
+                match negotiated {
                     super::negotiation::Multi::Chosen => {
                         // httpd's fast redirect keeps the headers but not the validator.
                         resp.vlist_validator = None;

@@ -1032,6 +1032,16 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
         if req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
             resp.content_type = Some(dir::options_type(req));
+            // An index MultiViews finds (`index` → `index.html.en`) answers for it.
+            if resp.content_type.as_deref() == Some("httpd/unix-directory") {
+                if let Some(variant) = negotiation::options_index(req, resp)? {
+                    let info = mime::find(&ctx.config.mime_types, &req.dir, &variant);
+                    resp.content_type = info.content_type;
+                    if let Some(l) = info.language {
+                        resp.headers.push(("Content-Language".into(), l));
+                    }
+                }
+            }
         }
         return Ok(());
     }

@@ -1308,6 +1308,57 @@ pub fn has_candidates(dir: &Path, name: &str) -> bool {
     })
 }
 
+/// For OPTIONS on a directory URL: the file name of the index MultiViews chooses (its
+/// negotiation headers set in `resp`), as mod_dir's GET sub-request finds it; `Ok(None)`
+/// when MultiViews is off or finds none; `Err` for the only index name's 406 (or 300).
+pub fn options_index(req: &mut Request<'_>, resp: &mut Response) -> Result<Option<String>, u16> {
+    if req.dir.options_bits() & crate::config::dir::opt::MULTI == 0
+        || !req.config.modules.contains(&"negotiation")
+        || !req.config.modules.contains(&"dir")
+        || !req.uri.ends_with('/')
+    {
+        return Ok(None);
+    }
+    let names: Vec<&str> = match &req.dir.directory_index {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => vec!["index.html"],
+    };
+    let single = names.len() == 1;
+    for name in names {
+        if name.eq_ignore_ascii_case("disabled") {
+            break;
+        }
+        let mut p = probe(req, req.dir.clone());
+        p.method = Method::Get;
+        p.method_str = "GET";
+        p.uri = format!("{}{}", req.uri, name);
+        p.filename = req.filename.join(name);
+        let kept = resp.err_headers.len();
+        let r = multiviews(&mut p, resp);
+        resp.vlist_validator = None;
+        match r {
+            Multi::Chosen => {
+                // mod_dir's fast redirect: the log shows the variant's URL and file.
+                let name = p
+                    .filename
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned());
+                req.uri = p.uri;
+                req.filename = p.filename;
+                req.finfo = p.finfo;
+                req.dir = p.dir;
+                return Ok(name);
+            }
+            Multi::Status(s) if single && (s == 406 || s == 401 || (300..400).contains(&s)) => {
+                req.notes.extend(p.notes);
+                return Err(s);
+            }
+            Multi::Declined | Multi::Status(_) => resp.err_headers.truncate(kept),
+        }
+    }
+    Ok(None)
+}
+
 /// The URL of the request's directory (its path info left out), with its slash.
 fn base_uri_dir<'r>(req: &'r Request<'_>) -> &'r str {
     let uri = req
