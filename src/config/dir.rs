@@ -376,6 +376,31 @@ pub struct DirConf {
     pub expires: Option<Arc<crate::config::directives::expires::ExpiresConf>>,
     /// mod_deflate (and the DEFLATE filter named by AddOutputFilterByType/SetOutputFilter).
     pub deflate: Option<Arc<crate::config::directives::deflate::DeflateConf>>,
+    /// mod_mime's `DefaultLanguage`.
+    pub default_language: Option<String>,
+    /// mod_mime's `MultiviewsMatch` (bits in `multiviews_match`).
+    pub multiviews_match: Option<u8>,
+    /// mod_negotiation's `LanguagePriority`.
+    pub language_priority: Option<Arc<Vec<String>>>,
+    /// mod_negotiation's `ForceLanguagePriority` (bits in `force_language`).
+    pub force_language_priority: Option<u8>,
+    /// mod_negotiation's `CacheNegotiatedDocs` (server level).
+    pub cache_negotiated_docs: Option<bool>,
+}
+
+/// `MultiviewsMatch` bits (`NegotiatedOnly` is none of them).
+pub mod multiviews_match {
+    pub const HANDLERS: u8 = 1;
+    pub const FILTERS: u8 = 2;
+    pub const ANY: u8 = 4;
+    pub const NEGOTIATED: u8 = 8;
+}
+
+/// `ForceLanguagePriority` bits, as httpd's (unset means Prefer).
+pub mod force_language {
+    pub const NONE: u8 = 1;
+    pub const PREFER: u8 = 2;
+    pub const FALLBACK: u8 = 4;
 }
 
 fn pick<T: Clone>(base: &Option<T>, over: &Option<T>) -> Option<T> {
@@ -495,6 +520,14 @@ impl DirConf {
                 (Some(b), Some(o)) => Some(Arc::new(b.merge(o))),
                 (b, o) => pick(b, o),
             },
+            default_language: pick(&self.default_language, &over.default_language),
+            multiviews_match: pick(&self.multiviews_match, &over.multiviews_match),
+            language_priority: pick(&self.language_priority, &over.language_priority),
+            force_language_priority: pick(
+                &self.force_language_priority,
+                &over.force_language_priority,
+            ),
+            cache_negotiated_docs: pick(&self.cache_negotiated_docs, &over.cache_negotiated_docs),
         }
     }
 

@@ -201,6 +201,68 @@ pub const NOTES: &[(&str, &str)] = &[
         "RewriteRule",
         "`%{TIME_*}` in rules and conditions are local time (`TZ` applies), as httpd",
     ),
+    (
+        "Options",
+        "`MultiViews` (with `LoadModule negotiation_module`) answers a request for a missing \
+         `/x` from the `x.*` files of its directory as httpd's mod_negotiation: the same \
+         variants (every extension mod_mime does not claim must be part of the requested name; \
+         `MultiviewsMatch` for handlers; a type map among them takes over), each looked up \
+         with its own sections and `Require`, the same choice (Accept, Accept-Language, \
+         Accept-Charset, Accept-Encoding with httpd's wildcard and language fiddles, `level`, \
+         `LanguagePriority`, the length tiebreak; RVSA/1.0 for `Negotiate: 1.0`; the \
+         `prefer-language`, `no-gzip` and `gzip-only-text/html` variables), the same headers \
+         (`Content-Location`, `Vary: negotiate,…` naming exactly the dimensions the variants \
+         differ in, `TCN`, `Alternates`), the same 300/406 pages with the variant list, path \
+         info after the name (`/x/more`: not transparent, then 404), a directory's index found \
+         through it (`index` → `index.html.en`), and httpd's structured ETag \
+         (`\"file-tag;directory-mtime` — httpd 2.4 drops the closing quote, so does mpmd); \
+         a 416 goes out without the negotiation's fields, as httpd's. \
+         Nothing is scanned unless the file is missing and MultiViews is on. Differs: `<If>` \
+         sections met while a variant is looked up are evaluated against the request, not \
+         the variant",
+    ),
+    (
+        "LanguagePriority",
+        "used by MultiViews and type maps when `Accept-Language` ties or is missing \
+         (`ForceLanguagePriority Prefer`, the default) or matches nothing (`Fallback`), as \
+         httpd; several lines in one section add up",
+    ),
+    (
+        "ForceLanguagePriority",
+        "`None`, `Prefer`, `Fallback` (the last two combine), with httpd's errors for a \
+         `None` mixed with the others",
+    ),
+    (
+        "CacheNegotiatedDocs",
+        "as httpd 2.4: `Off` (the default) makes a type map's answer to an HTTP/1.0 request \
+         expire at once (`Expires` = `Date`); a MultiViews answer never gets one (httpd's \
+         fast redirect drops the flag)",
+    ),
+    (
+        "MultiviewsMatch",
+        "`NegotiatedOnly` (default), `Handlers`, `Filters`, `Any`, with httpd's errors for \
+         incompatible words",
+    ),
+    (
+        "DefaultLanguage",
+        "the `Content-Language` of a file no `AddLanguage` extension names, and its language \
+         in negotiation",
+    ),
+    (
+        "AddLanguage",
+        "every extension counts (`x.en.fr.html` is `Content-Language: en,fr`); values are \
+         lower-cased, as all `Add*` values are in httpd (`AddCharset UTF-8 .u8` sends \
+         `charset=utf-8`)",
+    ),
+    (
+        "AddHandler",
+        "`type-map` runs mod_negotiation's type map handler (`URI:` a URL relative to the \
+         map, resolved as a request's, `Content-Type:` with \
+         `qs=`, `Content-Language:`, `Content-Encoding:`, `Content-Length:`, `Description:`, \
+         `Body:` variants (byte ranges included), `#` comments and continuation lines, httpd's \
+         errors AH00681-AH00685, \
+         506 for a map choosing a map)",
+    ),
 ];
 
 fn contexts(c: Contexts) -> String {

@@ -148,7 +148,7 @@ pub fn meets_conditions(req: &Request<'_>, etag: Option<&str>, mtime: u64) -> Op
 }
 
 /// The multipart boundary: 16 hex digits fixed per process start.
-fn boundary() -> &'static str {
+pub(crate) fn boundary() -> &'static str {
     static B: OnceLock<String> = OnceLock::new();
     B.get_or_init(|| {
         let t = std::time::SystemTime::now()
@@ -310,7 +310,10 @@ pub fn serve_file(
     };
     let len = meta.size();
     let mtime = (meta.mtime().max(0) as u64).min(req.time);
-    let etag = make_etag(meta, req.dir.etag_bits(), req.time);
+    let mut etag = make_etag(meta, req.dir.etag_bits(), req.time);
+    if let (Some(e), Some(v)) = (&etag, &resp.vlist_validator) {
+        etag = Some(super::negotiation::structured_etag(e, v));
+    }
     resp.status = 200;
     resp.headers
         .push(("Last-Modified".into(), http_date(mtime)));
@@ -333,7 +336,12 @@ pub fn serve_file(
         Some(304) => {
             // The type stays known (mod_expires' ExpiresByType, %{CONTENT_TYPE}, the log's
             // %{Content-Type}o, as httpd's r->content_type); the writers send no
-            // Content-Type on a 304.
+            // Content-Type on a 304. mod_mime's language and coding go (httpd's header filter
+            // drops them for a 304).
+            resp.headers.retain(|(n, _)| {
+                !n.eq_ignore_ascii_case("Content-Language")
+                    && !n.eq_ignore_ascii_case("Content-Encoding")
+            });
             resp.status = 304;
             return Ok(());
         }
@@ -399,7 +407,10 @@ pub fn serve_file(
                 (None, None) => return Err(500),
             };
         }
-        Ranges::Unsatisfiable => return Err(416),
+        Ranges::Unsatisfiable => {
+            super::negotiation::forget_headers(resp);
+            return Err(416);
+        }
         Ranges::Some(r) if r.len() == 1 => {
             let (s, e) = r[0];
             // A Range header means nothing came from the cache: the file is open.

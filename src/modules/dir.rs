@@ -36,13 +36,20 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         Some(list) => list.iter().map(String::as_str).collect(),
         None => DEFAULT_INDEX.to_vec(),
     };
+    let single = names.len() == 1;
+    // A sub-request's error other than 404 (a 406 from MultiViews) answers instead of
+    // autoindex when no index is found, as httpd's.
+    let mut error = None;
+    let multi =
+        || req.dir.options_bits() & opt::MULTI != 0 && req.config.modules.contains(&"negotiation");
     for name in names {
         if name.eq_ignore_ascii_case("disabled") {
             break;
         }
         let candidate = req.filename.join(name);
-        if let Ok(m) = std::fs::metadata(&candidate) {
-            if !m.is_file() {
+        let meta = std::fs::metadata(&candidate).ok();
+        if meta.is_some() || multi() {
+            if meta.as_ref().is_some_and(|m| !m.is_file()) {
                 continue;
             }
             // An internal sub-request for the index: re-run the walk for the file.
@@ -63,7 +70,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 query: req.query.clone(),
                 filename: candidate,
                 path_info: String::new(),
-                finfo: Some(m),
+                finfo: meta,
                 dir: req.dir.clone(),
                 env: req.env.clone(),
                 time: req.time,
@@ -104,6 +111,37 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 sub.set_env_owned(n, v);
             }
             super::authz::check(&sub)?;
+            if sub.finfo.is_none() {
+                // MultiViews: `index` answered by `index.html.en`.
+                let kept = resp.err_headers.len();
+                // mod_dir's sub-request is a GET, whatever the request's method.
+                let method = (sub.method, sub.method_str);
+                (sub.method, sub.method_str) = (super::Method::Get, "GET");
+                let negotiated = super::negotiation::multiviews(&mut sub, resp);
+                (sub.method, sub.method_str) = method;
+                match negotiated {
+                    super::negotiation::Multi::Chosen => {
+                        // httpd's fast redirect keeps the headers but not the validator.
+                        resp.vlist_validator = None;
+                    }
+                    super::negotiation::Multi::Declined => {
+                        resp.vlist_validator = None;
+                        continue;
+                    }
+                    super::negotiation::Multi::Status(s) => {
+                        req.notes
+                            .extend(sub.notes.into_iter().filter(|(n, _)| *n == "variant-list"));
+                        if single && (s == 406 || s == 401 || (300..400).contains(&s)) {
+                            return Err(s);
+                        }
+                        resp.err_headers.truncate(kept);
+                        if s != 404 {
+                            error = Some(s);
+                        }
+                        continue;
+                    }
+                }
+            }
             // The index may have a handler of its own (`SetHandler proxy:…` for index.php).
             let answered = super::run_handler(&mut sub, resp);
             // httpd's fast redirect: the request becomes the index's, for the fixups that
@@ -113,6 +151,12 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             req.finfo = sub.finfo;
             req.dir = sub.dir;
             req.env = sub.env;
+            // The index's handler may have redirected internally (a type map): the log's
+            // `%U` is the index's URL, and its notes (a 406's variant list) are the request's.
+            if req.original_uri.is_none() {
+                req.original_uri = sub.original_uri;
+            }
+            req.notes.extend(sub.notes);
             // httpd's fast redirect overlays the sub-request's headers_out (its Vary too).
             let sub_vary = sub.vary.into_inner();
             if !sub_vary.is_empty() {
@@ -120,6 +164,9 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
             }
             return answered;
         }
+    }
+    if let Some(s) = error {
+        return Err(s);
     }
     autoindex(req, resp)
 }
@@ -216,10 +263,15 @@ pub fn fallback(req: &Request<'_>) -> Option<(String, Option<String>)> {
                 Some(list) => list.iter().map(String::as_str).collect(),
                 None => DEFAULT_INDEX.to_vec(),
             };
+            let multi = req.dir.options_bits() & opt::MULTI != 0
+                && req.config.modules.contains(&"negotiation");
             let found = names
                 .iter()
                 .take_while(|n| !n.eq_ignore_ascii_case("disabled"))
-                .any(|n| std::fs::metadata(req.filename.join(n)).is_ok_and(|m| m.is_file()));
+                .any(|n| {
+                    std::fs::metadata(req.filename.join(n)).is_ok_and(|m| m.is_file())
+                        || (multi && super::negotiation::has_candidates(&req.filename, n))
+                });
             if found {
                 return None;
             }

@@ -97,11 +97,21 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
             info.encoding = Some(e.to_string());
         }
         if let Some(Some(l)) = lookup(&dir.add_language, lower) {
-            info.language = Some(l.to_string());
+            // Every language counts: `x.en.fr.html` is `en,fr`, as httpd sends it.
+            match &mut info.language {
+                Some(cur) => {
+                    cur.push(',');
+                    cur.push_str(l);
+                }
+                None => info.language = Some(l.to_string()),
+            }
         }
         if let Some(Some(h)) = lookup(&dir.add_handler, lower) {
             info.handler = Some(h.to_string());
         }
+    }
+    if info.language.is_none() {
+        info.language.clone_from(&dir.default_language);
     }
     if let Some(f) = &dir.force_type {
         if !f.eq_ignore_ascii_case("none") {
@@ -143,7 +153,7 @@ mod tests {
     fn multiple_extensions_and_addtype() {
         let dir = DirConf {
             add_type: vec![("cmp".into(), Some("text/x-compat".into()))],
-            add_charset: vec![("utf8".into(), Some("UTF-8".into()))],
+            add_charset: vec![("utf8".into(), Some("utf-8".into()))],
             ..DirConf::default()
         };
         let p = Path::new("/etc/mime.types");
@@ -168,7 +178,7 @@ mod tests {
         assert_eq!(find(p, &dir, "README").content_type, None);
         assert_eq!(
             find(p, &dir, "a.txt.utf8").content_type.as_deref(),
-            Some("text/plain; charset=UTF-8")
+            Some("text/plain; charset=utf-8")
         );
     }
 

@@ -22,6 +22,7 @@ pub mod htaccess;
 pub mod log_config;
 pub mod metrics;
 pub mod mime;
+pub mod negotiation;
 pub mod proxy;
 pub mod remoteip;
 pub mod request;
@@ -57,6 +58,7 @@ pub static HANDLERS: &[(&str, HandlerFn)] = &[
     ("default-handler", default_handler),
     ("server-status", status::handler),
     ("metrics", metrics::handler),
+    ("type-map", negotiation::type_map_handler),
 ];
 
 fn default_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
@@ -371,6 +373,13 @@ pub fn error_response(req: &Request<'_>, status: u16, note: Option<&str>, resp: 
     }
     resp.generated = true;
     let sig = signature(req);
+    // mod_negotiation's list of variants (300, 406), as httpd's "variant-list" note.
+    let note = note.or_else(|| {
+        matches!(status, 300 | 406)
+            .then(|| req.notes.iter().rev().find(|(n, _)| *n == "variant-list"))
+            .flatten()
+            .map(|(_, v)| v.as_str())
+    });
     let info = ErrorInfo {
         method: req.method_str,
         location: keep_location.as_deref(),
@@ -665,6 +674,8 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
             };
             let mut r2 = Response::new(200);
             r2.err_headers = std::mem::take(&mut resp.err_headers);
+            // httpd's internal redirect keeps the variant-list validator.
+            r2.vlist_validator = resp.vlist_validator.take();
             match map_and_handle(ctx, req, &mut r2) {
                 Ok(()) if r2.status == 200 => {
                     r2.status = status;
@@ -936,6 +947,23 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     }
     setenvif::run(req);
     authz::check_auth(req, resp)?;
+    // The type checker: mod_negotiation's MultiViews for a file that does not exist.
+    let mut located = located;
+    if req.finfo.is_none()
+        && !refused
+        && req.dir.options_bits() & opt::MULTI != 0
+        && ctx.config.modules.contains(&"negotiation")
+    {
+        match negotiation::multiviews(req, resp) {
+            negotiation::Multi::Declined => {}
+            negotiation::Multi::Status(s) => return Err(s),
+            negotiation::Multi::Chosen => {
+                // The request is the variant's now (its file name for OPTIONS' type).
+                let name = req.filename.file_name().map(|n| os_lossy(n).into_owned());
+                located = Located::Owned(PathBuf::new(), name);
+            }
+        }
+    }
     ssl::fixup(req);
     headers::request_fixup(req);
     env::fixup(req);
@@ -991,11 +1019,29 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         };
         if let Some(name) = name {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
-                resp.content_type = mime::find(&ctx.config.mime_types, &req.dir, name).content_type;
+                // mod_mime's findings go out with the answer, as httpd's.
+                let info = mime::find(&ctx.config.mime_types, &req.dir, name);
+                resp.content_type = info.content_type;
+                if let Some(l) = info.language {
+                    resp.headers.push(("Content-Language".into(), l));
+                }
+                if let Some(e) = info.encoding {
+                    resp.headers.push(("Content-Encoding".into(), e));
+                }
             }
         }
         if req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
             resp.content_type = Some(dir::options_type(req));
+            // An index MultiViews finds (`index` → `index.html.en`) answers for it.
+            if resp.content_type.as_deref() == Some("httpd/unix-directory") {
+                if let Some(variant) = negotiation::options_index(req, resp)? {
+                    let info = mime::find(&ctx.config.mime_types, &req.dir, &variant);
+                    resp.content_type = info.content_type;
+                    if let Some(l) = info.language {
+                        resp.headers.push(("Content-Language".into(), l));
+                    }
+                }
+            }
         }
         return Ok(());
     }
@@ -1034,6 +1080,17 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
     static_content(req, resp)
 }
 
+/// [`internal_redirect`] for a handler (mod_negotiation's type map).
+pub(crate) fn redirect_internally(
+    req: &mut Request<'_>,
+    uri: String,
+    query: Option<String>,
+    resp: &mut Response,
+) -> Result<(), u16> {
+    let ctx = Ctx { config: req.config };
+    internal_redirect(&ctx, req, uri, query, resp)
+}
+
 /// An internal redirect to `uri` (mod_rewrite per-dir): the whole request again, at most 10
 /// deep (httpd's LimitInternalRecursion default). A refused one leaves the request as it was
 /// (the 500 and the log's %>U are the last request's, as httpd's).
@@ -1065,8 +1122,21 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };
-    // The default handler takes no path info (AcceptPathInfo Default).
+    // The default handler takes no path info (AcceptPathInfo Default); a type map's
+    // handler does (`/map.var/extra`).
     if !req.path_info.is_empty() {
+        if meta.is_file() && req.config.modules.contains(&"negotiation") {
+            let name = req
+                .filename
+                .file_name()
+                .map(|n| n.to_string_lossy())
+                .unwrap_or_default();
+            let info = mime::find(&req.config.mime_types, &req.dir, &name);
+            if negotiation::names_type_map(info.handler.as_deref(), info.content_type.as_deref()) {
+                drop(name);
+                return negotiation::type_map_handler(req, resp);
+            }
+        }
         return Err(404);
     }
     if meta.is_dir() {
@@ -1077,8 +1147,21 @@ fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16>
     }
     let name = req.filename.file_name().map(os_lossy).unwrap_or_default();
     let info = mime::find(&req.config.mime_types, &req.dir, &name);
+    // `AddHandler type-map .var` (or the type-map media type): mod_negotiation's handler.
+    if negotiation::names_type_map(info.handler.as_deref(), info.content_type.as_deref())
+        && req.config.modules.contains(&"negotiation")
+    {
+        drop(name);
+        return negotiation::type_map_handler(req, resp);
+    }
     if let Some(e) = &info.encoding {
-        resp.headers.push(("Content-Encoding".into(), e.clone()));
+        // mod_negotiation's fixup: the client's spelling of the coding (gzip / x-gzip).
+        let e = if req.config.modules.contains(&"negotiation") {
+            negotiation::fix_encoding(req, e).unwrap_or_else(|| e.clone())
+        } else {
+            e.clone()
+        };
+        resp.headers.push(("Content-Encoding".into(), e));
     }
     if let Some(l) = &info.language {
         resp.headers.push(("Content-Language".into(), l.clone()));

@@ -192,6 +192,9 @@ pub struct Response {
     pub deferred: Option<Deferred>,
     /// A protocol switch to run once the head is written (see `Upgrade`).
     pub upgrade: Option<Upgrade>,
+    /// mod_negotiation's variant-list validator: the default handler appends it to the
+    /// chosen file's ETag (httpd's `r->vlist_validator`).
+    pub vlist_validator: Option<String>,
 }
 
 impl Response {

@@ -121,17 +121,21 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         ALL,
         "one or more file extensions",
     ),
-    po(
+    def(
         "DefaultLanguage",
         Take1,
         ALL,
+        Implemented,
         "language to use for documents with no other language file extension",
+        default_language,
     ),
-    po(
+    def(
         "MultiviewsMatch",
         Iterate,
         ALL,
+        Implemented,
         "NegotiatedOnly (default), Handlers and/or Filters, or Any",
+        multiviews_match,
     ),
     po(
         "ModMimeUsePathInfo",
@@ -178,8 +182,9 @@ fn add_type(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     ctx.dir.add_type.extend(v);
     Ok(())
 }
+// httpd lower-cases every Add* value (`AddCharset UTF-8 .u8` gives `charset=utf-8`).
 fn add_charset(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let v = add(ctx, false);
+    let v = add(ctx, true);
     ctx.dir.add_charset.extend(v);
     Ok(())
 }
@@ -189,7 +194,7 @@ fn add_encoding(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     Ok(())
 }
 fn add_language(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
-    let v = add(ctx, false);
+    let v = add(ctx, true);
     ctx.dir.add_language.extend(v);
     Ok(())
 }
@@ -221,5 +226,51 @@ fn remove_language(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 fn remove_handler(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     let v = remove(ctx);
     ctx.dir.add_handler.extend(v);
+    Ok(())
+}
+
+fn default_language(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.default_language = Some(ctx.arg(0).to_string());
+    Ok(())
+}
+
+/// httpd's rules: `Any` and `NegotiatedOnly` stand alone, `Filters` and `Handlers` combine.
+fn multiviews_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    use crate::config::dir::multiviews_match::{ANY, FILTERS, HANDLERS, NEGOTIATED};
+    let mut bits = 0u8;
+    for w in &ctx.node.args {
+        let (bit, clash, msg) = if w.eq_ignore_ascii_case("Any") {
+            (
+                ANY,
+                !ANY,
+                "Any is incompatible with NegotiatedOnly, Filters and Handlers",
+            )
+        } else if w.eq_ignore_ascii_case("NegotiatedOnly") {
+            (
+                NEGOTIATED,
+                !NEGOTIATED,
+                "NegotiatedOnly is incompatible with Any, Filters and Handlers",
+            )
+        } else if w.eq_ignore_ascii_case("Filters") {
+            (
+                FILTERS,
+                ANY | NEGOTIATED,
+                "Filters is incompatible with Any and NegotiatedOnly",
+            )
+        } else if w.eq_ignore_ascii_case("Handlers") {
+            (
+                HANDLERS,
+                ANY | NEGOTIATED,
+                "Handlers is incompatible with Any and NegotiatedOnly",
+            )
+        } else {
+            return Err(format!("Unrecognized option '{w}'"));
+        };
+        if bits & clash != 0 {
+            return Err(msg.into());
+        }
+        bits |= bit;
+    }
+    ctx.dir.multiviews_match = Some(bits);
     Ok(())
 }

@@ -57,25 +57,78 @@ fn group(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 }
 
 pub static NEGOTIATION: &[DirectiveDef] = &[
-    po(
+    def(
         "CacheNegotiatedDocs",
         Flag,
         R,
+        Implemented,
         "Either 'on' or 'off' (default)",
+        cache_negotiated_docs,
     ),
-    po(
+    def(
         "LanguagePriority",
         Iterate,
         A,
+        Implemented,
         "space-delimited list of MIME language abbreviations",
+        language_priority,
     ),
-    po(
+    def(
         "ForceLanguagePriority",
         Iterate,
         A,
+        Implemented,
         "Force LanguagePriority elections, either None, or Fallback and/or Prefer",
+        force_language_priority,
     ),
 ];
+
+fn cache_negotiated_docs(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.cache_negotiated_docs = Some(ctx.arg(0).eq_ignore_ascii_case("on"));
+    Ok(())
+}
+
+/// A second `LanguagePriority` in the same section adds to the first, as httpd's.
+fn language_priority(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let mut list = ctx
+        .dir
+        .language_priority
+        .as_deref()
+        .cloned()
+        .unwrap_or_default();
+    list.extend(ctx.node.args.iter().cloned());
+    ctx.dir.language_priority = Some(std::sync::Arc::new(list));
+    Ok(())
+}
+
+fn force_language_priority(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    use crate::config::dir::force_language::{FALLBACK, NONE, PREFER};
+    let mut bits = ctx.dir.force_language_priority.unwrap_or(0);
+    for w in &ctx.node.args {
+        if w.eq_ignore_ascii_case("None") {
+            if bits & !NONE != 0 {
+                return Err("Cannot combine ForceLanguagePriority options with None".into());
+            }
+            bits = NONE;
+        } else if w.eq_ignore_ascii_case("Prefer") {
+            if bits & NONE != 0 {
+                return Err("Cannot combine ForceLanguagePriority options None and Prefer".into());
+            }
+            bits |= PREFER;
+        } else if w.eq_ignore_ascii_case("Fallback") {
+            if bits & NONE != 0 {
+                return Err(
+                    "Cannot combine ForceLanguagePriority options None and Fallback".into(),
+                );
+            }
+            bits |= FALLBACK;
+        } else {
+            return Err(format!("Invalid ForceLanguagePriority option {w}"));
+        }
+    }
+    ctx.dir.force_language_priority = Some(bits);
+    Ok(())
+}
 
 pub static FILTER: &[DirectiveDef] = &[
     po("FilterDeclare", Take12, A, "filter-name [filter-type]"),

@@ -198,8 +198,11 @@ pub fn error_page(status: u16, info: &ErrorInfo<'_>) -> String {
             escape_html(info.method, &mut s);
             s.push_str(" is not allowed for this URL.</p>\n");
         }
-        406 => s.push_str(
+        300 => with_note(&mut s, "", ""),
+        406 => with_note(
+            &mut s,
             "<p>An appropriate representation of the requested resource could not be found on this server.</p>\n",
+            "",
         ),
         408 => s.push_str("<p>Server timeout waiting for the HTTP request from the client.</p>\n"),
         410 => s.push_str(
@@ -237,6 +240,11 @@ pub fn error_page(status: u16, info: &ErrorInfo<'_>) -> String {
             escape_html(info.expect.unwrap_or(""), &mut s);
             s.push_str("\n</pre>\n</p>\n");
         }
+        // httpd prints the request's URI here, which is empty by the time the page is made.
+        506 => s.push_str(
+            "<p>A variant for the requested resource\n<pre>\n\n</pre>\n\
+             is itself a negotiable resource. This indicates a configuration error.</p>\n",
+        ),
         500 => {
             s.push_str(
                 "<p>The server encountered an internal error or\nmisconfiguration and was unable to complete\n\
