@@ -282,6 +282,16 @@ pub enum AliasRule {
         from: crate::config::pcre::Regex,
         to: Option<String>,
     },
+    /// `ScriptAlias`: as `Alias`, and the request's handler is `cgi-script`.
+    ScriptAlias {
+        from: String,
+        to: String,
+    },
+    /// `ScriptAliasMatch`: as `AliasMatch`, with the handler `cgi-script`.
+    ScriptAliasMatch {
+        from: crate::config::pcre::Regex,
+        to: String,
+    },
     /// One-argument `Alias` in a `<Location>`: the file is this string expression's value.
     AliasExpr(super::expr::Word),
     /// httpd's expression form of `Redirect` (a lone target in a section, `Redirect gone`):
@@ -365,6 +375,8 @@ pub struct DirConf {
     pub proxy_reverse: Vec<Arc<(String, String)>>,
     pub proxy_preserve_host: Option<bool>,
     pub proxy_timeout: Option<std::time::Duration>,
+    /// `CGIScriptTimeout` / `CGIDScriptTimeout`: the wait for a script's output (else `Timeout`).
+    pub cgi_timeout: Option<std::time::Duration>,
     pub proxy_add_headers: Option<bool>,
     /// mod_rewrite in `<Directory>`/`.htaccess` (the fixups phase).
     pub rewrite: Option<Arc<crate::config::directives::rewrite::RewriteConf>>,
@@ -470,6 +482,7 @@ impl DirConf {
             proxy_reverse: concat(&self.proxy_reverse, &over.proxy_reverse),
             proxy_preserve_host: pick(&self.proxy_preserve_host, &over.proxy_preserve_host),
             proxy_timeout: pick(&self.proxy_timeout, &over.proxy_timeout),
+            cgi_timeout: pick(&self.cgi_timeout, &over.cgi_timeout),
             proxy_add_headers: pick(&self.proxy_add_headers, &over.proxy_add_headers),
             rewrite: match (&self.rewrite, &over.rewrite) {
                 (Some(b), Some(o)) => Some(Arc::new(

@@ -1098,6 +1098,25 @@ fn serve_one(
     if resp.status == 416 {
         resp.framing = Framing::Chunked;
     }
+    if resp.nph {
+        // A CGI nph- script wrote the whole response, head included: sent as it comes, then
+        // the connection closes (httpd's mod_cgi passes it through the same way).
+        let sent = write_body_only(io, out, &mut resp);
+        ctx.observer.request_done(sent);
+        let counts = (sent, sent, false, requests_served + 1, bytes_in);
+        log(
+            peer,
+            local,
+            head,
+            server,
+            &resp,
+            counts,
+            (&req_log, ssl_conn(&io.tls)),
+            time,
+            started,
+        );
+        return (Some(ConnOutcome::Close), None);
+    }
 
     // ap_set_keepalive.
     let client_ka = head.has_token("Connection", "keep-alive");
@@ -1311,6 +1330,24 @@ fn write_body_only(io: &mut Io<'_>, out: &mut Vec<u8>, resp: &mut Response) -> u
         Body::File { file, offset, len } => {
             let _ = io.send_file(&file, offset, len);
             len
+        }
+        Body::Stream(mut src, _) => {
+            let mut buf = vec![0u8; READ_CHUNK];
+            let mut sent = 0;
+            loop {
+                match src.0.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if io.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            sent
         }
         _ => 0,
     }

@@ -16,6 +16,13 @@ pub enum Mapped {
     File(PathBuf),
     /// A redirect: status and target (None for 410 Gone etc.).
     Redirect(u16, Option<String>),
+    /// A CGI script (ScriptAlias): the file, and httpd's context for it (the URL prefix
+    /// the rule matched, the directory it maps to: CONTEXT_PREFIX, CONTEXT_DOCUMENT_ROOT).
+    Script {
+        file: PathBuf,
+        prefix: String,
+        root: String,
+    },
 }
 
 /// httpd's `alias_matches`: the alias matches `uri` segment-wise, runs of slashes in either
@@ -196,6 +203,31 @@ fn aliases(dir: &DirConf, uri: &str) -> Option<Mapped> {
             AliasRule::AliasMatch { from, to } => {
                 if let Some(c) = from.captures(uri) {
                     return Some(Mapped::File(PathBuf::from(c.substitute(to))));
+                }
+            }
+            AliasRule::ScriptAlias { from, to } => {
+                let n = alias_matches(uri, from);
+                if n > 0 {
+                    return Some(Mapped::Script {
+                        file: PathBuf::from(format!("{to}{}", &uri[n..])),
+                        prefix: uri[..n].to_string(),
+                        root: to.clone(),
+                    });
+                }
+            }
+            AliasRule::ScriptAliasMatch { from, to } => {
+                if let Some(c) = from.captures(uri) {
+                    // httpd's context for a regex alias: the matched part of the URL and
+                    // the substituted target with the rest of the URL cut off.
+                    let file = c.substitute(to);
+                    let matched = c.get(0).unwrap_or("");
+                    let rest = uri.find(matched).map_or("", |i| &uri[i + matched.len()..]);
+                    let root = file.strip_suffix(rest).unwrap_or(&file).to_string();
+                    return Some(Mapped::Script {
+                        file: PathBuf::from(file),
+                        prefix: matched.to_string(),
+                        root,
+                    });
                 }
             }
             _ => {}

@@ -9,6 +9,7 @@ pub mod auth_basic;
 pub mod authn_file;
 pub mod authz;
 pub mod autoindex;
+pub mod cgi;
 pub mod core;
 pub mod deflate;
 pub mod dir;
@@ -57,6 +58,7 @@ pub static HANDLERS: &[(&str, HandlerFn)] = &[
     ("default-handler", default_handler),
     ("server-status", status::handler),
     ("metrics", metrics::handler),
+    ("cgi-script", cgi::handler),
 ];
 
 fn default_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
@@ -227,7 +229,66 @@ pub fn finish_deferred(
         ssl: tls.filter(|_| https),
         vary: Default::default(),
     };
-    output_fixups(&mut req, resp, late.vary.clone());
+    let mut vary = late.vary.clone();
+    if resp.local_redirect.is_some() {
+        local_redirect(config, &mut req, resp);
+        vary = req.vary.take();
+    }
+    output_fixups(&mut req, resp, vary);
+}
+
+/// A deferred handler answered with a local redirect (a CGI script's `Location: /path`
+/// without a status): as httpd's mod_cgi, its output is dropped and the request is served
+/// again for that URL as a GET (the request body was read already), at most 10 deep.
+fn local_redirect(config: &ServerConfig, req: &mut Request<'_>, resp: &mut Response) {
+    let ctx = Ctx { config };
+    while let Some(loc) = resp.local_redirect.take() {
+        req.rewrite.redirects += 1;
+        let mut next = Response::new(200);
+        if req.rewrite.redirects > 10 {
+            crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
+            error_response(req, 500, None, &mut next);
+            *resp = next;
+            return;
+        }
+        let (path, query) = match loc.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_string())),
+            None => (loc.as_str(), None),
+        };
+        let slashes = match req.server.allow_encoded_slashes {
+            AllowEncodedSlashes::Off => uri::EncodedSlashes::Off,
+            AllowEncodedSlashes::On => uri::EncodedSlashes::On,
+            AllowEncodedSlashes::NoDecode => uri::EncodedSlashes::NoDecode,
+        };
+        req.begin_internal_redirect();
+        rewrite::redirect_env(req);
+        cgi::forget(req);
+        req.method = Method::Get;
+        req.method_str = "GET";
+        req.query = query;
+        req.filename = PathBuf::new();
+        req.finfo = None;
+        req.path_info = String::new();
+        req.dir = req.server.shared_dir();
+        // httpd drops the body's length from the redirected request's headers.
+        req.headers_in_override
+            .push(("Content-Length".into(), None));
+        match uri::normalize(path.as_bytes(), req.server.merge_slashes, slashes) {
+            Ok(u) => {
+                req.uri = u;
+                run_request(&ctx, req, &mut next);
+            }
+            Err(st) => {
+                req.uri = path.to_string();
+                send_error(&ctx, req, &mut next, st);
+            }
+        }
+        // The redirect's handler may itself need the (empty) request body.
+        if let Some(d) = next.deferred.take() {
+            next = (d.0)(Some(0)).finish(true);
+        }
+        *resp = next;
+    }
 }
 
 /// The output side of a request, in httpd's order: the Vary names noted while it was
@@ -771,6 +832,14 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             return Err(status);
         }
         Some(alias::Mapped::File(p)) => req.filename = p,
+        Some(alias::Mapped::Script { file, prefix, root }) => {
+            // httpd's ScriptAlias: the handler is forced (and ExecCGI not needed), the
+            // context is the alias's.
+            req.filename = file;
+            req.notes.push((cgi::FORCED_TYPE, "cgi-script".into()));
+            req.notes.push((cgi::CONTEXT_PREFIX, prefix));
+            req.notes.push((cgi::CONTEXT_ROOT, root));
+        }
         None => {
             let root = req.server.document_root.as_os_str();
             let mut f = std::ffi::OsString::with_capacity(root.len() + req.uri.len());
@@ -928,8 +997,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     run_handler(req, resp)
 }
 
-/// The handler phase: the handler named by SetHandler/AddHandler (`proxy:…` is mod_proxy's
-/// handler form), else mod_dir/autoindex/the default handler.
+/// The handler phase: the handler named by SetHandler (`proxy:…` is mod_proxy's handler
+/// form), else the one ScriptAlias forced, else AddHandler's for the file's extensions, else
+/// mod_dir/autoindex/the default handler.
 pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     if let Some(h) = req.dir.handler.as_deref() {
         if h.len() > 6 && h[..6].eq_ignore_ascii_case("proxy:") {
@@ -940,6 +1010,23 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
             if let Some((_, f)) = HANDLERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(h)) {
                 return f(req, resp);
             }
+        }
+    } else if cgi::is_script_aliased(req) {
+        return cgi::handler(req, resp);
+    } else if !req.dir.add_handler.is_empty() && !req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
+        let name = req
+            .filename
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let h = mime::find(&req.config.mime_types, &req.dir, &name).handler;
+        if let Some(f) = h.and_then(|h| {
+            HANDLERS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&h))
+                .map(|(_, f)| *f)
+        }) {
+            return f(req, resp);
         }
     }
     static_content(req, resp)
@@ -964,6 +1051,7 @@ fn internal_redirect(
     req.uri = uri;
     req.query = query;
     rewrite::redirect_env(req);
+    cgi::forget(req);
     req.filename = PathBuf::new();
     req.finfo = None;
     req.path_info = String::new();
@@ -972,7 +1060,7 @@ fn internal_redirect(
 }
 
 /// mod_dir + autoindex + the default handler for what translate found.
-fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+pub(crate) fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };

@@ -192,6 +192,12 @@ pub struct Response {
     pub deferred: Option<Deferred>,
     /// A protocol switch to run once the head is written (see `Upgrade`).
     pub upgrade: Option<Upgrade>,
+    /// A deferred handler's answer is an internal redirect to this local URL (a CGI
+    /// script's `Location: /path`): `finish_deferred` serves it as a GET instead.
+    pub local_redirect: Option<String>,
+    /// The body is the whole response, head included (a CGI `nph-` script): HTTP/1 writes
+    /// it as it is and closes; `status` and `headers` are what the head said, for the log.
+    pub nph: bool,
 }
 
 impl Response {

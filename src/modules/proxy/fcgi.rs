@@ -315,8 +315,22 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
         "REQUEST_SCHEME",
         if https { "https" } else { "http" }.into(),
     );
-    set(&mut env, "CONTEXT_PREFIX", String::new());
-    set(&mut env, "CONTEXT_DOCUMENT_ROOT", docroot.clone());
+    // httpd's context: a ScriptAlias names its own (URL prefix, directory).
+    let note = |k: &str| {
+        req.notes
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let prefix = note(crate::modules::cgi::CONTEXT_PREFIX);
+    let context_root = note(crate::modules::cgi::CONTEXT_ROOT);
+    set(&mut env, "CONTEXT_PREFIX", prefix.unwrap_or_default());
+    set(
+        &mut env,
+        "CONTEXT_DOCUMENT_ROOT",
+        context_root.unwrap_or_else(|| docroot.clone()),
+    );
     set(
         &mut env,
         "SERVER_ADMIN",
@@ -639,33 +653,7 @@ impl FcgiRequest {
         };
         let rest = head[body_start..].to_vec();
         head.truncate(head_len);
-        let mut resp = Response::new(200);
-        let mut length = None;
-        for line in head.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Some(i) = line.iter().position(|&b| b == b':') else {
-                continue;
-            };
-            let name = String::from_utf8_lossy(&line[..i]).trim().to_string();
-            let value = String::from_utf8_lossy(&line[i + 1..]).trim().to_string();
-            match name.to_ascii_lowercase().as_str() {
-                "status" => {
-                    if let Some(code) = value
-                        .split_whitespace()
-                        .next()
-                        .and_then(|c| c.parse::<u16>().ok())
-                        .filter(|c| (100..1000).contains(c))
-                    {
-                        resp.status = code;
-                    }
-                }
-                "content-type" => resp.content_type = Some(value),
-                "content-length" => length = value.parse::<u64>().ok(),
-                // The driver frames the body and writes its own Date/Server/Connection.
-                "transfer-encoding" | "connection" | "keep-alive" | "date" | "server" => {}
-                _ => resp.headers.push((name.into(), value)),
-            }
-        }
+        let (mut resp, length) = parse_head(&head);
         if resp.status == 200 && resp.header("Location").is_some() {
             resp.status = 302;
         }
@@ -779,9 +767,44 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// A script's CGI response head (the lines before the blank one) as httpd's
+/// ap_scan_script_header_err reads it, shared by mod_proxy_fcgi and mod_cgi: `Status:` sets
+/// the status (200 without it), `Content-Type` the type, the framing and connection fields
+/// are dropped (the driver writes its own); returns the script's Content-Length too.
+pub(crate) fn parse_head(head: &[u8]) -> (Response, Option<u64>) {
+    let mut resp = Response::new(200);
+    let mut length = None;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(i) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(&line[..i]).trim().to_string();
+        let value = String::from_utf8_lossy(&line[i + 1..]).trim().to_string();
+        match name.to_ascii_lowercase().as_str() {
+            "status" => {
+                if let Some(code) = value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|c| c.parse::<u16>().ok())
+                    .filter(|c| (100..1000).contains(c))
+                {
+                    resp.status = code;
+                }
+            }
+            "content-type" => resp.content_type = Some(value),
+            "content-length" => length = value.parse::<u64>().ok(),
+            // The driver frames the body and writes its own Date/Server/Connection.
+            "transfer-encoding" | "connection" | "keep-alive" | "date" | "server" => {}
+            _ => resp.headers.push((name.into(), value)),
+        }
+    }
+    (resp, length)
+}
+
 /// The end of a CGI head: (length of the header lines, where the body starts). Accepts
 /// `\r\n\r\n` and bare `\n\n`.
-fn head_end(b: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn head_end(b: &[u8]) -> Option<(usize, usize)> {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\n' {
