@@ -383,8 +383,8 @@ fn ip_string(a: SocketAddr) -> String {
 }
 
 /// ap_get_server_name_for_url / ap_get_server_port with UseCanonicalName Off: the client's
-/// Host, else ServerName; the port the client named, else the local port.
-fn server_name_port(req: &Request<'_>, _https: bool) -> (String, u16) {
+/// Host, else ServerName; the port the client named, else ServerName's, else the default.
+fn server_name_port(req: &Request<'_>, https: bool) -> (String, u16) {
     let name = match &req.hostname {
         Some(h) if !h.is_empty() => h.clone(),
         _ => {
@@ -406,9 +406,17 @@ fn server_name_port(req: &Request<'_>, _https: bool) -> (String, u16) {
     } else {
         name
     };
+    // The port the client named, else ServerName's, else the scheme's (r->server->port is
+    // 0 without one in ServerName).
+    let server_port = req
+        .server
+        .server_name
+        .as_deref()
+        .and_then(|sn| sn.rsplit_once(':'))
+        .and_then(|(h, p)| (!h.is_empty()).then(|| p.parse::<u16>().ok()).flatten());
     let port = match (&req.hostname, req.host_port) {
         (Some(_), Some(p)) => p,
-        _ => req.local.port(),
+        _ => server_port.unwrap_or(if https { 443 } else { 80 }),
     };
     (name, port)
 }
