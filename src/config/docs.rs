@@ -8,10 +8,6 @@ use super::registry::{self, Args, Contexts, Support};
 /// Notable Apache directives mpmd does not have at all (no module declares them).
 pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     (
-        "ScriptAlias / mod_cgi, mod_cgid",
-        "CGI is not built; use proxy_fcgi",
-    ),
-    (
         "mod_php, mod_perl, mod_wsgi",
         "in-process language modules are not built",
     ),
@@ -93,6 +89,13 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ),
     ("RewriteCond", "`expr` conditions are refused"),
     (
+        "ScriptAlias",
+        "the one-argument form in a `<Location>` is the expression `Alias` with `SetHandler \
+         cgi-script` for the section: `Options ExecCGI` is needed there (httpd forces the \
+         handler without it); `CONTEXT_PREFIX`/`CONTEXT_DOCUMENT_ROOT` are set for the \
+         two-argument form only (httpd sets them for `Alias` too)",
+    ),
+    (
         "SSLOptions",
         "`+StdEnvVars` and `+ExportCertData` work as in httpd (merged per directory with \
          `+`/`-`; a plain option replaces the inherited ones, the last plain one winning, as \
@@ -116,6 +119,36 @@ pub const PARTIAL: &[(&str, &str)] = &[
 
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
+    (
+        "ScriptAliasMatch",
+        "as `ScriptAlias`: the handler is `cgi-script` and `Options ExecCGI` is not needed. \
+         mod_cgi and mod_cgid run a script the same way, as a child of the worker that \
+         serves the request (already the server's `User`), in the script's directory, with \
+         httpd's environment (the one mod_proxy_fcgi sends, `SetEnv`/`PassEnv` included), \
+         the request body on its stdin as it arrives (no `CONTENT_LENGTH` for a chunked one, \
+         as httpd), its output streamed, `Status:` and `Location:` as httpd reads them (a \
+         local path is served instead as a GET, a URL is a 302), `nph-` scripts sent as \
+         written over HTTP/1 (over HTTP/2 their body carries the head), a query without `=` \
+         as arguments, httpd's refusals and error-log lines (`AH02809` ExecCGI off, \
+         `AH02811` not found, `AH01215` for each stderr line, `End of script output before \
+         headers`, a 504 after the script timeout). Differs: there is no cgid daemon \
+         (`ScriptSock` is parsed only) and under mod_cgid stderr lines carry the `AH01215` \
+         prefix (httpd's cgid writes them bare); the reason phrase of a script's `Status:` \
+         line is not kept (httpd's own phrase is sent)",
+    ),
+    (
+        "CGIScriptTimeout",
+        "the wait for each read of the script's output (and for it to take the request \
+         body); `Timeout` when unset. Running out before the head is a 504 with httpd's \
+         `AH01220` warning and `Script timed out before returning headers`; the script gets \
+         SIGTERM, then SIGKILL 3 s later, and is reaped, as APR's kill_after_timeout",
+    ),
+    ("CGIDScriptTimeout", "as `CGIScriptTimeout`"),
+    (
+        "ScriptLog",
+        "parsed only: no script debug log is written (nor with `ScriptLogLength`, \
+         `ScriptLogBuffer`)",
+    ),
     (
         "DeflateBufferSize",
         "as httpd's output buffer: a response whose compressed bytes fill it before the body \
