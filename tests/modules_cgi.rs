@@ -5,6 +5,8 @@
 //! refusals and error-log lines (ExecCGI off, missing, not executable, no head, stderr,
 //! the script timeout). Scripts are world-readable and executable: both servers run them
 //! as www-data.
+// common and modules_oracle both include tests/support/listen.rs.
+#![allow(clippy::duplicate_mod)]
 
 mod common;
 mod modules_oracle;
@@ -123,10 +125,9 @@ fn cgi_request_body(mpm: &str) {
     let s = site(&["cgid"], "");
     script(&s, "cgi-bin/post.sh", POST_SH, 0o755);
     let big: String = "0123456789abcdef".repeat(8 * 1024);
-    let plain = format!(
-        "POST /cgi-bin/post.sh HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/x-a\r\n\
+    let plain = "POST /cgi-bin/post.sh HTTP/1.1\r\nHost: localhost\r\nContent-Type: text/x-a\r\n\
          Content-Length: 11\r\nConnection: close\r\n\r\nhello world"
-    );
+        .to_string();
     let chunked = "POST /cgi-bin/post.sh HTTP/1.1\r\nHost: localhost\r\n\
          Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\n7\r\n chunks\r\n0\r\n\r\n"
         .to_string();

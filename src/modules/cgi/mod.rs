@@ -9,6 +9,7 @@ mod sys;
 
 use std::io::{self, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
+use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -195,9 +196,15 @@ struct Job {
 }
 
 impl Job {
-    /// Starts the script; the body sink feeds its stdin. `declared` is the body's length
-    /// (`None`: chunked, and CONTENT_LENGTH stays unset, as httpd's).
-    fn start(self, declared: Option<u64>) -> Box<dyn BodySink> {
+    /// Starts the script; the body sink feeds its stdin. CONTENT_LENGTH is the client's
+    /// field (a chunked body has none, as with httpd); an HTTP/2 body of known length
+    /// without the field gets it from `declared`.
+    fn start(mut self, declared: Option<u64>) -> Box<dyn BodySink> {
+        if let Some(n) = declared.filter(|&n| n > 0) {
+            if !self.env.iter().any(|(k, _)| k == "CONTENT_LENGTH") {
+                self.env.push(("CONTENT_LENGTH".into(), n.to_string()));
+            }
+        }
         let mut cmd = Command::new(&self.program);
         let argv0 = self.log.base.clone();
         cmd.arg0(&argv0)
@@ -208,9 +215,8 @@ impl Job {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let _ = declared;
         let run = match sys::spawn(&mut cmd) {
-            Ok(child) => Running::new(child, self.timeout, self.log.clone()),
+            Ok(child) => Ok(Running::new(child, self.timeout, self.log.clone())),
             Err(e) => {
                 let n = e.raw_os_error().unwrap_or(0);
                 let desc = nix::errno::Errno::from_raw(n).desc();
@@ -239,8 +245,6 @@ impl Job {
         Box::new(Stdin { job: self, run })
     }
 }
-
-use std::os::unix::process::CommandExt;
 
 /// The running script: its pipes (ours non-blocking), what its stderr left unfinished.
 struct Running {
@@ -273,7 +277,7 @@ fn would_block(e: &io::Error) -> bool {
 }
 
 impl Running {
-    fn new(mut child: Child, timeout: Duration, log: LogCtx) -> Result<Running, Box<Response>> {
+    fn new(mut child: Child, timeout: Duration, log: LogCtx) -> Running {
         let (stdin, stdout, stderr) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take());
         for fd in [
@@ -286,7 +290,7 @@ impl Running {
         {
             nonblocking(fd);
         }
-        Ok(Running {
+        Running {
             child,
             stdin,
             stdout,
@@ -294,7 +298,7 @@ impl Running {
             err_line: Vec::new(),
             timeout,
             log,
-        })
+        }
     }
 
     /// Reads what stderr has, logging each complete line; at its end, the rest.
@@ -350,11 +354,16 @@ impl Running {
             let Some((main_fd, main_ev)) = main else {
                 return Ready::Go;
             };
-            let mut fds = vec![PollFd::new(main_fd, main_ev)];
-            if let Some(e) = self.stderr.as_ref() {
-                fds.push(PollFd::new(e.as_fd(), PollFlags::POLLIN));
-            }
-            let n = match poll(&mut fds, ms) {
+            let (err_fd, count) = match self.stderr.as_ref() {
+                Some(e) => (e.as_fd(), 2),
+                None => (main_fd, 1),
+            };
+            let mut all = [
+                PollFd::new(main_fd, main_ev),
+                PollFd::new(err_fd, PollFlags::POLLIN),
+            ];
+            let fds = &mut all[..count];
+            let n = match poll(fds, ms) {
                 Ok(n) => n,
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(_) => return Ready::Go,
@@ -367,7 +376,6 @@ impl Running {
                 .get(1)
                 .and_then(|f| f.revents())
                 .is_some_and(|r| !r.is_empty());
-            drop(fds);
             if err_ready {
                 self.pump_stderr();
             }
