@@ -305,6 +305,77 @@ fn cgi_refusals_and_log(mpm: &str) {
     );
 }
 
+/// What httpd does with odd heads: a line without a colon (500, "malformed header"), no
+/// Content-Type (the script file's own type), no fields at all, cookies on an absolute
+/// redirect; ScriptAliasMatch (no CONTEXT_PREFIX); an ErrorDocument for a script's 500.
+fn cgi_odd_heads(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = site(
+        &["cgid"],
+        "ScriptAliasMatch ^/rx/(\\w+)\\.sh(.*) \"@ROOT@/cgi-bin/$1.sh$2\"\n\
+         <Location /cgi-bin/die.sh>\n    ErrorDocument 500 /err.txt\n</Location>\n",
+    );
+    s.file("htdocs/err.txt", b"custom error page\n");
+    let scripts = [
+        ("bad.sh", "echo 'This is not a header'\necho\necho body\n"),
+        ("notype.sh", "echo 'X-A: 1'\necho\necho body\n"),
+        ("empty.sh", "echo\necho body\n"),
+        (
+            "cookie.sh",
+            "echo 'Set-Cookie: a=1'\necho 'Set-Cookie: b=2'\necho 'Location: http://example.com/'\necho\n",
+        ),
+        ("die.sh", "exit 3\n"),
+    ];
+    for (name, body) in scripts {
+        script(
+            &s,
+            &format!("cgi-bin/{name}"),
+            &format!("#!/bin/sh\n{body}"),
+            0o755,
+        );
+    }
+    let paths = [
+        "/cgi-bin/bad.sh",
+        "/cgi-bin/notype.sh",
+        "/cgi-bin/empty.sh",
+        "/cgi-bin/cookie.sh",
+        "/rx/env.sh/pi",
+        "/cgi-bin/die.sh",
+    ];
+    let reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
+    let (a, m) = s.both(mpm, &reqs);
+    for (i, p) in paths.iter().enumerate() {
+        assert_same(p, &a[i], &m[i], &["Content-Type", "Location", "X-A"], true);
+        let cookies = |r: &modules_oracle::Answer| -> Vec<String> {
+            r.headers
+                .iter()
+                .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"))
+                .map(|(_, v)| v.clone())
+                .collect()
+        };
+        assert_eq!(cookies(&a[i]), cookies(&m[i]), "{p}: Set-Cookie");
+    }
+    assert_eq!(m[0].status, 500);
+    assert_eq!(m[1].header("Content-Type"), Some("text/x-sh"));
+    assert_eq!((m[2].status, m[2].body_text().as_str()), (200, "body\n"));
+    assert_eq!(m[3].status, 302);
+    assert!(m[4].body_text().contains("\nCONTEXT_PREFIX=\n"));
+    assert!(m[4].body_text().contains("\nSCRIPT_NAME=/rx/env.sh\n"));
+    assert_eq!(
+        (m[5].status, m[5].body_text().as_str()),
+        (500, "custom error page\n")
+    );
+    for tag in ["apache", "mpmd"] {
+        let log = s.log(&format!("{tag}_error_log"));
+        assert!(
+            log.contains("malformed header from script 'bad.sh': Bad header: This is not a header"),
+            "{tag}: {log}"
+        );
+    }
+}
+
 /// `[time] [cgi:error] [pid …] [client …] msg` → `[cgi:error] msg`.
 fn strip_log_line(l: &str) -> String {
     let mut out = String::new();
@@ -365,5 +436,6 @@ mpm_tests!(
     cgi_request_body,
     cgi_status_and_location,
     cgi_refusals_and_log,
+    cgi_odd_heads,
     cgi_streams_output
 );

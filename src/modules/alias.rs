@@ -20,8 +20,7 @@ pub enum Mapped {
     /// the rule matched, the directory it maps to: CONTEXT_PREFIX, CONTEXT_DOCUMENT_ROOT).
     Script {
         file: PathBuf,
-        prefix: String,
-        root: String,
+        context: Option<(String, String)>,
     },
 }
 
@@ -210,23 +209,16 @@ fn aliases(dir: &DirConf, uri: &str) -> Option<Mapped> {
                 if n > 0 {
                     return Some(Mapped::Script {
                         file: PathBuf::from(format!("{to}{}", &uri[n..])),
-                        prefix: uri[..n].to_string(),
-                        root: to.clone(),
+                        context: Some((uri[..n].to_string(), to.clone())),
                     });
                 }
             }
             AliasRule::ScriptAliasMatch { from, to } => {
                 if let Some(c) = from.captures(uri) {
-                    // httpd's context for a regex alias: the matched part of the URL and
-                    // the substituted target with the rest of the URL cut off.
-                    let file = c.substitute(to);
-                    let matched = c.get(0).unwrap_or("");
-                    let rest = uri.find(matched).map_or("", |i| &uri[i + matched.len()..]);
-                    let root = file.strip_suffix(rest).unwrap_or(&file).to_string();
+                    // httpd sets no context for a regex alias.
                     return Some(Mapped::Script {
-                        file: PathBuf::from(file),
-                        prefix: matched.to_string(),
-                        root,
+                        file: PathBuf::from(c.substitute(to)),
+                        context: None,
                     });
                 }
             }

@@ -234,6 +234,28 @@ pub fn finish_deferred(
         local_redirect(config, &mut req, resp);
         vary = req.vary.take();
     }
+    // An error the deferred handler answered with (a CGI script without a head, a backend
+    // that failed) gets the ErrorDocument for its status, as httpd's ap_die gives it.
+    if resp.generated
+        && resp.status >= 400
+        && req
+            .dir
+            .error_documents
+            .iter()
+            .any(|(c, _)| *c == resp.status)
+    {
+        let status = resp.status;
+        let mut page = Response::new(200);
+        send_error(&Ctx { config }, &mut req, &mut page, status);
+        if let Some(d) = page.deferred.take() {
+            let status = page.status;
+            page = (d.0)(Some(0)).finish(true);
+            page.status = status;
+        }
+        page.close |= resp.close;
+        *resp = page;
+        vary = String::new();
+    }
     output_fixups(&mut req, resp, vary);
 }
 
@@ -677,6 +699,7 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
                 None => (path.clone(), None),
             };
             req.begin_internal_redirect();
+            cgi::forget(req);
             req.uri = p;
             req.query = q;
             req.method = if orig_method == Method::Head {
@@ -832,13 +855,15 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             return Err(status);
         }
         Some(alias::Mapped::File(p)) => req.filename = p,
-        Some(alias::Mapped::Script { file, prefix, root }) => {
+        Some(alias::Mapped::Script { file, context }) => {
             // httpd's ScriptAlias: the handler is forced (and ExecCGI not needed), the
             // context is the alias's.
             req.filename = file;
             req.notes.push((cgi::FORCED_TYPE, "cgi-script".into()));
-            req.notes.push((cgi::CONTEXT_PREFIX, prefix));
-            req.notes.push((cgi::CONTEXT_ROOT, root));
+            if let Some((prefix, root)) = context {
+                req.notes.push((cgi::CONTEXT_PREFIX, prefix));
+                req.notes.push((cgi::CONTEXT_ROOT, root));
+            }
         }
         None => {
             let root = req.server.document_root.as_os_str();

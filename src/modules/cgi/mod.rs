@@ -140,6 +140,7 @@ pub fn handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         path_info: req.path_info.clone(),
     };
     let env = fcgi::environment(req, &script);
+    let base_name = log.base.clone();
     let dir = req
         .filename
         .parent()
@@ -153,6 +154,7 @@ pub fn handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         timeout: req.dir.cgi_timeout.unwrap_or(req.server.timeout),
         nph: log.base.starts_with("nph-"),
         is_head: req.method_str == "HEAD",
+        default_type: super::mime::find(&req.config.mime_types, &req.dir, &base_name).content_type,
         errs: ErrCtx::new(req),
         log,
     };
@@ -191,6 +193,8 @@ struct Job {
     timeout: Duration,
     nph: bool,
     is_head: bool,
+    /// The content type of the script's file (mod_mime), for output without one.
+    default_type: Option<String>,
     errs: ErrCtx,
     log: LogCtx,
 }
@@ -566,7 +570,27 @@ impl Job {
         }
         let rest = head[body_start..].to_vec();
         head.truncate(head_len);
+        let bad = head
+            .split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
+            .find(|l| !l.is_empty() && !l.contains(&b':'));
+        if let Some(line) = bad {
+            cgi_log!(
+                self.log.cgid,
+                error,
+                "[client {}] malformed header from script '{}': Bad header: {}",
+                self.log.client,
+                self.log.base,
+                String::from_utf8_lossy(line)
+            );
+            drop(run);
+            return self.errs.page(500, None);
+        }
         let (mut resp, length) = fcgi::parse_head(&head);
+        if resp.content_type.is_none() {
+            // httpd keeps the type mod_mime gave the script's own file name.
+            resp.content_type = self.default_type.clone();
+        }
         if resp.status == 200 {
             if let Some(loc) = resp.header("Location").map(str::to_string) {
                 // httpd: the output is dropped; a local path is served instead (a GET),
@@ -578,7 +602,15 @@ impl Job {
                     r.local_redirect = Some(loc);
                     return r;
                 }
-                return self.redirect_page(&loc);
+                let mut r = self.redirect_page(&loc);
+                // The script's cookies stay on the redirect, before its Location (httpd
+                // keeps them in err_headers_out).
+                let cookies = resp
+                    .headers
+                    .into_iter()
+                    .filter(|(n, _)| n.eq_ignore_ascii_case("Set-Cookie"));
+                r.headers.splice(0..0, cookies);
+                return r;
             }
         }
         let no_body = self.is_head || matches!(resp.status, 204 | 304) || resp.status < 200;

@@ -813,6 +813,13 @@ pub(crate) fn parse_head(head: &[u8]) -> (Response, Option<u64>) {
 /// The end of a CGI head: (length of the header lines, where the body starts). Accepts
 /// `\r\n\r\n` and bare `\n\n`.
 pub(crate) fn head_end(b: &[u8]) -> Option<(usize, usize)> {
+    // No fields at all: the output starts with the blank line.
+    if b.starts_with(b"\n") {
+        return Some((0, 1));
+    }
+    if b.starts_with(b"\r\n") {
+        return Some((0, 2));
+    }
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\n' {
@@ -963,6 +970,8 @@ mod tests {
         assert_eq!(head_end(b"Status: 200\r\n\r\nbody"), Some((12, 15)));
         assert_eq!(head_end(b"A: b\n\nx"), Some((4, 6)));
         assert_eq!(head_end(b"A: b\r\n"), None);
+        assert_eq!(head_end(b"\nbody"), Some((0, 1)));
+        assert_eq!(head_end(b"\r\nbody"), Some((0, 2)));
     }
 
     #[test]
