@@ -207,6 +207,9 @@ fn cgi_status_and_location(mpm: &str) {
     }
     assert_same("HEAD", &a[5], &m[5], &["Content-Type", "X-Script"], true);
     assert_eq!(m[0].status, 404);
+    // The script's own reason phrase, as httpd sends it.
+    assert_eq!(a[0].status_line, "HTTP/1.1 404 Not Here");
+    assert_eq!(m[0].status_line, a[0].status_line);
     assert_eq!(m[0].body_text(), "script says no\n");
     assert_eq!(
         (m[1].status, m[1].body_text().as_str()),

@@ -126,15 +126,16 @@ pub const NOTES: &[(&str, &str)] = &[
          serves the request (already the server's `User`), in the script's directory, with \
          httpd's environment (the one mod_proxy_fcgi sends, `SetEnv`/`PassEnv` included), \
          the request body on its stdin as it arrives (no `CONTENT_LENGTH` for a chunked one, \
-         as httpd), its output streamed, `Status:` and `Location:` as httpd reads them (a \
+         as httpd), its output streamed, `Status:` (its reason phrase kept) and `Location:` \
+         as httpd reads them (a \
          local path is served instead as a GET, a URL is a 302), `nph-` scripts sent as \
          written over HTTP/1 (over HTTP/2 their body carries the head), a query without `=` \
          as arguments, httpd's refusals and error-log lines (`AH02809` ExecCGI off, \
          `AH02811` not found, `AH01215` for each stderr line, `End of script output before \
-         headers`, a 504 after the script timeout). Differs: there is no cgid daemon \
+         headers`, `malformed header from script`, a 504 after the script timeout), the \
+         ErrorDocument for such an error. Differs: there is no cgid daemon \
          (`ScriptSock` is parsed only) and under mod_cgid stderr lines carry the `AH01215` \
-         prefix (httpd's cgid writes them bare); the reason phrase of a script's `Status:` \
-         line is not kept (httpd's own phrase is sent)",
+         prefix (httpd's cgid writes them bare)",
     ),
     (
         "CGIScriptTimeout",

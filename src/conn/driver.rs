@@ -1406,6 +1406,12 @@ fn write_response(
     out.clear();
     resp.fixup_vary();
     write_status_line(out, resp.status, time, config);
+    if let Some(r) = resp.reason.as_deref() {
+        // A CGI/FastCGI script's own reason phrase (httpd's r->status_line).
+        let at = b"HTTP/1.1 000 ".len();
+        let end = at + reason(resp.status).len();
+        out.splice(at..end, r.bytes());
+    }
     // httpd puts the announcement right after Server, with the connection's own token
     // merged into the same Connection header.
     if let Some(proto) = announce {

@@ -195,6 +195,9 @@ pub struct Response {
     /// A deferred handler's answer is an internal redirect to this local URL (a CGI
     /// script's `Location: /path`): `finish_deferred` serves it as a GET instead.
     pub local_redirect: Option<String>,
+    /// The reason phrase a script gave with its `Status:` (httpd's r->status_line), sent
+    /// instead of the standard one over HTTP/1.
+    pub reason: Option<String>,
     /// The body is the whole response, head included (a CGI `nph-` script): HTTP/1 writes
     /// it as it is and closes; `status` and `headers` are what the head said, for the log.
     pub nph: bool,

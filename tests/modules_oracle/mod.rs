@@ -237,6 +237,8 @@ impl Site {
 #[derive(Debug, Clone, Default)]
 pub struct Answer {
     pub status: u16,
+    /// The first line as sent (`HTTP/1.1 404 Not Found`).
+    pub status_line: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -305,8 +307,9 @@ pub fn send(port: u16, request: &str) -> Answer {
         .unwrap_or(buf.len());
     let head = String::from_utf8_lossy(&buf[..end]).replace(&port.to_string(), "PORT");
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
+    let first = lines.next();
+    let status_line = first.unwrap_or("").to_string();
+    let status = first
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
@@ -324,6 +327,7 @@ pub fn send(port: u16, request: &str) -> Answer {
         .unwrap_or(body);
     Answer {
         status,
+        status_line,
         headers,
         body,
     }

@@ -664,6 +664,7 @@ impl FcgiRequest {
         let (mut resp, length) = parse_head(&head);
         if resp.status == 200 && resp.header("Location").is_some() {
             resp.status = 302;
+            resp.reason = None;
         }
         let no_body = self.is_head || matches!(resp.status, 204 | 304) || resp.status < 200;
         let mut body = FcgiBody {
@@ -798,6 +799,11 @@ pub(crate) fn parse_head(head: &[u8]) -> (Response, Option<u64>) {
                     .filter(|c| (100..1000).contains(c))
                 {
                     resp.status = code;
+                    // `404 Gone Fishing`: httpd sends the script's phrase.
+                    let phrase = value[3..].trim();
+                    resp.reason = (value.len() > 3 && value.as_bytes()[3] == b' ')
+                        .then(|| phrase.to_string())
+                        .filter(|p| !p.is_empty() && !p.contains(['\r', '\n']));
                 }
             }
             "content-type" => resp.content_type = Some(value),
