@@ -318,7 +318,8 @@ fn cgi_odd_heads(mpm: &str) {
     let s = site(
         &["cgid"],
         "ScriptAliasMatch ^/rx/(\\w+)\\.sh(.*) \"@ROOT@/cgi-bin/$1.sh$2\"\n\
-         <Location /cgi-bin/die.sh>\n    ErrorDocument 500 /err.txt\n</Location>\n",
+         <Location /cgi-bin/die.sh>\n    ErrorDocument 500 /err.txt\n</Location>\n\
+         ErrorDocument 404 /cgi-bin/env.sh\n",
     );
     s.file("htdocs/err.txt", b"custom error page\n");
     let scripts = [
@@ -347,9 +348,20 @@ fn cgi_odd_heads(mpm: &str) {
         "/rx/env.sh/pi",
         "/cgi-bin/die.sh",
     ];
-    let reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
+    let mut reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
+    // A script as the ErrorDocument: the error's status, REDIRECT_* in its environment.
+    reqs.push(get("/nothere.html?z=1", &[]));
+    reqs.push(
+        "POST /nothere.html HTTP/1.1\r\nHost: localhost\r\nContent-Length: 3\r\n\
+         Connection: close\r\n\r\nx=1"
+            .to_string(),
+    );
     let (a, m) = s.both(mpm, &reqs);
-    for (i, p) in paths.iter().enumerate() {
+    for (i, p) in paths
+        .iter()
+        .chain(&["error document", "error document POST"])
+        .enumerate()
+    {
         assert_same(p, &a[i], &m[i], &["Content-Type", "Location", "X-A"], true);
         let cookies = |r: &modules_oracle::Answer| -> Vec<String> {
             r.headers
@@ -370,6 +382,21 @@ fn cgi_odd_heads(mpm: &str) {
         (m[5].status, m[5].body_text().as_str()),
         (500, "custom error page\n")
     );
+    let doc = m[6].body_text();
+    assert_eq!(m[6].status, 404);
+    for line in [
+        "REDIRECT_STATUS=404",
+        "REDIRECT_URL=/nothere.html",
+        "REDIRECT_QUERY_STRING=z=1",
+        "REDIRECT_REQUEST_METHOD=GET",
+        "REDIRECT_FROM_SETENV=set-value",
+        "REQUEST_METHOD=GET",
+    ] {
+        assert!(doc.lines().any(|l| l == line), "{line} missing in\n{doc}");
+    }
+    assert!(m[7]
+        .body_text()
+        .contains("\nREDIRECT_REQUEST_METHOD=POST\n"));
     for tag in ["apache", "mpmd"] {
         let log = s.log(&format!("{tag}_error_log"));
         assert!(

@@ -282,6 +282,7 @@ fn local_redirect(config: &ServerConfig, req: &mut Request<'_>, resp: &mut Respo
             AllowEncodedSlashes::On => uri::EncodedSlashes::On,
             AllowEncodedSlashes::NoDecode => uri::EncodedSlashes::NoDecode,
         };
+        cgi::note_redirect(req);
         req.begin_internal_redirect();
         rewrite::redirect_env(req);
         cgi::forget(req);
@@ -693,18 +694,26 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
     match doc {
         Some(ErrorDoc::Local(path)) if req.prev_status.is_none() => {
             let orig_method = req.method;
+            let orig_method_str = req.method_str;
             req.prev_status = Some(status);
             let (p, q) = match path.split_once('?') {
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
                 None => (path.clone(), None),
             };
+            // httpd's custom response: the old environment as REDIRECT_*, with the method
+            // and the status; REDIRECT_URL/REDIRECT_QUERY_STRING for scripts.
+            cgi::note_redirect(req);
             req.begin_internal_redirect();
             cgi::forget(req);
+            req.set_env("REQUEST_METHOD", orig_method_str);
+            rewrite::redirect_env(req);
+            req.set_env("REDIRECT_STATUS", &status.to_string());
             req.uri = p;
             req.query = q;
             req.method = if orig_method == Method::Head {
                 Method::Head
             } else {
+                req.method_str = "GET";
                 Method::Get
             };
             let mut r2 = Response::new(200);
@@ -1072,6 +1081,7 @@ fn internal_redirect(
         crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
         return Err(500);
     }
+    cgi::note_redirect(req);
     req.begin_internal_redirect();
     req.uri = uri;
     req.query = query;

@@ -53,6 +53,21 @@ pub fn is_script_aliased(req: &Request<'_>) -> bool {
         .any(|(k, v)| *k == FORCED_TYPE && v == "cgi-script")
 }
 
+/// The previous request's URL path and query, kept by an internal redirect for the next
+/// one's REDIRECT_URL and REDIRECT_QUERY_STRING (httpd's r->prev).
+pub const PREV_URL: &str = "redirect-url";
+pub const PREV_QUERY: &str = "redirect-query";
+
+/// Notes the request's path and query before an internal redirect replaces them.
+pub fn note_redirect(req: &mut Request<'_>) {
+    req.notes
+        .retain(|(k, _)| *k != PREV_URL && *k != PREV_QUERY);
+    req.notes.push((PREV_URL, req.uri.clone()));
+    if let Some(q) = &req.query {
+        req.notes.push((PREV_QUERY, q.clone()));
+    }
+}
+
 /// An internal redirect starts a new request: what ScriptAlias noted is gone.
 pub fn forget(req: &mut Request<'_>) {
     req.notes
@@ -155,6 +170,7 @@ pub fn handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         nph: log.base.starts_with("nph-"),
         is_head: req.method_str == "HEAD",
         default_type: super::mime::find(&req.config.mime_types, &req.dir, &base_name).content_type,
+        error_status: req.prev_status,
         errs: ErrCtx::new(req),
         log,
     };
@@ -195,6 +211,8 @@ struct Job {
     is_head: bool,
     /// The content type of the script's file (mod_mime), for output without one.
     default_type: Option<String>,
+    /// The status of the error this script is the ErrorDocument of.
+    error_status: Option<u16>,
     errs: ErrCtx,
     log: LogCtx,
 }
@@ -590,6 +608,15 @@ impl Job {
         if resp.content_type.is_none() {
             // httpd keeps the type mod_mime gave the script's own file name.
             resp.content_type = self.default_type.clone();
+        }
+        if let Some(st) = self.error_status {
+            // An ErrorDocument script answers with the error's status unless it names one.
+            let named = head
+                .split(|&b| b == b'\n')
+                .any(|l| l.len() > 7 && l[..7].eq_ignore_ascii_case(b"status:"));
+            if !named {
+                resp.status = st;
+            }
         }
         if resp.status == 200 {
             if let Some(loc) = resp.header("Location").map(str::to_string) {

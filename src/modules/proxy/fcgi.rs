@@ -331,6 +331,13 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
         "CONTEXT_DOCUMENT_ROOT",
         context_root.unwrap_or_else(|| docroot.clone()),
     );
+    // ap_add_common_vars after an internal redirect (ErrorDocument, a script's Location).
+    if let Some(q) = note(crate::modules::cgi::PREV_QUERY) {
+        set(&mut env, "REDIRECT_QUERY_STRING", q);
+    }
+    if let Some(u) = note(crate::modules::cgi::PREV_URL) {
+        set(&mut env, "REDIRECT_URL", u);
+    }
     set(
         &mut env,
         "SERVER_ADMIN",
