@@ -310,7 +310,8 @@ fn cgi_refusals_and_log(mpm: &str) {
 
 /// What httpd does with odd heads: a line without a colon (500, "malformed header"), no
 /// Content-Type (the script file's own type), no fields at all, cookies on an absolute
-/// redirect; ScriptAliasMatch (no CONTEXT_PREFIX); an ErrorDocument for a script's 500.
+/// redirect; ScriptAliasMatch (no CONTEXT_PREFIX) and the one-argument ScriptAlias in a
+/// `<Location>`; an ErrorDocument for a script's 500, and a script as the ErrorDocument.
 fn cgi_odd_heads(mpm: &str) {
     if !available() {
         return;
@@ -319,7 +320,8 @@ fn cgi_odd_heads(mpm: &str) {
         &["cgid"],
         "ScriptAliasMatch ^/rx/(\\w+)\\.sh(.*) \"@ROOT@/cgi-bin/$1.sh$2\"\n\
          <Location /cgi-bin/die.sh>\n    ErrorDocument 500 /err.txt\n</Location>\n\
-         ErrorDocument 404 /cgi-bin/env.sh\n",
+         ErrorDocument 404 /cgi-bin/env.sh\n\
+         <Location /loc-script>\n    ScriptAlias \"@ROOT@/cgi-bin/env.sh\"\n</Location>\n",
     );
     s.file("htdocs/err.txt", b"custom error page\n");
     let scripts = [
@@ -347,6 +349,7 @@ fn cgi_odd_heads(mpm: &str) {
         "/cgi-bin/cookie.sh",
         "/rx/env.sh/pi",
         "/cgi-bin/die.sh",
+        "/loc-script/x?q",
     ];
     let mut reqs: Vec<String> = paths.iter().map(|p| get(p, &[])).collect();
     // A script as the ErrorDocument: the error's status, REDIRECT_* in its environment.
@@ -382,8 +385,11 @@ fn cgi_odd_heads(mpm: &str) {
         (m[5].status, m[5].body_text().as_str()),
         (500, "custom error page\n")
     );
-    let doc = m[6].body_text();
-    assert_eq!(m[6].status, 404);
+    // The one-argument form in a <Location>: handler forced, the whole URL is the script's.
+    assert_eq!(m[6].status, 200);
+    assert!(m[6].body_text().contains("\nSCRIPT_NAME=/loc-script/x\n"));
+    let doc = m[7].body_text();
+    assert_eq!(m[7].status, 404);
     for line in [
         "REDIRECT_STATUS=404",
         "REDIRECT_URL=/nothere.html",

@@ -294,6 +294,8 @@ pub enum AliasRule {
     },
     /// One-argument `Alias` in a `<Location>`: the file is this string expression's value.
     AliasExpr(super::expr::Word),
+    /// One-argument `ScriptAlias` in a `<Location>`: as `AliasExpr`, run as a CGI script.
+    ScriptAliasExpr(super::expr::Word),
     /// httpd's expression form of `Redirect` (a lone target in a section, `Redirect gone`):
     /// the target is this string expression's value; `None` for a status without one.
     RedirectExpr {

@@ -89,13 +89,6 @@ pub const PARTIAL: &[(&str, &str)] = &[
     ),
     ("RewriteCond", "`expr` conditions are refused"),
     (
-        "ScriptAlias",
-        "the one-argument form in a `<Location>` is the expression `Alias` with `SetHandler \
-         cgi-script` for the section: `Options ExecCGI` is needed there (httpd forces the \
-         handler without it); `CONTEXT_PREFIX`/`CONTEXT_DOCUMENT_ROOT` are set for the \
-         two-argument form only (httpd sets them for `Alias` too)",
-    ),
-    (
         "SSLOptions",
         "`+StdEnvVars` and `+ExportCertData` work as in httpd (merged per directory with \
          `+`/`-`; a plain option replaces the inherited ones, the last plain one winning, as \
@@ -121,8 +114,14 @@ pub const PARTIAL: &[(&str, &str)] = &[
 pub const NOTES: &[(&str, &str)] = &[
     (
         "ScriptAliasMatch",
-        "as `ScriptAlias`: the handler is `cgi-script` and `Options ExecCGI` is not needed. \
-         mod_cgi and mod_cgid run a script the same way, as a child of the worker that \
+        "as `ScriptAlias`, without `CONTEXT_PREFIX`/`CONTEXT_DOCUMENT_ROOT` (as httpd)",
+    ),
+    (
+        "ScriptAlias",
+        "the handler is `cgi-script` and `Options ExecCGI` is not needed (the one-argument \
+         form in a `<Location>` too: its string expression names the script). `CONTEXT_PREFIX` \
+         and `CONTEXT_DOCUMENT_ROOT` are the alias's (not set for `Alias`, where httpd sets \
+         them too). mod_cgi and mod_cgid run a script the same way, as a child of the worker that \
          serves the request (already the server's `User`), in the script's directory, with \
          httpd's environment (the one mod_proxy_fcgi sends, `SetEnv`/`PassEnv` included), \
          the request body on its stdin as it arrives (no `CONTENT_LENGTH` for a chunked one, \
@@ -133,7 +132,9 @@ pub const NOTES: &[(&str, &str)] = &[
          as arguments, httpd's refusals and error-log lines (`AH02809` ExecCGI off, \
          `AH02811` not found, `AH01215` for each stderr line, `End of script output before \
          headers`, `malformed header from script`, a 504 after the script timeout), the \
-         ErrorDocument for such an error. Differs: there is no cgid daemon \
+         ErrorDocument for such an error; a script that is the ErrorDocument answers with the \
+         error's status and sees `REDIRECT_STATUS`, `REDIRECT_URL`, `REDIRECT_QUERY_STRING` \
+         and the first request's variables as `REDIRECT_*`, as with httpd. Differs: there is no cgid daemon \
          (`ScriptSock` is parsed only) and under mod_cgid stderr lines carry the `AH01215` \
          prefix (httpd's cgid writes them bare)",
     ),

@@ -66,7 +66,7 @@ fn location_exprs<'a>(req: &'a Request<'_>) -> (Option<&'a AliasRule>, Option<&'
         for rule in rules {
             match &**rule {
                 AliasRule::RedirectExpr { .. } => redirect = Some(&**rule),
-                AliasRule::AliasExpr(_) => alias = Some(&**rule),
+                AliasRule::AliasExpr(_) | AliasRule::ScriptAliasExpr(_) => alias = Some(&**rule),
                 _ => {}
             }
         }
@@ -86,10 +86,20 @@ pub fn translate_request(req: &Request<'_>) -> Option<Mapped> {
     if let Some(m) = redirects(dir, &req.uri, query) {
         return Some(m);
     }
-    if let Some(AliasRule::AliasExpr(w)) = alias {
-        let p = PathBuf::from(expr::eval_string(w, req));
-        // A relative result is taken from the ServerRoot, as httpd's.
-        return Some(Mapped::File(req.config.server_root.join(p)));
+    match alias {
+        Some(AliasRule::AliasExpr(w)) => {
+            let p = PathBuf::from(expr::eval_string(w, req));
+            // A relative result is taken from the ServerRoot, as httpd's.
+            return Some(Mapped::File(req.config.server_root.join(p)));
+        }
+        Some(AliasRule::ScriptAliasExpr(w)) => {
+            let p = PathBuf::from(expr::eval_string(w, req));
+            return Some(Mapped::Script {
+                file: req.config.server_root.join(p),
+                context: None,
+            });
+        }
+        _ => {}
     }
     aliases(dir, &req.uri)
 }

@@ -88,16 +88,24 @@ fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     alias_as(ctx, "Alias")
 }
 
-/// `ScriptAlias`: `Alias` whose target is run as a CGI script. The one-argument form in a
-/// `<Location>` is the expression `Alias` with the section's handler set to `cgi-script`.
+/// `ScriptAlias`: `Alias` whose target is run as a CGI script, the one-argument form in a
+/// `<Location>` included.
 fn script_alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     if !ctx.sections.is_empty() {
         alias_as(ctx, "ScriptAlias")?;
-        ctx.dir.handler = Some("cgi-script".into());
+        // The section's expression names a script: the handler is forced, as httpd's.
+        if let Some(last) = ctx.dir.aliases.pop() {
+            if let AliasRule::AliasExpr(w) = &*last {
+                ctx.dir
+                    .aliases
+                    .push(Arc::new(AliasRule::ScriptAliasExpr(w.clone())));
+            }
+        }
         return Ok(());
     }
     if ctx.node.args.len() != 2 {
-        return Err("ScriptAlias must have two arguments when used globally".into());
+        // httpd names Alias here.
+        return Err("Alias must have two arguments when used globally".into());
     }
     let (from, to) = (ctx.arg(0).to_string(), ctx.arg(1).to_string());
     ctx.dir
