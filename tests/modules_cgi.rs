@@ -400,7 +400,7 @@ fn cgi_odd_heads(mpm: &str) {
     ] {
         assert!(doc.lines().any(|l| l == line), "{line} missing in\n{doc}");
     }
-    assert!(m[7]
+    assert!(m[8]
         .body_text()
         .contains("\nREDIRECT_REQUEST_METHOD=POST\n"));
     for tag in ["apache", "mpmd"] {

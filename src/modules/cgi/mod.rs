@@ -356,6 +356,27 @@ impl Running {
         }
     }
 
+    /// Logs what stderr still brings until it ends (the script is exiting), at most `within`.
+    fn finish_stderr(&mut self, within: Duration) {
+        use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+        let end = Instant::now() + within;
+        while let Some(err) = self.stderr.as_ref() {
+            let left = end.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            let ms = PollTimeout::try_from(left.as_millis().min(i32::MAX as u128) as i32)
+                .unwrap_or(PollTimeout::MAX);
+            let mut fds = [PollFd::new(err.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, ms) {
+                Ok(0) => return,
+                Ok(_) => self.pump_stderr(),
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return,
+            }
+        }
+    }
+
     /// Waits until stdout is readable (`writing`: stdin writable), logging stderr meanwhile,
     /// at most the script timeout without any progress.
     fn wait(&mut self, writing: bool) -> Ready {
@@ -572,8 +593,7 @@ impl Job {
         let Some((head_len, body_start)) = end else {
             // The script's last words on stderr come before the verdict, as in httpd's log.
             run.stdout = None;
-            let _ = run.wait(false);
-            run.pump_stderr();
+            run.finish_stderr(Duration::from_millis(500));
             cgi_log!(
                 self.log.cgid,
                 error,
