@@ -27,6 +27,10 @@ ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
 <Directory "@ROOT@/htdocs/app/noexec">
     Options -ExecCGI
 </Directory>
+<Directory "@ROOT@/htdocs/sh">
+    SetHandler cgi-script
+    Options +ExecCGI
+</Directory>
 SetEnv FROM_SETENV set-value
 PassEnv CGI_TEST_PASS
 "#;
@@ -57,6 +61,7 @@ fn site(modules: &[&'static str], extra: &str) -> Site {
     script(&s, "cgi-bin/env.sh", ENV_SH, 0o755);
     script(&s, "htdocs/app/t.cgi", ENV_SH, 0o755);
     script(&s, "htdocs/app/noexec/t.cgi", ENV_SH, 0o755);
+    script(&s, "htdocs/sh/run", ENV_SH, 0o755);
     s
 }
 
@@ -65,7 +70,7 @@ fn cgi_environment(mpm: &str) {
         return;
     }
     let s = site(&["cgid"], "");
-    let cases: [(&str, &[&str]); 4] = [
+    let cases: [(&str, &[&str]); 5] = [
         (
             "/cgi-bin/env.sh/extra/path?a=b&c",
             &["X-Foo: bar", "X-Foo: baz"],
@@ -73,6 +78,7 @@ fn cgi_environment(mpm: &str) {
         ("/cgi-bin/env.sh", &["Content-Type: text/x-test"]),
         ("/cgi-bin/env.sh?one+two%21+x;y", &[]),
         ("/app/t.cgi/more/info", &["Accept: text/plain"]),
+        ("/sh/run", &[]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(p, h)| get(p, h)).collect();
     let (a, m) = s.both(mpm, &reqs);
@@ -110,6 +116,7 @@ fn cgi_environment(mpm: &str) {
     assert!(app.contains("\nPATH_INFO=/more/info\n"), "{app}");
     assert!(app.contains("\nCONTEXT_PREFIX=\n"), "{app}");
     assert!(app.contains(&format!("\ncwd={root}/htdocs/app\n")), "{app}");
+    assert!(m[4].body_text().contains("\nSCRIPT_NAME=/sh/run\n"));
 }
 
 const POST_SH: &str = "#!/bin/sh\n\
