@@ -19,6 +19,7 @@ const BODY: &str = r#"
 ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
 <Directory "@ROOT@/cgi-bin">
     Require all granted
+    CGIPassAuth On
 </Directory>
 <Directory "@ROOT@/htdocs/app">
     AddHandler cgi-script .cgi
@@ -75,9 +76,18 @@ fn cgi_environment(mpm: &str) {
             "/cgi-bin/env.sh/extra/path?a=b&c",
             &["X-Foo: bar", "X-Foo: baz"],
         ),
-        ("/cgi-bin/env.sh", &["Content-Type: text/x-test"]),
+        (
+            "/cgi-bin/env.sh",
+            &[
+                "Content-Type: text/x-test",
+                "Authorization: Basic Zm9vOmJhcg==",
+            ],
+        ),
         ("/cgi-bin/env.sh?one+two%21+x;y", &[]),
-        ("/app/t.cgi/more/info", &["Accept: text/plain"]),
+        (
+            "/app/t.cgi/more/info",
+            &["Accept: text/plain", "Authorization: Basic Zm9vOmJhcg=="],
+        ),
         ("/sh/run", &[]),
     ];
     let reqs: Vec<String> = cases.iter().map(|(p, h)| get(p, h)).collect();
@@ -111,6 +121,11 @@ fn cgi_environment(mpm: &str) {
         assert!(env.lines().any(|l| l == line), "{line} missing in\n{env}");
     }
     assert!(m[2].body_text().contains("\nargs=one two! x\\;y\n"));
+    // CGIPassAuth On in the ScriptAlias directory only.
+    assert!(m[1]
+        .body_text()
+        .contains("\nHTTP_AUTHORIZATION=Basic Zm9vOmJhcg==\n"));
+    assert!(!m[3].body_text().contains("HTTP_AUTHORIZATION"));
     let app = m[3].body_text();
     assert!(app.contains("\nSCRIPT_NAME=/app/t.cgi\n"), "{app}");
     assert!(app.contains("\nPATH_INFO=/more/info\n"), "{app}");

@@ -379,6 +379,8 @@ pub struct DirConf {
     pub proxy_timeout: Option<std::time::Duration>,
     /// `CGIScriptTimeout` / `CGIDScriptTimeout`: the wait for a script's output (else `Timeout`).
     pub cgi_timeout: Option<std::time::Duration>,
+    /// `CGIPassAuth`: scripts see `Authorization` (HTTP_AUTHORIZATION).
+    pub cgi_pass_auth: Option<bool>,
     pub proxy_add_headers: Option<bool>,
     /// mod_rewrite in `<Directory>`/`.htaccess` (the fixups phase).
     pub rewrite: Option<Arc<crate::config::directives::rewrite::RewriteConf>>,
@@ -485,6 +487,7 @@ impl DirConf {
             proxy_preserve_host: pick(&self.proxy_preserve_host, &over.proxy_preserve_host),
             proxy_timeout: pick(&self.proxy_timeout, &over.proxy_timeout),
             cgi_timeout: pick(&self.cgi_timeout, &over.cgi_timeout),
+            cgi_pass_auth: pick(&self.cgi_pass_auth, &over.cgi_pass_auth),
             proxy_add_headers: pick(&self.proxy_add_headers, &over.proxy_add_headers),
             rewrite: match (&self.rewrite, &over.rewrite) {
                 (Some(b), Some(o)) => Some(Arc::new(

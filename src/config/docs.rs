@@ -135,7 +135,7 @@ pub const NOTES: &[(&str, &str)] = &[
          ErrorDocument for such an error; a script that is the ErrorDocument answers with the \
          error's status and sees `REDIRECT_STATUS`, `REDIRECT_URL`, `REDIRECT_QUERY_STRING` \
          and the first request's variables as `REDIRECT_*`, as with httpd. Differs: there is no cgid daemon \
-         (`ScriptSock` is parsed only) and under mod_cgid stderr lines carry the `AH01215` \
+         (see `ScriptSock`) and under mod_cgid stderr lines carry the `AH01215` \
          prefix (httpd's cgid writes them bare)",
     ),
     (
@@ -146,6 +146,16 @@ pub const NOTES: &[(&str, &str)] = &[
          SIGTERM, then SIGKILL 3 s later, and is reaped, as APR's kill_after_timeout",
     ),
     ("CGIDScriptTimeout", "as `CGIScriptTimeout`"),
+    (
+        "ScriptSock",
+        "accepted and unused: mpmd has no cgid daemon (scripts start from the worker that \
+         serves the request under every MPM), so no socket is made",
+    ),
+    (
+        "CGIPassAuth",
+        "`On` passes `Authorization` and `Proxy-Authorization` to CGI scripts and FastCGI \
+         applications as `HTTP_AUTHORIZATION`/`HTTP_PROXY_AUTHORIZATION`, as httpd",
+    ),
     (
         "ScriptLog",
         "parsed only: no script debug log is written (nor with `ScriptLogLength`, \

@@ -1,6 +1,7 @@
-//! mod_cgi and mod_cgid: the script timeout (per directory, as httpd's) and the directives
-//! mpmd parses without acting on: the script debug log (ScriptLog*) and cgid's daemon socket
-//! (mpmd runs scripts from the worker itself, so there is no daemon to talk to).
+//! mod_cgi and mod_cgid: the script timeout (per directory, as httpd's), cgid's daemon socket
+//! (accepted: mpmd runs scripts from the worker itself, so there is no daemon to talk to and
+//! Debian's stock `cgid.conf` needs no change) and the script debug log (ScriptLog*, parsed
+//! only).
 
 use super::{def, po, ApplyCtx};
 use crate::config::registry::{Args::*, Contexts as C, DirectiveDef, Support::*};
@@ -36,11 +37,13 @@ pub static CGID: &[DirectiveDef] = &[
     po("ScriptLog", Take1, RSRC, LOG_HELP[0]),
     po("ScriptLogLength", Take1, RSRC, LOG_HELP[1]),
     po("ScriptLogBuffer", Take1, RSRC, LOG_HELP[2]),
-    po(
+    def(
         "ScriptSock",
         Take1,
         RSRC,
+        Implemented,
         "the name of the socket to use for communication with the cgi daemon.",
+        script_sock,
     ),
     def(
         "CGIDScriptTimeout",
@@ -65,4 +68,9 @@ fn cgi_script_timeout(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
 
 fn cgid_script_timeout(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     timeout(ctx, "CGIDScriptTimeout")
+}
+
+/// There is no cgid daemon: the socket path has nothing to name.
+fn script_sock(_ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    Ok(())
 }

@@ -27,7 +27,7 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("MaxRangeReversals", Take1, ALL, Implemented, "Maximum number of reversals in Ranges in a request before returning the entire resource, or 0 for unlimited", max_range_reversals),
     def("SetOutputFilter", Take1, ALL, Implemented, "filter (or ; delimited list of filters) to be run on the request content", super::deflate::set_output_filter),
     po("SetInputFilter", Take1, ALL, "filter (or ; delimited list of filters) to be run on the request body"),
-    po("CGIPassAuth", Flag, ALL, "Controls whether HTTP authorization headers, normally hidden, will be passed to scripts"),
+    def("CGIPassAuth", Flag, ALL, Implemented, "Controls whether HTTP authorization headers, normally hidden, will be passed to scripts", cgi_pass_auth),
     po("CGIVar", Take2, ALL, "Controls how some CGI variables are set"),
     po("QualifyRedirectURL", Flag, ALL, "Controls whether the REDIRECT_URL environment variable is fully qualified"),
     po("RLimitCPU", Take12, ALL, "Soft/hard limits for max CPU usage in seconds"),
@@ -263,5 +263,10 @@ fn add_default_charset(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     } else {
         Some(v.to_string())
     });
+    Ok(())
+}
+
+fn cgi_pass_auth(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.cgi_pass_auth = Some(super::flag(ctx));
     Ok(())
 }

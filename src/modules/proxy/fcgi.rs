@@ -270,7 +270,12 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
         match l.as_str() {
             "content-type" => set(&mut env, "CONTENT_TYPE", value),
             "content-length" => set(&mut env, "CONTENT_LENGTH", value),
-            // Credentials are not passed (CGIPassAuth Off); `Proxy:` is httpoxy.
+            // Credentials only with `CGIPassAuth On`; `Proxy:` never (httpoxy).
+            "authorization" | "proxy-authorization" if req.dir.cgi_pass_auth == Some(true) => {
+                if let Some(k) = http2env(n) {
+                    set(&mut env, &k, value);
+                }
+            }
             "authorization" | "proxy-authorization" | "proxy" => {}
             _ => {
                 if let Some(k) = http2env(n) {
