@@ -248,9 +248,13 @@ pub fn finish_deferred(
         let mut page = Response::new(200);
         send_error(&Ctx { config }, &mut req, &mut page, status);
         if let Some(d) = page.deferred.take() {
+            // The document is itself deferred (a script): it answers with the error's
+            // status unless it named another.
             let status = page.status;
             page = (d.0)(Some(0)).finish(true);
-            page.status = status;
+            if page.status == 200 {
+                page.status = status;
+            }
         }
         page.close |= resp.close;
         *resp = page;

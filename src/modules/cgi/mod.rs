@@ -53,9 +53,10 @@ pub fn is_script_aliased(req: &Request<'_>) -> bool {
         .any(|(k, v)| *k == FORCED_TYPE && v == "cgi-script")
 }
 
-/// The previous request's URL path and query, kept by an internal redirect for the next
-/// one's REDIRECT_URL and REDIRECT_QUERY_STRING (httpd's r->prev).
+/// The previous request's URL path, kept by an internal redirect for the next one's
+/// REDIRECT_URL (httpd's r->prev->uri).
 pub const PREV_URL: &str = "redirect-url";
+/// Its query, for REDIRECT_QUERY_STRING (r->prev->args).
 pub const PREV_QUERY: &str = "redirect-query";
 
 /// Notes the request's path and query before an internal redirect replaces them.
