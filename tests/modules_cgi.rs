@@ -174,7 +174,7 @@ fn cgi_status_and_location(mpm: &str) {
     if !available() {
         return;
     }
-    let s = site(&["cgid"], "");
+    let s = site(&["cgid", "http2"], "Protocols h2c http/1.1\n");
     s.file("htdocs/target.txt", b"the target\n");
     script(
         &s,
@@ -252,6 +252,20 @@ fn cgi_status_and_location(mpm: &str) {
     );
     // nph- output goes out as the script wrote it: no Server field of ours.
     assert_eq!(m[4].header("Server"), a[4].header("Server"));
+    // Over HTTP/2 the nph- head becomes the stream's head, as mod_http2 makes it.
+    let (ah2, mh2) = s.with_both(mpm, |port, _| {
+        modules_oracle::curl_h2_head_lines(port, "/cgi-bin/nph-raw.sh", &[])
+    });
+    if !ah2.is_empty() {
+        let pick = |l: &[String]| -> Vec<String> {
+            l.iter()
+                .filter(|x| x.starts_with("HTTP/") || x.starts_with("x-nph"))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(pick(&ah2), ["HTTP/2 202", "x-nph: 1"]);
+        assert_eq!(pick(&mh2), pick(&ah2));
+    }
 }
 
 fn cgi_refusals_and_log(mpm: &str) {

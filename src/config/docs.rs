@@ -128,7 +128,7 @@ pub const NOTES: &[(&str, &str)] = &[
          as httpd), its output streamed, `Status:` (its reason phrase kept) and `Location:` \
          as httpd reads them (a \
          local path is served instead as a GET, a URL is a 302), `nph-` scripts sent as \
-         written over HTTP/1 (over HTTP/2 their body carries the head), a query without `=` \
+         written over HTTP/1 (over HTTP/2 their head becomes the stream's, as mod_http2 does), a query without `=` \
          as arguments, httpd's refusals and error-log lines (`AH02809` ExecCGI off, \
          `AH02811` not found, `AH01215` for each stderr line, `End of script output before \
          headers`, `malformed header from script`, a 504 after the script timeout), the \

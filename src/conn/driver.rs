@@ -1098,10 +1098,13 @@ fn serve_one(
     if resp.status == 416 {
         resp.framing = Framing::Chunked;
     }
-    if resp.nph {
+    if let Some(raw) = resp.nph_head.take() {
         // A CGI nph- script wrote the whole response, head included: sent as it comes, then
         // the connection closes (httpd's mod_cgi passes it through the same way).
-        let sent = write_body_only(io, out, &mut resp);
+        let sent = match io.write_all(&raw) {
+            Ok(()) => raw.len() as u64 + write_body_only(io, out, &mut resp),
+            Err(_) => 0,
+        };
         ctx.observer.request_done(sent);
         let counts = (sent, sent, false, requests_served + 1, bytes_in);
         log(

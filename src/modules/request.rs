@@ -198,9 +198,10 @@ pub struct Response {
     /// The reason phrase a script gave with its `Status:` (httpd's r->status_line), sent
     /// instead of the standard one over HTTP/1.
     pub reason: Option<String>,
-    /// The body is the whole response, head included (a CGI `nph-` script): HTTP/1 writes
-    /// it as it is and closes; `status` and `headers` are what the head said, for the log.
-    pub nph: bool,
+    /// A CGI `nph-` script's head as it wrote it: HTTP/1 sends these bytes instead of a head
+    /// of its own, then the body, and closes; `status` and `headers` are parsed from them
+    /// (for the log, and for HTTP/2, which sends a head of its own).
+    pub nph_head: Option<Vec<u8>>,
 }
 
 impl Response {

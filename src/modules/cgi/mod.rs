@@ -605,7 +605,7 @@ impl Job {
             return self.errs.page(500, None);
         };
         if self.nph {
-            return self.nph_response(run, head);
+            return self.nph_response(run, head, body_start);
         }
         let rest = head[body_start..].to_vec();
         head.truncate(head_len);
@@ -707,9 +707,11 @@ impl Job {
         r
     }
 
-    /// An nph- script's output is the response: its status line and fields are noted for the
-    /// log (and HTTP/2, which cannot pass it through), the bytes go out as they are.
-    fn nph_response(self, run: Running, head: Vec<u8>) -> Response {
+    /// An nph- script's output is the response: HTTP/1 sends its head as written, then its
+    /// body as it comes; the status line and fields are parsed for the log and for HTTP/2
+    /// (which sends them as a response of its own, as mod_http2 does).
+    fn nph_response(self, run: Running, mut head: Vec<u8>, body_start: usize) -> Response {
+        let rest = head.split_off(body_start);
         let first_end = memchr::memchr(b'\n', &head).unwrap_or(head.len());
         let status = std::str::from_utf8(&head[..first_end])
             .ok()
@@ -718,20 +720,19 @@ impl Job {
             .and_then(|c| c.parse::<u16>().ok())
             .filter(|c| (100..1000).contains(c))
             .unwrap_or(200);
-        let head_end = fcgi::head_end(&head).map_or(head.len(), |(l, _)| l);
-        let fields = head.get(first_end + 1..head_end).unwrap_or(&[]);
+        let fields = head.get(first_end + 1..).unwrap_or(&[]);
         let (mut resp, _) = fcgi::parse_head(fields);
         resp.status = status;
-        resp.nph = true;
         resp.framing = Framing::Close;
         resp.body = Body::Stream(
             StreamBody(Box::new(CgiBody {
                 run,
-                pending: head,
+                pending: rest,
                 pos: 0,
             })),
             None,
         );
+        resp.nph_head = Some(head);
         resp
     }
 }
