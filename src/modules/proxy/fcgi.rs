@@ -425,7 +425,8 @@ fn server_name_port(req: &Request<'_>, https: bool) -> (String, u16) {
         .server_name
         .as_deref()
         .and_then(|sn| sn.rsplit_once(':'))
-        .and_then(|(h, p)| (!h.is_empty()).then(|| p.parse::<u16>().ok()).flatten());
+        .filter(|(h, _)| !h.is_empty() && (!h.contains(':') || h.ends_with(']')))
+        .and_then(|(_, p)| p.parse::<u16>().ok());
     let port = match (&req.hostname, req.host_port) {
         (Some(_), Some(p)) => p,
         _ => server_port.unwrap_or(if https { 443 } else { 80 }),
@@ -812,10 +813,12 @@ pub(crate) fn parse_head(head: &[u8]) -> (Response, Option<u64>) {
                 {
                     resp.status = code;
                     // `404 Gone Fishing`: httpd sends the script's phrase.
-                    let phrase = value[3..].trim();
-                    resp.reason = (value.len() > 3 && value.as_bytes()[3] == b' ')
-                        .then(|| phrase.to_string())
-                        .filter(|p| !p.is_empty() && !p.contains(['\r', '\n']));
+                    resp.reason = value
+                        .get(3..)
+                        .filter(|rest| rest.starts_with(' '))
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty() && !p.contains(['\r', '\n']))
+                        .map(str::to_string);
                 }
             }
             "content-type" => resp.content_type = Some(value),
@@ -990,6 +993,20 @@ mod tests {
         assert_eq!(head_end(b"A: b\r\n"), None);
         assert_eq!(head_end(b"\nbody"), Some((0, 1)));
         assert_eq!(head_end(b"\r\nbody"), Some((0, 2)));
+    }
+
+    #[test]
+    fn script_heads() {
+        let (r, len) = parse_head(
+            b"Status: 404 Gone Fishing\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nX-A: b",
+        );
+        assert_eq!((r.status, r.reason.as_deref()), (404, Some("Gone Fishing")));
+        assert_eq!(r.content_type.as_deref(), Some("text/plain"));
+        assert_eq!((len, r.header("X-A")), (Some(3), Some("b")));
+        let (r, _) = parse_head(b"Status: 301");
+        assert_eq!((r.status, r.reason), (301, None));
+        let (r, _) = parse_head(b"Status: 4040 x\nConnection: close");
+        assert_eq!((r.status, r.reason, r.headers.len()), (200, None, 0));
     }
 
     #[test]
