@@ -13,7 +13,7 @@ mod modules_oracle;
 
 use std::os::unix::fs::PermissionsExt;
 
-use modules_oracle::{assert_same, available, get, req, Site};
+use modules_oracle::{assert_same, available, get, req, send, Site};
 
 const BODY: &str = r#"
 ScriptAlias /cgi-bin/ "@ROOT@/cgi-bin/"
@@ -330,18 +330,29 @@ fn cgi_refusals_and_log(mpm: &str) {
             );
         }
     }
-    // Every script was reaped: no zombie left behind by the server's children.
-    let zombies = std::process::Command::new("ps")
-        .args(["-eo", "stat,args"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-        .unwrap_or_default();
-    assert!(
-        !zombies
-            .lines()
-            .any(|l| l.starts_with('Z') && (l.contains("die.sh") || l.contains("talk.sh"))),
-        "{zombies}"
-    );
+    // Every script is reaped: no zombie stays in the server's process group (scripts
+    // inherit it) once their requests are answered.
+    let (server, port) = s.serve(modules_oracle::BIN, mpm, "reap");
+    for p in ["/cgi-bin/die.sh", "/cgi-bin/talk.sh", "/cgi-bin/noexec.sh"] {
+        send(port, &get(p, &[]));
+    }
+    let pgid = server.pid().to_string();
+    let zombies = || {
+        let out = std::process::Command::new("ps")
+            .args(["-eo", "stat=,pgid=,args="])
+            .output()
+            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+            .unwrap_or_default();
+        out.lines()
+            .filter(|l| {
+                let mut f = l.split_whitespace();
+                f.next().is_some_and(|st| st.starts_with('Z')) && f.next() == Some(pgid.as_str())
+            })
+            .map(str::to_string)
+            .collect::<Vec<_>>()
+    };
+    let reaped = common::wait_until(std::time::Duration::from_secs(5), || zombies().is_empty());
+    assert!(reaped, "zombies: {:?}", zombies());
 }
 
 /// What httpd does with odd heads: a line without a colon (500, "malformed header"), no

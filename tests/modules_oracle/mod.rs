@@ -38,6 +38,13 @@ fn free_port() -> u16 {
 /// A server process we started, stopped by its pid (its process group) on drop.
 pub struct Proc(Child);
 
+impl Proc {
+    /// The server's pid, which is also its process group's id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
