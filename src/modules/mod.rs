@@ -1051,7 +1051,14 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
         }
     } else if cgi::is_script_aliased(req) {
         return cgi::handler(req, resp);
-    } else if !req.dir.add_handler.is_empty() && !req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
+    } else if !req.finfo.as_ref().is_some_and(|m| m.is_dir())
+        && req.dir.add_handler.iter().any(|(_, h)| {
+            // Only AddHandler lines naming a handler we have are worth the lookup (Debian's
+            // `AddHandler type-map var` is not).
+            h.as_deref()
+                .is_some_and(|h| HANDLERS.iter().any(|(n, _)| n.eq_ignore_ascii_case(h)))
+        })
+    {
         let name = req
             .filename
             .file_name()
