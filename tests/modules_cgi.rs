@@ -479,6 +479,36 @@ fn strip_log_line(l: &str) -> String {
     out
 }
 
+/// RLimitCPU/MEM/NPROC: the limits a script starts with, a section's replacing the server's.
+fn cgi_resource_limits(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = site(
+        &["cgid"],
+        "RLimitCPU 100 200\nRLimitNPROC 500\nRLimitMEM 400000000 max\n\
+         <Location /cgi-bin/lim2.sh>\n    RLimitCPU 50\n</Location>\n",
+    );
+    let lim = "#!/bin/sh\necho 'Content-Type: text/plain'\necho\n\
+               echo \"cpu $(ulimit -St) $(ulimit -Ht)\"\n\
+               echo \"nproc $(ulimit -Sp) $(ulimit -Hp)\"\n\
+               echo \"as $(ulimit -Sv) $(ulimit -Hv)\"\n";
+    script(&s, "cgi-bin/lim.sh", lim, 0o755);
+    script(&s, "cgi-bin/lim2.sh", lim, 0o755);
+    let reqs = [get("/cgi-bin/lim.sh", &[]), get("/cgi-bin/lim2.sh", &[])];
+    let (a, m) = s.both(mpm, &reqs);
+    assert_same("lim.sh", &a[0], &m[0], &[], true);
+    assert_same("lim2.sh", &a[1], &m[1], &[], true);
+    let body = m[0].body_text();
+    assert!(body.starts_with("cpu 100 200\nnproc 500 "), "{body}");
+    assert!(body.contains("\nas 390625 "), "{body}");
+    assert!(
+        m[1].body_text().starts_with("cpu 50 "),
+        "{}",
+        m[1].body_text()
+    );
+}
+
 /// A script's output reaches the client as it is written (streamed, not buffered whole).
 fn cgi_streams_output(mpm: &str) {
     if !available() {
@@ -520,5 +550,6 @@ mpm_tests!(
     cgi_status_and_location,
     cgi_refusals_and_log,
     cgi_odd_heads,
+    cgi_resource_limits,
     cgi_streams_output
 );

@@ -381,6 +381,11 @@ pub struct DirConf {
     pub cgi_timeout: Option<std::time::Duration>,
     /// `CGIPassAuth`: scripts see `Authorization` (HTTP_AUTHORIZATION).
     pub cgi_pass_auth: Option<bool>,
+    /// `RLimitCPU`, `RLimitMEM`, `RLimitNPROC`: the (soft, hard) limits a CGI script starts
+    /// with, worked out as httpd does when the directive is read.
+    pub rlimit_cpu: Option<(u64, u64)>,
+    pub rlimit_mem: Option<(u64, u64)>,
+    pub rlimit_nproc: Option<(u64, u64)>,
     pub proxy_add_headers: Option<bool>,
     /// mod_rewrite in `<Directory>`/`.htaccess` (the fixups phase).
     pub rewrite: Option<Arc<crate::config::directives::rewrite::RewriteConf>>,
@@ -488,6 +493,9 @@ impl DirConf {
             proxy_timeout: pick(&self.proxy_timeout, &over.proxy_timeout),
             cgi_timeout: pick(&self.cgi_timeout, &over.cgi_timeout),
             cgi_pass_auth: pick(&self.cgi_pass_auth, &over.cgi_pass_auth),
+            rlimit_cpu: pick(&self.rlimit_cpu, &over.rlimit_cpu),
+            rlimit_mem: pick(&self.rlimit_mem, &over.rlimit_mem),
+            rlimit_nproc: pick(&self.rlimit_nproc, &over.rlimit_nproc),
             proxy_add_headers: pick(&self.proxy_add_headers, &over.proxy_add_headers),
             rewrite: match (&self.rewrite, &over.rewrite) {
                 (Some(b), Some(o)) => Some(Arc::new(

@@ -152,6 +152,15 @@ pub const NOTES: &[(&str, &str)] = &[
          serves the request under every MPM), so no socket is made",
     ),
     (
+        "RLimitCPU",
+        "the soft and hard limits CGI scripts start with (`max`: the current hard limit), \
+         worked out as httpd does when the configuration is read (only root raises a hard \
+         limit); the last section that sets one wins; `RLimitMEM` limits the address space \
+         (RLIMIT_AS) and `RLimitNPROC` the processes of the User, as httpd on Linux",
+    ),
+    ("RLimitMEM", "see `RLimitCPU`"),
+    ("RLimitNPROC", "see `RLimitCPU`"),
+    (
         "CGIPassAuth",
         "`On` passes `Authorization` and `Proxy-Authorization` to CGI scripts and FastCGI \
          applications as `HTTP_AUTHORIZATION`/`HTTP_PROXY_AUTHORIZATION`, as httpd",

@@ -172,6 +172,13 @@ pub fn handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         is_head: req.method_str == "HEAD",
         default_type: super::mime::find(&req.config.mime_types, &req.dir, &base_name).content_type,
         error_status: req.prev_status,
+        limits: [
+            req.dir.rlimit_cpu.map(|(s, h)| (libc::RLIMIT_CPU, s, h)),
+            req.dir.rlimit_mem.map(|(s, h)| (libc::RLIMIT_AS, s, h)),
+            req.dir
+                .rlimit_nproc
+                .map(|(s, h)| (libc::RLIMIT_NPROC, s, h)),
+        ],
         errs: ErrCtx::new(req),
         log,
     };
@@ -214,6 +221,8 @@ struct Job {
     default_type: Option<String>,
     /// The status of the error this script is the ErrorDocument of.
     error_status: Option<u16>,
+    /// RLimitCPU, RLimitMEM, RLimitNPROC.
+    limits: [Option<sys::Limit>; 3],
     errs: ErrCtx,
     log: LogCtx,
 }
@@ -238,7 +247,7 @@ impl Job {
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        let run = match sys::spawn(&mut cmd) {
+        let run = match sys::spawn(&mut cmd, self.limits) {
             Ok(child) => Ok(Running::new(child, self.timeout, self.log.clone())),
             Err(e) => {
                 let n = e.raw_os_error().unwrap_or(0);
