@@ -361,7 +361,12 @@ impl Running {
                     }
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return,
+                Err(e) if would_block(&e) => return,
+                // A broken stderr is not watched again (poll would keep reporting it).
+                Err(_) => {
+                    self.stderr = None;
+                    return;
+                }
             }
         }
     }
