@@ -55,6 +55,8 @@ def measure(binary, mpm, warm, n, work):
         f.write(bench.apache_conf(mpm, port, root, docroot, 8))
     out = os.path.join(root, "cg.%p")
     vg = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
+                           # every dump self-contained, so callgrind_annotate reads part 2
+                           "--compress-strings=no",
                            binary, "-f", conf, "-X"],
                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

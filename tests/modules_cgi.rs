@@ -5,8 +5,6 @@
 //! refusals and error-log lines (ExecCGI off, missing, not executable, no head, stderr,
 //! the script timeout). Scripts are world-readable and executable: both servers run them
 //! as www-data.
-// common and modules_oracle both include tests/support/listen.rs.
-#![allow(clippy::duplicate_mod)]
 
 mod common;
 mod modules_oracle;

@@ -633,12 +633,17 @@ impl Walker {
                 return;
             }
         };
+        let depth = match &matcher {
+            Matcher::Literal(p) | Matcher::Wildcard(p) => super::path_components(p),
+            _ => 0,
+        };
         let mut sec = Section {
             kind,
             matcher,
             conf: DirConf::default(),
             nested: Vec::new(),
             span: node.span.clone(),
+            depth,
         };
         let mut inner: Vec<&Node> = stack.to_vec();
         inner.push(node);

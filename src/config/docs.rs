@@ -567,8 +567,26 @@ mod_headers' rules), then `Header` rules and their `expr=` conditions. Expressio
 request headers they read with `req()`/`http()`/`%{HTTP:…}`/`%{HTTP_*}` (not `req_novary()`,
 not `Host`) whether the request has them or not; a RewriteCond adds the headers it read that
 the request has (not `Host`, not with `[NV]`, not a false one in an `[OR]` chain) once its
-rule matched. A generated error page keeps only the `always` names. `force-no-vary` is not
-supported.
+rule matched. A generated error page keeps only the `always` names. `force-no-vary` drops
+them all (below).
+
+### Special-purpose environment variables
+
+Read from the request's environment when the response goes out, so `SetEnvIf`/
+`BrowserMatch`, `SetEnv` and mod_rewrite's `[E=]` all set them, as in httpd (Debian's
+setenvif.conf sets several for old clients):
+
+| variable | effect |
+|---|---|
+| `nokeepalive` | the connection closes after the response (not on a request with `Via`) |
+| `downgrade-1.0` | the request is served as HTTP/1.0: no chunking, keep-alive only on `Connection: keep-alive` |
+| `force-response-1.0` | an HTTP/1.0 request (after `downgrade-1.0`) gets an `HTTP/1.0` status line, and the connection closes |
+| `force-no-vary` | every `Vary` field is dropped; implies both of the above |
+| `redirect-carefully` | mod_dir does not redirect a directory URL without its slash for methods other than GET and HEAD (the default handler answers: 405 with `Allow`, 404 for POST, 200 for OPTIONS) |
+| `no-gzip` | mod_deflate leaves the response alone |
+| `suppress-error-charset` | a generated error page has no charset in its Content-Type |
+
+These are HTTP/1 matters: over HTTP/2 they are ignored, as mod_http2 does.
 ",
     );
 }

@@ -188,6 +188,21 @@ pub struct Section {
     /// `<Files>` nested in a `<Directory>`, `<If>` nested anywhere.
     pub nested: Vec<Section>,
     pub span: Span,
+    /// The path components of a literal or wildcard matcher (the directory walk's level,
+    /// `/srv/www` is 2); 0 for the others. Counted once here, not per request.
+    pub depth: usize,
+}
+
+/// The components of a path: `/` has none, `//a//b/` two.
+pub fn path_components(p: &str) -> usize {
+    // A component starts at a non-slash after a slash (or at the start).
+    let mut n = 0;
+    let mut prev = b'/';
+    for &b in p.as_bytes() {
+        n += usize::from(b != b'/' && prev == b'/');
+        prev = b;
+    }
+    n
 }
 
 /// The settings of one server: the main server or one `<VirtualHost>`. Values are final:

@@ -839,7 +839,7 @@ fn send_bare_error(
     };
     let body = error_page(status, &info);
     out.clear();
-    write_status_line(out, status, now_secs(), config);
+    write_status_line(out, false, status, now_secs(), config);
     // A HEAD request gets the head alone, without Content-Length (httpd's header_only).
     let head_only = method == "HEAD";
     if !head_only {
@@ -858,8 +858,15 @@ fn send_bare_error(
     (out.len() as u64, body_len)
 }
 
-fn write_status_line(out: &mut Vec<u8>, status: u16, time: u64, config: &ServerConfig) {
-    out.extend_from_slice(b"HTTP/1.1 ");
+/// The status line (`HTTP/1.0` when `http10`: force-response-1.0), Date and Server.
+fn write_status_line(
+    out: &mut Vec<u8>,
+    http10: bool,
+    status: u16,
+    time: u64,
+    config: &ServerConfig,
+) {
+    out.extend_from_slice(if http10 { b"HTTP/1.0 " } else { b"HTTP/1.1 " });
     push_decimal(out, u64::from(status));
     out.push(b' ');
     out.extend_from_slice(reason(status).as_bytes());
@@ -1130,7 +1137,17 @@ fn serve_one(
             .max_keep_alive_requests
             .saturating_sub(requests_served)
     };
-    let chunk_ok = resp.framing != Framing::Chunked || head.is_http11();
+    // downgrade-1.0 / force-response-1.0 / force-no-vary (httpd's basic_http_header_check).
+    let compat = result.compat;
+    let is11 = compat.is_http11(head.is_http11());
+    let http10_line = compat.http10_line(head.is_http11());
+    if compat.no_vary {
+        resp.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("Vary"));
+        resp.err_headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("Vary"));
+    }
+    let chunk_ok = resp.framing != Framing::Chunked || is11;
     let keep = !must_close
         && !result.nokeepalive
         && !resp.close
@@ -1140,8 +1157,9 @@ fn serve_one(
         && left > 0
         && !drops_connection(resp.status)
         && !head.has_token("Connection", "close")
-        && (head.is_http11() || client_ka)
+        && (is11 || client_ka)
         && chunk_ok
+        && !http10_line
         && !ctx.stopping;
 
     ctx.observer.state(WorkerState::BusyWrite);
@@ -1149,7 +1167,7 @@ fn serve_one(
     // httpd's ap_set_keepalive chooses chunking for an HTTP/1.1 body of unknown length
     // before it looks at keep-alive: a closing connection is chunked too. Not for HEAD (no
     // body), nor once the connection is marked for closing by an error.
-    let can_chunk = head.is_http11() && !is_head && !must_close;
+    let can_chunk = is11 && !is_head && !must_close;
     let body_len = if is_head { 0 } else { resp.body.len() };
     // httpd announces the protocols it could upgrade to (core's upgrade handler, first
     // request of a connection) in the handler's headers: `h2c` on cleartext, `h2` over TLS,
@@ -1166,7 +1184,7 @@ fn serve_one(
         config,
         &mut resp,
         time,
-        (keep, client_ka, left, can_chunk),
+        (keep, client_ka, left, can_chunk, http10_line),
         server,
         is_head,
         announce,
@@ -1401,16 +1419,17 @@ fn write_response(
     config: &ServerConfig,
     resp: &mut Response,
     time: u64,
-    (keep, client_ka, left, can_chunk): (bool, bool, u32, bool),
+    (keep, client_ka, left, can_chunk, http10): (bool, bool, u32, bool, bool),
     server: &ServerConf,
     is_head: bool,
     announce: Option<&str>,
 ) -> io::Result<u64> {
     out.clear();
     resp.fixup_vary();
-    write_status_line(out, resp.status, time, config);
+    write_status_line(out, http10, resp.status, time, config);
     if let Some(r) = resp.reason.as_deref() {
-        // A CGI/FastCGI script's own reason phrase (httpd's r->status_line).
+        // A CGI/FastCGI script's own reason phrase (httpd's r->status_line); `HTTP/1.x 000 `
+        // is as long for either version.
         let at = b"HTTP/1.1 000 ".len();
         let end = at + reason(resp.status).len();
         out.splice(at..end, r.bytes());

@@ -30,39 +30,41 @@ pub fn make_etag(m: &Metadata, bits: u8, request_time: u64) -> Option<String> {
     if bits & etag::NONE != 0 || bits & (etag::INODE | etag::MTIME | etag::SIZE) == 0 {
         return None;
     }
-    let mut s = String::with_capacity(32);
+    // Built as bytes (at most `W/"` + 3 × 16 digits + 2 dashes + `"`), checked once.
+    let mut b = [0u8; 56];
+    let mut n = 0;
+    let mut put = |bytes: &[u8]| {
+        b[n..n + bytes.len()].copy_from_slice(bytes);
+        n += bytes.len();
+    };
     // Weak when the file changed within the last second: it may change again unseen.
     if m.mtime() >= request_time as i64 {
-        s.push_str("W/");
+        put(b"W/");
     }
-    s.push('"');
+    put(b"\"");
     let mut first = true;
-    let mut field = |s: &mut String, v: u64| {
-        if !first {
-            s.push('-');
+    for (bit, v) in [
+        (etag::INODE, m.ino()),
+        (etag::SIZE, m.size()),
+        (etag::MTIME, mtime_micros(m) as u64),
+    ] {
+        if bits & bit != 0 {
+            if !first {
+                put(b"-");
+            }
+            first = false;
+            let mut digits = [0u8; 16];
+            put(hex_digits(v, &mut digits));
         }
-        first = false;
-        push_hex(s, v);
-    };
-    if bits & etag::INODE != 0 {
-        field(&mut s, m.ino());
     }
-    if bits & etag::SIZE != 0 {
-        field(&mut s, m.size());
-    }
-    if bits & etag::MTIME != 0 {
-        field(&mut s, mtime_micros(m) as u64);
-    }
-    s.push('"');
-    Some(s)
+    put(b"\"");
+    std::str::from_utf8(&b[..n]).ok().map(str::to_owned)
 }
 
-/// Appends `v` in lower-case hex, as `{v:x}` (without the formatting machinery).
-fn push_hex(s: &mut String, v: u64) {
+/// `v` in lower-case hex, as `{v:x}` writes it, in the tail of `buf`.
+fn hex_digits(mut v: u64, buf: &mut [u8; 16]) -> &[u8] {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut buf = [0u8; 16];
     let mut i = buf.len();
-    let mut v = v;
     loop {
         i -= 1;
         buf[i] = DIGITS[(v & 0xf) as usize];
@@ -71,7 +73,7 @@ fn push_hex(s: &mut String, v: u64) {
             break;
         }
     }
-    s.push_str(std::str::from_utf8(&buf[i..]).unwrap_or_default());
+    &buf[i..]
 }
 
 fn parse_date(v: &str) -> Option<u64> {
@@ -446,9 +448,8 @@ mod tests {
     #[test]
     fn hex_as_format_writes_it() {
         for v in [0u64, 1, 9, 10, 15, 16, 255, 0x1234_abcd, u64::MAX] {
-            let mut s = String::new();
-            push_hex(&mut s, v);
-            assert_eq!(s, format!("{v:x}"));
+            let mut buf = [0u8; 16];
+            assert_eq!(hex_digits(v, &mut buf), format!("{v:x}").as_bytes());
         }
     }
 

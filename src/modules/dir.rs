@@ -15,21 +15,22 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         return autoindex(req, resp);
     }
     if !req.uri.ends_with('/') {
+        if let Some(status) = slash_redirect(req, resp) {
+            return Err(status);
+        }
         if !req.dir.directory_slash.unwrap_or(true) {
             return Err(403);
         }
-        if !req.method.is_get_like() && req.method != super::Method::Post {
-            return Err(405);
+        // Left alone by `redirect-carefully`: the default handler's answer for a directory.
+        if req.method == super::Method::Post {
+            return Err(404);
         }
-        let mut loc = super::self_url(req);
-        loc.push_str(&super::uri::escape_path(&req.uri));
-        loc.push('/');
-        if let Some(q) = &req.query {
-            loc.push('?');
-            loc.push_str(q);
-        }
-        resp.headers.push(("Location".into(), loc));
-        return Err(301);
+        resp.set(
+            "Allow",
+            super::core::allow_header(req.dir.trace_enable.unwrap_or(req.config.trace_enable))
+                .to_string(),
+        );
+        return Err(405);
     }
     let names: Vec<&str> = match &req.dir.directory_index {
         Some(list) => list.iter().map(String::as_str).collect(),
@@ -121,6 +122,56 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         }
     }
     autoindex(req, resp)
+}
+
+/// mod_dir's fixup for a directory URL without its trailing slash: a 301 to the URL with it
+/// (the query kept), whatever the method, unless `DirectorySlash Off`, or the
+/// `redirect-carefully` variable is set and the method is not GET (or HEAD): clients that
+/// mishandle a redirect of other methods (WebDAV folders) are answered without it.
+/// `Some(301)` with Location set; `None` when the request goes on.
+pub fn slash_redirect(req: &Request<'_>, resp: &mut Response) -> Option<u16> {
+    if !req.config.modules.contains(&"dir")
+        || req.uri.ends_with('/')
+        || !req.finfo.as_ref().is_some_and(|m| m.is_dir())
+        || !req.dir.directory_slash.unwrap_or(true)
+        || (!req.method.is_get_like() && req.env_var("redirect-carefully").is_some())
+    {
+        return None;
+    }
+    let mut loc = super::self_url(req);
+    loc.push_str(&super::uri::escape_path(&req.uri));
+    loc.push('/');
+    if let Some(q) = &req.query {
+        loc.push('?');
+        loc.push_str(q);
+    }
+    resp.headers.push(("Location".into(), loc));
+    Some(301)
+}
+
+/// The Content-Type httpd gives an OPTIONS answer for a directory: that of the index file
+/// mod_dir would serve (its fixup redirects to it before the OPTIONS answer), else
+/// `httpd/unix-directory`.
+pub fn options_type(req: &Request<'_>) -> String {
+    if req.config.modules.contains(&"dir") && req.uri.ends_with('/') {
+        let names: Vec<&str> = match &req.dir.directory_index {
+            Some(list) => list.iter().map(String::as_str).collect(),
+            None => DEFAULT_INDEX.to_vec(),
+        };
+        for name in names {
+            if name.eq_ignore_ascii_case("disabled") {
+                break;
+            }
+            if std::fs::metadata(req.filename.join(name)).is_ok_and(|m| m.is_file()) {
+                if let Some(t) =
+                    super::mime::find(&req.config.mime_types, &req.dir, name).content_type
+                {
+                    return t;
+                }
+            }
+        }
+    }
+    "httpd/unix-directory".into()
 }
 
 /// What is left of a directory request once mod_dir found no index (or is not loaded):

@@ -161,11 +161,50 @@ pub struct Outcome<'c> {
     pub notes: LogNotes,
     /// The `nokeepalive` variable is set (and no Via header): close after the response.
     pub nokeepalive: bool,
+    /// httpd's special-purpose variables for broken clients, as its header filter reads
+    /// them when the response goes out (see `Compat1_0`).
+    pub compat: Compat1_0,
     /// The request's user agent address (mod_remoteip), for the access log.
     pub useragent: SocketAddr,
     /// For a response left to a deferred handler (mod_proxy): what its output fixups need
     /// once it is there (`finish_deferred`).
     pub late: Option<Box<LateFixups>>,
+}
+
+/// `downgrade-1.0`, `force-response-1.0` and `force-no-vary`, read from the request's
+/// environment once the handler and the fixups have run (httpd's header filter reads them).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Compat1_0 {
+    /// Serve the request as HTTP/1.0 (no chunking, keep-alive only on request).
+    pub downgrade: bool,
+    /// Answer an HTTP/1.0 request (after `downgrade`) with an `HTTP/1.0` status line, and close.
+    pub force_response: bool,
+    /// Drop every `Vary` field; implies both of the above.
+    pub no_vary: bool,
+}
+
+impl Compat1_0 {
+    fn from_env(req: &Request<'_>) -> Compat1_0 {
+        if req.env.is_empty() {
+            return Compat1_0::default();
+        }
+        let no_vary = req.env_var("force-no-vary").is_some();
+        Compat1_0 {
+            downgrade: no_vary || req.env_var("downgrade-1.0").is_some(),
+            force_response: no_vary || req.env_var("force-response-1.0").is_some(),
+            no_vary,
+        }
+    }
+
+    /// The request is served as HTTP/1.1 (`head_is_11`: what it said).
+    pub fn is_http11(&self, head_is_11: bool) -> bool {
+        head_is_11 && !self.downgrade
+    }
+
+    /// The status line says `HTTP/1.0` (and the connection closes).
+    pub fn http10_line(&self, head_is_11: bool) -> bool {
+        self.force_response && !self.is_http11(head_is_11)
+    }
 }
 
 /// The request as the output fixups (mod_expires, mod_deflate, mod_headers) see it, kept
@@ -577,6 +616,7 @@ pub fn process_observed<'c>(
             limit_request_body: req.dir.limit_request_body.unwrap_or(1 << 30),
             expect_continue,
             nokeepalive: req.env_var("nokeepalive").is_some() && head.header("Via").is_none(),
+            compat: Compat1_0::from_env(req),
             // The request ends here: what the log needs moves to it, no copy.
             notes: LogNotes {
                 env: std::mem::take(&mut req.env),
@@ -750,23 +790,44 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
 /// The longest existing prefix of `path`: (metadata of the whole path if it exists, the
 /// directory to walk, the file name for `<Files>`). A regular file followed by more path
 /// (`/x.php/more`) is found too; `path_info` gets the rest.
-fn locate(
-    path: &Path,
-    path_info: &mut String,
-) -> (Option<std::fs::Metadata>, PathBuf, Option<String>, bool) {
+/// `OsStr::to_string_lossy` with the usual case first: a valid UTF-8 name is checked by the
+/// word-at-a-time validator and borrowed (the lossy scan costs several times more).
+pub(crate) fn os_lossy(s: &std::ffi::OsStr) -> std::borrow::Cow<'_, str> {
+    match s.to_str() {
+        Some(t) => std::borrow::Cow::Borrowed(t),
+        None => s.to_string_lossy(),
+    }
+}
+
+/// Where `locate` found the directory and the file name of the walk.
+enum Located {
+    /// In the path itself, split at its last `/` (`split_plain`): the directory is
+    /// `path[..dir_end]`, the name `path[name_start..]`. The usual case, with no copy.
+    Plain { dir_end: usize, name_start: usize },
+    /// Elsewhere (a directory, path info, a path `Path` must parse).
+    Owned(PathBuf, Option<String>),
+}
+
+fn locate(path: &Path, path_info: &mut String) -> (Option<std::fs::Metadata>, Located, bool) {
+    use std::os::unix::ffi::OsStrExt;
+    let owned = |m, d, n| (m, Located::Owned(d, n), false);
     match std::fs::metadata(path) {
         Ok(m) => {
             if m.is_dir() {
-                (Some(m), path.to_path_buf(), None, false)
+                owned(Some(m), path.to_path_buf(), None)
             } else if let Some((dir, name)) = split_plain(path) {
-                (Some(m), PathBuf::from(dir), Some(name.to_owned()), false)
+                let plain = Located::Plain {
+                    dir_end: dir.as_bytes().len(),
+                    name_start: path.as_os_str().as_bytes().len() - name.len(),
+                };
+                (Some(m), plain, false)
             } else {
                 let dir = path
                     .parent()
                     .map(Path::to_path_buf)
                     .unwrap_or_else(|| PathBuf::from("/"));
-                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                (Some(m), dir, name, false)
+                let name = path.file_name().map(|n| os_lossy(n).into_owned());
+                owned(Some(m), dir, name)
             }
         }
         Err(e) => {
@@ -786,8 +847,8 @@ fn locate(
                                 .parent()
                                 .map(Path::to_path_buf)
                                 .unwrap_or_else(|| PathBuf::from("/"));
-                            let name = d.file_name().map(|n| n.to_string_lossy().into_owned());
-                            return (Some(m), parent, name, false);
+                            let name = d.file_name().map(|n| os_lossy(n).into_owned());
+                            return owned(Some(m), parent, name);
                         }
                     }
                     _ => {}
@@ -797,8 +858,8 @@ fn locate(
             let dir = dir
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("/"));
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-            (None, dir, name, dangling || too_long)
+            let name = path.file_name().map(|n| os_lossy(n).into_owned());
+            (None, Located::Owned(dir, name), dangling || too_long)
         }
     }
 }
@@ -886,26 +947,40 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             req.filename = PathBuf::from(f);
         }
     }
-    let (finfo, dir_path, file_name, refused) = locate(&req.filename, &mut req.path_info);
+    let (finfo, located, refused) = locate(&req.filename, &mut req.path_info);
     if !req.path_info.is_empty() {
         // `/x.php/extra`: the file is `x.php`, `/extra` is PATH_INFO.
-        let keep = req.filename.to_string_lossy().len() - req.path_info.len();
-        let f = req.filename.to_string_lossy()[..keep].to_string();
+        let f = os_lossy(req.filename.as_os_str());
+        let f = f[..f.len() - req.path_info.len()].to_string();
         req.filename = PathBuf::from(f);
     }
     req.finfo = finfo;
-    let dir_str = dir_path.to_string_lossy();
+    let (dir_path, file_name) = match &located {
+        Located::Plain {
+            dir_end,
+            name_start,
+        } => {
+            use std::os::unix::ffi::OsStrExt;
+            let b = req.filename.as_os_str().as_bytes();
+            (
+                std::ffi::OsStr::from_bytes(&b[..*dir_end]),
+                std::str::from_utf8(&b[*name_start..]).ok(),
+            )
+        }
+        Located::Owned(d, n) => (d.as_os_str(), n.as_deref()),
+    };
+    let dir_str = os_lossy(dir_path);
     let dir_str = if dir_str.len() > 1 {
         dir_str.trim_end_matches('/')
     } else {
         &dir_str
     };
-    let path = req.filename.to_string_lossy();
+    let path = os_lossy(req.filename.as_os_str());
     // httpd's file walk tests the last component of the file name, a directory's too (empty
     // when the URL ends in a slash).
     let file = match (&file_name, &req.finfo) {
         (None, Some(m)) if m.is_dir() => path.rsplit('/').next(),
-        _ => file_name.as_deref(),
+        _ => file_name,
     };
     let target = walk::Target {
         dir: Some(dir_str),
@@ -999,6 +1074,10 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         }
     }
 
+    // mod_dir's fixup, before any handler (OPTIONS included).
+    if let Some(status) = dir::slash_redirect(req, resp) {
+        return Err(status);
+    }
     if req.method == Method::Options {
         resp.status = 200;
         resp.headers.push((
@@ -1010,10 +1089,20 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             }
             .into(),
         ));
-        if let Some(name) = file_name.as_deref() {
+        let name = match &located {
+            Located::Plain { name_start, .. } => {
+                use std::os::unix::ffi::OsStrExt;
+                std::str::from_utf8(&req.filename.as_os_str().as_bytes()[*name_start..]).ok()
+            }
+            Located::Owned(_, n) => n.as_deref(),
+        };
+        if let Some(name) = name {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
                 resp.content_type = mime::find(&ctx.config.mime_types, &req.dir, name).content_type;
             }
+        }
+        if req.finfo.as_ref().is_some_and(|m| m.is_dir()) {
+            resp.content_type = Some(dir::options_type(req));
         }
         return Ok(());
     }
@@ -1120,11 +1209,7 @@ pub(crate) fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Resu
     if !meta.is_file() {
         return Err(403);
     }
-    let name = req
-        .filename
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
+    let name = req.filename.file_name().map(os_lossy).unwrap_or_default();
     let info = mime::find(&req.config.mime_types, &req.dir, &name);
     if let Some(e) = &info.encoding {
         resp.headers.push(("Content-Encoding".into(), e.clone()));

@@ -25,7 +25,10 @@ pub fn normalize(raw: &[u8], merge_slashes: bool, slashes: EncodedSlashes) -> Re
     }
     // Nothing to decode, no dot segment, no empty segment: the path is its own normal form.
     if memchr::memchr(b'%', raw).is_none() && !has_dot_or_empty_segment(raw) {
-        return Ok(String::from_utf8_lossy(raw).into_owned());
+        return Ok(match std::str::from_utf8(raw) {
+            Ok(t) => t.to_owned(),
+            Err(_) => String::from_utf8_lossy(raw).into_owned(),
+        });
     }
     normalize_general(raw, merge_slashes, slashes)
 }

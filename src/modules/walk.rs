@@ -104,10 +104,7 @@ fn trim_slash(p: &str) -> &str {
 
 /// The number of non-empty `/`-separated components of `p`.
 fn components(p: &str) -> usize {
-    let b = p.as_bytes();
-    (0..b.len())
-        .filter(|&i| b[i] != b'/' && (i == 0 || b[i - 1] == b'/'))
-        .count()
+    crate::config::path_components(p)
 }
 
 /// Does a `<Directory>` literal or wildcard cover `dir` (no trailing slash, or `/`)?
@@ -406,11 +403,11 @@ fn allow_override_after(server: &ServerConf, ids: &[u64], hts: &[Arc<HtFile>]) -
 
 /// The directory prefixes of `dir`, from `/` down: `/`, `/a`, `/a/b`.
 fn levels(dir: &str) -> impl Iterator<Item = &str> {
+    // '/' is ASCII: every cut is a char boundary.
     std::iter::once("/").chain(
-        dir.char_indices()
-            .skip(1)
-            .filter(|&(_, c)| c == '/')
-            .map(move |(i, _)| &dir[..i])
+        memchr::memchr_iter(b'/', dir.as_bytes())
+            .filter(|&i| i > 0)
+            .map(move |i| &dir[..i])
             .chain(std::iter::once(dir).filter(|d| *d != "/")),
     )
 }
@@ -563,11 +560,7 @@ fn merged_with(
                 && !is_regex_dir(sec)
                 && dir_matches(&sec.matcher, dir)
             {
-                let p = match &sec.matcher {
-                    Matcher::Literal(p) | Matcher::Wildcard(p) => components(p),
-                    _ => 0,
-                };
-                plain.push((p, id(i)));
+                plain.push((sec.depth, id(i)));
             }
         }
         plain.sort_by_key(|&(n, id)| (n, id));
@@ -772,6 +765,7 @@ mod tests {
                     file: Arc::new("t.conf".into()),
                     line: 1,
                 },
+                depth: 0,
             }
         }
         let tree = vec![

@@ -4,6 +4,8 @@
 //! `mpm_tests!` instantiates each case once per MPM (prefork, worker, event).
 #![allow(dead_code)]
 
+// Also loaded by the other harness a test binary may include.
+#[allow(clippy::duplicate_mod)]
 #[path = "../support/listen.rs"]
 pub mod listen;
 

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+// Also loaded by the other harness a test binary may include.
+#[allow(clippy::duplicate_mod)]
 #[path = "../support/listen.rs"]
 mod listen;
 

@@ -41,6 +41,115 @@ pub struct Field {
     pub value: Span,
 }
 
+/// Field names a request's head indexes (`Head::present`): those the server looks up.
+const KNOWN: [&str; 48] = [
+    "host",
+    "connection",
+    "content-length",
+    "transfer-encoding",
+    "expect",
+    "upgrade",
+    "http2-settings",
+    "te",
+    "trailer",
+    "range",
+    "if-range",
+    "if-match",
+    "if-none-match",
+    "if-modified-since",
+    "if-unmodified-since",
+    "accept-encoding",
+    "accept",
+    "accept-language",
+    "accept-charset",
+    "content-type",
+    "authorization",
+    "proxy-authorization",
+    "cookie",
+    "user-agent",
+    "referer",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-server",
+    "forwarded",
+    "via",
+    "origin",
+    "cache-control",
+    "pragma",
+    "keep-alive",
+    "proxy-connection",
+    "sec-websocket-key",
+    "sec-websocket-version",
+    "x-real-ip",
+    "content-encoding",
+    "content-language",
+    "dnt",
+    "sec-fetch-mode",
+    "sec-fetch-site",
+    "sec-fetch-dest",
+    "sec-fetch-user",
+    "upgrade-insecure-requests",
+    "priority",
+];
+
+/// A field name's slot in `SLOTS`: its length and three of its letters, case folded. The
+/// constants make the names of `KNOWN` land in distinct slots (checked when compiling).
+const fn slot(n: &[u8]) -> usize {
+    let l = n.len();
+    let h = l * 41
+        + (n[0] | 0x20) as usize * 7
+        + (n[l - 1] | 0x20) as usize * 6
+        + (n[l - 2] | 0x20) as usize;
+    h & 127
+}
+
+/// Slot → index in `KNOWN` (0xff: none).
+const SLOTS: [u8; 128] = {
+    let mut t = [0xffu8; 128];
+    let mut i = 0;
+    while i < KNOWN.len() {
+        let s = slot(KNOWN[i].as_bytes());
+        assert!(t[s] == 0xff, "two KNOWN names share a slot");
+        t[s] = i as u8;
+        i += 1;
+    }
+    t
+};
+
+/// The index in `KNOWN` of the slot a name falls in, if any: the name may be another one.
+fn known_slot(name: &[u8]) -> Option<usize> {
+    if name.len() < 2 {
+        return None;
+    }
+    let i = SLOTS[slot(name)] as usize;
+    (i < KNOWN.len()).then_some(i)
+}
+
+/// The index of a field name in `KNOWN` (case-insensitive): one slot, one comparison.
+fn known_index(name: &[u8]) -> Option<usize> {
+    let i = known_slot(name)?;
+    folded_eq(name, KNOWN[i].as_bytes()).then_some(i)
+}
+
+/// `name` equals `known` (lower case, letters, digits and `-`) but for the case of its
+/// letters, compared eight bytes at a time by setting bit 0x20 of each. Exact for names
+/// made of tchars (every field name the parser accepts, every name the server asks for):
+/// among them only the upper-case letters fold onto another byte.
+fn folded_eq(name: &[u8], known: &[u8]) -> bool {
+    if name.len() != known.len() {
+        return false;
+    }
+    const FOLD: u64 = 0x2020_2020_2020_2020;
+    let (a, b) = (name.chunks_exact(8), known.chunks_exact(8));
+    let tails = a.remainder().iter().zip(b.remainder());
+    a.zip(b).all(|(x, y)| {
+        let x = u64::from_le_bytes([x[0], x[1], x[2], x[3], x[4], x[5], x[6], x[7]]);
+        let y = u64::from_le_bytes([y[0], y[1], y[2], y[3], y[4], y[5], y[6], y[7]]);
+        x | FOLD == y
+    }) && tails.into_iter().all(|(&x, &y)| x | 0x20 == y)
+}
+
 /// A parsed request head. All text lives in `buf`; the rest are spans into it.
 #[derive(Clone, Debug, Default)]
 pub struct Head {
@@ -51,7 +160,12 @@ pub struct Head {
     pub target: Span,
     /// (major, minor); (0, 9) for a request line without a protocol.
     pub version: (u8, u8),
+    /// Add fields with `push_field` (or call `reindex` after pushing here): `present` must
+    /// stay true to them.
     pub fields: Vec<Field>,
+    /// Bit i: a field named `KNOWN[i]` is in `fields`. A lookup of a known name the request
+    /// lacks (`Range`, `If-None-Match` … on most requests) costs no scan of the fields.
+    pub(crate) present: u64,
     /// The request came on an HTTP/2 stream (the head is its HTTP/1.1 rendering, with
     /// version 2.0): `%{HTTP2}` is `on`.
     pub h2: bool,
@@ -68,6 +182,40 @@ impl Head {
             name: (ns, vs),
             value: (vs, self.buf.len() as u32),
         });
+        self.mark(name);
+    }
+
+    /// Sets the bit of the name's slot: a name that only shares the slot sets it too, which
+    /// costs a scan, never a wrong answer.
+    fn mark(&mut self, name: &[u8]) {
+        if let Some(i) = known_slot(name) {
+            self.present |= 1 << i;
+        }
+    }
+
+    /// Recomputes which known fields are present, after `fields` was filled directly.
+    pub(crate) fn reindex(&mut self) {
+        self.present = 0;
+        for i in 0..self.fields.len() {
+            let n = self.fields[i].name;
+            if let Some(k) = known_slot(&self.buf[n.0 as usize..n.1 as usize]) {
+                self.present |= 1 << k;
+            }
+        }
+    }
+
+    /// False when no field can have this name (a known name the request lacks).
+    fn may_have(&self, name: &str) -> bool {
+        let absent = known_index(name.as_bytes()).is_some_and(|i| self.present & (1 << i) == 0);
+        debug_assert!(
+            !absent
+                || !self
+                    .fields
+                    .iter()
+                    .any(|f| self.name(f).eq_ignore_ascii_case(name.as_bytes())),
+            "Head::present is stale for {name}"
+        );
+        !absent
     }
 
     fn text(&self, s: Span) -> &[u8] {
@@ -108,6 +256,9 @@ impl Head {
     }
     /// The first field with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&[u8]> {
+        if !self.may_have(name) {
+            return None;
+        }
         self.fields
             .iter()
             .find(|f| self.name(f).eq_ignore_ascii_case(name.as_bytes()))
@@ -115,7 +266,12 @@ impl Head {
     }
     /// Every value of a field, in order.
     pub fn headers<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
-        self.fields
+        let fields = if self.may_have(name) {
+            &self.fields[..]
+        } else {
+            &[]
+        };
+        fields
             .iter()
             .filter(move |f| self.name(f).eq_ignore_ascii_case(name.as_bytes()))
             .map(move |f| self.value(f))
@@ -547,6 +703,71 @@ mod tests {
             fields: 40,
             strict: true,
         }
+    }
+
+    #[test]
+    fn known_names_index() {
+        assert!(KNOWN.len() <= 64);
+        for (i, n) in KNOWN.iter().enumerate() {
+            assert_eq!(known_index(n.as_bytes()), Some(i), "{n}");
+            assert_eq!(
+                known_index(n.to_ascii_uppercase().as_bytes()),
+                Some(i),
+                "{n}"
+            );
+        }
+        for n in [
+            "",
+            "x",
+            "hosts",
+            "hast",
+            "if-rangE-",
+            "sec-fetch-mxde",
+            "X-Foo",
+            "-",
+        ] {
+            assert_eq!(known_index(n.as_bytes()), None, "{n}");
+        }
+        // Folding is exact over tchars.
+        let tchars: Vec<u8> = (0x21u8..0x7f)
+            .filter(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+            .collect();
+        for n in KNOWN {
+            for (i, &c) in n.as_bytes().iter().enumerate() {
+                for &t in &tchars {
+                    let mut m = n.as_bytes().to_vec();
+                    m[i] = t;
+                    assert_eq!(
+                        folded_eq(&m, n.as_bytes()),
+                        m.eq_ignore_ascii_case(n.as_bytes()),
+                        "{n} with {} for {}",
+                        t as char,
+                        c as char
+                    );
+                }
+            }
+        }
+    }
+
+    /// Lookups by a known name (indexed), an unknown one (scanned), present or not, in any
+    /// case, and after `reindex`.
+    #[test]
+    fn lookups_with_the_presence_index() {
+        let raw = b"GET / HTTP/1.1\r\nHost: h\r\nRANGE: bytes=0-1\r\nX-Odd: 1\r\nrange: b\r\n\r\n";
+        let Parsed::Complete(mut h, _) = parse_head(raw, &lim()) else {
+            panic!("not parsed");
+        };
+        assert_eq!(h.header("Range"), Some(&b"bytes=0-1"[..]));
+        assert_eq!(h.count("range"), 2);
+        assert_eq!(h.header("x-odd"), Some(&b"1"[..]));
+        assert_eq!(h.header("If-None-Match"), None);
+        assert_eq!(h.count("Connection"), 0);
+        assert_eq!(h.header("X-Missing"), None);
+        h.fields
+            .retain(|f| !h.buf[f.name.0 as usize..f.name.1 as usize].eq_ignore_ascii_case(b"host"));
+        h.reindex();
+        assert_eq!(h.header("Host"), None);
+        assert_eq!(h.header("range"), Some(&b"bytes=0-1"[..]));
     }
 
     fn status(input: &[u8]) -> u16 {

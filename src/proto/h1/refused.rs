@@ -64,6 +64,7 @@ impl Refused {
                 value: (vs, merged.buf.len() as u32),
             });
         }
+        merged.reindex();
         r.head = merged;
         r
     }
