@@ -646,7 +646,7 @@ fn read_phase_errors_are_one_line_with_the_program_name() {
     let c = Case::new();
     let (main, out) = c.run(
         "event",
-        "LoadModule cgi_module /usr/lib/apache2/modules/mod_cgi.so\n",
+        "LoadModule include_module /usr/lib/apache2/modules/mod_include.so\n",
         &[],
     );
     let err = stderr(&out);
@@ -656,7 +656,7 @@ fn read_phase_errors_are_one_line_with_the_program_name() {
         main.display()
     );
     assert!(err.starts_with(&prefix), "{err}");
-    assert!(err.contains("cgi_module"), "{err}");
+    assert!(err.contains("include_module"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     assert_eq!(out.status.code(), Some(1));
 }

@@ -282,8 +282,20 @@ pub enum AliasRule {
         from: crate::config::pcre::Regex,
         to: Option<String>,
     },
+    /// `ScriptAlias`: as `Alias`, and the request's handler is `cgi-script`.
+    ScriptAlias {
+        from: String,
+        to: String,
+    },
+    /// `ScriptAliasMatch`: as `AliasMatch`, with the handler `cgi-script`.
+    ScriptAliasMatch {
+        from: crate::config::pcre::Regex,
+        to: String,
+    },
     /// One-argument `Alias` in a `<Location>`: the file is this string expression's value.
     AliasExpr(super::expr::Word),
+    /// One-argument `ScriptAlias` in a `<Location>`: as `AliasExpr`, run as a CGI script.
+    ScriptAliasExpr(super::expr::Word),
     /// httpd's expression form of `Redirect` (a lone target in a section, `Redirect gone`):
     /// the target is this string expression's value; `None` for a status without one.
     RedirectExpr {
@@ -365,6 +377,15 @@ pub struct DirConf {
     pub proxy_reverse: Vec<Arc<(String, String)>>,
     pub proxy_preserve_host: Option<bool>,
     pub proxy_timeout: Option<std::time::Duration>,
+    /// `CGIScriptTimeout` / `CGIDScriptTimeout`: the wait for a script's output (else `Timeout`).
+    pub cgi_timeout: Option<std::time::Duration>,
+    /// `CGIPassAuth`: scripts see `Authorization` (HTTP_AUTHORIZATION).
+    pub cgi_pass_auth: Option<bool>,
+    /// `RLimitCPU`, `RLimitMEM`, `RLimitNPROC`: the (soft, hard) limits a CGI script starts
+    /// with, worked out as httpd does when the directive is read.
+    pub rlimit_cpu: Option<(u64, u64)>,
+    pub rlimit_mem: Option<(u64, u64)>,
+    pub rlimit_nproc: Option<(u64, u64)>,
     pub proxy_add_headers: Option<bool>,
     /// mod_rewrite in `<Directory>`/`.htaccess` (the fixups phase).
     pub rewrite: Option<Arc<crate::config::directives::rewrite::RewriteConf>>,
@@ -495,6 +516,11 @@ impl DirConf {
             proxy_reverse: concat(&self.proxy_reverse, &over.proxy_reverse),
             proxy_preserve_host: pick(&self.proxy_preserve_host, &over.proxy_preserve_host),
             proxy_timeout: pick(&self.proxy_timeout, &over.proxy_timeout),
+            cgi_timeout: pick(&self.cgi_timeout, &over.cgi_timeout),
+            cgi_pass_auth: pick(&self.cgi_pass_auth, &over.cgi_pass_auth),
+            rlimit_cpu: pick(&self.rlimit_cpu, &over.rlimit_cpu),
+            rlimit_mem: pick(&self.rlimit_mem, &over.rlimit_mem),
+            rlimit_nproc: pick(&self.rlimit_nproc, &over.rlimit_nproc),
             proxy_add_headers: pick(&self.proxy_add_headers, &over.proxy_add_headers),
             rewrite: match (&self.rewrite, &over.rewrite) {
                 (Some(b), Some(o)) => Some(Arc::new(

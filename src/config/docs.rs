@@ -8,10 +8,6 @@ use super::registry::{self, Args, Contexts, Support};
 /// Notable Apache directives mpmd does not have at all (no module declares them).
 pub const NOT_SUPPORTED: &[(&str, &str)] = &[
     (
-        "ScriptAlias / mod_cgi, mod_cgid",
-        "CGI is not built; use proxy_fcgi",
-    ),
-    (
         "mod_php, mod_perl, mod_wsgi",
         "in-process language modules are not built",
     ),
@@ -116,6 +112,64 @@ pub const PARTIAL: &[(&str, &str)] = &[
 
 /// Behaviour worth knowing where mpmd does what httpd does, for the directives' rows.
 pub const NOTES: &[(&str, &str)] = &[
+    (
+        "ScriptAliasMatch",
+        "as `ScriptAlias`, without `CONTEXT_PREFIX`/`CONTEXT_DOCUMENT_ROOT` (as httpd)",
+    ),
+    (
+        "ScriptAlias",
+        "the handler is `cgi-script` and `Options ExecCGI` is not needed (the one-argument \
+         form in a `<Location>` too: its string expression names the script). `CONTEXT_PREFIX` \
+         and `CONTEXT_DOCUMENT_ROOT` are the alias's (not set for `Alias`, where httpd sets \
+         them too). mod_cgi and mod_cgid run a script the same way, as a child of the worker that \
+         serves the request (already the server's `User`), in the script's directory, with \
+         httpd's environment (the one mod_proxy_fcgi sends, `SetEnv`/`PassEnv` included), \
+         the request body on its stdin as it arrives (no `CONTENT_LENGTH` for a chunked one, \
+         as httpd), its output streamed, `Status:` (its reason phrase kept) and `Location:` \
+         as httpd reads them (a \
+         local path is served instead as a GET, a URL is a 302), `nph-` scripts sent as \
+         written over HTTP/1 (over HTTP/2 their head becomes the stream's, as mod_http2 does), a query without `=` \
+         as arguments, httpd's refusals and error-log lines (`AH02809` ExecCGI off, \
+         `AH02811` not found, `AH01215` for each stderr line, `End of script output before \
+         headers`, `malformed header from script`, a 504 after the script timeout), the \
+         ErrorDocument for such an error; a script that is the ErrorDocument answers with the \
+         error's status and sees `REDIRECT_STATUS`, `REDIRECT_URL`, `REDIRECT_QUERY_STRING` \
+         and the first request's variables as `REDIRECT_*`, as with httpd. Differs: there is no cgid daemon \
+         (see `ScriptSock`) and under mod_cgid stderr lines carry the `AH01215` \
+         prefix (httpd's cgid writes them bare)",
+    ),
+    (
+        "CGIScriptTimeout",
+        "the wait for each read of the script's output (and for it to take the request \
+         body); `Timeout` when unset. Running out before the head is a 504 with httpd's \
+         `AH01220` warning and `Script timed out before returning headers`; the script gets \
+         SIGTERM, then SIGKILL 3 s later, and is reaped, as APR's kill_after_timeout",
+    ),
+    ("CGIDScriptTimeout", "as `CGIScriptTimeout`"),
+    (
+        "ScriptSock",
+        "accepted and unused: mpmd has no cgid daemon (scripts start from the worker that \
+         serves the request under every MPM), so no socket is made",
+    ),
+    (
+        "RLimitCPU",
+        "the soft and hard limits CGI scripts start with (`max`: the current hard limit), \
+         worked out as httpd does when the configuration is read (only root raises a hard \
+         limit); the last section that sets one wins; `RLimitMEM` limits the address space \
+         (RLIMIT_AS) and `RLimitNPROC` the processes of the User, as httpd on Linux",
+    ),
+    ("RLimitMEM", "see `RLimitCPU`"),
+    ("RLimitNPROC", "see `RLimitCPU`"),
+    (
+        "CGIPassAuth",
+        "`On` passes `Authorization` and `Proxy-Authorization` to CGI scripts and FastCGI \
+         applications as `HTTP_AUTHORIZATION`/`HTTP_PROXY_AUTHORIZATION`, as httpd",
+    ),
+    (
+        "ScriptLog",
+        "parsed only: no script debug log is written (nor with `ScriptLogLength`, \
+         `ScriptLogBuffer`)",
+    ),
     (
         "DeflateBufferSize",
         "as httpd's output buffer: a response whose compressed bytes fill it before the body \

@@ -1105,6 +1105,28 @@ fn serve_one(
     if resp.status == 416 {
         resp.framing = Framing::Chunked;
     }
+    if let Some(raw) = resp.nph_head.take() {
+        // A CGI nph- script wrote the whole response, head included: sent as it comes, then
+        // the connection closes (httpd's mod_cgi passes it through the same way).
+        let sent = match io.write_all(&raw) {
+            Ok(()) => raw.len() as u64 + write_body_only(io, out, &mut resp),
+            Err(_) => 0,
+        };
+        ctx.observer.request_done(sent);
+        let counts = (sent, sent, false, requests_served + 1, bytes_in);
+        log(
+            peer,
+            local,
+            head,
+            server,
+            &resp,
+            counts,
+            (&req_log, ssl_conn(&io.tls)),
+            time,
+            started,
+        );
+        return (Some(ConnOutcome::Close), None);
+    }
 
     // ap_set_keepalive.
     let client_ka = head.has_token("Connection", "keep-alive");
@@ -1330,6 +1352,24 @@ fn write_body_only(io: &mut Io<'_>, out: &mut Vec<u8>, resp: &mut Response) -> u
             let _ = io.send_file(&file, offset, len);
             len
         }
+        Body::Stream(mut src, _) => {
+            let mut buf = vec![0u8; READ_CHUNK];
+            let mut sent = 0;
+            loop {
+                match src.0.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        if io.write_all(&buf[..n]).is_err() {
+                            break;
+                        }
+                        sent += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(_) => break,
+                }
+            }
+            sent
+        }
         _ => 0,
     }
 }
@@ -1387,6 +1427,13 @@ fn write_response(
     out.clear();
     resp.fixup_vary();
     write_status_line(out, http10, resp.status, time, config);
+    if let Some(r) = resp.reason.as_deref() {
+        // A CGI/FastCGI script's own reason phrase (httpd's r->status_line); `HTTP/1.x 000 `
+        // is as long for either version.
+        let at = b"HTTP/1.1 000 ".len();
+        let end = at + reason(resp.status).len();
+        out.splice(at..end, r.bytes());
+    }
     // httpd puts the announcement right after Server, with the connection's own token
     // merged into the same Connection header.
     if let Some(proto) = announce {

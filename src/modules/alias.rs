@@ -16,6 +16,12 @@ pub enum Mapped {
     File(PathBuf),
     /// A redirect: status and target (None for 410 Gone etc.).
     Redirect(u16, Option<String>),
+    /// A CGI script (ScriptAlias): the file, and httpd's context for it (the URL prefix
+    /// the rule matched, the directory it maps to: CONTEXT_PREFIX, CONTEXT_DOCUMENT_ROOT).
+    Script {
+        file: PathBuf,
+        context: Option<(String, String)>,
+    },
 }
 
 /// httpd's `alias_matches`: the alias matches `uri` segment-wise, runs of slashes in either
@@ -60,7 +66,7 @@ fn location_exprs<'a>(req: &'a Request<'_>) -> (Option<&'a AliasRule>, Option<&'
         for rule in rules {
             match &**rule {
                 AliasRule::RedirectExpr { .. } => redirect = Some(&**rule),
-                AliasRule::AliasExpr(_) => alias = Some(&**rule),
+                AliasRule::AliasExpr(_) | AliasRule::ScriptAliasExpr(_) => alias = Some(&**rule),
                 _ => {}
             }
         }
@@ -80,10 +86,20 @@ pub fn translate_request(req: &Request<'_>) -> Option<Mapped> {
     if let Some(m) = redirects(dir, &req.uri, query) {
         return Some(m);
     }
-    if let Some(AliasRule::AliasExpr(w)) = alias {
-        let p = PathBuf::from(expr::eval_string(w, req));
-        // A relative result is taken from the ServerRoot, as httpd's.
-        return Some(Mapped::File(req.config.server_root.join(p)));
+    match alias {
+        Some(AliasRule::AliasExpr(w)) => {
+            let p = PathBuf::from(expr::eval_string(w, req));
+            // A relative result is taken from the ServerRoot, as httpd's.
+            return Some(Mapped::File(req.config.server_root.join(p)));
+        }
+        Some(AliasRule::ScriptAliasExpr(w)) => {
+            let p = PathBuf::from(expr::eval_string(w, req));
+            return Some(Mapped::Script {
+                file: req.config.server_root.join(p),
+                context: None,
+            });
+        }
+        _ => {}
     }
     aliases(dir, &req.uri)
 }
@@ -196,6 +212,24 @@ fn aliases(dir: &DirConf, uri: &str) -> Option<Mapped> {
             AliasRule::AliasMatch { from, to } => {
                 if let Some(c) = from.captures(uri) {
                     return Some(Mapped::File(PathBuf::from(c.substitute(to))));
+                }
+            }
+            AliasRule::ScriptAlias { from, to } => {
+                let n = alias_matches(uri, from);
+                if n > 0 {
+                    return Some(Mapped::Script {
+                        file: PathBuf::from(format!("{to}{}", &uri[n..])),
+                        context: Some((uri[..n].to_string(), to.clone())),
+                    });
+                }
+            }
+            AliasRule::ScriptAliasMatch { from, to } => {
+                if let Some(c) = from.captures(uri) {
+                    // httpd sets no context for a regex alias.
+                    return Some(Mapped::Script {
+                        file: PathBuf::from(c.substitute(to)),
+                        context: None,
+                    });
                 }
             }
             _ => {}

@@ -9,6 +9,7 @@ pub mod auth_basic;
 pub mod authn_file;
 pub mod authz;
 pub mod autoindex;
+pub mod cgi;
 pub mod core;
 pub mod deflate;
 pub mod dir;
@@ -59,6 +60,7 @@ pub static HANDLERS: &[(&str, HandlerFn)] = &[
     ("server-status", status::handler),
     ("metrics", metrics::handler),
     ("type-map", negotiation::type_map_handler),
+    ("cgi-script", cgi::handler),
 ];
 
 fn default_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
@@ -268,7 +270,93 @@ pub fn finish_deferred(
         ssl: tls.filter(|_| https),
         vary: Default::default(),
     };
-    output_fixups(&mut req, resp, late.vary.clone());
+    let mut vary = late.vary.clone();
+    if resp.local_redirect.is_some() {
+        local_redirect(config, &mut req, resp);
+        vary = req.vary.take();
+    }
+    // An error the deferred handler answered with (a CGI script without a head, a backend
+    // that failed) gets the ErrorDocument for its status, as httpd's ap_die gives it.
+    if resp.generated
+        && resp.status >= 400
+        && req
+            .dir
+            .error_documents
+            .iter()
+            .any(|(c, _)| *c == resp.status)
+    {
+        let status = resp.status;
+        let mut page = Response::new(200);
+        send_error(&Ctx { config }, &mut req, &mut page, status);
+        if let Some(d) = page.deferred.take() {
+            // The document is itself deferred (a script): it answers with the error's
+            // status unless it named another.
+            let status = page.status;
+            page = (d.0)(Some(0)).finish(true);
+            if page.status == 200 {
+                page.status = status;
+            }
+        }
+        page.close |= resp.close;
+        *resp = page;
+        vary = String::new();
+    }
+    output_fixups(&mut req, resp, vary);
+}
+
+/// A deferred handler answered with a local redirect (a CGI script's `Location: /path`
+/// without a status): as httpd's mod_cgi, its output is dropped and the request is served
+/// again for that URL as a GET (the request body was read already), at most 10 deep.
+fn local_redirect(config: &ServerConfig, req: &mut Request<'_>, resp: &mut Response) {
+    let ctx = Ctx { config };
+    while let Some(loc) = resp.local_redirect.take() {
+        req.rewrite.redirects += 1;
+        let mut next = Response::new(200);
+        if req.rewrite.redirects > 10 {
+            crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
+            error_response(req, 500, None, &mut next);
+            *resp = next;
+            return;
+        }
+        let (path, query) = match loc.split_once('?') {
+            Some((p, q)) => (p, Some(q.to_string())),
+            None => (loc.as_str(), None),
+        };
+        let slashes = match req.server.allow_encoded_slashes {
+            AllowEncodedSlashes::Off => uri::EncodedSlashes::Off,
+            AllowEncodedSlashes::On => uri::EncodedSlashes::On,
+            AllowEncodedSlashes::NoDecode => uri::EncodedSlashes::NoDecode,
+        };
+        cgi::note_redirect(req);
+        req.begin_internal_redirect();
+        rewrite::redirect_env(req);
+        cgi::forget(req);
+        req.method = Method::Get;
+        req.method_str = "GET";
+        req.query = query;
+        req.filename = PathBuf::new();
+        req.finfo = None;
+        req.path_info = String::new();
+        req.dir = req.server.shared_dir();
+        // httpd drops the body's length from the redirected request's headers.
+        req.headers_in_override
+            .push(("Content-Length".into(), None));
+        match uri::normalize(path.as_bytes(), req.server.merge_slashes, slashes) {
+            Ok(u) => {
+                req.uri = u;
+                run_request(&ctx, req, &mut next);
+            }
+            Err(st) => {
+                req.uri = path.to_string();
+                send_error(&ctx, req, &mut next, st);
+            }
+        }
+        // The redirect's handler may itself need the (empty) request body.
+        if let Some(d) = next.deferred.take() {
+            next = (d.0)(Some(0)).finish(true);
+        }
+        *resp = next;
+    }
 }
 
 /// The output side of a request, in httpd's order: the Vary names noted while it was
@@ -659,17 +747,26 @@ fn send_error(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response, status:
     match doc {
         Some(ErrorDoc::Local(path)) if req.prev_status.is_none() => {
             let orig_method = req.method;
+            let orig_method_str = req.method_str;
             req.prev_status = Some(status);
             let (p, q) = match path.split_once('?') {
                 Some((p, q)) => (p.to_string(), Some(q.to_string())),
                 None => (path.clone(), None),
             };
+            // httpd's custom response: the old environment as REDIRECT_*, with the method
+            // and the status; REDIRECT_URL/REDIRECT_QUERY_STRING for scripts.
+            cgi::note_redirect(req);
             req.begin_internal_redirect();
+            cgi::forget(req);
+            req.set_env("REQUEST_METHOD", orig_method_str);
+            rewrite::redirect_env(req);
+            req.set_env("REDIRECT_STATUS", &status.to_string());
             req.uri = p;
             req.query = q;
             req.method = if orig_method == Method::Head {
                 Method::Head
             } else {
+                req.method_str = "GET";
                 Method::Get
             };
             let mut r2 = Response::new(200);
@@ -843,6 +940,16 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             return Err(status);
         }
         Some(alias::Mapped::File(p)) => req.filename = p,
+        Some(alias::Mapped::Script { file, context }) => {
+            // httpd's ScriptAlias: the handler is forced (and ExecCGI not needed), the
+            // context is the alias's.
+            req.filename = file;
+            req.notes.push((cgi::FORCED_TYPE, "cgi-script".into()));
+            if let Some((prefix, root)) = context {
+                req.notes.push((cgi::CONTEXT_PREFIX, prefix));
+                req.notes.push((cgi::CONTEXT_ROOT, root));
+            }
+        }
         None => {
             let root = req.server.document_root.as_os_str();
             let mut f = std::ffi::OsString::with_capacity(root.len() + req.uri.len());
@@ -1063,8 +1170,9 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
     run_handler(req, resp)
 }
 
-/// The handler phase: the handler named by SetHandler/AddHandler (`proxy:…` is mod_proxy's
-/// handler form), else mod_dir/autoindex/the default handler.
+/// The handler phase: the handler named by SetHandler (`proxy:…` is mod_proxy's handler
+/// form), else the one ScriptAlias forced, else AddHandler's for the file's extensions, else
+/// mod_dir/autoindex/the default handler.
 pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     if let Some(h) = req.dir.handler.as_deref() {
         if h.len() > 6 && h[..6].eq_ignore_ascii_case("proxy:") {
@@ -1075,6 +1183,30 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
             if let Some((_, f)) = HANDLERS.iter().find(|(n, _)| n.eq_ignore_ascii_case(h)) {
                 return f(req, resp);
             }
+        }
+    } else if cgi::is_script_aliased(req) {
+        return cgi::handler(req, resp);
+    } else if !req.finfo.as_ref().is_some_and(|m| m.is_dir())
+        && req.dir.add_handler.iter().any(|(_, h)| {
+            // Only AddHandler lines naming a handler we have are worth the lookup (Debian's
+            // `AddHandler type-map var` is not).
+            h.as_deref()
+                .is_some_and(|h| HANDLERS.iter().any(|(n, _)| n.eq_ignore_ascii_case(h)))
+        })
+    {
+        let name = req
+            .filename
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let h = mime::find(&req.config.mime_types, &req.dir, &name).handler;
+        if let Some(f) = h.and_then(|h| {
+            HANDLERS
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(&h))
+                .map(|(_, f)| *f)
+        }) {
+            return f(req, resp);
         }
     }
     static_content(req, resp)
@@ -1106,10 +1238,12 @@ fn internal_redirect(
         crate::ap_log!(error, "core", "AH00124: Request exceeded the limit of 10 internal redirects due to probable configuration error. Use 'LimitInternalRecursion' to increase the limit if necessary. Use 'LogLevel debug' to get a backtrace.");
         return Err(500);
     }
+    cgi::note_redirect(req);
     req.begin_internal_redirect();
     req.uri = uri;
     req.query = query;
     rewrite::redirect_env(req);
+    cgi::forget(req);
     req.filename = PathBuf::new();
     req.finfo = None;
     req.path_info = String::new();
@@ -1118,7 +1252,7 @@ fn internal_redirect(
 }
 
 /// mod_dir + autoindex + the default handler for what translate found.
-fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
+pub(crate) fn static_content(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     let Some(meta) = req.finfo.as_ref() else {
         return Err(404);
     };

@@ -186,7 +186,7 @@ pub struct ErrCtx {
 }
 
 impl ErrCtx {
-    fn new(req: &Request<'_>) -> Self {
+    pub(crate) fn new(req: &Request<'_>) -> Self {
         ErrCtx {
             method: req.method_str.to_string(),
             server_admin: req

@@ -195,6 +195,16 @@ pub struct Response {
     /// mod_negotiation's variant-list validator: the default handler appends it to the
     /// chosen file's ETag (httpd's `r->vlist_validator`).
     pub vlist_validator: Option<String>,
+    /// A deferred handler's answer is an internal redirect to this local URL (a CGI
+    /// script's `Location: /path`): `finish_deferred` serves it as a GET instead.
+    pub local_redirect: Option<String>,
+    /// The reason phrase a script gave with its `Status:` (httpd's r->status_line), sent
+    /// instead of the standard one over HTTP/1.
+    pub reason: Option<String>,
+    /// A CGI `nph-` script's head as it wrote it: HTTP/1 sends these bytes instead of a head
+    /// of its own, then the body, and closes; `status` and `headers` are parsed from them
+    /// (for the log, and for HTTP/2, which sends a head of its own).
+    pub nph_head: Option<Vec<u8>>,
 }
 
 impl Response {

@@ -40,6 +40,13 @@ fn free_port() -> u16 {
 /// A server process we started, stopped by its pid (its process group) on drop.
 pub struct Proc(Child);
 
+impl Proc {
+    /// The server's pid, which is also its process group's id.
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         let pid = nix::unistd::Pid::from_raw(self.0.id() as i32);
@@ -239,6 +246,8 @@ impl Site {
 #[derive(Debug, Clone, Default)]
 pub struct Answer {
     pub status: u16,
+    /// The first line as sent (`HTTP/1.1 404 Not Found`).
+    pub status_line: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
@@ -307,8 +316,9 @@ pub fn send(port: u16, request: &str) -> Answer {
         .unwrap_or(buf.len());
     let head = String::from_utf8_lossy(&buf[..end]).replace(&port.to_string(), "PORT");
     let mut lines = head.split("\r\n");
-    let status = lines
-        .next()
+    let first = lines.next();
+    let status_line = first.unwrap_or("").to_string();
+    let status = first
         .and_then(|l| l.split(' ').nth(1))
         .and_then(|c| c.parse().ok())
         .unwrap_or(0);
@@ -326,6 +336,7 @@ pub fn send(port: u16, request: &str) -> Answer {
         .unwrap_or(body);
     Answer {
         status,
+        status_line,
         headers,
         body,
     }

@@ -1,5 +1,6 @@
-//! mod_alias: Alias, AliasMatch, Redirect, RedirectMatch, RedirectPermanent, RedirectTemp
-//! (ScriptAlias needs CGI, which mpmd does not have: parsed only).
+//! mod_alias: Alias, AliasMatch, ScriptAlias, ScriptAliasMatch, Redirect, RedirectMatch,
+//! RedirectPermanent, RedirectTemp. The ScriptAlias forms map like Alias and make the
+//! request's handler `cgi-script` (mod_cgi/mod_cgid run it).
 
 use std::sync::Arc;
 
@@ -27,17 +28,21 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
         "a regular expression and a filename",
         alias_match,
     ),
-    po(
+    def(
         "ScriptAlias",
         Take12,
         C::ALL_BUT_HTACCESS,
+        Implemented,
         "a fakename and a realname, or a realname in a Location",
+        script_alias,
     ),
-    po(
+    def(
         "ScriptAliasMatch",
         Take2,
         RSRC,
+        Implemented,
         "a regular expression and a filename",
+        script_alias_match,
     ),
     def(
         "Redirect",
@@ -80,6 +85,47 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
 ];
 
 fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    alias_as(ctx, "Alias")
+}
+
+/// `ScriptAlias`: `Alias` whose target is run as a CGI script, the one-argument form in a
+/// `<Location>` included.
+fn script_alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    if !ctx.sections.is_empty() {
+        alias_as(ctx, "ScriptAlias")?;
+        // The section's expression names a script: the handler is forced, as httpd's.
+        if let Some(last) = ctx.dir.aliases.pop() {
+            if let AliasRule::AliasExpr(w) = &*last {
+                ctx.dir
+                    .aliases
+                    .push(Arc::new(AliasRule::ScriptAliasExpr(w.clone())));
+            }
+        }
+        return Ok(());
+    }
+    if ctx.node.args.len() != 2 {
+        // httpd names Alias here.
+        return Err("Alias must have two arguments when used globally".into());
+    }
+    let (from, to) = (ctx.arg(0).to_string(), ctx.arg(1).to_string());
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::ScriptAlias { from, to }));
+    Ok(())
+}
+
+fn script_alias_match(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    let from = Regex::new(ctx.arg(0))
+        .map_err(|e| httpd_message(e, "Regular expression could not be compiled."))?;
+    let to = ctx.arg(1).to_string();
+    ctx.dir
+        .aliases
+        .push(Arc::new(AliasRule::ScriptAliasMatch { from, to }));
+    Ok(())
+}
+
+/// `Alias` (and the section form of `ScriptAlias`), with httpd's messages naming `cmd`.
+fn alias_as(ctx: &mut ApplyCtx<'_>, cmd: &str) -> Result<(), String> {
     let two = ctx.node.args.len() == 2;
     if !ctx.sections.is_empty() {
         // httpd's checks, in its order: any <Limit> around, then the two-argument form
@@ -93,14 +139,16 @@ fn alias(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
             })
         };
         if within(&["Limit", "LimitExcept"]).is_some() {
-            return Err("Alias cannot occur within <Limit> or <LimitExcept> section".into());
+            return Err(format!(
+                "{cmd} cannot occur within <Limit> or <LimitExcept> section"
+            ));
         }
         if two {
-            return Err("Alias cannot occur within directory context".into());
+            return Err(format!("{cmd} cannot occur within directory context"));
         }
         let outer = ["Directory", "DirectoryMatch", "Files", "FilesMatch"];
         if let Some(s) = within(&outer).or_else(|| within(&["If", "ElseIf", "Else"])) {
-            return Err(format!("Alias cannot occur within <{s}> section"));
+            return Err(format!("{cmd} cannot occur within <{s}> section"));
         }
         // In a <Location>: the file for every URL the section covers, an ap_expr string.
         let expr = crate::config::expr::parse_string(ctx.arg(0))

@@ -27,12 +27,12 @@ pub static DIRECTIVES: &[DirectiveDef] = &[
     def("MaxRangeReversals", Take1, ALL, Implemented, "Maximum number of reversals in Ranges in a request before returning the entire resource, or 0 for unlimited", max_range_reversals),
     def("SetOutputFilter", Take1, ALL, Implemented, "filter (or ; delimited list of filters) to be run on the request content", super::deflate::set_output_filter),
     po("SetInputFilter", Take1, ALL, "filter (or ; delimited list of filters) to be run on the request body"),
-    po("CGIPassAuth", Flag, ALL, "Controls whether HTTP authorization headers, normally hidden, will be passed to scripts"),
+    def("CGIPassAuth", Flag, ALL, Implemented, "Controls whether HTTP authorization headers, normally hidden, will be passed to scripts", cgi_pass_auth),
     po("CGIVar", Take2, ALL, "Controls how some CGI variables are set"),
     po("QualifyRedirectURL", Flag, ALL, "Controls whether the REDIRECT_URL environment variable is fully qualified"),
-    po("RLimitCPU", Take12, ALL, "Soft/hard limits for max CPU usage in seconds"),
-    po("RLimitMEM", Take12, ALL, "Soft/hard limits for max memory usage per process"),
-    po("RLimitNPROC", Take12, ALL, "soft/hard limits for max number of processes per uid"),
+    def("RLimitCPU", Take12, ALL, Implemented, "Soft/hard limits for max CPU usage in seconds", rlimit_cpu),
+    def("RLimitMEM", Take12, ALL, Implemented, "Soft/hard limits for max memory usage per process", rlimit_mem),
+    def("RLimitNPROC", Take12, ALL, Implemented, "soft/hard limits for max number of processes per uid", rlimit_nproc),
     po("MergeTrailers", Flag, C::SERVER_VHOST, "merge request trailers into request headers or not"),
     po("ServerScriptInterpreterSource", Take1, ALL, "Where to find interpreter to run scripts"),
 ];
@@ -263,5 +263,70 @@ fn add_default_charset(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
     } else {
         Some(v.to_string())
     });
+    Ok(())
+}
+
+fn cgi_pass_auth(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.cgi_pass_auth = Some(super::flag(ctx));
+    Ok(())
+}
+
+/// httpd's ap_unixd_set_rlimit: the soft limit (`max`: the current hard one), then an
+/// optional hard one, starting from the limits this process has; only root raises a hard
+/// limit (others get httpd's error-log line and keep it).
+fn rlimit(ctx: &ApplyCtx<'_>, resource: nix::sys::resource::Resource) -> Option<(u64, u64)> {
+    let (cur0, max0) = match nix::sys::resource::getrlimit(resource) {
+        Ok(l) => l,
+        Err(_) => {
+            crate::ap_log!(error, "core", "{}: getrlimit failed", ctx.node.name);
+            return None;
+        }
+    };
+    let word = |s: &str| -> u64 {
+        if s.eq_ignore_ascii_case("max") {
+            max0
+        } else {
+            u64::try_from(super::atoi(s)).unwrap_or(0)
+        }
+    };
+    let cur = word(ctx.arg(0));
+    let max = ctx.node.args.get(1).map_or(0, |a| word(a));
+    let (mut soft, mut hard) = (cur0, max0);
+    if nix::unistd::geteuid().is_root() {
+        if cur != 0 {
+            soft = cur;
+        }
+        if max != 0 {
+            hard = max;
+        }
+    } else {
+        soft = cur;
+        if max > max0 {
+            crate::ap_log!(
+                error,
+                "core",
+                "AH02174: Must be uid 0 to raise maximum {}",
+                ctx.node.name
+            );
+        } else if max != 0 {
+            hard = max;
+        }
+    }
+    Some((soft, hard))
+}
+
+fn rlimit_cpu(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.rlimit_cpu = rlimit(ctx, nix::sys::resource::Resource::RLIMIT_CPU);
+    Ok(())
+}
+
+fn rlimit_mem(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    // httpd limits the address space where the system has RLIMIT_AS (Linux does).
+    ctx.dir.rlimit_mem = rlimit(ctx, nix::sys::resource::Resource::RLIMIT_AS);
+    Ok(())
+}
+
+fn rlimit_nproc(ctx: &mut ApplyCtx<'_>) -> Result<(), String> {
+    ctx.dir.rlimit_nproc = rlimit(ctx, nix::sys::resource::Resource::RLIMIT_NPROC);
     Ok(())
 }

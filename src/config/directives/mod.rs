@@ -8,6 +8,7 @@ pub mod alias;
 pub mod auth;
 pub mod authz;
 pub mod autoindex;
+pub mod cgi;
 pub mod core;
 pub mod core_dir;
 pub mod deflate;
@@ -105,7 +106,7 @@ macro_rules! module {
 const NONE: &[DirectiveDef] = &[];
 
 /// Every built-in module, in the order `-M` lists the static ones (Debian's `apache2 -l`).
-/// Modules we will never build (cgi, php, perl …) are absent on purpose: `LoadModule` of them
+/// Modules we will never build (php, perl …) are absent on purpose: `LoadModule` of them
 /// is a clear error.
 pub static MODULES: &[ModuleDef] = &[
     module!(
@@ -224,6 +225,8 @@ pub static MODULES: &[ModuleDef] = &[
         false,
         [autoindex::DIRECTIVES]
     ),
+    module!("cgi", "cgi_module", "mod_cgi.c", false, [cgi::CGI]),
+    module!("cgid", "cgid_module", "mod_cgid.c", false, [cgi::CGID]),
     module!(
         "deflate",
         "deflate_module",

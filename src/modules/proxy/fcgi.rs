@@ -270,7 +270,12 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
         match l.as_str() {
             "content-type" => set(&mut env, "CONTENT_TYPE", value),
             "content-length" => set(&mut env, "CONTENT_LENGTH", value),
-            // Credentials are not passed (CGIPassAuth Off); `Proxy:` is httpoxy.
+            // Credentials only with `CGIPassAuth On`; `Proxy:` never (httpoxy).
+            "authorization" | "proxy-authorization" if req.dir.cgi_pass_auth == Some(true) => {
+                if let Some(k) = http2env(n) {
+                    set(&mut env, &k, value);
+                }
+            }
             "authorization" | "proxy-authorization" | "proxy" => {}
             _ => {
                 if let Some(k) = http2env(n) {
@@ -315,8 +320,29 @@ pub fn environment(req: &Request<'_>, script: &Script) -> Vec<(String, String)> 
         "REQUEST_SCHEME",
         if https { "https" } else { "http" }.into(),
     );
-    set(&mut env, "CONTEXT_PREFIX", String::new());
-    set(&mut env, "CONTEXT_DOCUMENT_ROOT", docroot.clone());
+    // httpd's context: a ScriptAlias names its own (URL prefix, directory).
+    let note = |k: &str| {
+        req.notes
+            .iter()
+            .rev()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.clone())
+    };
+    let prefix = note(crate::modules::cgi::CONTEXT_PREFIX);
+    let context_root = note(crate::modules::cgi::CONTEXT_ROOT);
+    set(&mut env, "CONTEXT_PREFIX", prefix.unwrap_or_default());
+    set(
+        &mut env,
+        "CONTEXT_DOCUMENT_ROOT",
+        context_root.unwrap_or_else(|| docroot.clone()),
+    );
+    // ap_add_common_vars after an internal redirect (ErrorDocument, a script's Location).
+    if let Some(q) = note(crate::modules::cgi::PREV_QUERY) {
+        set(&mut env, "REDIRECT_QUERY_STRING", q);
+    }
+    if let Some(u) = note(crate::modules::cgi::PREV_URL) {
+        set(&mut env, "REDIRECT_URL", u);
+    }
     set(
         &mut env,
         "SERVER_ADMIN",
@@ -369,8 +395,8 @@ fn ip_string(a: SocketAddr) -> String {
 }
 
 /// ap_get_server_name_for_url / ap_get_server_port with UseCanonicalName Off: the client's
-/// Host, else ServerName; the port the client named, else the local port.
-fn server_name_port(req: &Request<'_>, _https: bool) -> (String, u16) {
+/// Host, else ServerName; the port the client named, else ServerName's, else the default.
+fn server_name_port(req: &Request<'_>, https: bool) -> (String, u16) {
     let name = match &req.hostname {
         Some(h) if !h.is_empty() => h.clone(),
         _ => {
@@ -392,9 +418,18 @@ fn server_name_port(req: &Request<'_>, _https: bool) -> (String, u16) {
     } else {
         name
     };
+    // The port the client named, else ServerName's, else the scheme's (r->server->port is
+    // 0 without one in ServerName).
+    let server_port = req
+        .server
+        .server_name
+        .as_deref()
+        .and_then(|sn| sn.rsplit_once(':'))
+        .filter(|(h, _)| !h.is_empty() && (!h.contains(':') || h.ends_with(']')))
+        .and_then(|(_, p)| p.parse::<u16>().ok());
     let port = match (&req.hostname, req.host_port) {
         (Some(_), Some(p)) => p,
-        _ => req.local.port(),
+        _ => server_port.unwrap_or(if https { 443 } else { 80 }),
     };
     (name, port)
 }
@@ -639,35 +674,10 @@ impl FcgiRequest {
         };
         let rest = head[body_start..].to_vec();
         head.truncate(head_len);
-        let mut resp = Response::new(200);
-        let mut length = None;
-        for line in head.split(|&b| b == b'\n') {
-            let line = line.strip_suffix(b"\r").unwrap_or(line);
-            let Some(i) = line.iter().position(|&b| b == b':') else {
-                continue;
-            };
-            let name = String::from_utf8_lossy(&line[..i]).trim().to_string();
-            let value = String::from_utf8_lossy(&line[i + 1..]).trim().to_string();
-            match name.to_ascii_lowercase().as_str() {
-                "status" => {
-                    if let Some(code) = value
-                        .split_whitespace()
-                        .next()
-                        .and_then(|c| c.parse::<u16>().ok())
-                        .filter(|c| (100..1000).contains(c))
-                    {
-                        resp.status = code;
-                    }
-                }
-                "content-type" => resp.content_type = Some(value),
-                "content-length" => length = value.parse::<u64>().ok(),
-                // The driver frames the body and writes its own Date/Server/Connection.
-                "transfer-encoding" | "connection" | "keep-alive" | "date" | "server" => {}
-                _ => resp.headers.push((name.into(), value)),
-            }
-        }
+        let (mut resp, length) = parse_head(&head);
         if resp.status == 200 && resp.header("Location").is_some() {
             resp.status = 302;
+            resp.reason = None;
         }
         let no_body = self.is_head || matches!(resp.status, 204 | 304) || resp.status < 200;
         let mut body = FcgiBody {
@@ -779,9 +789,58 @@ fn is_timeout(e: &io::Error) -> bool {
     )
 }
 
+/// A script's CGI response head (the lines before the blank one) as httpd's
+/// ap_scan_script_header_err reads it, shared by mod_proxy_fcgi and mod_cgi: `Status:` sets
+/// the status (200 without it), `Content-Type` the type, the framing and connection fields
+/// are dropped (the driver writes its own); returns the script's Content-Length too.
+pub(crate) fn parse_head(head: &[u8]) -> (Response, Option<u64>) {
+    let mut resp = Response::new(200);
+    let mut length = None;
+    for line in head.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let Some(i) = line.iter().position(|&b| b == b':') else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(&line[..i]).trim().to_string();
+        let value = String::from_utf8_lossy(&line[i + 1..]).trim().to_string();
+        match name.to_ascii_lowercase().as_str() {
+            "status" => {
+                if let Some(code) = value
+                    .split_whitespace()
+                    .next()
+                    .and_then(|c| c.parse::<u16>().ok())
+                    .filter(|c| (100..1000).contains(c))
+                {
+                    resp.status = code;
+                    // `404 Gone Fishing`: httpd sends the script's phrase.
+                    resp.reason = value
+                        .get(3..)
+                        .filter(|rest| rest.starts_with(' '))
+                        .map(str::trim)
+                        .filter(|p| !p.is_empty() && !p.contains(['\r', '\n']))
+                        .map(str::to_string);
+                }
+            }
+            "content-type" => resp.content_type = Some(value),
+            "content-length" => length = value.parse::<u64>().ok(),
+            // The driver frames the body and writes its own Date/Server/Connection.
+            "transfer-encoding" | "connection" | "keep-alive" | "date" | "server" => {}
+            _ => resp.headers.push((name.into(), value)),
+        }
+    }
+    (resp, length)
+}
+
 /// The end of a CGI head: (length of the header lines, where the body starts). Accepts
 /// `\r\n\r\n` and bare `\n\n`.
-fn head_end(b: &[u8]) -> Option<(usize, usize)> {
+pub(crate) fn head_end(b: &[u8]) -> Option<(usize, usize)> {
+    // No fields at all: the output starts with the blank line.
+    if b.starts_with(b"\n") {
+        return Some((0, 1));
+    }
+    if b.starts_with(b"\r\n") {
+        return Some((0, 2));
+    }
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\n' {
@@ -932,6 +991,22 @@ mod tests {
         assert_eq!(head_end(b"Status: 200\r\n\r\nbody"), Some((12, 15)));
         assert_eq!(head_end(b"A: b\n\nx"), Some((4, 6)));
         assert_eq!(head_end(b"A: b\r\n"), None);
+        assert_eq!(head_end(b"\nbody"), Some((0, 1)));
+        assert_eq!(head_end(b"\r\nbody"), Some((0, 2)));
+    }
+
+    #[test]
+    fn script_heads() {
+        let (r, len) = parse_head(
+            b"Status: 404 Gone Fishing\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nX-A: b",
+        );
+        assert_eq!((r.status, r.reason.as_deref()), (404, Some("Gone Fishing")));
+        assert_eq!(r.content_type.as_deref(), Some("text/plain"));
+        assert_eq!((len, r.header("X-A")), (Some(3), Some("b")));
+        let (r, _) = parse_head(b"Status: 301");
+        assert_eq!((r.status, r.reason), (301, None));
+        let (r, _) = parse_head(b"Status: 4040 x\nConnection: close");
+        assert_eq!((r.status, r.reason, r.headers.len()), (200, None, 0));
     }
 
     #[test]
