@@ -63,7 +63,7 @@ def total_ir(path):
     raise SystemExit("no totals in %s" % path)
 
 
-def measure(binary, mpm, warm, n, work, browser=False):
+def measure(binary, mpm, warm, n, work, browser=False, include=None):
     port = bench.free_port()
     docroot = os.path.join(work, "htdocs")
     root = os.path.join(work, mpm)
@@ -71,6 +71,8 @@ def measure(binary, mpm, warm, n, work, browser=False):
     conf = os.path.join(root, "httpd.conf")
     with open(conf, "w") as f:
         f.write(bench.apache_conf(mpm, port, root, docroot, 8))
+        if include:
+            f.write("\nInclude %s\n" % os.path.abspath(include))
     out = os.path.join(root, "cg.%p")
     vg = subprocess.Popen(["valgrind", "--tool=callgrind", "--callgrind-out-file=" + out,
                            # every dump self-contained, so callgrind_annotate reads part 2
@@ -112,6 +114,8 @@ def main():
     ap.add_argument("--mpm", default="event", choices=["event", "worker", "prefork"])
     ap.add_argument("--warm", type=int, default=500)
     ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("--include", metavar="FILE",
+                    help="append `Include FILE` to the config (e.g. Debian's mods-available/mime.conf)")
     ap.add_argument("--browser", action="store_true",
                     help="send a browser's request fields (11) instead of a User-Agent alone")
     args = ap.parse_args()
@@ -127,9 +131,11 @@ def main():
     # The file cache keeps only files that have not changed for two seconds.
     time.sleep(2.5)
     for b in args.bin:
-        ir = measure(os.path.abspath(b), args.mpm, args.warm, args.n, work, args.browser)
-        print("%-40s %8.0f instructions per request (%s%s, user space)"
-              % (b, ir, args.mpm, ", browser fields" if args.browser else ""))
+        ir = measure(os.path.abspath(b), args.mpm, args.warm, args.n, work, args.browser,
+                     args.include)
+        print("%-40s %8.0f instructions per request (%s%s%s, user space)"
+              % (b, ir, args.mpm, ", browser fields" if args.browser else "",
+                 ", + " + args.include if args.include else ""))
     print("work dir:", work)
 
 

@@ -352,6 +352,9 @@ pub struct DirConf {
     pub add_encoding: Vec<(String, Option<String>)>,
     pub add_language: Vec<(String, Option<String>)>,
     pub add_handler: Vec<(String, Option<String>)>,
+    /// The five lists above as hash maps, built on first use when they are long (Debian's
+    /// mime.conf has 81 AddLanguage and 47 AddCharset lines). Never carried into a merge.
+    pub mime_index: std::sync::OnceLock<Option<Arc<crate::modules::mime::ExtIndex>>>,
     pub force_type: Option<String>,
     pub default_type: Option<String>,
     pub add_default_charset: Option<Option<String>>,
@@ -495,6 +498,7 @@ impl DirConf {
             add_encoding: concat(&self.add_encoding, &over.add_encoding),
             add_language: concat(&self.add_language, &over.add_language),
             add_handler: concat(&self.add_handler, &over.add_handler),
+            mime_index: Default::default(),
             force_type: pick(&self.force_type, &over.force_type),
             default_type: pick(&self.default_type, &over.default_type),
             add_default_charset: pick(&self.add_default_charset, &over.add_default_charset),

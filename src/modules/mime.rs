@@ -48,6 +48,70 @@ fn lookup<'a>(list: &'a [(String, Option<String>)], ext: &str) -> Option<Option<
         .map(|(_, v)| v.as_deref())
 }
 
+type ExtMap = HashMap<String, Option<String>, super::fx::BuildFx>;
+
+/// A directory's AddType, AddCharset, AddEncoding, AddLanguage and AddHandler lists as hash
+/// maps (the last line for an extension wins, as in the list), with the lengths it was built
+/// from: a list changed since (it never is once the configuration is built) is scanned.
+#[derive(Debug)]
+pub struct ExtIndex {
+    lens: [usize; 5],
+    maps: [ExtMap; 5],
+}
+
+/// Below this many entries in all five lists together, a scan is as quick as a hash.
+const INDEX_FROM: usize = 16;
+
+fn lists(dir: &DirConf) -> [&[(String, Option<String>)]; 5] {
+    [
+        &dir.add_type,
+        &dir.add_charset,
+        &dir.add_encoding,
+        &dir.add_language,
+        &dir.add_handler,
+    ]
+}
+
+/// The extension lookups of one `find`: through the directory's index when it has one.
+struct Lookups<'a> {
+    lists: [&'a [(String, Option<String>)]; 5],
+    index: Option<&'a ExtIndex>,
+}
+
+impl<'a> Lookups<'a> {
+    fn new(dir: &'a DirConf) -> Lookups<'a> {
+        let lists = lists(dir);
+        let lens = lists.map(<[_]>::len);
+        let index = if lens.iter().sum::<usize>() < INDEX_FROM {
+            None
+        } else {
+            dir.mime_index
+                .get_or_init(|| {
+                    let maps = lists.map(|l| {
+                        let mut m = ExtMap::default();
+                        for (e, v) in l {
+                            m.insert(e.to_ascii_lowercase(), v.clone());
+                        }
+                        m
+                    });
+                    Some(std::sync::Arc::new(ExtIndex { lens, maps }))
+                })
+                .as_deref()
+                .filter(|ix| ix.lens == lens)
+        };
+        Lookups { lists, index }
+    }
+
+    /// List `which` (0 type, 1 charset, 2 encoding, 3 language, 4 handler) for a lower-case
+    /// extension: `Some(None)` when a Remove* line took it out.
+    fn get(&self, which: usize, lower: &str) -> Option<Option<&'a str>> {
+        match self.index {
+            Some(ix) => ix.maps[which].get(lower).map(|v| v.as_deref()),
+            None => lookup(self.lists[which], lower),
+        }
+    }
+}
+
 /// The parts of `name` after each '.', as `name.split('.').skip(1)`, found by bytes ('.' is
 /// ASCII, so the cuts are char boundaries).
 fn extensions(name: &str) -> impl Iterator<Item = &str> {
@@ -55,6 +119,35 @@ fn extensions(name: &str) -> impl Iterator<Item = &str> {
     dots.clone()
         .zip(dots.skip(1).map(Some).chain(std::iter::once(None)))
         .map(move |(start, end)| &name[start + 1..end.unwrap_or(name.len())])
+}
+
+/// The AddHandler handler of `file_name` alone (what `find(...).handler` gives, without the
+/// type, charset, encoding and language lookups).
+pub fn handler<'a>(dir: &'a DirConf, file_name: &str) -> Option<&'a str> {
+    let lists = Lookups::new(dir);
+    let mut found = None;
+    let mut stack = [0u8; 32];
+    for ext in extensions(file_name) {
+        if ext.is_empty() {
+            continue;
+        }
+        let lower = if ext.len() <= stack.len() {
+            let b = &mut stack[..ext.len()];
+            b.copy_from_slice(ext.as_bytes());
+            b.make_ascii_lowercase();
+            std::str::from_utf8(b).unwrap_or_default()
+        } else {
+            // No mime.types extension is this long; a scan with the ASCII-folding compare.
+            if let Some(Some(h)) = lookup(&dir.add_handler, ext) {
+                found = Some(h);
+            }
+            continue;
+        };
+        if let Some(Some(h)) = lists.get(4, lower) {
+            found = Some(h);
+        }
+    }
+    found
 }
 
 /// Finds the type of `file_name` (its last path component).
@@ -66,6 +159,7 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
     // mime.types has, goes to the heap).
     let mut stack = [0u8; 32];
     let mut heap = String::new();
+    let lists = Lookups::new(dir);
     for ext in exts {
         if ext.is_empty() {
             continue;
@@ -82,7 +176,7 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
             heap.make_ascii_lowercase();
             &heap
         };
-        match lookup(&dir.add_type, lower) {
+        match lists.get(0, lower) {
             Some(Some(t)) => info.content_type = Some(t.to_string()),
             Some(None) | None => {
                 if let Some(t) = types.get(lower) {
@@ -90,13 +184,13 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
                 }
             }
         }
-        if let Some(Some(c)) = lookup(&dir.add_charset, lower) {
+        if let Some(Some(c)) = lists.get(1, lower) {
             charset = Some(c);
         }
-        if let Some(Some(e)) = lookup(&dir.add_encoding, lower) {
+        if let Some(Some(e)) = lists.get(2, lower) {
             info.encoding = Some(e.to_string());
         }
-        if let Some(Some(l)) = lookup(&dir.add_language, lower) {
+        if let Some(Some(l)) = lists.get(3, lower) {
             // Every language counts: `x.en.fr.html` is `en,fr`, as httpd sends it.
             match &mut info.language {
                 Some(cur) => {
@@ -106,7 +200,7 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
                 None => info.language = Some(l.to_string()),
             }
         }
-        if let Some(Some(h)) = lookup(&dir.add_handler, lower) {
+        if let Some(Some(h)) = lists.get(4, lower) {
             info.handler = Some(h.to_string());
         }
     }
@@ -147,6 +241,39 @@ mod tests {
             let split: Vec<&str> = n.split('.').skip(1).collect();
             assert_eq!(ours, split, "{n}");
         }
+    }
+
+    /// Long lists go through the hash index; it answers as the scan does (last line wins, a
+    /// Remove* line takes an extension out), and a list changed after the index was built
+    /// is scanned again.
+    #[test]
+    fn indexed_lists_answer_as_the_scan() {
+        let mut langs: Vec<(String, Option<String>)> = (0..30)
+            .map(|i| (format!("l{i}"), Some(format!("lang{i}"))))
+            .collect();
+        langs.push(("l3".into(), Some("later".into())));
+        langs.push(("l4".into(), None));
+        let mut dir = DirConf {
+            add_language: langs,
+            add_charset: vec![("u8".into(), Some("utf-8".into()))],
+            ..DirConf::default()
+        };
+        let types = parse_types("text/plain txt\n");
+        let lang = |d: &DirConf, n: &str| find(&types, d, n).language;
+        for d in [&dir, &dir] {
+            // Twice: built on the first call, used on the second.
+            assert_eq!(lang(d, "a.L1.txt").as_deref(), Some("lang1"));
+            assert_eq!(lang(d, "a.l3.txt").as_deref(), Some("later"));
+            assert_eq!(lang(d, "a.l4.txt"), None);
+            assert_eq!(lang(d, "a.l1.l2.txt").as_deref(), Some("lang1,lang2"));
+            assert_eq!(
+                find(&types, d, "a.txt.u8").content_type.as_deref(),
+                Some("text/plain; charset=utf-8")
+            );
+        }
+        assert!(dir.mime_index.get().is_some_and(|i| i.is_some()));
+        dir.add_language.push(("l5".into(), Some("changed".into())));
+        assert_eq!(lang(&dir, "a.l5.txt").as_deref(), Some("changed"));
     }
 
     #[test]

@@ -1194,18 +1194,14 @@ pub(crate) fn run_handler(req: &mut Request<'_>, resp: &mut Response) -> Result<
                 .is_some_and(|h| HANDLERS.iter().any(|(n, _)| n.eq_ignore_ascii_case(h)))
         })
     {
-        let name = req
-            .filename
-            .file_name()
-            .map(|n| n.to_string_lossy())
-            .unwrap_or_default();
-        let h = mime::find(&req.config.mime_types, &req.dir, &name).handler;
-        if let Some(f) = h.and_then(|h| {
+        let name = req.filename.file_name().map(os_lossy).unwrap_or_default();
+        let f = mime::handler(&req.dir, &name).and_then(|h| {
             HANDLERS
                 .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(&h))
+                .find(|(n, _)| n.eq_ignore_ascii_case(h))
                 .map(|(_, f)| *f)
-        }) {
+        });
+        if let Some(f) = f {
             return f(req, resp);
         }
     }
