@@ -53,39 +53,12 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
                 continue;
             }
             // An internal sub-request for the index: re-run the walk for the file.
-            let mut sub = Request {
-                head: req.head,
-                method: req.method,
-                method_str: req.method_str,
-                config: req.config,
-                server: req.server,
-                server_index: req.server_index,
-                peer: req.peer,
-                useragent: req.useragent,
-                proxied: req.proxied,
-                local: req.local,
-                hostname: req.hostname.clone(),
-                host_port: req.host_port,
-                uri: format!("{}{}", req.uri, name),
-                query: req.query.clone(),
-                filename: candidate,
-                path_info: String::new(),
-                finfo: meta,
-                dir: req.dir.clone(),
-                env: req.env.clone(),
-                time: req.time,
-                received_us: req.received_us,
-                prev_status: req.prev_status,
-                headers_in_override: req.headers_in_override.clone(),
-                proxy_target: None,
-                rewrite: Default::default(),
-                notes: Vec::new(),
-                original_uri: None,
-                https: req.https,
-                sni: req.sni,
-                ssl: req.ssl,
-                vary: Default::default(),
-            };
+            let mut sub = req.sub_request(
+                format!("{}{}", req.uri, name),
+                candidate,
+                meta,
+                req.dir.clone(),
+            );
             let full = req.filename.to_string_lossy();
             let dir_s = if full.len() > 1 {
                 full.trim_end_matches('/')

@@ -1168,39 +1168,7 @@ fn sub_allowed(req: &Request<'_>, sub: &Sub) -> bool {
 
 /// A sub-request of `req` with the configuration `dir` (its URL and file set by the caller).
 fn probe<'a>(req: &Request<'a>, dir: Arc<DirConf>) -> Request<'a> {
-    Request {
-        head: req.head,
-        method: req.method,
-        method_str: req.method_str,
-        config: req.config,
-        server: req.server,
-        server_index: req.server_index,
-        peer: req.peer,
-        useragent: req.useragent,
-        proxied: req.proxied,
-        local: req.local,
-        hostname: req.hostname.clone(),
-        host_port: req.host_port,
-        uri: req.uri.clone(),
-        query: req.query.clone(),
-        filename: req.filename.clone(),
-        path_info: String::new(),
-        finfo: None,
-        dir,
-        env: req.env.clone(),
-        time: req.time,
-        received_us: req.received_us,
-        prev_status: req.prev_status,
-        headers_in_override: req.headers_in_override.clone(),
-        proxy_target: None,
-        rewrite: Default::default(),
-        notes: Vec::new(),
-        original_uri: None,
-        https: req.https,
-        sni: req.sni,
-        ssl: req.ssl,
-        vary: Default::default(),
-    }
+    req.sub_request(req.uri.clone(), req.filename.clone(), None, dir)
 }
 
 trait PtrEq {

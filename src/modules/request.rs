@@ -339,6 +339,53 @@ pub struct Request<'a> {
     pub vary: std::cell::RefCell<String>,
 }
 
+impl<'a> Request<'a> {
+    /// An internal sub-request of this one (httpd's `ap_sub_req_lookup_*`): the same client,
+    /// server, method, headers, query and environment, for `uri` and `filename` with the
+    /// configuration `dir`; no path info, notes or rewrite state of its own.
+    pub(crate) fn sub_request(
+        &self,
+        uri: String,
+        filename: PathBuf,
+        finfo: Option<Metadata>,
+        dir: Arc<DirConf>,
+    ) -> Request<'a> {
+        Request {
+            head: self.head,
+            method: self.method,
+            method_str: self.method_str,
+            config: self.config,
+            server: self.server,
+            server_index: self.server_index,
+            peer: self.peer,
+            useragent: self.useragent,
+            proxied: self.proxied,
+            local: self.local,
+            hostname: self.hostname.clone(),
+            host_port: self.host_port,
+            uri,
+            query: self.query.clone(),
+            filename,
+            path_info: String::new(),
+            finfo,
+            dir,
+            env: self.env.clone(),
+            time: self.time,
+            received_us: self.received_us,
+            prev_status: self.prev_status,
+            headers_in_override: self.headers_in_override.clone(),
+            proxy_target: None,
+            rewrite: Default::default(),
+            notes: Vec::new(),
+            original_uri: None,
+            https: self.https,
+            sni: self.sni,
+            ssl: self.ssl,
+            vary: Default::default(),
+        }
+    }
+}
+
 impl Request<'_> {
     /// Keeps the URL path of the original request before a full internal redirect replaces
     /// `uri` (httpd logs `%U` from the original request, `%>U` from the final one); the
