@@ -95,7 +95,9 @@ impl Apache {
         std::fs::create_dir_all(dir.path().join("logs")).unwrap();
         std::fs::create_dir_all(dir.path().join("htdocs")).unwrap();
         std::fs::write(dir.path().join("htdocs/index.html"), b"hello\n").unwrap();
-        {
+        // The port is found by binding :0 and letting go: another test's server may take it
+        // meanwhile, then apache2 cannot bind and `-k start` fails; try another.
+        for attempt in 0..5 {
             let port = std::net::TcpListener::bind("127.0.0.1:0")
                 .unwrap()
                 .local_addr()
@@ -113,16 +115,28 @@ impl Apache {
                 sizing(mpm)
             );
             std::fs::write(dir.path().join("httpd.conf"), conf).unwrap();
-            let ok = Command::new(APACHE)
+            let out = Command::new(APACHE)
                 .arg("-f")
                 .arg(dir.path().join("httpd.conf"))
                 .args(["-k", "start"])
-                .status()
-                .is_ok_and(|s| s.success());
+                .output();
+            let ok = out.as_ref().is_ok_and(|o| o.status.success());
+            let taken = out
+                .as_ref()
+                .is_ok_and(|o| String::from_utf8_lossy(&o.stderr).contains("AH00072"))
+                || std::fs::read_to_string(dir.path().join("logs/error_log"))
+                    .unwrap_or_default()
+                    .contains("AH00072");
+            if !ok && taken && attempt < 4 {
+                continue;
+            }
             let a = Apache { dir, port };
             if ok
                 && wait_until(Duration::from_secs(10), || {
-                    get(port, "/index.html").is_ok_and(|r| r.status == 200)
+                    // Ours, not another test's server on the same port.
+                    a.pid()
+                        .is_some_and(|pid| common::listen::pid_listens_on(pid as u32, port))
+                        && get(port, "/index.html").is_ok_and(|r| r.status == 200)
                 })
             {
                 return Some(a);
@@ -132,6 +146,7 @@ impl Apache {
             a.stop();
             panic!("apache2 is installed but did not start on port {port}: {log}");
         }
+        unreachable!("the last attempt returns or panics")
     }
 
     fn pid(&self) -> Option<i32> {
