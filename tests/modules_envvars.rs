@@ -21,6 +21,10 @@ BrowserMatch "^both" downgrade-1.0 force-response-1.0
 BrowserMatch "^nv" force-no-vary
 BrowserMatch "^rc" redirect-carefully
 Header always append Vary X-Test
+<Location /order>
+    Header set X-B b
+    Header always set X-A a
+</Location>
 "#;
 
 /// Sends `raw` and reads until the server closes or goes quiet for a second: the status
@@ -128,4 +132,40 @@ fn special_variables(mpm: &str) {
     assert!(m[17].contains("httpd/unix-directory"), "{}", m[17]);
 }
 
-mpm_tests!(special_variables);
+/// The order of the response's fields, names only: httpd writes the `always` ones first,
+/// then the handler's (a file's Content-Length after Accept-Ranges), then the later modules'.
+fn field_order(mpm: &str) {
+    if !available() {
+        return;
+    }
+    let s = Site::new(&[], CONF);
+    s.file("htdocs/order/f.txt", b"f\n");
+    let cases = [
+        "GET /order/f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "HEAD /order/f.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /order HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        "GET /order/missing HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ];
+    let names = |port: u16, raw: &str| -> Vec<String> {
+        let mut st = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        st.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        st.write_all(raw.as_bytes()).unwrap();
+        let mut buf = Vec::new();
+        let _ = st.read_to_end(&mut buf);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        let head = text.split("\r\n\r\n").next().unwrap_or("").to_string();
+        head.split("\r\n")
+            .skip(1)
+            .filter_map(|l| l.split_once(':').map(|(n, _)| n.to_string()))
+            .collect()
+    };
+    let (a, m) = s.with_both(mpm, |port, _| {
+        cases.iter().map(|r| names(port, r)).collect::<Vec<_>>()
+    });
+    for (i, r) in cases.iter().enumerate() {
+        assert_eq!(a[i], m[i], "{r:?}: apache2 (left) vs mpmd (right)");
+    }
+    assert_eq!(m[0].iter().position(|n| n == "X-A"), Some(3), "{:?}", m[0]);
+}
+
+mpm_tests!(special_variables, field_order);

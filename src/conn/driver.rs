@@ -1449,26 +1449,44 @@ fn write_response(
         }
         out.extend_from_slice(b"\r\n");
     }
-    for (n, v) in resp.headers.iter().chain(resp.err_headers.iter()) {
-        push_header(out, n, v);
-    }
     let no_body = resp.status == 304 || resp.status == 204 || (100..200).contains(&resp.status);
     let body_len = resp.body.len();
     let mut chunked = false;
+    let mut length = None;
     if !no_body {
         match resp.framing {
             // httpd sends no length for the generated page of a HEAD request.
             Framing::Length if is_head && resp.generated => {}
-            Framing::Length => {
-                out.extend_from_slice(b"Content-Length: ");
-                push_decimal(out, body_len);
-                out.extend_from_slice(b"\r\n");
-                resp.sent_length = Some(body_len);
-            }
+            Framing::Length => length = Some(body_len),
             // Written after the connection fields, where httpd puts it.
             Framing::Chunked if can_chunk => chunked = true,
             Framing::Chunked | Framing::Close => {}
         }
+    }
+    let push_length = |out: &mut Vec<u8>, len: u64| {
+        out.extend_from_slice(b"Content-Length: ");
+        push_decimal(out, len);
+        out.extend_from_slice(b"\r\n");
+    };
+    // httpd overlays headers_out on err_headers_out: the `always` fields come first; the
+    // length where the handler set it.
+    for (n, v) in &resp.err_headers {
+        push_header(out, n, v);
+    }
+    let length_at = resp.length_at.unwrap_or(usize::MAX);
+    for (i, (n, v)) in resp.headers.iter().enumerate() {
+        if i == length_at {
+            if let Some(len) = length.take() {
+                push_length(out, len);
+            }
+        }
+        push_header(out, n, v);
+    }
+    if let Some(len) = length {
+        push_length(out, len);
+    }
+    if !no_body && matches!(resp.framing, Framing::Length) && !(is_head && resp.generated) {
+        resp.sent_length = Some(body_len);
     }
     if keep {
         if client_ka {

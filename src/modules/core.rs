@@ -325,6 +325,7 @@ pub fn serve_file(
         "Accept-Ranges".into(),
         if max_ranges == 0 { "none" } else { "bytes" }.into(),
     ));
+    resp.length_at = Some(resp.headers.len());
     resp.content_type = content_type;
 
     let conditions = if req.prev_status.is_none() {

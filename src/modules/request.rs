@@ -186,6 +186,10 @@ pub struct Response {
     pub close: bool,
     /// Close without sending `Connection: close` (httpd does this after a 417).
     pub close_silently: bool,
+    /// Where the handler put its Content-Length among `headers` (httpd's default handler
+    /// sets it after Accept-Ranges, so fields later modules add follow it); `None`: after
+    /// every field, where httpd's content-length filter puts it for other handlers.
+    pub length_at: Option<usize>,
     /// Skip the body for HEAD (set by the writer).
     pub head_only: bool,
     /// Set by handlers that need the request body first (see `Deferred`).
