@@ -1457,7 +1457,10 @@ fn write_response(
         match resp.framing {
             // httpd sends no length for the generated page of a HEAD request.
             Framing::Length if is_head && resp.generated => {}
-            Framing::Length => length = Some(body_len),
+            Framing::Length => {
+                length = Some(body_len);
+                resp.sent_length = length;
+            }
             // Written after the connection fields, where httpd puts it.
             Framing::Chunked if can_chunk => chunked = true,
             Framing::Chunked | Framing::Close => {}
@@ -1484,9 +1487,6 @@ fn write_response(
     }
     if let Some(len) = length {
         push_length(out, len);
-    }
-    if !no_body && matches!(resp.framing, Framing::Length) && !(is_head && resp.generated) {
-        resp.sent_length = Some(body_len);
     }
     if keep {
         if client_ka {

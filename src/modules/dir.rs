@@ -9,15 +9,22 @@ use crate::config::dir::opt;
 
 const DEFAULT_INDEX: &[&str] = &["index.html"];
 
+/// The DirectoryIndex names in order (`index.html` when none is set).
+pub(crate) fn index_names(dir: &crate::config::DirConf) -> Vec<&str> {
+    match &dir.directory_index {
+        Some(list) => list.iter().map(String::as_str).collect(),
+        None => DEFAULT_INDEX.to_vec(),
+    }
+}
+
 pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     // A directory request only (never on the path of a file), so the lookups are cheap.
     if !req.config.modules.contains(&"dir") {
         return autoindex(req, resp);
     }
     if !req.uri.ends_with('/') {
-        if let Some(status) = slash_redirect(req, resp) {
-            return Err(status);
-        }
+        // `slash_redirect` (run before any handler) declined: DirectorySlash Off, or
+        // redirect-carefully.
         if !req.dir.directory_slash.unwrap_or(true) {
             return Err(403);
         }
@@ -32,10 +39,7 @@ pub fn handle(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
         );
         return Err(405);
     }
-    let names: Vec<&str> = match &req.dir.directory_index {
-        Some(list) => list.iter().map(String::as_str).collect(),
-        None => DEFAULT_INDEX.to_vec(),
-    };
+    let names = index_names(&req.dir);
     let single = names.len() == 1;
     // A sub-request's error other than 404 (a 406 from MultiViews) answers instead of
     // autoindex when no index is found, as httpd's.
@@ -174,10 +178,7 @@ pub fn slash_redirect(req: &Request<'_>, resp: &mut Response) -> Option<u16> {
 /// `httpd/unix-directory`.
 pub fn options_type(req: &Request<'_>) -> String {
     if req.config.modules.contains(&"dir") && req.uri.ends_with('/') {
-        let names: Vec<&str> = match &req.dir.directory_index {
-            Some(list) => list.iter().map(String::as_str).collect(),
-            None => DEFAULT_INDEX.to_vec(),
-        };
+        let names = index_names(&req.dir);
         for name in names {
             if name.eq_ignore_ascii_case("disabled") {
                 break;
@@ -232,10 +233,7 @@ pub fn fallback(req: &Request<'_>) -> Option<(String, Option<String>)> {
         // A directory URL (with its slash) whose DirectoryIndex finds nothing falls back too,
         // before autoindex would list it.
         Some(m) if m.is_dir() && req.uri.ends_with('/') => {
-            let names: Vec<&str> = match &req.dir.directory_index {
-                Some(list) => list.iter().map(String::as_str).collect(),
-                None => DEFAULT_INDEX.to_vec(),
-            };
+            let names = index_names(&req.dir);
             let multi = req.dir.options_bits() & opt::MULTI != 0
                 && req.config.modules.contains(&"negotiation");
             let found = names

@@ -121,49 +121,12 @@ fn extensions(name: &str) -> impl Iterator<Item = &str> {
         .map(move |(start, end)| &name[start + 1..end.unwrap_or(name.len())])
 }
 
-/// The AddHandler handler of `file_name` alone (what `find(...).handler` gives, without the
-/// type, charset, encoding and language lookups).
-pub fn handler<'a>(dir: &'a DirConf, file_name: &str) -> Option<&'a str> {
-    let lists = Lookups::new(dir);
-    let mut found = None;
-    let mut stack = [0u8; 32];
-    for ext in extensions(file_name) {
-        if ext.is_empty() {
-            continue;
-        }
-        let lower = if ext.len() <= stack.len() {
-            let b = &mut stack[..ext.len()];
-            b.copy_from_slice(ext.as_bytes());
-            b.make_ascii_lowercase();
-            std::str::from_utf8(b).unwrap_or_default()
-        } else {
-            // No mime.types extension is this long; a scan with the ASCII-folding compare.
-            if let Some(Some(h)) = lookup(&dir.add_handler, ext) {
-                found = Some(h);
-            }
-            continue;
-        };
-        if let Some(Some(h)) = lists.get(4, lower) {
-            found = Some(h);
-        }
-    }
-    found
-}
-
-/// Finds the type of `file_name` (its last path component).
-pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
-    let mut info = MimeInfo::default();
-    let mut charset: Option<&str> = None;
-    let exts = extensions(file_name);
-    // The lower-cased extension, on the stack (an extension longer than this, which no
-    // mime.types has, goes to the heap).
+/// Calls `f` with each non-empty extension of `name`, lower-cased (on the stack; one longer
+/// than any mime.types has goes to the heap).
+fn each_lower_ext(name: &str, mut f: impl FnMut(&str)) {
     let mut stack = [0u8; 32];
     let mut heap = String::new();
-    let lists = Lookups::new(dir);
-    for ext in exts {
-        if ext.is_empty() {
-            continue;
-        }
+    for ext in extensions(name).filter(|e| !e.is_empty()) {
         let lower: &str = if ext.len() <= stack.len() {
             let b = &mut stack[..ext.len()];
             b.copy_from_slice(ext.as_bytes());
@@ -176,6 +139,29 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
             heap.make_ascii_lowercase();
             &heap
         };
+        f(lower);
+    }
+}
+
+/// The AddHandler handler of `file_name` alone (what `find(...).handler` gives, without the
+/// type, charset, encoding and language lookups).
+pub fn handler<'a>(dir: &'a DirConf, file_name: &str) -> Option<&'a str> {
+    let lists = Lookups::new(dir);
+    let mut found = None;
+    each_lower_ext(file_name, |lower| {
+        if let Some(Some(h)) = lists.get(4, lower) {
+            found = Some(h);
+        }
+    });
+    found
+}
+
+/// Finds the type of `file_name` (its last path component).
+pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
+    let mut info = MimeInfo::default();
+    let mut charset: Option<&str> = None;
+    let lists = Lookups::new(dir);
+    each_lower_ext(file_name, |lower| {
         match lists.get(0, lower) {
             Some(Some(t)) => info.content_type = Some(t.to_string()),
             Some(None) | None => {
@@ -203,7 +189,7 @@ pub fn find(types: &Types, dir: &DirConf, file_name: &str) -> MimeInfo {
         if let Some(Some(h)) = lists.get(4, lower) {
             info.handler = Some(h.to_string());
         }
-    }
+    });
     if info.language.is_none() {
         info.language.clone_from(&dir.default_language);
     }

@@ -819,6 +819,27 @@ enum Located {
     Owned(PathBuf, Option<String>),
 }
 
+impl Located {
+    /// The directory and the file name, `filename` being the request's file name `locate`
+    /// was given.
+    fn parts<'p>(&'p self, filename: &'p Path) -> (&'p std::ffi::OsStr, Option<&'p str>) {
+        use std::os::unix::ffi::OsStrExt;
+        match self {
+            Located::Plain {
+                dir_end,
+                name_start,
+            } => {
+                let b = filename.as_os_str().as_bytes();
+                (
+                    std::ffi::OsStr::from_bytes(&b[..*dir_end]),
+                    std::str::from_utf8(&b[*name_start..]).ok(),
+                )
+            }
+            Located::Owned(d, n) => (d.as_os_str(), n.as_deref()),
+        }
+    }
+}
+
 fn locate(path: &Path, path_info: &mut String) -> (Option<std::fs::Metadata>, Located, bool) {
     use std::os::unix::ffi::OsStrExt;
     let owned = |m, d, n| (m, Located::Owned(d, n), false);
@@ -966,20 +987,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
         req.filename = PathBuf::from(f);
     }
     req.finfo = finfo;
-    let (dir_path, file_name) = match &located {
-        Located::Plain {
-            dir_end,
-            name_start,
-        } => {
-            use std::os::unix::ffi::OsStrExt;
-            let b = req.filename.as_os_str().as_bytes();
-            (
-                std::ffi::OsStr::from_bytes(&b[..*dir_end]),
-                std::str::from_utf8(&b[*name_start..]).ok(),
-            )
-        }
-        Located::Owned(d, n) => (d.as_os_str(), n.as_deref()),
-    };
+    let (dir_path, file_name) = located.parts(&req.filename);
     let dir_str = os_lossy(dir_path);
     let dir_str = if dir_str.len() > 1 {
         dir_str.trim_end_matches('/')
@@ -1117,14 +1125,7 @@ fn map_and_handle(ctx: &Ctx<'_>, req: &mut Request<'_>, resp: &mut Response) -> 
             }
             .into(),
         ));
-        let name = match &located {
-            Located::Plain { name_start, .. } => {
-                use std::os::unix::ffi::OsStrExt;
-                std::str::from_utf8(&req.filename.as_os_str().as_bytes()[*name_start..]).ok()
-            }
-            Located::Owned(_, n) => n.as_deref(),
-        };
-        if let Some(name) = name {
+        if let (_, Some(name)) = located.parts(&req.filename) {
             if req.finfo.as_ref().is_some_and(|m| m.is_file()) {
                 // mod_mime's findings go out with the answer, as httpd's.
                 let info = mime::find(&ctx.config.mime_types, &req.dir, name);

@@ -1287,10 +1287,7 @@ pub fn options_index(req: &mut Request<'_>, resp: &mut Response) -> Result<Optio
     {
         return Ok(None);
     }
-    let names: Vec<&str> = match &req.dir.directory_index {
-        Some(list) => list.iter().map(String::as_str).collect(),
-        None => vec!["index.html"],
-    };
+    let names = super::dir::index_names(&req.dir);
     let single = names.len() == 1;
     for name in names {
         if name.eq_ignore_ascii_case("disabled") {

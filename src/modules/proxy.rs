@@ -321,17 +321,7 @@ pub fn handler(req: &mut Request<'_>, spec: String, resp: &mut Response) -> Resu
     if !req.config.modules.contains(&"proxy_fcgi") {
         return Err(500);
     }
-    let filename = req.filename.to_string_lossy().into_owned();
-    let name = req
-        .uri
-        .strip_suffix(req.path_info.as_str())
-        .unwrap_or(&req.uri)
-        .to_string();
-    let script = fcgi::Script {
-        filename,
-        name,
-        path_info: req.path_info.clone(),
-    };
+    let script = fcgi::Script::for_request(req, req.filename.to_string_lossy().into_owned());
     req.proxy_target = Some(spec.clone());
     let timeout = req.dir.proxy_timeout.unwrap_or(req.server.timeout);
     let errs = ErrCtx::new(req);

@@ -212,6 +212,17 @@ pub struct Response {
 }
 
 impl Response {
+    /// The answer to a HEAD request of a backend or script: no body, the length it declared
+    /// (then a Content-Length), else `unknown` framing (no length field).
+    pub fn head_only_body(&mut self, length: Option<u64>, unknown: Framing) {
+        self.body = Body::Stream(StreamBody(Box::new(std::io::empty())), length);
+        self.framing = if length.is_some() {
+            Framing::Length
+        } else {
+            unknown
+        };
+    }
+
     pub fn new(status: u16) -> Self {
         Response {
             status,

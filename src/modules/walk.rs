@@ -19,7 +19,9 @@ use super::htaccess::{self, HtFile};
 use super::vhost::wildcard_match;
 use crate::config::expr::{self, Env};
 use crate::config::pcre::{Captures, Regex};
-use crate::config::{DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig};
+use crate::config::{
+    path_components, DirConf, Matcher, Section, SectionKind, ServerConf, ServerConfig,
+};
 
 /// Where a section sits in the server's list: the top-level index (bits 32..48) and, in the
 /// low 32 bits, the section's number in a pre-order count of what is nested in that top-level
@@ -102,11 +104,6 @@ fn trim_slash(p: &str) -> &str {
     }
 }
 
-/// The number of non-empty `/`-separated components of `p`.
-fn components(p: &str) -> usize {
-    crate::config::path_components(p)
-}
-
 /// Does a `<Directory>` literal or wildcard cover `dir` (no trailing slash, or `/`)?
 fn dir_matches(m: &Matcher, dir: &str) -> bool {
     match m {
@@ -118,7 +115,7 @@ fn dir_matches(m: &Matcher, dir: &str) -> bool {
         }
         Matcher::Wildcard(p) => {
             let p = trim_slash(p);
-            let k = components(p);
+            let k = path_components(p);
             // the prefix of `dir` with k components
             let mut seen = 0;
             let mut end = dir.len();
@@ -131,7 +128,7 @@ fn dir_matches(m: &Matcher, dir: &str) -> bool {
                     }
                 }
             }
-            if components(dir) < k {
+            if path_components(dir) < k {
                 return false;
             }
             wildcard_match(p.as_bytes(), &dir.as_bytes()[..end])
@@ -739,7 +736,7 @@ mod tests {
             ("a/b", 2),
             ("//a//b//", 2),
         ] {
-            assert_eq!(components(p), n, "{p}");
+            assert_eq!(path_components(p), n, "{p}");
         }
     }
 

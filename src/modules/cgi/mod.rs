@@ -98,6 +98,17 @@ impl LogCtx {
         status
     }
 
+    /// The script ended (or failed to start) without a response head.
+    fn no_head(&self) {
+        cgi_log!(
+            self.cgid,
+            error,
+            "[client {}] End of script output before headers: {}",
+            self.client,
+            self.base
+        );
+    }
+
     fn stderr_line(&self, line: &[u8]) {
         let text = String::from_utf8_lossy(line);
         let text = text.trim_end_matches(['\r', '\n']);
@@ -145,16 +156,7 @@ pub fn handler(req: &mut Request<'_>, resp: &mut Response) -> Result<(), u16> {
     if !req.path_info.is_empty() && req.dir.accept_path_info == Some(false) {
         return Err(log.script_error(404, ids[3], "AcceptPathInfo off disallows user's path"));
     }
-    let name = req
-        .uri
-        .strip_suffix(req.path_info.as_str())
-        .unwrap_or(&req.uri)
-        .to_string();
-    let script = fcgi::Script {
-        filename: log.filename.clone(),
-        name,
-        path_info: req.path_info.clone(),
-    };
+    let script = fcgi::Script::for_request(req, log.filename.clone());
     let env = fcgi::environment(req, &script);
     let base_name = log.base.clone();
     let dir = req
@@ -264,13 +266,7 @@ impl Job {
                         format!("({n}){desc}: exec of '{}' failed", self.log.filename).as_bytes(),
                     );
                 }
-                cgi_log!(
-                    self.log.cgid,
-                    error,
-                    "[client {}] End of script output before headers: {}",
-                    self.log.client,
-                    self.log.base
-                );
+                self.log.no_head();
                 Err(Box::new(self.errs.page(500, None)))
             }
         };
@@ -609,13 +605,7 @@ impl Job {
             // The script's last words on stderr come before the verdict, as in httpd's log.
             run.stdout = None;
             run.finish_stderr(Duration::from_millis(500));
-            cgi_log!(
-                self.log.cgid,
-                error,
-                "[client {}] End of script output before headers: {}",
-                self.log.client,
-                self.log.base
-            );
+            self.log.no_head();
             return self.errs.page(500, None);
         };
         if self.nph {
@@ -686,12 +676,7 @@ impl Job {
             body.run.drain();
             drop(body);
             if self.is_head {
-                resp.body = Body::Stream(StreamBody(Box::new(io::empty())), length);
-                resp.framing = if length.is_some() {
-                    Framing::Length
-                } else {
-                    Framing::Close
-                };
+                resp.head_only_body(length, Framing::Close);
             }
             return resp;
         }

@@ -197,6 +197,22 @@ pub struct Script {
     pub path_info: String,
 }
 
+impl Script {
+    /// The script a handler runs for `req` (its file `filename`): SCRIPT_NAME is the URL
+    /// without the path info, as httpd's `ap_add_cgi_vars` takes it.
+    pub fn for_request(req: &Request<'_>, filename: String) -> Script {
+        Script {
+            filename,
+            name: req
+                .uri
+                .strip_suffix(req.path_info.as_str())
+                .unwrap_or(&req.uri)
+                .to_string(),
+            path_info: req.path_info.clone(),
+        }
+    }
+}
+
 /// `Header-Name` → `HTTP_HEADER_NAME`; `None` for names httpd does not pass (characters
 /// other than alphanumerics and `-`).
 fn http2env(name: &str) -> Option<String> {
@@ -701,12 +717,7 @@ impl FcgiRequest {
             if self.is_head {
                 // The script's Content-Length if it sent one; else no framing header at all,
                 // as httpd answers HEAD.
-                resp.body = Body::Stream(StreamBody(Box::new(io::empty())), length);
-                resp.framing = if length.is_some() {
-                    Framing::Length
-                } else {
-                    Framing::Close
-                };
+                resp.head_only_body(length, Framing::Close);
             }
             return Ok(resp);
         }

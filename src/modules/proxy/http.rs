@@ -454,12 +454,7 @@ impl BackendRequest {
             // The driver sends no body for HEAD; keep the backend's length.
             let mut r = reader;
             r.finish_if_done();
-            resp.body = Body::Stream(StreamBody(Box::new(io::empty())), length);
-            resp.framing = if length.is_some() {
-                Framing::Length
-            } else {
-                Framing::Chunked
-            };
+            resp.head_only_body(length, Framing::Chunked);
             return resp;
         }
         let mut reader = reader;
