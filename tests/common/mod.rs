@@ -165,8 +165,10 @@ impl Server {
                 if let Some(mut e) = child.stderr.take() {
                     let _ = e.read_to_string(&mut err);
                 }
-                if err.contains("AH00072") {
-                    continue; // port taken: try another
+                // The port was taken, or is one the extra config already listens on (a
+                // second free port can be the first one again): try another.
+                if err.contains("AH00072") || err.contains("multiple Listeners on the same") {
+                    continue;
                 }
                 panic!("mpmd exited at start ({st}): {err}\n{}", s.error_log());
             }
